@@ -1,0 +1,13 @@
+# OpenMP host node: enabled when the compiler supports OpenMP.
+hetero_backend_wanted(OPENMP wanted)
+set(found FALSE)
+set(detail "the compiler has no OpenMP support (install libomp-dev or use GCC)")
+if(wanted)
+  find_package(OpenMP COMPONENTS CXX QUIET)
+  if(OpenMP_CXX_FOUND)
+    set(found TRUE)
+    set(detail "OpenMP ${OpenMP_CXX_VERSION}")
+  endif()
+endif()
+hetero_resolve_option(OPENMP ${found} "${detail}")
+hetero_add_backend(openmp host ${HETERO_HAVE_OPENMP} "${HETERO_WHY_OPENMP}")

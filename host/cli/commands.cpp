@@ -1,0 +1,328 @@
+// The hetero subcommands: devices, render and compare.
+#include "cli/commands.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/progress.hpp"
+#include "cli/signals.hpp"
+#include "hetero/hetero.hpp"
+
+namespace hetero::cli {
+namespace {
+
+constexpr std::int64_t kInt64Min = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
+// The tutorial's published time for the seed preset in pure Python on one core.
+constexpr double kSeedPythonSeconds = 11.0;
+
+std::optional<std::int64_t> integer_option(std::string_view flag,
+                                           const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  return parse_integer(flag, *text, kInt64Min, kInt64Max);
+}
+
+NodeOptions node_options(const JobOptions& job) {
+  NodeOptions options;
+  if (job.workers) {
+    options.workers = static_cast<int>(parse_integer("--threads", *job.workers, 1, 4096));
+  }
+  options.device = job.device;
+  return options;
+}
+
+std::string link_text(const Link& link) {
+  if (link.zero_copy) return "zero-copy";
+  return fmt::format("to device {:.1f} GB/s {:.1f} us, to host {:.1f} GB/s {:.1f} us ({})",
+                     link.to_device_bytes_per_s * 1e-9, link.to_device_latency_s * 1e6,
+                     link.to_host_bytes_per_s * 1e-9, link.to_host_latency_s * 1e6, link.source);
+}
+
+std::vector<std::unique_ptr<Node>> create_nodes(const std::vector<std::string>& names,
+                                                const NodeOptions& options) {
+  std::vector<std::unique_ptr<Node>> nodes;
+  for (const std::string& name : names) {
+    nodes.push_back(NodeRegistry::builtin().create(name, options));
+  }
+  return nodes;
+}
+
+void check_image_fits(const JobSpec& spec) {
+  const std::uint64_t needed = estimate_host_bytes(spec, /*with_image=*/true);
+  const std::uint64_t available = available_host_bytes();
+  if (needed > available) {
+    throw UsageError(fmt::format(
+        "a {}x{} image with its PNG needs {:.1f} GiB but {:.1f} GiB is available: lower "
+        "--width/--height",
+        spec.width, spec.height, static_cast<double>(needed) / (1 << 30),
+        static_cast<double>(available) / (1 << 30)));
+  }
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+}  // namespace
+
+void JobOptions::add_to(CLI::App& command) {
+  command.add_option("--preset", preset, "seed (the PyCon 2013 tutorial grid), full or region");
+  command.add_option("--xmin", xmin, "Region: left bound");
+  command.add_option("--xmax", xmax, "Region: right bound");
+  command.add_option("--ymin", ymin, "Region: bottom bound");
+  command.add_option("--ymax", ymax, "Region: top bound");
+  command.add_option("--center", center, "Region centre X,Y (with --scale)");
+  command.add_option("--scale", scale, "Region width in the complex plane (with --center)");
+  command.add_option("--width", width, "Image width in pixels (overrides the preset)");
+  command.add_option("--height", height, "Image height in pixels (overrides the preset)");
+  command.add_option("--max-iter", max_iter, "Iteration limit (overrides the preset)");
+  command.add_option("--precision", precision, "fp32 or fp64")->capture_default_str();
+  command.add_option("--mode", mode, "exact or fma")->capture_default_str();
+  command.add_option("--threads", workers, "Workers of host nodes (default: every core)");
+  command.add_option("--device", device, "Device of a device node (see 'hetero devices')");
+}
+
+JobRequest JobOptions::request() const {
+  JobRequest request;
+  request.preset = preset;
+  request.precision = parse_precision(precision);
+  request.mode = parse_mode(mode);
+  request.width = integer_option("--width", width);
+  request.height = integer_option("--height", height);
+  request.max_iter = integer_option("--max-iter", max_iter);
+  const int bounds = (xmin ? 1 : 0) + (xmax ? 1 : 0) + (ymin ? 1 : 0) + (ymax ? 1 : 0);
+  if (bounds != 0 && bounds != 4) {
+    throw UsageError("a region needs all four of --xmin, --xmax, --ymin and --ymax");
+  }
+  if (bounds == 4) {
+    request.region = Region{parse_real("--xmin", *xmin), parse_real("--xmax", *xmax),
+                            parse_real("--ymin", *ymin), parse_real("--ymax", *ymax)};
+  }
+  if (center) {
+    const auto comma = center->find(',');
+    if (comma == std::string::npos) {
+      throw UsageError(fmt::format("--center: expected X,Y, got '{}'", *center));
+    }
+    request.center_x = parse_real("--center X", center->substr(0, comma));
+    request.center_y = parse_real("--center Y", center->substr(comma + 1));
+  }
+  if (scale) request.scale = parse_real("--scale", *scale);
+  return request;
+}
+
+int run_devices(const DevicesOptions& options) {
+  const NodeRegistry& registry = NodeRegistry::builtin();
+  std::vector<NodeInfo> infos;
+  for (const Backend& backend : registry.backends()) {
+    infos.push_back(registry.describe(backend.name));
+  }
+  if (options.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const NodeInfo& info : infos) {
+      list.push_back({{"name", info.name},
+                      {"kind", to_string(info.kind)},
+                      {"available", info.available},
+                      {"reason", info.reason},
+                      {"device", info.device},
+                      {"resource", info.resource},
+                      {"concurrency", info.concurrency},
+                      {"link", link_text(info.link)}});
+    }
+    std::cout << nlohmann::json{{"hetero_version", version_string}, {"backends", list}}.dump(2)
+              << '\n';
+    return 0;
+  }
+  fmt::print("{:<8} {:<7} {:<10} {:>5}  {}\n", "backend", "kind", "state", "lanes",
+             "device / reason");
+  for (const NodeInfo& info : infos) {
+    if (info.available) {
+      fmt::print("{:<8} {:<7} {:<10} {:>5}  {}; link {}\n", info.name, to_string(info.kind),
+                 "available", info.concurrency, info.device, link_text(info.link));
+    } else {
+      fmt::print("{:<8} {:<7} {:<10} {:>5}  {}\n", info.name, to_string(info.kind), "absent", "-",
+                 info.reason);
+    }
+  }
+  return 0;
+}
+
+int run_render(const RenderOptions& options) {
+  const JobSpec spec = resolve_job(options.job.request());
+  const Policy policy = parse_policy(options.policy);
+  const std::int64_t tile =
+      options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, kInt64Max);
+  const NodeOptions node_opts = node_options(options.job);
+  const std::vector<std::string> names =
+      parse_backend_list(options.backends, NodeRegistry::builtin(), node_opts);
+  if (names.empty()) throw UsageError("--backend all: no backend is available");
+  if (options.out) check_image_fits(spec);
+
+  // Open every output first: an unwritable path fails before any work is done.
+  const bool json_to_stdout = options.json && *options.json == "-";
+  std::unique_ptr<OutputFile> png_file, json_file, trace_file;
+  if (options.out) png_file = std::make_unique<OutputFile>(*options.out);
+  if (options.json && !json_to_stdout) json_file = std::make_unique<OutputFile>(*options.json);
+  if (options.trace) trace_file = std::make_unique<OutputFile>(*options.trace);
+
+  Dispatcher dispatcher(create_nodes(names, node_opts));
+  const Job job(spec);
+  Progress progress;
+  RunOptions run_options;
+  run_options.policy = policy;
+  run_options.tile_pixels = tile;
+  run_options.stop = &stop_flag();
+  RunResult result;
+  {
+    ProgressBar bar(progress, !options.quiet);
+    result = dispatcher.run(job, run_options, &progress);
+  }
+
+  if (png_file) {
+    write_png(png_file->stream(), result.counts, spec.width, spec.height, spec.max_iter);
+    png_file->commit();
+  }
+  if (trace_file) {
+    write_chrome_trace(result.trace, trace_file->stream());
+    trace_file->commit();
+  }
+  const std::string json = options.json ? to_json(result.report) : std::string();
+  if (json_file) {
+    json_file->stream() << json << '\n';
+    json_file->commit();
+  }
+  if (json_to_stdout) {
+    std::cout << json << '\n';
+  } else if (!options.quiet) {
+    print_table(result.report, std::cout);
+  }
+  return 0;
+}
+
+int run_compare(const CompareOptions& options) {
+  const JobSpec spec = resolve_job(options.job.request());
+  const auto repeat = static_cast<int>(parse_integer("--repeat", options.repeat, 1, 1000));
+  const NodeOptions node_opts = node_options(options.job);
+  const NodeRegistry& registry = NodeRegistry::builtin();
+  std::vector<std::string> names = parse_backend_list(options.backends, registry, node_opts);
+  // serial is the reference: it runs first whether or not it was named.
+  std::erase(names, "serial");
+  names.insert(names.begin(), "serial");
+  if (options.out) check_image_fits(spec);
+
+  const bool json_to_stdout = options.json && *options.json == "-";
+  std::unique_ptr<OutputFile> png_file, json_file;
+  if (options.out) png_file = std::make_unique<OutputFile>(*options.out);
+  if (options.json && !json_to_stdout) json_file = std::make_unique<OutputFile>(*options.json);
+
+  const Job job(spec);
+  const bool seed = spec.preset == "seed";
+  struct Row {
+    std::string name, device;
+    int lanes = 0;
+    double min_s = 0, median_s = 0, max_s = 0, giters = 0;
+    Checksum checksum;
+  };
+  std::vector<Row> rows;
+  std::vector<std::uint32_t> reference_counts;
+  std::FILE* log = json_to_stdout ? stderr : stdout;
+  fmt::print(log, "{} {}x{}, max-iter {}, {} {}, median of {} run(s) per backend\n", spec.preset,
+             spec.width, spec.height, spec.max_iter, to_string(spec.precision),
+             to_string(spec.mode), repeat);
+  fmt::print(log, "{:<8} {:>5} {:>10} {:>10} {:>10} {:>9} {:>9} {:>12} {}\n", "backend", "lanes",
+             "median s", "min s", "max s", "Giter/s", "speed-up", "checksum", "identical");
+  for (const std::string& name : names) {
+    const NodeInfo info = registry.describe(name, node_opts);
+    if (!info.available) {
+      fmt::print(log, "{:<8} skipped: {}\n", name, info.reason);
+      continue;
+    }
+    std::vector<std::unique_ptr<Node>> nodes;
+    nodes.push_back(registry.create(name, node_opts));
+    Dispatcher dispatcher(std::move(nodes));
+    RunOptions run_options;
+    run_options.stop = &stop_flag();
+    std::vector<double> walls;
+    RunResult result;
+    for (int i = 0; i < repeat; ++i) {
+      result = dispatcher.run(job, run_options);
+      walls.push_back(result.report.wall_s);
+    }
+    Row row{name, info.device, info.concurrency, *std::min_element(walls.begin(), walls.end()),
+            median(walls), *std::max_element(walls.begin(), walls.end()), 0,
+            result.report.checksum};
+    row.giters = static_cast<double>(result.report.iterations) / row.median_s * 1e-9;
+    if (rows.empty()) reference_counts = std::move(result.counts);
+    const Row& serial = rows.empty() ? row : rows.front();
+    const bool identical = row.checksum == serial.checksum;
+    fmt::print(log, "{:<8} {:>5} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.3f} {:>8.2f}x {:>12} {}\n",
+               row.name, row.lanes, row.median_s, row.min_s, row.max_s, row.giters,
+               serial.median_s / row.median_s, row.checksum.sum, identical ? "yes" : "NO");
+    rows.push_back(std::move(row));
+  }
+  if (seed) {
+    fmt::print(log, "against the tutorial's pure-Python run ({:.0f} s on one core):", kSeedPythonSeconds);
+    for (const Row& row : rows) {
+      fmt::print(log, " {} {:.0f}x", row.name, kSeedPythonSeconds / row.median_s);
+    }
+    fmt::print(log, "\n");
+  }
+
+  bool all_identical = true;
+  nlohmann::json list = nlohmann::json::array();
+  for (const Row& row : rows) {
+    const bool identical = row.checksum == rows.front().checksum;
+    all_identical = all_identical && identical;
+    nlohmann::json entry = {{"backend", row.name},
+                            {"device", row.device},
+                            {"lanes", row.lanes},
+                            {"wall_s", {{"min", row.min_s}, {"median", row.median_s}, {"max", row.max_s}}},
+                            {"giters_per_s", row.giters},
+                            {"speedup_over_serial", rows.front().median_s / row.median_s},
+                            {"checksum", {{"sum", row.checksum.sum}, {"hash", row.checksum.hash_hex()}}},
+                            {"identical_to_serial", identical}};
+    if (seed) entry["speedup_over_python_tutorial"] = kSeedPythonSeconds / row.median_s;
+    list.push_back(std::move(entry));
+  }
+  if (png_file) {
+    write_png(png_file->stream(), reference_counts, spec.width, spec.height, spec.max_iter);
+    png_file->commit();
+    fmt::print(log, "wrote {}\n", png_file->destination().string());
+  }
+  if (options.json) {
+    const std::string json = nlohmann::json{{"schema", "hetero.compare"},
+                                            {"schema_version", 1},
+                                            {"hetero_version", version_string},
+                                            {"job",
+                                             {{"preset", spec.preset},
+                                              {"width", spec.width},
+                                              {"height", spec.height},
+                                              {"max_iter", spec.max_iter},
+                                              {"precision", to_string(spec.precision)},
+                                              {"mode", to_string(spec.mode)}}},
+                                            {"repeat", repeat},
+                                            {"backends", list}}
+                                 .dump(2);
+    if (json_file) {
+      json_file->stream() << json << '\n';
+      json_file->commit();
+    } else {
+      std::cout << json << '\n';
+    }
+  }
+  if (!all_identical) {
+    fmt::print(stderr, "hetero: error: some backends' counts differ from serial (see the table)\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace hetero::cli

@@ -1,0 +1,52 @@
+// The hetero subcommands and the options they share.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "hetero/workload.hpp"
+
+namespace hetero::cli {
+
+/// Job options as typed by the user; numbers stay text until validated by the library, so
+/// every bad value gets the same one-line message.
+struct JobOptions {
+  std::string preset;
+  std::optional<std::string> xmin, xmax, ymin, ymax, center, scale;
+  std::optional<std::string> width, height, max_iter;
+  std::string precision = "fp64";
+  std::string mode = "exact";
+  std::optional<std::string> workers;
+  std::string device;
+
+  void add_to(CLI::App& command);
+  JobRequest request() const;
+};
+
+struct RenderOptions {
+  JobOptions job;
+  std::string backends = "threads";
+  std::string policy = "dynamic";
+  std::string tile = "auto";
+  std::optional<std::string> out, json, trace;
+  bool quiet = false;
+};
+
+struct CompareOptions {
+  JobOptions job;
+  std::string backends = "all";
+  std::string repeat = "3";
+  std::optional<std::string> out, json;
+};
+
+struct DevicesOptions {
+  bool json = false;
+};
+
+int run_devices(const DevicesOptions& options);
+int run_render(const RenderOptions& options);
+int run_compare(const CompareOptions& options);
+
+}  // namespace hetero::cli

@@ -1,0 +1,89 @@
+// hetero: the command-line tool (devices, render, compare).
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/signals.hpp"
+#include "hetero/error.hpp"
+#include "hetero/version.hpp"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// CLI11's messages can span lines; hetero's errors are one line.
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (c == '\n') c = ' ';
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace hetero::cli;
+  CLI::App app{"hetero: one data-parallel job across every compute resource of a machine"};
+  app.set_version_flag("--version", std::string("hetero ") + hetero::version_string);
+  app.require_subcommand(1);
+
+  DevicesOptions devices;
+  CLI::App* devices_cmd = app.add_subcommand("devices", "List every backend: available or not, and why");
+  devices_cmd->add_flag("--json", devices.json, "Print the list as JSON");
+
+  RenderOptions render;
+  CLI::App* render_cmd = app.add_subcommand("render", "Run one job on one or more backends");
+  render.job.add_to(*render_cmd);
+  render_cmd->add_option("-b,--backend", render.backends, "NAME[,NAME...] or all")
+      ->capture_default_str();
+  render_cmd->add_option("--policy", render.policy, "static or dynamic")->capture_default_str();
+  render_cmd->add_option("--tile", render.tile, "Pixels per tile (row-major range), or auto")
+      ->capture_default_str();
+  render_cmd->add_option("-o,--out", render.out, "Write the image as PNG");
+  render_cmd->add_option("--json", render.json, "Write the report as JSON ('-': stdout alone)");
+  render_cmd->add_option("--trace", render.trace, "Write a Chrome trace (opens in Perfetto)");
+  render_cmd->add_flag("-q,--quiet", render.quiet, "Print no table");
+
+  CompareOptions compare;
+  CLI::App* compare_cmd =
+      app.add_subcommand("compare", "Run one job on each backend in turn and compare them");
+  compare.job.add_to(*compare_cmd);
+  compare_cmd->add_option("-b,--backend", compare.backends, "NAME[,NAME...] or all")
+      ->capture_default_str();
+  compare_cmd->add_option("--repeat", compare.repeat, "Runs per backend (the median is shown)")
+      ->capture_default_str();
+  compare_cmd->add_option("-o,--out", compare.out, "Write the serial run's image as PNG");
+  compare_cmd->add_option("--json", compare.json, "Write the comparison as JSON ('-': stdout alone)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "hetero: error: {}; see 'hetero --help'\n", one_line(e.what()));
+    return kExitUsage;
+  }
+
+  install_stop_handlers();
+  try {
+    if (*devices_cmd) return run_devices(devices);
+    if (*render_cmd) return run_render(render);
+    if (*compare_cmd) return run_compare(compare);
+  } catch (const hetero::Cancelled& e) {
+    const int signal = stop_signal();
+    fmt::print(stderr, "hetero: interrupted: {}; no output was written\n", e.what());
+    return 128 + (signal != 0 ? signal : 2);
+  } catch (const hetero::UsageError& e) {
+    fmt::print(stderr, "hetero: error: {}\n", one_line(e.what()));
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hetero: error: {}\n", one_line(e.what()));
+    return kExitFailure;
+  }
+  return kExitUsage;
+}

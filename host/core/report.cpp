@@ -1,0 +1,151 @@
+// Reports: per-node figures from the trace, as JSON and as a table.
+#include <algorithm>
+#include <ostream>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <nlohmann/json.hpp>
+
+#include "hetero/report.hpp"
+#include "hetero/version.hpp"
+
+namespace hetero {
+
+Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes, const JobSpec& job,
+                   Policy policy, std::int64_t tile_pixels, std::int64_t tiles,
+                   const Checksum& checksum) {
+  Report report;
+  report.version = version_string;
+  report.job = job;
+  report.policy = policy;
+  report.tile_pixels = tile_pixels;
+  report.tiles = tiles;
+  report.wall_s = static_cast<double>(trace.wall_ns) * 1e-9;
+  report.checksum = checksum;
+
+  std::vector<std::int32_t> lanes_seen(nodes.size(), 0);
+  std::vector<double> copy_s(nodes.size(), 0);
+  for (const NodeInfo& info : nodes) {
+    NodeReport node;
+    node.name = info.name;
+    node.device = info.device;
+    node.kind = info.kind;
+    report.nodes.push_back(node);
+  }
+  for (const TraceEvent& event : trace.events) {
+    const auto i = static_cast<std::size_t>(event.node);
+    if (i >= report.nodes.size()) continue;
+    NodeReport& node = report.nodes[i];
+    lanes_seen[i] = std::max(lanes_seen[i], event.lane + 1);
+    const double seconds = static_cast<double>(event.end_ns - event.begin_ns) * 1e-9;
+    switch (event.kind) {
+      case EventKind::compute:
+        ++node.tiles;
+        node.pixels += event.pixels;
+        node.iterations += event.iterations;
+        node.busy_s += seconds;
+        break;
+      case EventKind::copy_to_device:
+        node.bytes_to_device += event.bytes;
+        node.transfer_s += seconds;
+        copy_s[i] += seconds;
+        break;
+      case EventKind::copy_to_host:
+        node.bytes_to_host += event.bytes;
+        node.transfer_s += seconds;
+        copy_s[i] += seconds;
+        break;
+      case EventKind::wait:
+        break;
+    }
+  }
+  for (std::size_t i = 0; i < report.nodes.size(); ++i) {
+    NodeReport& node = report.nodes[i];
+    node.lanes = std::max(lanes_seen[i], nodes[i].concurrency);
+    const double lanes = std::max(1, node.lanes);
+    node.busy_s /= lanes;
+    node.transfer_s /= lanes;
+    node.idle_s = std::max(0.0, report.wall_s - node.busy_s - node.transfer_s);
+    node.giters = report.wall_s > 0 ? static_cast<double>(node.iterations) / report.wall_s * 1e-9 : 0;
+    const std::uint64_t bytes = node.bytes_to_device + node.bytes_to_host;
+    node.copy_gbps = copy_s[i] > 0 ? static_cast<double>(bytes) / copy_s[i] * 1e-9 : 0;
+    report.iterations += node.iterations;
+  }
+  report.giters =
+      report.wall_s > 0 ? static_cast<double>(report.iterations) / report.wall_s * 1e-9 : 0;
+  return report;
+}
+
+std::string to_json(const Report& report) {
+  using nlohmann::json;
+  json nodes = json::array();
+  for (const NodeReport& node : report.nodes) {
+    nodes.push_back({{"name", node.name},
+                     {"device", node.device},
+                     {"kind", to_string(node.kind)},
+                     {"lanes", node.lanes},
+                     {"tiles", node.tiles},
+                     {"pixels", node.pixels},
+                     {"iterations", node.iterations},
+                     {"busy_s", node.busy_s},
+                     {"transfer_s", node.transfer_s},
+                     {"idle_s", node.idle_s},
+                     {"giters_per_s", node.giters},
+                     {"bytes_to_device", node.bytes_to_device},
+                     {"bytes_to_host", node.bytes_to_host},
+                     {"copy_gb_per_s", node.copy_gbps}});
+  }
+  const JobSpec& job = report.job;
+  json document = {
+      {"schema", "hetero.report"},
+      {"schema_version", 1},
+      {"hetero_version", report.version},
+      {"job",
+       {{"preset", job.preset},
+        {"width", job.width},
+        {"height", job.height},
+        {"max_iter", job.max_iter},
+        {"precision", to_string(job.precision)},
+        {"mode", to_string(job.mode)},
+        {"region",
+         {{"xmin", job.region.xmin},
+          {"xmax", job.region.xmax},
+          {"ymin", job.region.ymin},
+          {"ymax", job.region.ymax}}},
+        {"axes", job.rule == AxisRule::accumulated ? "accumulated" : "pixel_centres"}}},
+      {"policy", to_string(report.policy)},
+      {"tile_pixels", report.tile_pixels},
+      {"tiles", report.tiles},
+      {"nodes", std::move(nodes)},
+      {"wall_s", report.wall_s},
+      {"iterations", report.iterations},
+      {"giters_per_s", report.giters},
+      {"peak_host_bytes", report.peak_host_bytes},
+      {"checksum", {{"sum", report.checksum.sum}, {"hash", report.checksum.hash_hex()}}},
+  };
+  if (const auto speedup = report.speedup()) {
+    document["serial_wall_s"] = *report.serial_wall_s;
+    document["speedup_over_serial"] = *speedup;
+  }
+  return document.dump(2);
+}
+
+void print_table(const Report& report, std::ostream& out) {
+  const JobSpec& job = report.job;
+  fmt::print(out, "{} {}x{}, max-iter {}, {} {}, policy {}, tile {} px ({} tiles)\n", job.preset,
+             job.width, job.height, job.max_iter, to_string(job.precision), to_string(job.mode),
+             to_string(report.policy), report.tile_pixels, report.tiles);
+  fmt::print(out, "{:<10} {:>5} {:>6} {:>14} {:>9} {:>9} {:>9} {:>8}\n", "node", "lanes", "tiles",
+             "iterations", "busy s", "idle s", "copy s", "Giter/s");
+  for (const NodeReport& node : report.nodes) {
+    fmt::print(out, "{:<10} {:>5} {:>6} {:>14} {:>9.4f} {:>9.4f} {:>9.4f} {:>8.3f}\n", node.name,
+               node.lanes, node.tiles, node.iterations, node.busy_s, node.idle_s, node.transfer_s,
+               node.giters);
+  }
+  fmt::print(out, "wall {:.4f} s, {:.3f} Giter/s, checksum sum {} hash {}", report.wall_s,
+             report.giters, report.checksum.sum, report.checksum.hash_hex());
+  if (const auto speedup = report.speedup()) fmt::print(out, ", speed-up {:.2f}x over serial", *speedup);
+  fmt::print(out, "\n");
+}
+
+}  // namespace hetero

@@ -1,0 +1,84 @@
+// Trace recording and the Chrome trace event writer.
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "hetero/trace.hpp"
+
+namespace hetero {
+
+std::string_view to_string(EventKind kind) {
+  switch (kind) {
+    case EventKind::compute:
+      return "compute";
+    case EventKind::copy_to_device:
+      return "copy_to_device";
+    case EventKind::copy_to_host:
+      return "copy_to_host";
+    case EventKind::wait:
+      return "wait";
+  }
+  return "unknown";
+}
+
+void TraceLane::compute(const Tile& tile, std::int64_t begin_ns, std::int64_t end_ns,
+                        std::uint64_t iterations) {
+  events_.push_back({EventKind::compute, node_, lane_, begin_ns, end_ns, tile.index, tile.size(),
+                     iterations, 0, {}});
+}
+
+void TraceLane::copy(EventKind direction, std::string label, std::uint64_t bytes,
+                     std::int64_t begin_ns, std::int64_t end_ns, std::int64_t tile) {
+  events_.push_back(
+      {direction, node_, lane_, begin_ns, end_ns, tile, 0, 0, bytes, std::move(label)});
+}
+
+void TraceLane::wait(std::string label, std::int64_t begin_ns, std::int64_t end_ns) {
+  events_.push_back({EventKind::wait, node_, lane_, begin_ns, end_ns, -1, 0, 0, 0, std::move(label)});
+}
+
+TraceLane& NodeTrace::lane(std::int32_t i) {
+  reserve_lanes(i + 1);
+  return lanes_[static_cast<std::size_t>(i)];
+}
+
+void NodeTrace::reserve_lanes(std::int32_t n) {
+  while (static_cast<std::int32_t>(lanes_.size()) < n) {
+    lanes_.emplace_back(clock_, node_, static_cast<std::int32_t>(lanes_.size()));
+  }
+}
+
+void write_chrome_trace(const Trace& trace, std::ostream& out) {
+  using nlohmann::json;
+  json events = json::array();
+  for (std::size_t node = 0; node < trace.node_names.size(); ++node) {
+    events.push_back({{"name", "process_name"},
+                      {"ph", "M"},
+                      {"pid", node},
+                      {"args", {{"name", trace.node_names[node]}}}});
+  }
+  for (const TraceEvent& event : trace.events) {
+    json args = json::object();
+    if (event.tile >= 0) args["tile"] = event.tile;
+    if (event.kind == EventKind::compute) args["iterations"] = event.iterations;
+    if (event.bytes != 0) args["bytes"] = event.bytes;
+    if (!event.label.empty()) args["label"] = event.label;
+    std::string name = event.kind == EventKind::compute
+                           ? "tile " + std::to_string(event.tile)
+                           : std::string(to_string(event.kind));
+    events.push_back({{"name", std::move(name)},
+                      {"cat", to_string(event.kind)},
+                      {"ph", "X"},
+                      {"pid", event.node},
+                      {"tid", event.lane},
+                      {"ts", static_cast<double>(event.begin_ns) / 1e3},
+                      {"dur", static_cast<double>(event.end_ns - event.begin_ns) / 1e3},
+                      {"args", std::move(args)}});
+  }
+  json document = {{"traceEvents", std::move(events)},
+                   {"displayTimeUnit", "ms"},
+                   {"otherData", {{"wall_ns", trace.wall_ns}}}};
+  out << document.dump() << '\n';
+}
+
+}  // namespace hetero

@@ -1,0 +1,49 @@
+// The registry of host tile kernels.
+#include "host_kernel.hpp"
+
+#include <mutex>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "hetero/error.hpp"
+
+namespace hetero::nodes {
+namespace {
+
+struct KernelTable {
+  std::mutex mutex;
+  std::vector<std::pair<std::string, HostKernelFamily>> families{{"scalar", &scalar_kernel}};
+};
+
+KernelTable& table() {
+  static KernelTable kernels;
+  return kernels;
+}
+
+}  // namespace
+
+void register_host_kernel(std::string name, HostKernelFamily family) {
+  KernelTable& kernels = table();
+  std::lock_guard lock(kernels.mutex);
+  for (auto& entry : kernels.families) {
+    if (entry.first == name) {
+      entry.second = family;
+      return;
+    }
+  }
+  kernels.families.emplace_back(std::move(name), family);
+}
+
+HostTileKernel host_kernel(std::string_view name, const Job& job) {
+  KernelTable& kernels = table();
+  std::lock_guard lock(kernels.mutex);
+  std::vector<std::string_view> names;
+  for (const auto& [known, family] : kernels.families) {
+    if (known == name) return family(job);
+    names.push_back(known);
+  }
+  throw UsageError(fmt::format("unknown kernel '{}': this build has {}", name, fmt::join(names, ", ")));
+}
+
+}  // namespace hetero::nodes

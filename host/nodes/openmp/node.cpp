@@ -1,0 +1,79 @@
+// The openmp node.
+#include "node.hpp"
+
+#include <atomic>
+#include <exception>
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include "../host_kernel.hpp"
+#include "core/host_info.hpp"
+#include "hetero/registry.hpp"
+
+namespace hetero::nodes {
+
+NodeInfo OpenMPNode::describe(const NodeOptions& options) {
+  NodeInfo info;
+  info.name = "openmp";
+  info.kind = NodeKind::host;
+  info.concurrency = options.workers > 0 ? options.workers : omp_get_max_threads();
+  info.device = fmt::format("{} ({} OpenMP threads, OpenMP {})", detail::host_cpu_name(),
+                            info.concurrency, _OPENMP);
+  info.resource = "host-cpu";
+  info.available = true;
+  return info;
+}
+
+OpenMPNode::OpenMPNode(const NodeOptions& options)
+    : info_(describe(options)), kernel_(options.kernel) {}
+
+void OpenMPNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+                     NodeTrace& trace) {
+  const HostTileKernel kernel = host_kernel(kernel_, job);
+  const int threads = info_.concurrency;
+  trace.reserve_lanes(threads);
+  const std::span<const Tile> assigned = work.assigned();
+  const auto tile_count = static_cast<std::int64_t>(assigned.size());
+  const bool self_scheduling = work.self_scheduling();
+  std::exception_ptr error;
+  std::atomic<bool> failed{false};
+  // Exceptions must not leave an OpenMP region: each tile's is caught and the rest skipped.
+  auto guarded_tile = [&](const Tile& tile, TraceLane& lane) {
+    if (failed.load(std::memory_order_relaxed)) return;
+    try {
+      run_tile(kernel, job, tile, counts, lane, work);
+    } catch (...) {
+#pragma omp critical(hetero_openmp_error)
+      if (!error) error = std::current_exception();
+      failed = true;
+    }
+  };
+
+#pragma omp parallel num_threads(threads)
+  {
+    TraceLane& lane = trace.lane(omp_get_thread_num());
+    if (self_scheduling) {
+      while (!failed.load(std::memory_order_relaxed)) {
+        const auto tile = work.next();
+        if (!tile) break;
+        guarded_tile(*tile, lane);
+      }
+    } else {
+#pragma omp for schedule(static)
+      for (std::int64_t i = 0; i < tile_count; ++i) {
+        if (!work.stop_requested()) guarded_tile(assigned[static_cast<std::size_t>(i)], lane);
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+void register_openmp(NodeRegistry& registry) {
+  registry.add(Backend{"openmp", NodeKind::host, true, {}, &OpenMPNode::describe,
+                       [](const NodeOptions& options) {
+                         return std::make_unique<OpenMPNode>(options);
+                       }});
+}
+
+}  // namespace hetero::nodes

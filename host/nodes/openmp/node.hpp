@@ -1,0 +1,24 @@
+// The openmp node: an OpenMP parallel region, one lane per OpenMP thread.
+#pragma once
+
+#include "hetero/node.hpp"
+
+namespace hetero::nodes {
+
+class OpenMPNode final : public Node {
+ public:
+  explicit OpenMPNode(const NodeOptions& options);
+  const NodeInfo& info() const override { return info_; }
+  /// Static policy: `omp for schedule(static)` over the node's tiles.
+  /// Self-scheduling policy: every OpenMP thread pulls from the shared queue.
+  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+           NodeTrace& trace) override;
+
+  static NodeInfo describe(const NodeOptions& options);
+
+ private:
+  NodeInfo info_;
+  std::string kernel_;
+};
+
+}  // namespace hetero::nodes

@@ -1,0 +1,43 @@
+// The serial node.
+#include "node.hpp"
+
+#include "../host_kernel.hpp"
+#include "core/host_info.hpp"
+#include "hetero/registry.hpp"
+
+namespace hetero::nodes {
+
+NodeInfo SerialNode::describe() {
+  NodeInfo info;
+  info.name = "serial";
+  info.kind = NodeKind::host;
+  info.device = detail::host_cpu_name() + " (1 thread)";
+  info.resource = "host-cpu";
+  info.concurrency = 1;
+  info.available = true;
+  return info;
+}
+
+SerialNode::SerialNode() : info_(describe()) {}
+
+void SerialNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+                     NodeTrace& trace) {
+  const HostTileKernel kernel = scalar_kernel(job);
+  TraceLane& lane = trace.lane(0);
+  if (work.self_scheduling()) {
+    while (const auto tile = work.next()) run_tile(kernel, job, *tile, counts, lane, work);
+    return;
+  }
+  for (const Tile& tile : work.assigned()) {
+    if (work.stop_requested()) return;
+    run_tile(kernel, job, tile, counts, lane, work);
+  }
+}
+
+void register_serial(NodeRegistry& registry) {
+  registry.add(Backend{"serial", NodeKind::host, true, {},
+                       [](const NodeOptions&) { return SerialNode::describe(); },
+                       [](const NodeOptions&) { return std::make_unique<SerialNode>(); }});
+}
+
+}  // namespace hetero::nodes

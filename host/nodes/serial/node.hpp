@@ -1,0 +1,21 @@
+// The serial node: one host thread, the reference every other backend is checked against.
+#pragma once
+
+#include "hetero/node.hpp"
+
+namespace hetero::nodes {
+
+class SerialNode final : public Node {
+ public:
+  SerialNode();
+  const NodeInfo& info() const override { return info_; }
+  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+           NodeTrace& trace) override;
+
+  static NodeInfo describe();
+
+ private:
+  NodeInfo info_;
+};
+
+}  // namespace hetero::nodes

@@ -1,0 +1,32 @@
+// The threads node: a pool of std::threads, one lane per worker.
+#pragma once
+
+#include <memory>
+
+#include "hetero/node.hpp"
+
+namespace hetero::detail {
+class ThreadPool;
+}
+
+namespace hetero::nodes {
+
+class ThreadsNode final : public Node {
+ public:
+  explicit ThreadsNode(const NodeOptions& options);
+  ~ThreadsNode() override;
+  const NodeInfo& info() const override { return info_; }
+  /// Static policy: each worker takes one contiguous block of the node's tiles.
+  /// Self-scheduling policy: each worker pulls the next tile from the shared queue.
+  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+           NodeTrace& trace) override;
+
+  static NodeInfo describe(const NodeOptions& options);
+
+ private:
+  NodeInfo info_;
+  std::string kernel_;
+  std::unique_ptr<detail::ThreadPool> pool_;
+};
+
+}  // namespace hetero::nodes

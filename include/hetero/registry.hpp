@@ -1,0 +1,55 @@
+// The node registry: every backend registers itself; nodes are chosen by name at run time.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hetero/node.hpp"
+
+namespace hetero {
+
+/// One backend as the registry knows it, built into this library or not.
+struct Backend {
+  std::string name;
+  NodeKind kind = NodeKind::host;
+  bool built = false;
+  std::string not_built_reason;  ///< why this build has no such node
+  /// Says whether the node can run here and on what, without taking the resource.
+  std::function<NodeInfo(const NodeOptions&)> describe;
+  /// Creates a node; throws Error if the resource cannot be opened.
+  std::function<std::unique_ptr<Node>(const NodeOptions&)> create;
+  /// Optional: every device this backend can drive (one NodeInfo each), for `hetero devices`.
+  std::function<std::vector<NodeInfo>()> enumerate;
+  /// Optional: measures the link of the selected device anew (and refreshes any cache).
+  std::function<Link(const NodeOptions&)> probe;
+};
+
+class NodeRegistry {
+ public:
+  /// The registry of every backend compiled into this library (and those that are not).
+  static const NodeRegistry& builtin();
+
+  void add(Backend backend);
+  const std::vector<Backend>& backends() const { return backends_; }
+  const Backend* find(std::string_view name) const;
+  std::vector<std::string> names() const;
+
+  /// Availability of one backend; a backend not built reports that as its reason.
+  NodeInfo describe(std::string_view name, const NodeOptions& options = {}) const;
+  /// Creates node `name`. Throws UsageError when the name is unknown (listing the known ones),
+  /// the backend is not built or its resource is absent (saying why).
+  std::unique_ptr<Node> create(std::string_view name, const NodeOptions& options = {}) const;
+
+ private:
+  std::vector<Backend> backends_;
+};
+
+/// Parses "a,b,c" or "all" (every available backend) into backend names; throws UsageError
+/// for an unknown or repeated name.
+std::vector<std::string> parse_backend_list(std::string_view text, const NodeRegistry& registry,
+                                            const NodeOptions& options = {});
+
+}  // namespace hetero

@@ -1,0 +1,63 @@
+// Report: what each node did in a run and what the run achieved, as a table or JSON.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hetero/job.hpp"
+#include "hetero/node.hpp"
+#include "hetero/policy.hpp"
+#include "hetero/trace.hpp"
+
+namespace hetero {
+
+struct NodeReport {
+  std::string name;
+  std::string device;
+  NodeKind kind = NodeKind::host;
+  int lanes = 0;
+  std::int64_t tiles = 0;
+  std::int64_t pixels = 0;
+  std::uint64_t iterations = 0;
+  double busy_s = 0;      ///< mean over lanes of time spent computing
+  double transfer_s = 0;  ///< mean over lanes of time spent copying
+  double idle_s = 0;      ///< wall time the node's lanes were neither busy nor copying
+  double giters = 0;      ///< iterations / wall time, in 1e9 per second
+  std::uint64_t bytes_to_device = 0, bytes_to_host = 0;
+  double copy_gbps = 0;   ///< bytes moved / time copying, in 1e9 bytes per second
+};
+
+struct Report {
+  std::string version;
+  JobSpec job;
+  Policy policy = Policy::dynamic;
+  std::int64_t tile_pixels = 0;
+  std::int64_t tiles = 0;
+  std::vector<NodeReport> nodes;
+  double wall_s = 0;
+  std::uint64_t iterations = 0;
+  double giters = 0;
+  Checksum checksum;
+  std::uint64_t peak_host_bytes = 0;
+  std::optional<double> serial_wall_s;  ///< a serial run's wall time, when one is known
+
+  std::optional<double> speedup() const {
+    if (!serial_wall_s || wall_s <= 0) return std::nullopt;
+    return *serial_wall_s / wall_s;
+  }
+};
+
+/// Builds the per-node figures from a run's trace.
+Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes, const JobSpec& job,
+                   Policy policy, std::int64_t tile_pixels, std::int64_t tiles,
+                   const Checksum& checksum);
+
+/// The report as JSON (schema "hetero.report", version 1).
+std::string to_json(const Report& report);
+/// The report as a table for people.
+void print_table(const Report& report, std::ostream& out);
+
+}  // namespace hetero
