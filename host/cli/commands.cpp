@@ -14,6 +14,7 @@
 #include "cli/progress.hpp"
 #include "cli/signals.hpp"
 #include "hetero/hetero.hpp"
+#include "nodes/host_kernel.hpp"
 
 namespace hetero::cli {
 namespace {
@@ -35,6 +36,12 @@ NodeOptions node_options(const JobOptions& job) {
     options.workers = static_cast<int>(parse_integer("--threads", *job.workers, 1, 4096));
   }
   options.device = job.device;
+  const std::vector<std::string> kernels = nodes::host_kernel_names();
+  if (std::find(kernels.begin(), kernels.end(), job.kernel) == kernels.end()) {
+    throw UsageError(fmt::format("unknown kernel '{}': this build has {}", job.kernel,
+                                 fmt::join(kernels, ", ")));
+  }
+  options.kernel = job.kernel;
   return options;
 }
 
@@ -89,6 +96,8 @@ void JobOptions::add_to(CLI::App& command) {
   command.add_option("--mode", mode, "exact or fma")->capture_default_str();
   command.add_option("--threads", workers, "Workers of host nodes (default: every core)");
   command.add_option("--device", device, "Device of a device node (see 'hetero devices')");
+  command.add_option("--kernel", kernel, "Tile kernel of the threads and openmp nodes")
+      ->capture_default_str();
 }
 
 JobRequest JobOptions::request() const {

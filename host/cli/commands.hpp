@@ -20,6 +20,7 @@ struct JobOptions {
   std::string mode = "exact";
   std::optional<std::string> workers;
   std::string device;
+  std::string kernel = "scalar";
 
   void add_to(CLI::App& command);
   JobRequest request() const;

@@ -1,9 +1,14 @@
 // hetero: the command-line tool (devices, render, compare).
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
 #include "cli/signals.hpp"
@@ -60,6 +65,14 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("-o,--out", compare.out, "Write the serial run's image as PNG");
   compare_cmd->add_option("--json", compare.json, "Write the comparison as JSON ('-': stdout alone)");
 
+  std::vector<std::string> names;
+  for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    fmt::print(stderr, "hetero: error: unknown command '{}': use {}\n", argv[1],
+               fmt::join(names, ", "));
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

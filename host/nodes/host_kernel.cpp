@@ -35,6 +35,14 @@ void register_host_kernel(std::string name, HostKernelFamily family) {
   kernels.families.emplace_back(std::move(name), family);
 }
 
+std::vector<std::string> host_kernel_names() {
+  KernelTable& kernels = table();
+  std::lock_guard lock(kernels.mutex);
+  std::vector<std::string> names;
+  for (const auto& entry : kernels.families) names.push_back(entry.first);
+  return names;
+}
+
 HostTileKernel host_kernel(std::string_view name, const Job& job) {
   KernelTable& kernels = table();
   std::lock_guard lock(kernels.mutex);

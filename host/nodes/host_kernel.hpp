@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "hetero/job.hpp"
 #include "hetero/node.hpp"
@@ -23,6 +24,8 @@ using HostKernelFamily = HostTileKernel (*)(const Job& job);
 
 /// Makes a kernel family selectable by name (`--kernel NAME`). Called by backend registration.
 void register_host_kernel(std::string name, HostKernelFamily family);
+/// Names of the registered kernels, "scalar" first.
+std::vector<std::string> host_kernel_names();
 /// The kernel `name` for `job`; throws UsageError naming the known kernels when unknown.
 HostTileKernel host_kernel(std::string_view name, const Job& job);
 

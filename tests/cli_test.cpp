@@ -1,0 +1,182 @@
+// The hetero command-line tool, driven as a user drives it: good runs and every bad input.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "hetero/registry.hpp"
+
+namespace hetero {
+namespace {
+
+#ifndef HETERO_CLI_PATH
+#define HETERO_CLI_PATH ""
+#endif
+
+struct CliResult {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::string(HETERO_CLI_PATH).empty()) GTEST_SKIP() << "the CLI is not built";
+    folder_ = std::filesystem::temp_directory_path() /
+              ("hetero-cli-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    std::filesystem::remove_all(folder_);
+    std::filesystem::create_directories(folder_);
+  }
+  void TearDown() override { std::filesystem::remove_all(folder_); }
+
+  // Runs the CLI with `args` (shell words) and captures its status and streams.
+  CliResult cli(const std::string& args) const {
+    const auto out = folder_ / "stdout.txt";
+    const auto err = folder_ / "stderr.txt";
+    const std::string command = std::string("'") + HETERO_CLI_PATH + "' " + args + " >'" +
+                                out.string() + "' 2>'" + err.string() + "' </dev/null";
+    const int raw = std::system(command.c_str());
+    CliResult result;
+    result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    result.out = read_file(out);
+    result.err = read_file(err);
+    std::filesystem::remove(out);
+    std::filesystem::remove(err);
+    return result;
+  }
+  std::size_t files_in_folder() const {
+    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(folder_),
+                                                  std::filesystem::directory_iterator()));
+  }
+
+  std::filesystem::path folder_;
+};
+
+TEST_F(CliTest, RenderReportsTheSeedChecksumAsJsonAlone) {
+  const CliResult result = cli("render --preset seed --backend serial --json -");
+  ASSERT_EQ(result.status, 0) << result.err;
+  const auto report = nlohmann::json::parse(result.out);  // stdout carries the JSON alone
+  EXPECT_EQ(report["checksum"]["sum"].get<std::uint64_t>(), 51214485U);
+  EXPECT_EQ(report["checksum"]["hash"].get<std::string>().size(), 16U);
+  EXPECT_EQ(report["nodes"][0]["name"], "serial");
+}
+
+TEST_F(CliTest, RenderWritesImageReportAndTrace) {
+  const auto png = folder_ / "seed.png";
+  const auto json = folder_ / "report.json";
+  const auto trace = folder_ / "trace.json";
+  const CliResult result = cli("render --backend threads,serial --width 120 --height 90 --out '" +
+                               png.string() + "' --json '" + json.string() + "' --trace '" +
+                               trace.string() + "'");
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_NE(result.out.find("checksum sum"), std::string::npos) << result.out;
+  EXPECT_EQ(read_file(png).substr(1, 3), "PNG");
+  EXPECT_EQ(nlohmann::json::parse(read_file(json))["nodes"].size(), 2U);
+  EXPECT_FALSE(nlohmann::json::parse(read_file(trace))["traceEvents"].empty());
+  EXPECT_EQ(files_in_folder(), 3U);  // no temporary files left
+}
+
+TEST_F(CliTest, DevicesListsEveryBackendWithAStateOrReason) {
+  const CliResult result = cli("devices");
+  ASSERT_EQ(result.status, 0) << result.err;
+  for (const std::string& name : NodeRegistry::builtin().names()) {
+    EXPECT_NE(result.out.find("\n" + name + " "), std::string::npos) << name;
+  }
+  const CliResult json = cli("devices --json");
+  ASSERT_EQ(json.status, 0);
+  EXPECT_EQ(nlohmann::json::parse(json.out)["backends"].size(), NodeRegistry::builtin().names().size());
+}
+
+TEST_F(CliTest, CompareRunsEveryAvailableBackendAgainstSerial) {
+  const CliResult result = cli("compare --preset seed --width 60 --height 40 --repeat 1 --json -");
+  ASSERT_EQ(result.status, 0) << result.err;
+  const auto document = nlohmann::json::parse(result.out);
+  ASSERT_FALSE(document["backends"].empty());
+  EXPECT_EQ(document["backends"][0]["backend"], "serial");
+  for (const auto& row : document["backends"]) {
+    EXPECT_TRUE(row["identical_to_serial"].get<bool>()) << row["backend"];
+    EXPECT_GT(row["speedup_over_python_tutorial"].get<double>(), 0);
+  }
+}
+
+// Every bad input: a one-line error on stderr, nothing on stdout, exit status 2, no file.
+TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
+  const std::string out = (folder_ / "out.png").string();
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"render --width 0", "--width"},
+      {"render --width -5", "--width"},
+      {"render --width abc", "--width"},
+      {"render --width 12.5", "--width"},
+      {"render --height 99999999999", "--height"},
+      {"render --preset full --width 2147483647 --height 2147483647", "memory"},
+      {"render --width 3000000000", "--width"},
+      {"render --xmin nan --xmax 1 --ymin 0 --ymax 1", "--xmin"},
+      {"render --xmin 0 --xmax inf --ymin 0 --ymax 1", "--xmax"},
+      {"render --xmin 1 --xmax 0 --ymin 0 --ymax 1", "less than"},
+      {"render --xmin 0 --xmax 1 --ymin 1 --ymax 1", "less than"},
+      {"render --xmin 0", "all four"},
+      {"render --center 1 --scale 1", "--center"},
+      {"render --center 0,0", "together"},
+      {"render --center 0,0 --scale 0", "positive"},
+      {"render --preset seed --xmin 0 --xmax 1 --ymin 0 --ymax 1", "fixes its own region"},
+      {"render --max-iter 0", "--max-iter"},
+      {"render --max-iter 2147483648", "--max-iter"},
+      {"render --max-iter -1", "--max-iter"},
+      {"render --backend quantum", "known backends are"},
+      {"render --backend serial,,threads", "empty name"},
+      {"render --backend serial,serial", "twice"},
+      {"render --preset mandel", "unknown preset"},
+      {"render --policy fastest", "unknown policy"},
+      {"render --tile 0", "--tile"},
+      {"render --tile many", "--tile"},
+      {"render --precision fp16", "precision"},
+      {"render --mode fast", "mode"},
+      {"render --threads 0", "--threads"},
+      {"render --kernel warp", "kernel"},
+      {"render --out '" + (folder_ / "no" / "such" / "dir.png").string() + "'", "cannot write"},
+      {"render --out '" + folder_.string() + "'", "directory"},
+      {"render --json '" + (folder_ / "no" / "report.json").string() + "'", "cannot write"},
+      {"render --trace '" + (folder_ / "no" / "trace.json").string() + "'", "cannot write"},
+      {"render --out '" + out + "' --width 0", "--width"},
+      {"render --bogus-flag", "bogus"},
+      {"render extra-word", "extra"},
+      {"frobnicate", "frobnicate"},
+      {"", "subcommand"},
+      {"compare --repeat 0", "--repeat"},
+      {"compare --backend nope", "known backends are"},
+  };
+  for (const Backend& backend : NodeRegistry::builtin().backends()) {
+    if (!NodeRegistry::builtin().describe(backend.name).available) {
+      cases.emplace_back("render --backend " + backend.name, backend.name);
+    }
+  }
+  for (const auto& [args, needle] : cases) {
+    const CliResult result = cli(args);
+    EXPECT_EQ(result.status, 2) << "hetero " << args << "\n" << result.err;
+    EXPECT_TRUE(result.out.empty()) << "hetero " << args << ": stdout: " << result.out;
+    EXPECT_EQ(result.err.rfind("hetero: error: ", 0), 0U) << "hetero " << args << ": " << result.err;
+    ASSERT_FALSE(result.err.empty());
+    EXPECT_EQ(result.err.find('\n'), result.err.size() - 1) << "hetero " << args << ": " << result.err;
+    EXPECT_NE(result.err.find(needle), std::string::npos) << "hetero " << args << ": " << result.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << "hetero " << args;
+    EXPECT_EQ(files_in_folder(), 0U) << "hetero " << args << " left a file behind";
+    std::printf("  bad input: hetero %s\n    -> %s", args.c_str(), result.err.c_str());
+  }
+  std::printf("%zu bad inputs tried\n", cases.size());
+}
+
+}  // namespace
+}  // namespace hetero

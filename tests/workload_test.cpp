@@ -1,0 +1,212 @@
+// The workload: point function, presets, axes, validation of outside input, tiles, checksums.
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "hetero/hetero.hpp"
+#include "mandelbrot.hpp"
+
+namespace hetero {
+namespace {
+
+using kernels::Arith;
+
+TEST(PointFunction, FollowsTheRecurrenceOnPointsWithKnownOrbits) {
+  // c = 0 stays at 0; c = -2 settles at z = 2 where |z|^2 = 4 is not > 4.
+  EXPECT_EQ((kernels::point<double, Arith::exact>(0.0, 0.0, 100)), 100U);
+  EXPECT_EQ((kernels::point<double, Arith::exact>(-2.0, 0.0, 100)), 100U);
+  // c = 2+2i: z1 = c, |z1|^2 = 8 > 4 at iteration 0.
+  EXPECT_EQ((kernels::point<double, Arith::exact>(2.0, 2.0, 100)), 0U);
+  // c = 1: z = 1, 2, 5: |z|^2 = 25 > 4 first at iteration 2.
+  EXPECT_EQ((kernels::point<double, Arith::exact>(1.0, 0.0, 100)), 2U);
+  EXPECT_EQ((kernels::point<float, Arith::fma>(1.0F, 0.0F, 100)), 2U);
+  // The limit caps the count.
+  EXPECT_EQ((kernels::point<double, Arith::exact>(1.0, 0.0, 2)), 2U);
+  EXPECT_EQ((kernels::point<double, Arith::exact>(1.0, 0.0, 1)), 1U);
+}
+
+TEST(PointFunction, IterationsCountTheEscapingStep) {
+  EXPECT_EQ(iterations_of(0, 10), 1U);
+  EXPECT_EQ(iterations_of(9, 10), 10U);
+  EXPECT_EQ(iterations_of(10, 10), 10U);
+}
+
+TEST(SeedPreset, ReproducesTheTutorialsGrid) {
+  const JobSpec spec = resolve_job(JobRequest{});
+  EXPECT_EQ(spec.preset, "seed");
+  EXPECT_EQ(spec.width, 500);
+  EXPECT_EQ(spec.height, 500);
+  EXPECT_EQ(spec.max_iter, 1000U);
+  const Axes axes = make_axes(spec);
+  // Built by repeated addition of (x2 - x1) / 1000 * 2, as the tutorial's loops do.
+  const double x_step = (0.77 - -2.13) / 1000.0 * 2;
+  const double y_step = (-1.3 - 1.3) / 1000.0 * 2;
+  double x = -2.13, y = 1.3;
+  for (std::size_t i = 0; i < 500; ++i) {
+    ASSERT_EQ(axes.xs[i], x) << i;
+    ASSERT_EQ(axes.ys[i], y) << i;
+    x += x_step;
+    y += y_step;
+  }
+  EXPECT_LT(axes.xs.back(), 0.77);
+  EXPECT_GT(axes.ys.back(), -1.3);
+}
+
+TEST(Presets, WidthHeightAndMaxIterOverrideDefaults) {
+  JobRequest request;
+  request.preset = "full";
+  request.width = 300;
+  request.max_iter = 77;
+  const JobSpec spec = resolve_job(request);
+  EXPECT_EQ(spec.width, 300);
+  EXPECT_EQ(spec.height, 300);
+  EXPECT_EQ(spec.max_iter, 77U);
+  const Axes axes = make_axes(spec);
+  EXPECT_GT(axes.xs.front(), spec.region.xmin);
+  EXPECT_LT(axes.xs.back(), spec.region.xmax);
+  EXPECT_GT(axes.ys.front(), axes.ys.back());  // row 0 is the top
+}
+
+TEST(Presets, CenterAndScaleDefineTheRegion) {
+  JobRequest request;
+  request.center_x = -0.5;
+  request.center_y = 0.25;
+  request.scale = 2.0;
+  request.width = 200;
+  request.height = 100;
+  const JobSpec spec = resolve_job(request);
+  EXPECT_EQ(spec.preset, "region");
+  EXPECT_DOUBLE_EQ(spec.region.xmin, -1.5);
+  EXPECT_DOUBLE_EQ(spec.region.xmax, 0.5);
+  EXPECT_DOUBLE_EQ(spec.region.ymin, -0.25);
+  EXPECT_DOUBLE_EQ(spec.region.ymax, 0.75);
+}
+
+TEST(Presets, RegionHeightFollowsTheAspectRatio) {
+  JobRequest request;
+  request.region = Region{0, 2, 0, 1};
+  request.width = 100;
+  EXPECT_EQ(resolve_job(request).height, 50);
+}
+
+JobRequest with(void (*change)(JobRequest&)) {
+  JobRequest request;
+  change(request);
+  return request;
+}
+
+TEST(Validation, RejectsBadRequestsWithOneLine) {
+  const std::vector<std::pair<const char*, JobRequest>> cases = {
+      {"width", with([](JobRequest& r) { r.width = 0; })},
+      {"width", with([](JobRequest& r) { r.width = -5; })},
+      {"height", with([](JobRequest& r) { r.height = std::int64_t{1} << 31; })},
+      {"max-iter", with([](JobRequest& r) { r.max_iter = 0; })},
+      {"max-iter", with([](JobRequest& r) { r.max_iter = std::int64_t{1} << 31; })},
+      {"unknown preset", with([](JobRequest& r) { r.preset = "mandel"; })},
+      {"xmin", with([](JobRequest& r) { r.region = Region{1, 0, 0, 1}; })},
+      {"ymin", with([](JobRequest& r) { r.region = Region{0, 1, 1, 1}; })},
+      {"finite", with([](JobRequest& r) {
+         r.region = Region{std::numeric_limits<double>::quiet_NaN(), 1, 0, 1};
+       })},
+      {"finite", with([](JobRequest& r) {
+         r.region = Region{0, std::numeric_limits<double>::infinity(), 0, 1};
+       })},
+      {"fixes its own region", with([](JobRequest& r) {
+         r.preset = "seed";
+         r.region = Region{0, 1, 0, 1};
+       })},
+      {"go together", with([](JobRequest& r) { r.scale = 1.0; })},
+      {"positive", with([](JobRequest& r) {
+         r.center_x = 0;
+         r.center_y = 0;
+         r.scale = -1;
+       })},
+      {"memory", with([](JobRequest& r) {
+         r.width = (std::int64_t{1} << 31) - 1;
+         r.height = (std::int64_t{1} << 31) - 1;
+       })},
+  };
+  for (const auto& [needle, request] : cases) {
+    try {
+      resolve_job(request);
+      ADD_FAILURE() << "accepted a request that should fail on: " << needle;
+    } catch (const UsageError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(needle), std::string::npos) << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+  }
+}
+
+TEST(Parsing, IntegersAreStrict) {
+  EXPECT_EQ(parse_integer("--n", "42", 0, 100), 42);
+  EXPECT_EQ(parse_integer("--n", "+7", 0, 100), 7);
+  EXPECT_EQ(parse_integer("--n", "-3", -10, 100), -3);
+  for (const char* bad : {"", "abc", "4x", "1e3", " 5", "5 ", "0x10", "3.0", "--1"}) {
+    EXPECT_THROW(parse_integer("--n", bad, -100, 100), UsageError) << bad;
+  }
+  EXPECT_THROW(parse_integer("--n", "101", 0, 100), UsageError);
+  EXPECT_THROW(parse_integer("--n", "99999999999999999999999", 0, 100), UsageError);
+}
+
+TEST(Parsing, RealsAreFinite) {
+  EXPECT_DOUBLE_EQ(parse_real("--x", "-2.13"), -2.13);
+  EXPECT_DOUBLE_EQ(parse_real("--x", "1e-3"), 1e-3);
+  for (const char* bad : {"", "nan", "inf", "-inf", "1e999", "two", "1.5.2", "0,5"}) {
+    EXPECT_THROW(parse_real("--x", bad), UsageError) << bad;
+  }
+}
+
+TEST(Parsing, NamesListTheValidChoices) {
+  EXPECT_EQ(parse_precision("fp32"), Precision::fp32);
+  EXPECT_EQ(parse_mode("fma"), Mode::fma);
+  EXPECT_EQ(parse_policy("static"), Policy::static_split);
+  try {
+    parse_policy("fastest");
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("dynamic"), std::string::npos);
+  }
+  EXPECT_THROW(parse_precision("fp16"), UsageError);
+  EXPECT_THROW(parse_mode("fast"), UsageError);
+}
+
+TEST(Tiles, CoverTheImageWithoutOverlap) {
+  for (const std::int64_t tile : {1, 3, 10, 11, 1000}) {
+    const std::vector<Tile> tiles = make_tiles(101, tile);
+    std::int64_t next = 0;
+    for (std::size_t i = 0; i < tiles.size(); ++i) {
+      EXPECT_EQ(tiles[i].index, static_cast<std::int64_t>(i));
+      EXPECT_EQ(tiles[i].begin, next);
+      EXPECT_GT(tiles[i].size(), 0);
+      EXPECT_LE(tiles[i].size(), tile);
+      next = tiles[i].end;
+    }
+    EXPECT_EQ(next, 101);
+  }
+}
+
+TEST(Tiles, AutomaticSizeGivesSeveralTilesPerLaneInWholeRows) {
+  const JobSpec spec = resolve_job(JobRequest{});
+  for (const int lanes : {1, 2, 8}) {
+    const std::int64_t tile = auto_tile_pixels(spec, lanes);
+    EXPECT_EQ(tile % spec.width, 0) << lanes;
+    const std::int64_t tiles = (spec.pixels() + tile - 1) / tile;
+    EXPECT_GE(tiles, 8 * lanes) << lanes;
+  }
+}
+
+TEST(Checksums, SumAndHashChangeWithAnyCount) {
+  std::vector<std::uint32_t> counts = {1, 2, 3, 4};
+  const Checksum a = checksum(counts);
+  EXPECT_EQ(a.sum, 10U);
+  std::swap(counts[0], counts[1]);
+  const Checksum b = checksum(counts);
+  EXPECT_EQ(b.sum, 10U);
+  EXPECT_NE(a.hash, b.hash);  // order matters
+  EXPECT_EQ(a.hash_hex().size(), 16U);
+  EXPECT_EQ(checksum({}).sum, 0U);
+}
+
+}  // namespace
+}  // namespace hetero
