@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "nodes/host_kernel.hpp"
@@ -13,7 +16,9 @@
 namespace hetero {
 namespace {
 
-TEST(Dispatcher, NodesTogetherMatchSerialUnderEveryPolicy) {
+// Every pair and triple of available backends, under every policy: counts identical to serial
+// and each tile computed exactly once.
+TEST(Dispatcher, PairsAndTriplesMatchSerialUnderEveryPolicy) {
   const std::vector<std::string> available = test::available_backends();
   JobRequest request;
   request.preset = "full";
@@ -22,19 +27,188 @@ TEST(Dispatcher, NodesTogetherMatchSerialUnderEveryPolicy) {
   request.max_iter = 300;
   const JobSpec spec = resolve_job(request);
   const std::vector<std::uint32_t> reference = test::serial_counts(spec);
-  // Every pair of available backends (host and device alike).
+  std::vector<std::vector<std::string>> sets;
   for (std::size_t a = 0; a < available.size(); ++a) {
     for (std::size_t b = a + 1; b < available.size(); ++b) {
-      for (const std::string_view policy : policy_names()) {
-        const RunResult result =
-            test::run_on({available[a], available[b]}, spec, parse_policy(policy), 113);
-        EXPECT_EQ(result.counts, reference) << available[a] << "+" << available[b] << " " << policy;
-        std::int64_t tiles = 0;
-        for (const NodeReport& node : result.report.nodes) tiles += node.tiles;
-        EXPECT_EQ(tiles, result.report.tiles);
+      sets.push_back({available[a], available[b]});
+      for (std::size_t c = b + 1; c < available.size(); ++c) {
+        sets.push_back({available[a], available[b], available[c]});
       }
     }
   }
+  ASSERT_FALSE(sets.empty());
+  for (const auto& names : sets) {
+    for (const std::string_view policy : policy_names()) {
+      const RunResult result = test::run_on(names, spec, parse_policy(policy), 113);
+      const std::string label = fmt::format("{} {}", fmt::join(names, "+"), policy);
+      EXPECT_EQ(result.counts, reference) << label;
+      std::set<std::int64_t> seen;
+      std::int64_t computed = 0;
+      for (const TraceEvent& event : result.trace.events) {
+        if (event.kind != EventKind::compute) continue;
+        seen.insert(event.tile);
+        ++computed;
+      }
+      EXPECT_EQ(computed, result.report.tiles) << label;
+      EXPECT_EQ(static_cast<std::int64_t>(seen.size()), result.report.tiles) << label;
+    }
+  }
+}
+
+TEST(Dispatcher, AFailedNodesTilesAreRerunAndCountsStayIdentical) {
+  JobRequest request;
+  request.preset = "full";
+  request.width = 400;
+  request.height = 300;
+  request.max_iter = 500;
+  const JobSpec spec = resolve_job(request);
+  const std::vector<std::uint32_t> reference = test::serial_counts(spec);
+  for (const std::string_view policy : policy_names()) {
+    std::vector<std::unique_ptr<Node>> nodes;
+    nodes.push_back(NodeRegistry::builtin().create("serial"));
+    nodes.push_back(NodeRegistry::builtin().create("threads"));
+    Dispatcher dispatcher(std::move(nodes));
+    RunOptions options;
+    options.policy = parse_policy(policy);
+    options.tile_pixels = 400;
+    options.faults = {{"threads", 3}};
+    const RunResult result = dispatcher.run(Job(spec), options);
+    EXPECT_EQ(result.counts, reference) << policy;
+    EXPECT_NE(result.report.nodes[1].failure.find("injected fault"), std::string::npos) << policy;
+    EXPECT_TRUE(result.report.nodes[0].failure.empty());
+    // Fixed assignments leave the failed node's tiles behind; queues hand them to the others.
+    if (policy == "static" || policy == "weighted") {
+      EXPECT_GT(result.report.tiles_rerun, 0) << policy;
+    }
+    bool named = false;
+    for (const std::string& note : result.report.notes) {
+      named = named || note.find("node 'threads' failed") != std::string::npos;
+    }
+    EXPECT_TRUE(named) << policy;
+    std::multiset<std::int64_t> seen;
+    for (const TraceEvent& event : result.trace.events) {
+      if (event.kind == EventKind::compute) seen.insert(event.tile);
+    }
+    for (std::int64_t t = 0; t < result.report.tiles; ++t) EXPECT_EQ(seen.count(t), 1U) << t;
+  }
+}
+
+TEST(Dispatcher, WhenEveryNodeFailsTheRunFails) {
+  std::vector<std::unique_ptr<Node>> nodes;
+  nodes.push_back(NodeRegistry::builtin().create("serial"));
+  Dispatcher dispatcher(std::move(nodes));
+  RunOptions options;
+  options.faults = {{"serial", 1}};
+  EXPECT_THROW(dispatcher.run(Job(resolve_job(JobRequest{})), options), Error);
+}
+
+TEST(Policies, WeightedSpreadFollowsTheWeightsAcrossTheImage) {
+  const std::vector<Tile> tiles = make_tiles(1000, 10);
+  const auto lists = spread_by_weight(tiles, {3.0, 1.0});
+  ASSERT_EQ(lists.size(), 2U);
+  EXPECT_EQ(lists[0].size(), 75U);
+  EXPECT_EQ(lists[1].size(), 25U);
+  // Spread, not contiguous: the light node has tiles in both halves of the image.
+  EXPECT_LT(lists[1].front().index, 50);
+  EXPECT_GE(lists[1].back().index, 50);
+  const auto zero = spread_by_weight(tiles, {0.0, 0.0});
+  EXPECT_TRUE(zero[0].empty() && zero[1].empty());
+}
+
+TEST(Policies, AutoDropsANodeWhoseShareDoesNotPay) {
+  // A node the model says is 1000x slower than the other gets no tiles, and the report says why.
+  std::vector<std::unique_ptr<Node>> nodes;
+  nodes.push_back(NodeRegistry::builtin().create("serial"));
+  nodes.push_back(NodeRegistry::builtin().create("threads"));
+  const NodeInfo slow = nodes[0]->info();
+  const NodeInfo fast = nodes[1]->info();
+  Dispatcher dispatcher(std::move(nodes));
+  ThroughputModel model;
+  model.record(slow, Precision::fp64, Mode::exact, 0.001);
+  model.record(fast, Precision::fp64, Mode::exact, 1.0);
+  RunOptions options;
+  options.policy = Policy::automatic;
+  options.model = &model;
+  const JobSpec spec = resolve_job(JobRequest{});
+  const RunResult result = dispatcher.run(Job(spec), options);
+  EXPECT_EQ(result.report.nodes[0].tiles, 0);
+  EXPECT_EQ(result.report.nodes[1].tiles, result.report.tiles);
+  EXPECT_EQ(result.report.checksum.sum, 51214485U);
+  ASSERT_FALSE(result.report.notes.empty());
+  EXPECT_NE(result.report.notes.front().find("auto dropped serial"), std::string::npos)
+      << result.report.notes.front();
+  EXPECT_GT(result.report.efficiency, 0.0);
+}
+
+TEST(Policies, WeightedAndAutoCalibrateUnknownNodesIntoTheModel) {
+  ThroughputModel model;
+  std::vector<std::unique_ptr<Node>> nodes;
+  nodes.push_back(NodeRegistry::builtin().create("serial"));
+  nodes.push_back(NodeRegistry::builtin().create("threads"));
+  const NodeInfo serial = nodes[0]->info();
+  Dispatcher dispatcher(std::move(nodes));
+  EXPECT_EQ(model.estimate(serial, Precision::fp32, Mode::fma).state, ModelState::uncalibrated);
+  RunOptions options;
+  options.policy = Policy::weighted;
+  options.model = &model;
+  JobRequest request;
+  request.precision = Precision::fp32;
+  request.mode = Mode::fma;
+  dispatcher.run(Job(resolve_job(request)), options);
+  const ThroughputEstimate estimate = model.estimate(serial, Precision::fp32, Mode::fma);
+  EXPECT_EQ(estimate.state, ModelState::calibrated);
+  EXPECT_GT(estimate.giters, 0.0);
+  EXPECT_EQ(model.estimate(serial, Precision::fp64, Mode::exact).state, ModelState::uncalibrated);
+}
+
+TEST(Model, MedianIgnoresOutliersAndPersists) {
+  const auto file = std::filesystem::temp_directory_path() / "hetero-model-test.json";
+  std::filesystem::remove(file);
+  NodeInfo node;
+  node.name = "serial";
+  node.device = "cpu";
+  {
+    ThroughputModel model(file);
+    for (const double sample : {1.0, 1.1, 0.9, 50.0, 1.05}) {
+      model.record(node, Precision::fp64, Mode::exact, sample);
+    }
+    EXPECT_DOUBLE_EQ(model.estimate(node, Precision::fp64, Mode::exact).giters, 1.05);
+    model.save();
+  }
+  ThroughputModel reloaded(file);
+  EXPECT_TRUE(reloaded.load_problem().empty());
+  EXPECT_DOUBLE_EQ(reloaded.estimate(node, Precision::fp64, Mode::exact).giters, 1.05);
+  EXPECT_EQ(reloaded.estimate(node, Precision::fp64, Mode::exact).samples, 5);
+  std::filesystem::remove(file);
+}
+
+TEST(Model, CorruptOrForeignFilesAreReportedAndIgnored) {
+  const auto file = std::filesystem::temp_directory_path() / "hetero-model-corrupt.json";
+  for (const char* text :
+       {"{not json", "[]", R"({"schema":"other","schema_version":1,"entries":{}})",
+        R"({"schema":"hetero.models","schema_version":1,"entries":{"k":[-1]}})",
+        R"({"schema":"hetero.models","schema_version":9,"entries":{}})"}) {
+    std::ofstream(file) << text;
+    ThroughputModel model(file);
+    EXPECT_FALSE(model.load_problem().empty()) << text;
+    NodeInfo node;
+    EXPECT_EQ(model.estimate(node, Precision::fp64, Mode::exact).state, ModelState::uncalibrated);
+  }
+  std::filesystem::remove(file);
+}
+
+TEST(Planning, NodesSharingTheHostCpuSplitItsThreads) {
+  const NodeRegistry& registry = NodeRegistry::builtin();
+  const NodePlan plan = plan_nodes({"serial", "threads"}, {}, false, registry);
+  ASSERT_EQ(plan.names, (std::vector<std::string>{"serial", "threads"}));
+  const int cores = registry.describe("threads").concurrency;
+  EXPECT_EQ(plan.options[1].workers, std::max(1, cores - 1));
+  ASSERT_FALSE(plan.notes.empty());
+  EXPECT_NE(plan.notes.back().find("share the host CPU"), std::string::npos);
+  const NodePlan shared = plan_nodes({"serial", "threads"}, {}, true, registry);
+  EXPECT_EQ(shared.options[1].workers, 0);
+  const NodePlan alone = plan_nodes({"threads"}, {}, false, registry);
+  EXPECT_TRUE(alone.notes.empty());
 }
 
 TEST(Dispatcher, StaticSplitsTilesByLanesContiguously) {

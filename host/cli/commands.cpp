@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/progress.hpp"
@@ -52,11 +54,10 @@ std::string link_text(const Link& link) {
                      link.to_host_bytes_per_s * 1e-9, link.to_host_latency_s * 1e6, link.source);
 }
 
-std::vector<std::unique_ptr<Node>> create_nodes(const std::vector<std::string>& names,
-                                                const NodeOptions& options) {
+std::vector<std::unique_ptr<Node>> create_nodes(const NodePlan& plan) {
   std::vector<std::unique_ptr<Node>> nodes;
-  for (const std::string& name : names) {
-    nodes.push_back(NodeRegistry::builtin().create(name, options));
+  for (std::size_t i = 0; i < plan.names.size(); ++i) {
+    nodes.push_back(NodeRegistry::builtin().create(plan.names[i], plan.options[i]));
   }
   return nodes;
 }
@@ -71,6 +72,41 @@ void check_image_fits(const JobSpec& spec) {
         spec.width, spec.height, static_cast<double>(needed) / (1 << 30),
         static_cast<double>(available) / (1 << 30)));
   }
+}
+
+// HETERO_INJECT_FAULT=NODE:TILES[,NODE:TILES...]: a test hook that makes a node fail after
+// completing that many tiles.
+std::vector<FaultInjection> faults_from_environment() {
+  std::vector<FaultInjection> faults;
+  const char* text = std::getenv("HETERO_INJECT_FAULT");
+  if (text == nullptr || *text == '\0') return faults;
+  std::string_view rest(text);
+  while (!rest.empty()) {
+    const std::string_view item = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+    const auto colon = item.find(':');
+    if (colon == std::string_view::npos) {
+      throw UsageError(fmt::format("HETERO_INJECT_FAULT: expected NODE:TILES, got '{}'", item));
+    }
+    faults.push_back({std::string(item.substr(0, colon)),
+                      parse_integer("HETERO_INJECT_FAULT", item.substr(colon + 1), 0, kInt64Max)});
+  }
+  return faults;
+}
+
+std::string model_text(const NodeInfo& info) {
+  std::vector<std::string> parts;
+  for (const Precision precision : {Precision::fp64, Precision::fp32}) {
+    for (const Mode mode : {Mode::exact, Mode::fma}) {
+      const ThroughputEstimate e = ThroughputModel::shared().estimate(info, precision, mode);
+      parts.push_back(e.state == ModelState::calibrated
+                          ? fmt::format("{} {} {:.3f} Giter/s ({} samples)", to_string(precision),
+                                        to_string(mode), e.giters, e.samples)
+                          : fmt::format("{} {} {}", to_string(precision), to_string(mode),
+                                        to_string(e.state)));
+    }
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
 }
 
 double median(std::vector<double> values) {
@@ -137,7 +173,16 @@ int run_devices(const DevicesOptions& options) {
   if (options.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const NodeInfo& info : infos) {
+      nlohmann::json model = nlohmann::json::object();
+      for (const Precision precision : {Precision::fp64, Precision::fp32}) {
+        for (const Mode mode : {Mode::exact, Mode::fma}) {
+          const ThroughputEstimate e = ThroughputModel::shared().estimate(info, precision, mode);
+          model[fmt::format("{}/{}", to_string(precision), to_string(mode))] = {
+              {"state", to_string(e.state)}, {"giters_per_s", e.giters}, {"samples", e.samples}};
+        }
+      }
       list.push_back({{"name", info.name},
+                      {"model", info.available ? model : nlohmann::json()},
                       {"kind", to_string(info.kind)},
                       {"available", info.available},
                       {"reason", info.reason},
@@ -156,6 +201,14 @@ int run_devices(const DevicesOptions& options) {
     if (info.available) {
       fmt::print("{:<8} {:<7} {:<10} {:>5}  {}; link {}\n", info.name, to_string(info.kind),
                  "available", info.concurrency, info.device, link_text(info.link));
+      fmt::print("{:<34}model: {}\n", "", model_text(info));
+      const Backend* backend = registry.find(info.name);
+      if (backend != nullptr && backend->enumerate) {
+        for (const NodeInfo& device : backend->enumerate()) {
+          fmt::print("{:<34}device: {}{}\n", "", device.device,
+                     device.available ? "" : " (unavailable: " + device.reason + ")");
+        }
+      }
     } else {
       fmt::print("{:<8} {:<7} {:<10} {:>5}  {}\n", info.name, to_string(info.kind), "absent", "-",
                  info.reason);
@@ -166,13 +219,16 @@ int run_devices(const DevicesOptions& options) {
 
 int run_render(const RenderOptions& options) {
   const JobSpec spec = resolve_job(options.job.request());
-  const Policy policy = parse_policy(options.policy);
   const std::int64_t tile =
       options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, kInt64Max);
   const NodeOptions node_opts = node_options(options.job);
   const std::vector<std::string> names =
       parse_backend_list(options.backends, NodeRegistry::builtin(), node_opts);
   if (names.empty()) throw UsageError("--backend all: no backend is available");
+  const Policy policy = options.policy.empty()
+                            ? (names.size() > 1 ? Policy::automatic : Policy::dynamic)
+                            : parse_policy(options.policy);
+  const std::vector<FaultInjection> faults = faults_from_environment();
   if (options.out) check_image_fits(spec);
 
   // Open every output first: an unwritable path fails before any work is done.
@@ -182,18 +238,23 @@ int run_render(const RenderOptions& options) {
   if (options.json && !json_to_stdout) json_file = std::make_unique<OutputFile>(*options.json);
   if (options.trace) trace_file = std::make_unique<OutputFile>(*options.trace);
 
-  Dispatcher dispatcher(create_nodes(names, node_opts));
+  const NodePlan plan = plan_nodes(names, node_opts, options.share, NodeRegistry::builtin());
+  Dispatcher dispatcher(create_nodes(plan));
   const Job job(spec);
   Progress progress;
   RunOptions run_options;
   run_options.policy = policy;
   run_options.tile_pixels = tile;
   run_options.stop = &stop_flag();
+  run_options.model = &ThroughputModel::shared();
+  run_options.faults = faults;
   RunResult result;
   {
     ProgressBar bar(progress, !options.quiet);
     result = dispatcher.run(job, run_options, &progress);
   }
+  ThroughputModel::shared().save();
+  result.report.notes.insert(result.report.notes.begin(), plan.notes.begin(), plan.notes.end());
 
   if (png_file) {
     write_png(png_file->stream(), result.counts, spec.width, spec.height, spec.max_iter);
@@ -259,6 +320,7 @@ int run_compare(const CompareOptions& options) {
     Dispatcher dispatcher(std::move(nodes));
     RunOptions run_options;
     run_options.stop = &stop_flag();
+    run_options.model = &ThroughputModel::shared();
     std::vector<double> walls;
     RunResult result;
     for (int i = 0; i < repeat; ++i) {
@@ -284,6 +346,70 @@ int run_compare(const CompareOptions& options) {
     }
     fmt::print(log, "\n");
   }
+
+  // --together: the planned set alone (each node with the workers it gets in the set) and
+  // all at once; efficiency is the set's throughput over the sum of its nodes' own.
+  nlohmann::json together_json;
+  bool together_identical = true;
+  if (options.together) {
+    std::vector<std::string> requested = parse_backend_list(options.backends, registry, node_opts);
+    const Policy policy = parse_policy(options.policy);
+    const NodePlan plan = plan_nodes(requested, node_opts, options.share, registry);
+    for (const std::string& note : plan.notes) fmt::print(log, "note: {}\n", note);
+    if (plan.names.size() < 2) {
+      throw UsageError("--together needs two or more backends that can run at once");
+    }
+    auto median_run = [&](std::vector<std::unique_ptr<Node>> nodes) {
+      const bool alone = nodes.size() == 1;
+      Dispatcher dispatcher(std::move(nodes));
+      RunOptions run_options;
+      run_options.policy = alone ? Policy::dynamic : policy;
+      run_options.stop = &stop_flag();
+      run_options.model = &ThroughputModel::shared();
+      std::vector<double> walls;
+      RunResult result;
+      for (int i = 0; i < repeat; ++i) {
+        result = dispatcher.run(job, run_options);
+        walls.push_back(result.report.wall_s);
+      }
+      return std::make_pair(median(walls), std::move(result));
+    };
+    double ideal = 0;
+    nlohmann::json alone = nlohmann::json::array();
+    for (std::size_t i = 0; i < plan.names.size(); ++i) {
+      std::vector<std::unique_ptr<Node>> nodes;
+      nodes.push_back(registry.create(plan.names[i], plan.options[i]));
+      const int lanes = nodes.front()->lanes();
+      auto [wall, result] = median_run(std::move(nodes));
+      const double giters = static_cast<double>(result.report.iterations) / wall * 1e-9;
+      ideal += giters;
+      fmt::print(log, "alone    {:<8} {:>3} lanes {:>10.4f} s {:>9.3f} Giter/s\n", plan.names[i],
+                 lanes, wall, giters);
+      alone.push_back({{"backend", plan.names[i]}, {"lanes", lanes}, {"wall_s", wall},
+                       {"giters_per_s", giters}});
+    }
+    std::vector<std::unique_ptr<Node>> nodes;
+    for (std::size_t i = 0; i < plan.names.size(); ++i) {
+      nodes.push_back(registry.create(plan.names[i], plan.options[i]));
+    }
+    auto [wall, result] = median_run(std::move(nodes));
+    const double giters = static_cast<double>(result.report.iterations) / wall * 1e-9;
+    together_identical = rows.empty() || result.report.checksum == rows.front().checksum;
+    fmt::print(log,
+               "together {} ({}): {:.4f} s, {:.3f} Giter/s of an ideal {:.3f}: efficiency {:.3f}, "
+               "checksum {} {}\n",
+               fmt::join(plan.names, "+"), to_string(policy), wall, giters, ideal, giters / ideal,
+               result.report.checksum.sum, together_identical ? "identical" : "DIFFERS");
+    for (const NodeReport& node : result.report.nodes) {
+      fmt::print(log, "  {:<8} {:>5.1f}% of tiles, {:>5.1f}% of iterations, idle {:.4f} s\n",
+                 node.name, node.tile_share * 100, node.iteration_share * 100, node.idle_s);
+    }
+    together_json = {{"backends", plan.names}, {"policy", to_string(policy)},
+                     {"notes", plan.notes}, {"alone", alone}, {"wall_s", wall},
+                     {"giters_per_s", giters}, {"ideal_giters_per_s", ideal},
+                     {"efficiency", giters / ideal}, {"identical_to_serial", together_identical}};
+  }
+  ThroughputModel::shared().save();
 
   bool all_identical = true;
   nlohmann::json list = nlohmann::json::array();
@@ -318,7 +444,8 @@ int run_compare(const CompareOptions& options) {
                                               {"precision", to_string(spec.precision)},
                                               {"mode", to_string(spec.mode)}}},
                                             {"repeat", repeat},
-                                            {"backends", list}}
+                                            {"backends", list},
+                                            {"together", together_json}}
                                  .dump(2);
     if (json_file) {
       json_file->stream() << json << '\n';
@@ -327,7 +454,7 @@ int run_compare(const CompareOptions& options) {
       std::cout << json << '\n';
     }
   }
-  if (!all_identical) {
+  if (!all_identical || !together_identical) {
     fmt::print(stderr, "hetero: error: some backends' counts differ from serial (see the table)\n");
     return 1;
   }

@@ -29,7 +29,8 @@ struct JobOptions {
 struct RenderOptions {
   JobOptions job;
   std::string backends = "threads";
-  std::string policy = "dynamic";
+  std::string policy;  ///< empty: dynamic for one node, auto for several
+  bool share = false;
   std::string tile = "auto";
   std::optional<std::string> out, json, trace;
   bool quiet = false;
@@ -39,6 +40,9 @@ struct CompareOptions {
   JobOptions job;
   std::string backends = "all";
   std::string repeat = "3";
+  bool together = false;
+  std::string policy = "auto";
+  bool share = false;
   std::optional<std::string> out, json;
 };
 

@@ -46,7 +46,11 @@ int main(int argc, char** argv) {
   render.job.add_to(*render_cmd);
   render_cmd->add_option("-b,--backend", render.backends, "NAME[,NAME...] or all")
       ->capture_default_str();
-  render_cmd->add_option("--policy", render.policy, "static or dynamic")->capture_default_str();
+  render_cmd->add_option("--policy", render.policy,
+                         "static, weighted, dynamic, guided or auto (default: dynamic for one "
+                         "node, auto for several)");
+  render_cmd->add_flag("--share", render.share,
+                       "Run nodes that share hardware as asked instead of splitting it");
   render_cmd->add_option("--tile", render.tile, "Pixels per tile (row-major range), or auto")
       ->capture_default_str();
   render_cmd->add_option("-o,--out", render.out, "Write the image as PNG");
@@ -62,6 +66,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   compare_cmd->add_option("--repeat", compare.repeat, "Runs per backend (the median is shown)")
       ->capture_default_str();
+  compare_cmd->add_flag("--together", compare.together,
+                        "Also run all the backends at once and rate it against their sum");
+  compare_cmd->add_option("--policy", compare.policy, "Policy of the --together run")
+      ->capture_default_str();
+  compare_cmd->add_flag("--share", compare.share, "As for render");
   compare_cmd->add_option("-o,--out", compare.out, "Write the serial run's image as PNG");
   compare_cmd->add_option("--json", compare.json, "Write the comparison as JSON ('-': stdout alone)");
 

@@ -2,8 +2,10 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hetero/error.hpp"
+#include "core/host_info.hpp"
 #include "hetero/registry.hpp"
 
 namespace hetero {
@@ -96,6 +98,97 @@ std::vector<std::string> parse_backend_list(std::string_view text, const NodeReg
     start = comma + 1;
   }
   return names;
+}
+
+NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& base, bool share,
+                    const NodeRegistry& registry) {
+  NodePlan plan;
+  std::vector<NodeInfo> infos;
+  for (const std::string& name : names) infos.push_back(registry.describe(name, base));
+  std::vector<bool> keep(names.size(), true);
+  std::vector<NodeOptions> options(names.size(), base);
+
+  std::vector<std::string> resources;
+  for (const NodeInfo& info : infos) {
+    if (!info.resource.empty() &&
+        std::find(resources.begin(), resources.end(), info.resource) == resources.end()) {
+      resources.push_back(info.resource);
+    }
+  }
+  for (const std::string& resource : resources) {
+    std::vector<std::size_t> members;
+    for (std::size_t i = 0; i < infos.size(); ++i) {
+      if (infos[i].resource == resource) members.push_back(i);
+    }
+    if (members.size() < 2) continue;
+    std::vector<std::string> member_names;
+    for (const std::size_t i : members) member_names.push_back(names[i]);
+    const std::string group = fmt::format("{}", fmt::join(member_names, ", "));
+    if (resource != "host-cpu") {
+      if (share) {
+        plan.notes.push_back(fmt::format("{} share {} (--share: all kept)", group, resource));
+        continue;
+      }
+      for (std::size_t k = 1; k < members.size(); ++k) keep[members[k]] = false;
+      plan.notes.push_back(fmt::format("{} share {}: only {} is used (--share keeps all)", group,
+                                       resource, names[members.front()]));
+      continue;
+    }
+    const int cores = detail::host_hardware_threads();
+    int wanted = 0;
+    for (const std::size_t i : members) wanted += infos[i].concurrency;
+    if (share || base.workers > 0) {
+      if (wanted > cores) {
+        plan.notes.push_back(fmt::format("{} share the host CPU: {} workers on {} hardware threads "
+                                         "(oversubscribed)",
+                                         group, wanted, cores));
+      }
+      continue;
+    }
+    int left = cores;
+    std::vector<std::size_t> adjustable;
+    for (const std::size_t i : members) {
+      if (infos[i].adjustable_workers) {
+        adjustable.push_back(i);
+      } else if (infos[i].concurrency <= left) {
+        left -= infos[i].concurrency;
+      } else {
+        keep[i] = false;
+        plan.notes.push_back(fmt::format("{} dropped: the host CPU's {} hardware threads are taken "
+                                         "by the other nodes (--share keeps it)",
+                                         names[i], cores));
+      }
+    }
+    for (std::size_t k = 0; k < adjustable.size(); ++k) {
+      const std::size_t i = adjustable[k];
+      const auto remaining = static_cast<int>(adjustable.size() - k);
+      const int workers = left > 0 ? std::max(1, left / remaining) : 0;
+      if (workers < 1) {
+        keep[i] = false;
+        plan.notes.push_back(fmt::format(
+            "{} dropped: no hardware thread of the host CPU is left for it (--share keeps it)",
+            names[i]));
+        continue;
+      }
+      options[i].workers = workers;
+      left -= workers;
+    }
+    std::vector<std::string> split;
+    for (const std::size_t i : members) {
+      if (!keep[i]) continue;
+      split.push_back(fmt::format("{} {}", names[i],
+                                  infos[i].adjustable_workers ? options[i].workers
+                                                              : infos[i].concurrency));
+    }
+    plan.notes.push_back(fmt::format("{} share the host CPU: its {} hardware threads are split {}",
+                                     group, cores, fmt::join(split, ", ")));
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (!keep[i]) continue;
+    plan.names.push_back(names[i]);
+    plan.options.push_back(options[i]);
+  }
+  return plan;
 }
 
 }  // namespace hetero

@@ -93,7 +93,12 @@ std::string to_json(const Report& report) {
                      {"giters_per_s", node.giters},
                      {"bytes_to_device", node.bytes_to_device},
                      {"bytes_to_host", node.bytes_to_host},
-                     {"copy_gb_per_s", node.copy_gbps}});
+                     {"copy_gb_per_s", node.copy_gbps},
+                     {"tile_share", node.tile_share},
+                     {"iteration_share", node.iteration_share},
+                     {"model_giters_per_s", node.model_giters},
+                     {"peak_device_bytes", node.peak_device_bytes},
+                     {"failure", node.failure}});
   }
   const JobSpec& job = report.job;
   json document = {
@@ -122,7 +127,14 @@ std::string to_json(const Report& report) {
       {"giters_per_s", report.giters},
       {"peak_host_bytes", report.peak_host_bytes},
       {"checksum", {{"sum", report.checksum.sum}, {"hash", report.checksum.hash_hex()}}},
+      {"tiles_rerun", report.tiles_rerun},
+      {"notes", report.notes},
   };
+  if (report.ideal_giters > 0) {
+    document["ideal_giters_per_s"] = report.ideal_giters;
+    document["efficiency"] = report.efficiency;
+    document["wall_lower_bound_s"] = report.wall_lower_bound_s;
+  }
   if (const auto speedup = report.speedup()) {
     document["serial_wall_s"] = *report.serial_wall_s;
     document["speedup_over_serial"] = *speedup;
@@ -135,17 +147,28 @@ void print_table(const Report& report, std::ostream& out) {
   fmt::print(out, "{} {}x{}, max-iter {}, {} {}, policy {}, tile {} px ({} tiles)\n", job.preset,
              job.width, job.height, job.max_iter, to_string(job.precision), to_string(job.mode),
              to_string(report.policy), report.tile_pixels, report.tiles);
-  fmt::print(out, "{:<10} {:>5} {:>6} {:>14} {:>9} {:>9} {:>9} {:>8}\n", "node", "lanes", "tiles",
-             "iterations", "busy s", "idle s", "copy s", "Giter/s");
+  for (const std::string& note : report.notes) fmt::print(out, "note: {}\n", note);
+  fmt::print(out, "{:<8} {:>5} {:>6} {:>6} {:>14} {:>6} {:>9} {:>9} {:>9} {:>8} {:>10}\n", "node",
+             "lanes", "tiles", "tile%", "iterations", "iter%", "busy s", "idle s", "copy s",
+             "Giter/s", "copy GB/s");
   for (const NodeReport& node : report.nodes) {
-    fmt::print(out, "{:<10} {:>5} {:>6} {:>14} {:>9.4f} {:>9.4f} {:>9.4f} {:>8.3f}\n", node.name,
-               node.lanes, node.tiles, node.iterations, node.busy_s, node.idle_s, node.transfer_s,
-               node.giters);
+    fmt::print(out,
+               "{:<8} {:>5} {:>6} {:>5.1f}% {:>14} {:>5.1f}% {:>9.4f} {:>9.4f} {:>9.4f} {:>8.3f} "
+               "{:>10.2f}{}\n",
+               node.name, node.lanes, node.tiles, node.tile_share * 100, node.iterations,
+               node.iteration_share * 100, node.busy_s, node.idle_s, node.transfer_s, node.giters,
+               node.copy_gbps, node.failure.empty() ? "" : "  FAILED: " + node.failure);
   }
   fmt::print(out, "wall {:.4f} s, {:.3f} Giter/s, checksum sum {} hash {}", report.wall_s,
              report.giters, report.checksum.sum, report.checksum.hash_hex());
   if (const auto speedup = report.speedup()) fmt::print(out, ", speed-up {:.2f}x over serial", *speedup);
   fmt::print(out, "\n");
+  if (report.ideal_giters > 0 && report.nodes.size() > 1) {
+    fmt::print(out,
+               "co-scheduling: {:.3f} of the nodes' ideal {:.3f} Giter/s = efficiency {:.3f}; "
+               "model lower bound on wall {:.4f} s\n",
+               report.giters, report.ideal_giters, report.efficiency, report.wall_lower_bound_s);
+  }
 }
 
 }  // namespace hetero

@@ -4,9 +4,11 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "hetero/job.hpp"
+#include "hetero/model.hpp"
 #include "hetero/node.hpp"
 #include "hetero/policy.hpp"
 #include "hetero/report.hpp"
@@ -14,10 +16,20 @@
 
 namespace hetero {
 
+/// A fault injected for tests: node `node` fails after completing `after_tiles` tiles.
+struct FaultInjection {
+  std::string node;
+  std::int64_t after_tiles = 0;
+};
+
 struct RunOptions {
   Policy policy = Policy::dynamic;
   std::int64_t tile_pixels = 0;            ///< 0: chosen automatically
   const std::atomic<bool>* stop = nullptr; ///< set to stop the run after the tiles in hand
+  /// Throughput model used by weighted and auto (calibrating nodes it does not know) and
+  /// taught by every run; nullptr: a model private to this run.
+  ThroughputModel* model = nullptr;
+  std::vector<FaultInjection> faults;      ///< test hook
 };
 
 /// Live progress of a run, readable from any thread.
@@ -36,6 +48,11 @@ struct RunResult {
 /// rows when a row is shorter than a tile.
 std::int64_t auto_tile_pixels(const JobSpec& spec, int total_lanes);
 
+/// Assigns tiles to nodes in proportion to `weights`, spread over the whole image (smooth
+/// weighted round robin) so that no node gets one expensive region; returns one list per node.
+std::vector<std::vector<Tile>> spread_by_weight(const std::vector<Tile>& tiles,
+                                                const std::vector<double>& weights);
+
 class Dispatcher {
  public:
   explicit Dispatcher(std::vector<std::unique_ptr<Node>> nodes);
@@ -45,8 +62,9 @@ class Dispatcher {
 
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
 
-  /// Runs `job` on every node at once, one proxy thread per node. Throws Error if a node
-  /// fails and Cancelled if `options.stop` was set before every tile was computed.
+  /// Runs `job` on every node at once, one proxy thread per node. A node that fails loses no
+  /// work: its unfinished tiles are re-run on the others and the report names the failure.
+  /// Throws Error when every node failed, Cancelled if `options.stop` was set first.
   RunResult run(const Job& job, const RunOptions& options = {}, Progress* progress = nullptr);
 
  private:

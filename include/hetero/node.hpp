@@ -31,6 +31,7 @@ struct NodeInfo {
   std::string device;       ///< what it runs on, e.g. the CPU model or the GPU's name
   std::string resource;     ///< hardware it occupies; nodes with equal resources share it
   int concurrency = 1;      ///< workers (host), or lanes the node records on
+  bool adjustable_workers = false;  ///< honours NodeOptions::workers
   bool available = false;
   std::string reason;       ///< why it is not available; empty when it is
   Link link;

@@ -47,6 +47,21 @@ class NodeRegistry {
   std::vector<Backend> backends_;
 };
 
+/// The nodes a run uses and their options, planned so that nodes on the same hardware (equal
+/// NodeInfo::resource) are not scheduled as if they were independent.
+struct NodePlan {
+  std::vector<std::string> names;
+  std::vector<NodeOptions> options;
+  std::vector<std::string> notes;  ///< what was split or dropped, and why
+};
+
+/// By default, nodes that share the host CPU split its hardware threads between them (nodes
+/// with a fixed worker count keep theirs; a node left without a core is dropped), and of nodes
+/// sharing any other resource only the first named is kept. With `share`, every node runs as
+/// asked and oversubscription is noted.
+NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& base, bool share,
+                    const NodeRegistry& registry);
+
 /// Parses "a,b,c" or "all" (every available backend) into backend names; throws UsageError
 /// for an unknown or repeated name.
 std::vector<std::string> parse_backend_list(std::string_view text, const NodeRegistry& registry,

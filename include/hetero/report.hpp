@@ -28,6 +28,11 @@ struct NodeReport {
   double giters = 0;      ///< iterations / wall time, in 1e9 per second
   std::uint64_t bytes_to_device = 0, bytes_to_host = 0;
   double copy_gbps = 0;   ///< bytes moved / time copying, in 1e9 bytes per second
+  double tile_share = 0;       ///< this node's fraction of the job's tiles
+  double iteration_share = 0;  ///< this node's fraction of the job's iterations
+  double model_giters = 0;     ///< the node's own throughput from the model; 0: unknown
+  std::uint64_t peak_device_bytes = 0;  ///< peak memory in the node's own space (device nodes)
+  std::string failure;         ///< why the node failed during the run; empty if it did not
 };
 
 struct Report {
@@ -43,6 +48,13 @@ struct Report {
   Checksum checksum;
   std::uint64_t peak_host_bytes = 0;
   std::optional<double> serial_wall_s;  ///< a serial run's wall time, when one is known
+  /// The sum of the nodes' own throughputs (from the model) and the run's achieved
+  /// throughput as a fraction of it; 0 when some node's throughput is unknown.
+  double ideal_giters = 0;
+  double efficiency = 0;
+  double wall_lower_bound_s = 0;   ///< iterations / ideal throughput
+  std::int64_t tiles_rerun = 0;    ///< tiles recomputed after a node failed
+  std::vector<std::string> notes;  ///< resource sharing, dropped nodes, failures
 
   std::optional<double> speedup() const {
     if (!serial_wall_s || wall_s <= 0) return std::nullopt;

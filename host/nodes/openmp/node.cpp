@@ -21,6 +21,7 @@ NodeInfo OpenMPNode::describe(const NodeOptions& options) {
   info.device = fmt::format("{} ({} OpenMP threads, OpenMP {})", detail::host_cpu_name(),
                             info.concurrency, _OPENMP);
   info.resource = "host-cpu";
+  info.adjustable_workers = true;
   info.available = true;
   return info;
 }

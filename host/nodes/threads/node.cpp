@@ -17,6 +17,7 @@ NodeInfo ThreadsNode::describe(const NodeOptions& options) {
   info.concurrency = options.workers > 0 ? options.workers : detail::host_hardware_threads();
   info.device = fmt::format("{} ({} std::threads)", detail::host_cpu_name(), info.concurrency);
   info.resource = "host-cpu";
+  info.adjustable_workers = true;
   info.available = true;
   return info;
 }

@@ -1,0 +1,170 @@
+// The throughput model and its on-disk form.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "hetero/error.hpp"
+#include "hetero/model.hpp"
+#include "hetero/output.hpp"
+
+namespace hetero {
+namespace {
+
+constexpr int kModelSchemaVersion = 1;
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "unknown-host";
+  return name;
+}
+
+double median_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+}  // namespace
+
+std::string_view to_string(ModelState state) {
+  switch (state) {
+    case ModelState::uncalibrated:
+      return "uncalibrated";
+    case ModelState::calibrating:
+      return "calibrating";
+    case ModelState::calibrated:
+      return "calibrated";
+  }
+  return "unknown";
+}
+
+std::filesystem::path cache_directory() {
+  if (const char* dir = std::getenv("HETERO_CACHE_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    return std::filesystem::path(xdg) / "hetero";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::filesystem::path(home) / ".cache" / "hetero";
+  }
+  return std::filesystem::temp_directory_path() / "hetero-cache";
+}
+
+ThroughputModel::ThroughputModel(std::filesystem::path file) : file_(std::move(file)) {
+  std::ifstream in(file_);
+  if (!in) return;
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    load_json(text.str());
+  } catch (const std::exception& e) {
+    samples_.clear();
+    load_problem_ = fmt::format("ignoring the throughput model in '{}' ({}); it will be rebuilt",
+                                file_.string(), e.what());
+    std::fprintf(stderr, "hetero: warning: %s\n", load_problem_.c_str());
+  }
+}
+
+ThroughputModel& ThroughputModel::shared() {
+  static ThroughputModel model(cache_directory() / "models.json");
+  return model;
+}
+
+std::string ThroughputModel::identity(const NodeInfo& node) {
+  return fmt::format("{}/{}/{}/{}", host_name(), node.name, node.device, node.concurrency);
+}
+
+std::string ThroughputModel::key(const NodeInfo& node, Precision precision, Mode mode) {
+  return fmt::format("{}/{}/{}", identity(node), to_string(precision), to_string(mode));
+}
+
+ThroughputEstimate ThroughputModel::estimate(const NodeInfo& node, Precision precision,
+                                             Mode mode) const {
+  std::lock_guard lock(mutex_);
+  const std::string k = key(node, precision, mode);
+  ThroughputEstimate estimate;
+  if (const auto it = samples_.find(k); it != samples_.end() && !it->second.empty()) {
+    estimate.state = ModelState::calibrated;
+    estimate.giters = median_of({it->second.begin(), it->second.end()});
+    estimate.samples = static_cast<int>(it->second.size());
+  }
+  if (const auto it = calibrating_.find(k); it != calibrating_.end() && it->second) {
+    estimate.state = ModelState::calibrating;
+  }
+  return estimate;
+}
+
+void ThroughputModel::record(const NodeInfo& node, Precision precision, Mode mode, double giters) {
+  if (!(giters > 0) || !std::isfinite(giters)) return;
+  std::lock_guard lock(mutex_);
+  std::deque<double>& samples = samples_[key(node, precision, mode)];
+  samples.push_back(giters);
+  while (samples.size() > kMaxSamples) samples.pop_front();
+}
+
+void ThroughputModel::set_calibrating(const NodeInfo& node, Precision precision, Mode mode,
+                                      bool calibrating) {
+  std::lock_guard lock(mutex_);
+  calibrating_[key(node, precision, mode)] = calibrating;
+}
+
+void ThroughputModel::load_json(const std::string& text) {
+  const nlohmann::json document = nlohmann::json::parse(text);  // throws on malformed input
+  if (!document.is_object() || document.value("schema", "") != "hetero.models" ||
+      document.value("schema_version", 0) != kModelSchemaVersion ||
+      !document.contains("entries") || !document["entries"].is_object()) {
+    throw Error("not a hetero.models document of schema version 1");
+  }
+  std::map<std::string, std::deque<double>> loaded;
+  for (const auto& [name, values] : document["entries"].items()) {
+    if (!values.is_array()) throw Error(fmt::format("entry '{}' is not a list", name));
+    std::deque<double>& samples = loaded[name];
+    for (const auto& value : values) {
+      if (!value.is_number() || !(value.get<double>() > 0) || !std::isfinite(value.get<double>())) {
+        throw Error(fmt::format("entry '{}' holds a sample that is not a positive number", name));
+      }
+      samples.push_back(value.get<double>());
+    }
+    while (samples.size() > kMaxSamples) samples.pop_front();
+  }
+  std::lock_guard lock(mutex_);
+  samples_ = std::move(loaded);
+}
+
+std::string ThroughputModel::to_json() const {
+  nlohmann::json entries = nlohmann::json::object();
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, samples] : samples_) {
+      entries[name] = std::vector<double>(samples.begin(), samples.end());
+    }
+  }
+  return nlohmann::json{{"schema", "hetero.models"},
+                        {"schema_version", kModelSchemaVersion},
+                        {"entries", entries}}
+      .dump(1);
+}
+
+void ThroughputModel::save() const {
+  if (file_.empty()) return;
+  std::error_code error;
+  std::filesystem::create_directories(file_.parent_path(), error);
+  try {
+    OutputFile out(file_);
+    out.stream() << to_json() << '\n';
+    out.commit();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hetero: warning: could not save the throughput model: %s\n", e.what());
+  }
+}
+
+}  // namespace hetero

@@ -1,0 +1,69 @@
+// Throughput model: what each node achieves per (precision, mode), learned from runs and short
+// calibrations, robust to outliers (median of recent samples), persisted with the hardware's
+// identity.
+#pragma once
+
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "hetero/node.hpp"
+#include "hetero/workload.hpp"
+
+namespace hetero {
+
+enum class ModelState : std::uint8_t { uncalibrated, calibrating, calibrated };
+std::string_view to_string(ModelState state);
+
+struct ThroughputEstimate {
+  ModelState state = ModelState::uncalibrated;
+  double giters = 0;  ///< median of the recent samples, 1e9 iterations per second
+  int samples = 0;
+};
+
+/// The folder hetero caches measurements in: $HETERO_CACHE_DIR, else $XDG_CACHE_HOME/hetero,
+/// else $HOME/.cache/hetero.
+std::filesystem::path cache_directory();
+
+class ThroughputModel {
+ public:
+  /// Samples kept per key; the estimate is their median.
+  static constexpr std::size_t kMaxSamples = 15;
+
+  /// An empty model that lives in memory only.
+  ThroughputModel() = default;
+  /// A model backed by `file`: loaded now if present, written by save(). A corrupt or
+  /// foreign file is reported once on stderr and ignored (it is rebuilt on save()).
+  explicit ThroughputModel(std::filesystem::path file);
+
+  /// The process-wide model in cache_directory()/models.json.
+  static ThroughputModel& shared();
+
+  /// The node's identity in the model: host, backend, device and worker count.
+  static std::string identity(const NodeInfo& node);
+
+  ThroughputEstimate estimate(const NodeInfo& node, Precision precision, Mode mode) const;
+  void record(const NodeInfo& node, Precision precision, Mode mode, double giters);
+  void set_calibrating(const NodeInfo& node, Precision precision, Mode mode, bool calibrating);
+  /// Writes the model to its file (atomically); a model without a file does nothing.
+  void save() const;
+  /// Load problem reported for the file, empty if none.
+  const std::string& load_problem() const { return load_problem_; }
+
+  /// Parses the persisted form; throws Error on a malformed document.
+  void load_json(const std::string& text);
+  std::string to_json() const;
+
+ private:
+  static std::string key(const NodeInfo& node, Precision precision, Mode mode);
+
+  std::filesystem::path file_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::deque<double>> samples_;
+  std::map<std::string, bool> calibrating_;
+  std::string load_problem_;
+};
+
+}  // namespace hetero
