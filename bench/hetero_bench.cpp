@@ -1,5 +1,5 @@
 // hetero-bench: one Google Benchmark family per backend and (precision, mode), on the full
-// preset. Extra flags: --backend=NAME[,NAME...] (default: every available backend),
+// preset, and for device nodes the copy bandwidth over their link per size. Extra flags: --backend=NAME[,NAME...] (default: every available backend),
 // --size=PIXELS (square image side, default 512), --max-iter=N (default 1000).
 #include <benchmark/benchmark.h>
 
@@ -58,6 +58,8 @@ void render(benchmark::State& state, const std::string& backend, hetero::JobSpec
     state.counters["checksum"] = static_cast<double>(result.report.checksum.sum);
     state.counters["peak_host_MiB"] =
         static_cast<double>(result.report.peak_host_bytes) / (1024.0 * 1024.0);
+    state.counters["peak_device_MiB"] =
+        static_cast<double>(result.report.nodes.front().peak_device_bytes) / (1024.0 * 1024.0);
   }
   using benchmark::Counter;
   state.counters["Giter/s"] = Counter(static_cast<double>(iterations) * 1e-9, Counter::kIsRate);
@@ -65,6 +67,35 @@ void render(benchmark::State& state, const std::string& backend, hetero::JobSpec
   state.counters["bytes_moved"] =
       Counter(static_cast<double>(bytes), Counter::kAvgIterations);
   state.counters["GB/s"] = Counter(static_cast<double>(bytes) * 1e-9, Counter::kIsRate);
+}
+
+// Copy bandwidth over a device node's link: `bytes` per copy in `direction`, from pageable
+// host memory; the probe's figure for the same direction is reported beside it.
+void copy_over_link(benchmark::State& state, const std::string& backend, bool to_device) {
+  const auto bytes = static_cast<std::size_t>(state.range(0));
+  auto node = hetero::NodeRegistry::builtin().create(backend);
+  hetero::MemorySpace* space = node->memory_space();
+  if (space == nullptr) {
+    state.SkipWithError("the node has no memory space of its own");
+    return;
+  }
+  hetero::Buffer<std::byte> device(*space, bytes);
+  std::vector<std::byte> host(bytes, std::byte{1});
+  for (auto _ : state) {
+    if (to_device) {
+      space->copy_from_host(device.data(), host.data(), bytes);
+    } else {
+      space->copy_to_host(host.data(), device.data(), bytes);
+    }
+    benchmark::ClobberMemory();
+  }
+  using benchmark::Counter;
+  state.counters["GB/s"] = Counter(static_cast<double>(bytes) * 1e-9,
+                                   Counter::kIsIterationInvariantRate);
+  const hetero::Link& link = node->info().link;
+  state.counters["probe_GB/s"] =
+      (to_device ? link.to_device_bytes_per_s : link.to_host_bytes_per_s) * 1e-9;
+  state.counters["peak_device_MiB"] = static_cast<double>(space->peak_bytes()) / (1024.0 * 1024.0);
 }
 
 }  // namespace
@@ -89,6 +120,13 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("hetero_schema_version", std::to_string(kSchemaVersion));
   benchmark::AddCustomContext("hetero_version", hetero::version_string);
   benchmark::AddCustomContext("cpu_model", hetero::detail::host_cpu_name());
+  const hetero::MachineModel& machine = hetero::host_machine();
+  benchmark::AddCustomContext("isa", fmt::format("{} ({}-bit, {} FMA ports, {:.2f} GHz)", machine.isa,
+                                                 machine.vector_bits, machine.fma_ports, machine.ghz));
+  benchmark::AddCustomContext(
+      "host_limit_giters", fmt::format("fp64 {:.2f}, fp32 {:.2f}",
+                                       machine.peak_giters(hetero::Precision::fp64),
+                                       machine.peak_giters(hetero::Precision::fp32)));
   benchmark::AddCustomContext("job", fmt::format("full {}x{} max-iter {}", config.size,
                                                  config.size, config.max_iter));
   std::vector<std::string> built;
@@ -117,6 +155,17 @@ int main(int argc, char** argv) {
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
       }
+    }
+  }
+  for (const std::string& name : backends) {
+    if (hetero::NodeRegistry::builtin().describe(name).kind != hetero::NodeKind::device) continue;
+    for (const bool to_device : {true, false}) {
+      benchmark::RegisterBenchmark(
+          fmt::format("copy/{}/{}", name, to_device ? "to_device" : "to_host").c_str(),
+          [name, to_device](benchmark::State& state) { copy_over_link(state, name, to_device); })
+          ->RangeMultiplier(16)
+          ->Range(4 << 10, 64 << 20)
+          ->UseRealTime();
     }
   }
   benchmark::Initialize(&argc, argv);

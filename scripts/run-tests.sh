@@ -24,10 +24,3 @@ for preset in "${presets[@]}"; do
   echo "== ${preset}: tests"
   ctest --preset "${preset}" -j "${jobs}"
 done
-
-if [ -x build/release/bench/hetero-bench ]; then
-  echo "== release: benchmark smoke run (not timed)"
-  build/release/bench/hetero-bench --backend=threads --size=64 --max-iter=100 \
-    --benchmark_min_time=0.01 --benchmark_format=json >/dev/null
-  echo "hetero-bench ran"
-fi

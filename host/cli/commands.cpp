@@ -191,10 +191,33 @@ int run_devices(const DevicesOptions& options) {
                       {"concurrency", info.concurrency},
                       {"link", link_text(info.link)}});
     }
-    std::cout << nlohmann::json{{"hetero_version", version_string}, {"backends", list}}.dump(2)
+    const MachineModel& machine = host_machine();
+    const nlohmann::json host = {
+        {"cpu", machine.cpu},
+        {"isa", machine.isa},
+        {"vector_bits", machine.vector_bits},
+        {"fma_ports", machine.fma_ports},
+        {"ghz", machine.ghz},
+        {"cores", machine.cores},
+        {"peak_giters_per_s", {{"fp64", machine.peak_giters(Precision::fp64)},
+                               {"fp32", machine.peak_giters(Precision::fp32)}}},
+        {"peak_giters_per_s_per_core",
+         {{"fp64", machine.peak_giters_per_core(Precision::fp64)},
+          {"fp32", machine.peak_giters_per_core(Precision::fp32)}}}};
+    std::cout << nlohmann::json{{"hetero_version", version_string}, {"host", host},
+                                {"backends", list}}
+                     .dump(2)
               << '\n';
     return 0;
   }
+  const MachineModel& machine = host_machine();
+  fmt::print("host: {}, {} ({}-bit, {} FMA ports) at {:.2f} GHz, {} hardware threads\n",
+             machine.cpu, machine.isa, machine.vector_bits, machine.fma_ports, machine.ghz,
+             machine.cores);
+  fmt::print("host limit (port-bound model): fp64 {:.2f} Giter/s per core, {:.2f} in all; fp32 "
+             "{:.2f} per core, {:.2f} in all\n\n",
+             machine.peak_giters_per_core(Precision::fp64), machine.peak_giters(Precision::fp64),
+             machine.peak_giters_per_core(Precision::fp32), machine.peak_giters(Precision::fp32));
   fmt::print("{:<8} {:<7} {:<10} {:>5}  {}\n", "backend", "kind", "state", "lanes",
              "device / reason");
   for (const NodeInfo& info : infos) {
@@ -307,8 +330,13 @@ int run_compare(const CompareOptions& options) {
   fmt::print(log, "{} {}x{}, max-iter {}, {} {}, median of {} run(s) per backend\n", spec.preset,
              spec.width, spec.height, spec.max_iter, to_string(spec.precision),
              to_string(spec.mode), repeat);
-  fmt::print(log, "{:<8} {:>5} {:>10} {:>10} {:>10} {:>9} {:>9} {:>12} {}\n", "backend", "lanes",
-             "median s", "min s", "max s", "Giter/s", "speed-up", "checksum", "identical");
+  fmt::print(log, "host limit: {:.2f} Giter/s ({} at {:.2f} GHz x {} hardware threads, {} model)\n",
+             host_machine().peak_giters(spec.precision), host_machine().isa, host_machine().ghz,
+             host_machine().cores, to_string(spec.precision));
+  const double limit = host_machine().peak_giters(spec.precision);
+  fmt::print(log, "{:<8} {:>5} {:>10} {:>10} {:>10} {:>9} {:>8} {:>9} {:>12} {}\n", "backend",
+             "lanes", "median s", "min s", "max s", "Giter/s", "% limit", "speed-up", "checksum",
+             "identical");
   for (const std::string& name : names) {
     const NodeInfo info = registry.describe(name, node_opts);
     if (!info.available) {
@@ -334,8 +362,10 @@ int run_compare(const CompareOptions& options) {
     if (rows.empty()) reference_counts = std::move(result.counts);
     const Row& serial = rows.empty() ? row : rows.front();
     const bool identical = row.checksum == serial.checksum;
-    fmt::print(log, "{:<8} {:>5} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.3f} {:>8.2f}x {:>12} {}\n",
+    const bool host_node = info.kind == NodeKind::host || info.resource == "host-cpu";
+    fmt::print(log, "{:<8} {:>5} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.3f} {:>8} {:>8.2f}x {:>12} {}\n",
                row.name, row.lanes, row.median_s, row.min_s, row.max_s, row.giters,
+               host_node ? fmt::format("{:.1f}%", row.giters / limit * 100) : std::string("-"),
                serial.median_s / row.median_s, row.checksum.sum, identical ? "yes" : "NO");
     rows.push_back(std::move(row));
   }
@@ -421,6 +451,7 @@ int run_compare(const CompareOptions& options) {
                             {"lanes", row.lanes},
                             {"wall_s", {{"min", row.min_s}, {"median", row.median_s}, {"max", row.max_s}}},
                             {"giters_per_s", row.giters},
+                            {"share_of_host_limit", row.giters / limit},
                             {"speedup_over_serial", rows.front().median_s / row.median_s},
                             {"checksum", {{"sum", row.checksum.sum}, {"hash", row.checksum.hash_hex()}}},
                             {"identical_to_serial", identical}};
@@ -444,6 +475,13 @@ int run_compare(const CompareOptions& options) {
                                               {"precision", to_string(spec.precision)},
                                               {"mode", to_string(spec.mode)}}},
                                             {"repeat", repeat},
+                                            {"host",
+                                             {{"cpu", host_machine().cpu},
+                                              {"isa", host_machine().isa},
+                                              {"cores", host_machine().cores},
+                                              {"peak_giters_per_s", limit},
+                                              {"peak_giters_per_s_per_core",
+                                               host_machine().peak_giters_per_core(spec.precision)}}},
                                             {"backends", list},
                                             {"together", together_json}}
                                  .dump(2);

@@ -46,6 +46,18 @@ struct CompareOptions {
   std::optional<std::string> out, json;
 };
 
+struct ScaleOptions {
+  JobOptions job;
+  std::string backends = "all";  ///< NAME or A+B (a co-scheduled set), comma separated
+  std::string workers;           ///< comma-separated worker counts; empty: 1, 2, 4, ... cores
+  std::string study = "strong";  ///< strong, weak or both
+  std::string sweep;             ///< "tile": sweep the tile size instead
+  std::string policy = "dynamic";
+  std::string repeat = "5";
+  std::string warmup = "1";
+  std::optional<std::string> json, csv;
+};
+
 struct DevicesOptions {
   bool json = false;
 };
@@ -53,5 +65,6 @@ struct DevicesOptions {
 int run_devices(const DevicesOptions& options);
 int run_render(const RenderOptions& options);
 int run_compare(const CompareOptions& options);
+int run_scale(const ScaleOptions& options);
 
 }  // namespace hetero::cli

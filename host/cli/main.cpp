@@ -74,6 +74,23 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("-o,--out", compare.out, "Write the serial run's image as PNG");
   compare_cmd->add_option("--json", compare.json, "Write the comparison as JSON ('-': stdout alone)");
 
+  ScaleOptions scale;
+  CLI::App* scale_cmd = app.add_subcommand(
+      "scale", "Strong and weak scaling per backend and co-scheduled set, or a tile-size sweep");
+  scale.job.add_to(*scale_cmd);
+  scale_cmd->add_option("-b,--backend", scale.backends,
+                        "NAME or A+B (a co-scheduled set), comma separated, or all")
+      ->capture_default_str();
+  scale_cmd->add_option("--workers", scale.workers, "Worker counts, e.g. 1,2 (default 1..cores)");
+  scale_cmd->add_option("--study", scale.study, "strong, weak (Gustafson) or both")
+      ->capture_default_str();
+  scale_cmd->add_option("--sweep", scale.sweep, "tile: efficiency against the tile size");
+  scale_cmd->add_option("--policy", scale.policy, "Policy of every run")->capture_default_str();
+  scale_cmd->add_option("--repeat", scale.repeat, "Timed runs per point")->capture_default_str();
+  scale_cmd->add_option("--warmup", scale.warmup, "Untimed runs per point")->capture_default_str();
+  scale_cmd->add_option("--json", scale.json, "Write the study as JSON ('-': stdout alone)");
+  scale_cmd->add_option("--csv", scale.csv, "Write the points as CSV");
+
   std::vector<std::string> names;
   for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
   if (argc > 1 && argv[1][0] != '-' &&
@@ -96,6 +113,7 @@ int main(int argc, char** argv) {
     if (*devices_cmd) return run_devices(devices);
     if (*render_cmd) return run_render(render);
     if (*compare_cmd) return run_compare(compare);
+    if (*scale_cmd) return run_scale(scale);
   } catch (const hetero::Cancelled& e) {
     const int signal = stop_signal();
     fmt::print(stderr, "hetero: interrupted: {}; no output was written\n", e.what());

@@ -480,6 +480,9 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
   for (std::size_t i = 0; i < node_count; ++i) {
     NodeReport& node = report.nodes[i];
     node.failure = failures[i];
+    if (const MemorySpace* space = nodes_[i]->memory_space()) {
+      node.peak_device_bytes = space->peak_bytes();
+    }
     node.tile_share = report.tiles > 0 ? static_cast<double>(node.tiles) / static_cast<double>(report.tiles) : 0;
     node.iteration_share = report.iterations > 0 ? static_cast<double>(node.iterations) /
                                                        static_cast<double>(report.iterations)

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "hetero/buffer.hpp"
 #include "hetero/job.hpp"
 #include "hetero/trace.hpp"
 
@@ -73,6 +74,8 @@ class Node {
   /// Error on failure.
   virtual void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
                    NodeTrace& trace) = 0;
+  /// The node's own memory space (device nodes); nullptr for nodes that use host memory.
+  virtual MemorySpace* memory_space() { return nullptr; }
 };
 
 }  // namespace hetero

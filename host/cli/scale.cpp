@@ -1,0 +1,349 @@
+// hetero scale: strong and weak scaling per backend and co-scheduled set, and tile sweeps.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/signals.hpp"
+#include "hetero/hetero.hpp"
+
+namespace hetero::cli {
+namespace {
+
+// One configuration to measure: nodes with their options.
+struct Setup {
+  std::vector<std::string> names;
+  std::vector<NodeOptions> options;
+};
+
+struct Measurement {
+  TimingSummary timing;
+  std::uint64_t iterations = 0;
+  Checksum checksum;
+  int lanes = 0;
+};
+
+class Scaler {
+ public:
+  Scaler(Policy policy, int repeat, int warmup) : policy_(policy), repeat_(repeat), warmup_(warmup) {}
+
+  Measurement measure(const Setup& setup, const JobSpec& spec, std::int64_t tile = 0) const {
+    std::vector<std::unique_ptr<Node>> nodes;
+    Measurement m;
+    for (std::size_t i = 0; i < setup.names.size(); ++i) {
+      nodes.push_back(NodeRegistry::builtin().create(setup.names[i], setup.options[i]));
+      m.lanes += nodes.back()->lanes();
+    }
+    Dispatcher dispatcher(std::move(nodes));
+    const Job job(spec);
+    RunOptions options;
+    options.policy = setup.names.size() > 1 ? policy_ : (policy_ == Policy::automatic ? Policy::dynamic : policy_);
+    options.tile_pixels = tile;
+    options.stop = &stop_flag();
+    std::vector<double> seconds;
+    for (int i = 0; i < warmup_ + repeat_; ++i) {
+      const RunResult result = dispatcher.run(job, options);
+      if (i >= warmup_) seconds.push_back(result.report.wall_s);
+      m.iterations = result.report.iterations;
+      m.checksum = result.report.checksum;
+    }
+    m.timing = summarize(seconds);
+    return m;
+  }
+
+ private:
+  Policy policy_;
+  int repeat_, warmup_;
+};
+
+std::vector<int> parse_workers(const std::string& text) {
+  std::vector<int> workers;
+  if (text.empty()) {
+    const int cores = host_machine().cores;
+    for (int p = 1; p < cores; p *= 2) workers.push_back(p);
+    workers.push_back(cores);
+    return workers;
+  }
+  std::string_view rest(text);
+  while (!rest.empty()) {
+    const std::string_view item = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+    workers.push_back(static_cast<int>(parse_integer("--workers", item, 1, 4096)));
+  }
+  std::sort(workers.begin(), workers.end());
+  workers.erase(std::unique(workers.begin(), workers.end()), workers.end());
+  return workers;
+}
+
+// "threads,serial+threads" -> {{threads}, {serial, threads}}; "all": every available backend.
+std::vector<std::vector<std::string>> parse_entries(const std::string& text,
+                                                    const NodeOptions& options) {
+  std::vector<std::vector<std::string>> entries;
+  if (text == "all") {
+    for (const std::string& name : parse_backend_list("all", NodeRegistry::builtin(), options)) {
+      entries.push_back({name});
+    }
+    return entries;
+  }
+  std::string_view rest(text);
+  while (!rest.empty()) {
+    const std::string_view item = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+    std::string names(item);
+    std::replace(names.begin(), names.end(), '+', ',');
+    entries.push_back(parse_backend_list(names, NodeRegistry::builtin(), options));
+  }
+  if (entries.empty()) throw UsageError("--backend: name at least one backend");
+  return entries;
+}
+
+// The set `names` on `workers` hardware threads in all: adjustable nodes share what the fixed
+// ones leave. Returns nothing when the set cannot run on that many.
+std::optional<Setup> setup_for(const std::vector<std::string>& names, int workers,
+                               const NodeOptions& base) {
+  Setup setup;
+  int fixed = 0, adjustable = 0;
+  std::vector<NodeInfo> infos;
+  for (const std::string& name : names) {
+    infos.push_back(NodeRegistry::builtin().describe(name, base));
+    if (!infos.back().available) {
+      throw UsageError(fmt::format("backend '{}' is unavailable: {}", name, infos.back().reason));
+    }
+    if (infos.back().adjustable_workers) {
+      ++adjustable;
+    } else {
+      fixed += infos.back().concurrency;
+    }
+  }
+  if (adjustable == 0) {
+    if (workers != fixed) return std::nullopt;  // a fixed set has one point: its own size
+  } else if (workers - fixed < adjustable) {
+    return std::nullopt;
+  }
+  int left = workers - fixed;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    NodeOptions options = base;
+    if (infos[i].adjustable_workers) {
+      options.workers = left / adjustable--;
+      left -= options.workers;
+    }
+    setup.names.push_back(names[i]);
+    setup.options.push_back(options);
+  }
+  return setup;
+}
+
+}  // namespace
+
+int run_scale(const ScaleOptions& options) {
+  const JobSpec spec = resolve_job(options.job.request());
+  const int repeat = static_cast<int>(parse_integer("--repeat", options.repeat, 1, 1000));
+  const int warmup = static_cast<int>(parse_integer("--warmup", options.warmup, 0, 100));
+  const Policy policy = parse_policy(options.policy);
+  if (options.study != "strong" && options.study != "weak" && options.study != "both") {
+    throw UsageError(fmt::format("unknown study '{}': use strong, weak or both", options.study));
+  }
+  if (!options.sweep.empty() && options.sweep != "tile") {
+    throw UsageError(fmt::format("unknown sweep '{}': use tile", options.sweep));
+  }
+  const std::vector<int> workers = parse_workers(options.workers);
+  NodeOptions base;
+  base.device = options.job.device;
+  base.kernel = options.job.kernel;
+  const auto entries = parse_entries(options.backends, base);
+
+  const bool json_to_stdout = options.json && *options.json == "-";
+  std::unique_ptr<OutputFile> json_file, csv_file;
+  if (options.json && !json_to_stdout) json_file = std::make_unique<OutputFile>(*options.json);
+  if (options.csv) csv_file = std::make_unique<OutputFile>(*options.csv);
+  std::FILE* log = json_to_stdout ? stderr : stdout;
+
+  const Scaler scaler(policy, repeat, warmup);
+  Setup serial_setup{{"serial"}, {base}};
+  serial_setup.options[0].workers = 1;
+  const Measurement baseline = scaler.measure(serial_setup, spec);
+  const double serial_giters =
+      static_cast<double>(baseline.iterations) / baseline.timing.median_s * 1e-9;
+  fmt::print(log, "{} {}x{}, max-iter {}, {} {}, policy {}, {} warm-up + {} timed runs per point\n",
+             spec.preset, spec.width, spec.height, spec.max_iter, to_string(spec.precision),
+             to_string(spec.mode), to_string(policy), warmup, repeat);
+  fmt::print(log, "baseline: serial {:.4f} s (min {:.4f}, max {:.4f}), {:.3f} Giter/s\n",
+             baseline.timing.median_s, baseline.timing.min_s, baseline.timing.max_s,
+             serial_giters);
+
+  nlohmann::json studies = nlohmann::json::array();
+  std::string csv = "study,backend,workers,tile_pixels,min_s,median_s,max_s,noisy,iterations,"
+                    "giters_per_s,speedup,efficiency,serial_fraction\n";
+  auto csv_row = [&](std::string_view study, const std::string& backend, int p,
+                     std::int64_t tile, const Measurement& m, double giters, double speedup,
+                     double efficiency, double fraction) {
+    csv += fmt::format("{},{},{},{},{:.6f},{:.6f},{:.6f},{},{},{:.6f},{:.6f},{:.6f},{:.6f}\n", study,
+                       backend, p, tile, m.timing.min_s, m.timing.median_s, m.timing.max_s,
+                       m.timing.noisy ? 1 : 0, m.iterations, giters, speedup, efficiency, fraction);
+  };
+  bool identical = true;
+
+  for (const auto& names : entries) {
+    const std::string label = fmt::format("{}", fmt::join(names, "+"));
+    for (const std::string_view study : {"strong", "weak"}) {
+      if (!options.sweep.empty()) break;
+      if (options.study != "both" && options.study != study) continue;
+      const bool strong = study == "strong";
+      fmt::print(log, "\n{} scaling of {}{}\n", study, label,
+                 strong ? "" : " (the image grows with the workers: Gustafson)");
+      fmt::print(log, "{:>7} {:>10} {:>10} {:>10} {:>6} {:>9} {:>9} {:>10} {:>11}\n", "workers",
+                 "median s", "min s", "max s", "noise", "Giter/s", "speed-up", "efficiency",
+                 strong ? "Karp-Flatt" : "serial frac");
+      nlohmann::json points = nlohmann::json::array();
+      std::vector<int> fit_workers;
+      std::vector<double> fit_seconds;
+      double seconds_one = 0;
+      for (const int p : workers) {
+        const auto setup = setup_for(names, p, base);
+        if (!setup) continue;
+        JobSpec job = spec;
+        if (!strong) job.height = spec.height * p;
+        const Measurement m = scaler.measure(*setup, job);
+        if (strong) identical = identical && m.checksum == baseline.checksum;
+        const double giters = static_cast<double>(m.iterations) / m.timing.median_s * 1e-9;
+        // Strong: time ratio to serial. Weak: throughput ratio to serial (scaled speed-up).
+        const double speedup =
+            strong ? baseline.timing.median_s / m.timing.median_s : giters / serial_giters;
+        const double efficiency = speedup / p;
+        const double fraction = strong ? karp_flatt(speedup, p)
+                                       : (p > 1 ? (p - speedup) / (p - 1) : 0.0);
+        if (p == 1) seconds_one = m.timing.median_s;
+        fit_workers.push_back(p);
+        fit_seconds.push_back(m.timing.median_s);
+        fmt::print(log, "{:>7} {:>10.4f} {:>10.4f} {:>10.4f} {:>6} {:>9.3f} {:>8.2f}x {:>10.3f} {:>11}\n",
+                   p, m.timing.median_s, m.timing.min_s, m.timing.max_s,
+                   m.timing.noisy ? "NOISY" : "ok", giters, speedup, efficiency,
+                   p > 1 ? fmt::format("{:.4f}", fraction) : std::string("-"));
+        points.push_back({{"workers", p},
+                          {"lanes", m.lanes},
+                          {"min_s", m.timing.min_s},
+                          {"median_s", m.timing.median_s},
+                          {"max_s", m.timing.max_s},
+                          {"noisy", m.timing.noisy},
+                          {"iterations", m.iterations},
+                          {"giters_per_s", giters},
+                          {"speedup", speedup},
+                          {"efficiency", efficiency},
+                          {strong ? "karp_flatt" : "gustafson_serial_fraction", fraction}});
+        csv_row(study, label, p, 0, m, giters, speedup, efficiency, fraction);
+      }
+      nlohmann::json entry = {{"backend", label}, {"study", study}, {"points", points}};
+      if (strong && fit_workers.size() > 1) {
+        const AmdahlFit fit =
+            fit_amdahl(fit_workers, fit_seconds, seconds_one > 0 ? seconds_one : baseline.timing.median_s);
+        fmt::print(log, "Amdahl fit: serial fraction {:.4f}, speed-up limit {}\n",
+                   fit.serial_fraction,
+                   std::isinf(fit.limit) ? std::string("unbounded") : fmt::format("{:.1f}x", fit.limit));
+        entry["amdahl"] = {{"serial_fraction", fit.serial_fraction},
+                           {"limit", std::isinf(fit.limit) ? nlohmann::json() : nlohmann::json(fit.limit)},
+                           {"seconds_one", seconds_one > 0 ? seconds_one : baseline.timing.median_s}};
+      }
+      studies.push_back(std::move(entry));
+    }
+
+    if (options.sweep == "tile") {
+      const auto setup = setup_for(names, workers.back(), base);
+      if (!setup) continue;
+      const Measurement probe = scaler.measure(*setup, spec);
+      const int lanes = std::max(1, probe.lanes);
+      fmt::print(log, "\ntile sweep of {} ({} lanes): efficiency = (serial time / lanes) / time\n",
+                 label, lanes);
+      fmt::print(log, "{:>12} {:>8} {:>10} {:>10} {:>10} {:>6} {:>10}\n", "tile pixels", "tiles",
+                 "median s", "min s", "max s", "noise", "efficiency");
+      std::vector<std::int64_t> sizes;
+      for (std::int64_t tiles = 1; tiles <= spec.pixels() && tiles <= 65536; tiles *= 4) {
+        sizes.push_back((spec.pixels() + tiles - 1) / tiles);
+      }
+      nlohmann::json points = nlohmann::json::array();
+      for (const std::int64_t tile : sizes) {
+        const Measurement m = scaler.measure(*setup, spec, tile);
+        const double efficiency = baseline.timing.median_s / lanes / m.timing.median_s;
+        const std::int64_t tiles = (spec.pixels() + tile - 1) / tile;
+        fmt::print(log, "{:>12} {:>8} {:>10.4f} {:>10.4f} {:>10.4f} {:>6} {:>10.3f}\n", tile, tiles,
+                   m.timing.median_s, m.timing.min_s, m.timing.max_s,
+                   m.timing.noisy ? "NOISY" : "ok", efficiency);
+        points.push_back({{"tile_pixels", tile},
+                          {"tiles", tiles},
+                          {"min_s", m.timing.min_s},
+                          {"median_s", m.timing.median_s},
+                          {"max_s", m.timing.max_s},
+                          {"noisy", m.timing.noisy},
+                          {"efficiency", efficiency}});
+        csv_row("tile", label, lanes, tile, m,
+                static_cast<double>(m.iterations) / m.timing.median_s * 1e-9,
+                baseline.timing.median_s / m.timing.median_s, efficiency, 0);
+      }
+      const Measurement automatic = scaler.measure(*setup, spec, 0);
+      const double efficiency = baseline.timing.median_s / lanes / automatic.timing.median_s;
+      fmt::print(log, "{:>12} {:>8} {:>10.4f} {:>10.4f} {:>10.4f} {:>6} {:>10.3f}\n", "auto",
+                 (spec.pixels() + auto_tile_pixels(spec, lanes) - 1) / auto_tile_pixels(spec, lanes),
+                 automatic.timing.median_s, automatic.timing.min_s, automatic.timing.max_s,
+                 automatic.timing.noisy ? "NOISY" : "ok", efficiency);
+      studies.push_back({{"backend", label},
+                         {"study", "tile"},
+                         {"lanes", lanes},
+                         {"points", points},
+                         {"auto", {{"tile_pixels", auto_tile_pixels(spec, lanes)},
+                                   {"median_s", automatic.timing.median_s},
+                                   {"efficiency", efficiency}}}});
+    }
+  }
+
+  const MachineModel& machine = host_machine();
+  const nlohmann::json document = {
+      {"schema", "hetero.scale"},
+      {"schema_version", 1},
+      {"hetero_version", version_string},
+      {"host",
+       {{"cpu", machine.cpu},
+        {"isa", machine.isa},
+        {"cores", machine.cores},
+        {"peak_giters_per_s", machine.peak_giters(spec.precision)},
+        {"peak_giters_per_s_per_core", machine.peak_giters_per_core(spec.precision)}}},
+      {"job",
+       {{"preset", spec.preset},
+        {"width", spec.width},
+        {"height", spec.height},
+        {"max_iter", spec.max_iter},
+        {"precision", to_string(spec.precision)},
+        {"mode", to_string(spec.mode)}}},
+      {"policy", to_string(policy)},
+      {"repeat", repeat},
+      {"warmup", warmup},
+      {"baseline",
+       {{"backend", "serial"},
+        {"median_s", baseline.timing.median_s},
+        {"min_s", baseline.timing.min_s},
+        {"max_s", baseline.timing.max_s},
+        {"giters_per_s", serial_giters},
+        {"checksum", {{"sum", baseline.checksum.sum}, {"hash", baseline.checksum.hash_hex()}}}}},
+      {"studies", studies}};
+  if (json_file) {
+    json_file->stream() << document.dump(2) << '\n';
+    json_file->commit();
+  } else if (json_to_stdout) {
+    std::cout << document.dump(2) << '\n';
+  }
+  if (csv_file) {
+    csv_file->stream() << csv;
+    csv_file->commit();
+  }
+  if (!identical) {
+    fmt::print(stderr, "hetero: error: some runs' counts differ from serial\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace hetero::cli

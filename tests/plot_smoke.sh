@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Smoke test of the scaling study and the charts: a small real `hetero scale`, `compare` and
+# `render --trace`, each turned into a PNG by tools/plot.py. Exit 77 (skipped) without matplotlib.
+set -euo pipefail
+hetero=$1
+plot=$2
+if ! /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+  echo "python3-matplotlib is not installed: skipping the chart smoke test"
+  exit 77
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export HETERO_CACHE_DIR="$work/cache"
+"$hetero" scale --preset seed --width 80 --height 60 --backend threads,serial+threads \
+  --workers 1,2 --study both --repeat 2 --warmup 0 --json "$work/scale.json" --csv "$work/scale.csv"
+"$hetero" scale --preset seed --width 80 --height 60 --backend threads --sweep tile --repeat 1 \
+  --warmup 0 >/dev/null
+"$hetero" compare --preset seed --width 80 --height 60 --repeat 1 --json "$work/compare.json" >/dev/null
+"$hetero" render --preset seed --width 80 --height 60 --backend serial,threads --trace "$work/trace.json" -q
+for kind in scale compare trace; do
+  /usr/bin/python3 "$plot" "$kind" "$work/$kind.json" -o "$work/$kind.png"
+  test "$(head -c 4 "$work/$kind.png" | tail -c 3)" = "PNG"
+done
+grep -q '^strong,threads,1,' "$work/scale.csv"
+echo "charts rendered from a real run"

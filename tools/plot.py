@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""Charts from hetero's JSON output (Debian's python3-matplotlib).
+
+  plot.py scale   SCALE.json   -o scaling.png   speed-up and efficiency against workers, with the
+                                                Amdahl fit (from `hetero scale --json`)
+  plot.py compare COMPARE.json -o compare.png   Giter/s per backend against the machine's
+                                                port-bound limit (from `hetero compare --json`)
+  plot.py trace   TRACE.json   -o gantt.png     per-node, per-lane timeline of one run (from
+                                                `hetero render --trace`)
+"""
+
+import argparse
+import json
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def load(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as error:
+        sys.exit(f"plot.py: error: cannot read '{path}': {error}")
+
+
+def expect_schema(document, schema, path):
+    if not isinstance(document, dict) or document.get("schema") != schema:
+        sys.exit(f"plot.py: error: '{path}' is not a {schema} document; "
+                 f"make it with the matching hetero command and --json")
+
+
+def plot_scale(document, out):
+    studies = [s for s in document["studies"] if s["study"] == "strong" and s["points"]]
+    if not studies:
+        sys.exit("plot.py: error: the study has no strong-scaling points; run `hetero scale "
+                 "--study strong`")
+    figure, (speedup_axis, efficiency_axis) = plt.subplots(1, 2, figsize=(11, 4.5))
+    max_workers = max(p["workers"] for s in studies for p in s["points"])
+    for study in studies:
+        workers = [p["workers"] for p in study["points"]]
+        line, = speedup_axis.plot(workers, [p["speedup"] for p in study["points"]], "o-",
+                                  label=study["backend"])
+        efficiency_axis.plot(workers, [p["efficiency"] for p in study["points"]], "o-",
+                             color=line.get_color(), label=study["backend"])
+        amdahl = study.get("amdahl")
+        if amdahl:
+            f = amdahl["serial_fraction"]
+            # Amdahl relative to the backend at one worker, scaled to the serial baseline.
+            base = document["baseline"]["median_s"] / amdahl["seconds_one"]
+            grid = [1 + i * (max_workers - 1) / 50 for i in range(51)]
+            speedup_axis.plot(grid, [base / (f + (1 - f) / p) for p in grid], "--",
+                              color=line.get_color(), alpha=0.6,
+                              label=f"{study['backend']} Amdahl f={f:.3f}")
+    speedup_axis.plot([1, max_workers], [1, max_workers], ":", color="grey", label="ideal")
+    speedup_axis.set(xlabel="workers", ylabel="speed-up over serial", title="strong scaling")
+    efficiency_axis.axhline(1.0, linestyle=":", color="grey")
+    efficiency_axis.set(xlabel="workers", ylabel="efficiency", ylim=(0, 1.15),
+                        title="parallel efficiency")
+    speedup_axis.legend(fontsize=8)
+    efficiency_axis.legend(fontsize=8)
+    job = document["job"]
+    figure.suptitle(f"hetero scale: {job['preset']} {job['width']}x{job['height']}, "
+                    f"max-iter {job['max_iter']}, {job['precision']} {job['mode']} on "
+                    f"{document['host']['cpu']}", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+
+
+def plot_compare(document, out):
+    rows = document["backends"]
+    names = [r["backend"] for r in rows]
+    rates = [r["giters_per_s"] for r in rows]
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    bars = axis.bar(names, rates, color="#3b75af")
+    for bar, row in zip(bars, rows):
+        axis.annotate(f"{row['giters_per_s']:.2f}\n{row['speedup_over_serial']:.1f}x",
+                      (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                      ha="center", va="bottom", fontsize=8)
+    host = document.get("host")
+    if host:
+        axis.axhline(host["peak_giters_per_s"], color="#c0392b", linestyle="--",
+                     label=f"host limit {host['peak_giters_per_s']:.1f} Giter/s "
+                           f"({host['isa']}, {host['cores']} threads)")
+        axis.axhline(host["peak_giters_per_s_per_core"], color="#e67e22", linestyle=":",
+                     label=f"one core {host['peak_giters_per_s_per_core']:.1f} Giter/s")
+        axis.set_yscale("log")
+        axis.legend(fontsize=8)
+    job = document["job"]
+    axis.set(ylabel="Giter/s (median)", title=f"hetero compare: {job['preset']} "
+             f"{job['width']}x{job['height']}, max-iter {job['max_iter']}, "
+             f"{job['precision']} {job['mode']}")
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+
+
+def plot_trace(document, out):
+    events = [e for e in document.get("traceEvents", []) if e.get("ph") == "X"]
+    if not events:
+        sys.exit("plot.py: error: the trace has no events; make it with `hetero render --trace`")
+    names = {e["pid"]: e["args"]["name"] for e in document["traceEvents"] if e.get("ph") == "M"}
+    rows = sorted({(e["pid"], e["tid"]) for e in events})
+    row_of = {key: i for i, key in enumerate(rows)}
+    colours = {"compute": "#3b75af", "copy_to_device": "#e67e22", "copy_to_host": "#27ae60",
+               "wait": "#bbbbbb"}
+    figure, axis = plt.subplots(figsize=(11, 1 + 0.35 * len(rows)))
+    for event in events:
+        row = row_of[(event["pid"], event["tid"])]
+        axis.broken_barh([(event["ts"] / 1e3, max(event["dur"], 0.5) / 1e3)], (row - 0.4, 0.8),
+                         facecolors=colours.get(event.get("cat"), "#888888"),
+                         edgecolor="white", linewidth=0.3)
+    axis.set_yticks(range(len(rows)))
+    axis.set_yticklabels([f"{names.get(pid, pid)} lane {tid}" for pid, tid in rows], fontsize=8)
+    axis.invert_yaxis()
+    axis.set(xlabel="ms since the run started", title="hetero render: per-node timeline")
+    handles = [matplotlib.patches.Patch(color=c, label=k) for k, c in colours.items()]
+    axis.legend(handles=handles, fontsize=7, loc="upper right")
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("kind", choices=["scale", "compare", "trace"])
+    parser.add_argument("input")
+    parser.add_argument("-o", "--out", required=True, help="PNG file to write")
+    args = parser.parse_args()
+    document = load(args.input)
+    if args.kind == "scale":
+        expect_schema(document, "hetero.scale", args.input)
+        plot_scale(document, args.out)
+    elif args.kind == "compare":
+        expect_schema(document, "hetero.compare", args.input)
+        plot_compare(document, args.out)
+    else:
+        plot_trace(document, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
