@@ -1,16 +1,21 @@
 // The hetero command-line tool, driven as a user drives it: good runs and every bad input.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "hetero/registry.hpp"
+
+extern char** environ;
 
 namespace hetero {
 namespace {
@@ -109,6 +114,37 @@ TEST_F(CliTest, CompareRunsEveryAvailableBackendAgainstSerial) {
   for (const auto& row : document["backends"]) {
     EXPECT_TRUE(row["identical_to_serial"].get<bool>()) << row["backend"];
     EXPECT_GT(row["speedup_over_python_tutorial"].get<double>(), 0);
+  }
+}
+
+// SIGINT and SIGTERM during a long render: every node stops within a second, the exit status
+// is the conventional 128 + signal, and no output file (nor a temporary one) is left behind.
+TEST_F(CliTest, InterruptionStopsPromptlyAndLeavesNoOutput) {
+  for (const int signal : {SIGINT, SIGTERM}) {
+    const std::string out = (folder_ / "long.png").string();
+    const std::string json = (folder_ / "long.json").string();
+    std::vector<std::string> args = {HETERO_CLI_PATH, "render", "--preset", "full",
+                                     "--width", "3000", "--height", "3000", "--max-iter",
+                                     "200000", "--backend", "threads,serial", "--out", out,
+                                     "--json", json, "--quiet"};
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, HETERO_CLI_PATH, nullptr, nullptr, argv.data(), environ), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0) << "the render ended before it was interrupted";
+    const auto sent = std::chrono::steady_clock::now();
+    kill(pid, signal);
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    EXPECT_LT(seconds, 1.0) << "signal " << signal;
+    ASSERT_TRUE(WIFEXITED(status)) << "signal " << signal;
+    EXPECT_EQ(WEXITSTATUS(status), 128 + signal);
+    EXPECT_EQ(files_in_folder(), 0U) << "signal " << signal << " left a file behind";
+    std::printf("  signal %d: stopped in %.3f s, exit %d\n", signal, seconds, WEXITSTATUS(status));
   }
 }
 

@@ -140,6 +140,21 @@ TEST(Policies, AutoDropsANodeWhoseShareDoesNotPay) {
   EXPECT_GT(result.report.efficiency, 0.0);
 }
 
+// Found by the stress test: with fewer tiles than nodes every node's share fell below one tile
+// and auto dropped them all. The fastest node always stays.
+TEST(Policies, AutoKeepsAtLeastOneNodeWhenTilesAreFewerThanNodes) {
+  JobRequest request;
+  request.width = 10;
+  request.height = 2;
+  const JobSpec spec = resolve_job(request);
+  std::vector<std::string> names = test::available_backends();
+  names.resize(std::min<std::size_t>(names.size(), 3));
+  ASSERT_GE(names.size(), 2U);
+  const RunResult result = test::run_on(names, spec, Policy::automatic, 10);
+  EXPECT_EQ(result.report.tiles, 2);
+  EXPECT_EQ(result.counts, test::serial_counts(spec));
+}
+
 TEST(Policies, WeightedAndAutoCalibrateUnknownNodesIntoTheModel) {
   ThroughputModel model;
   std::vector<std::unique_ptr<Node>> nodes;

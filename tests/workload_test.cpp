@@ -196,6 +196,18 @@ TEST(Tiles, AutomaticSizeGivesSeveralTilesPerLaneInWholeRows) {
   }
 }
 
+TEST(Tiles, AutomaticSizeBoundsTheWorstCaseWorkOfATile) {
+  JobRequest request;
+  request.preset = "full";
+  request.width = 4096;
+  request.height = 4096;
+  request.max_iter = 100000;
+  const JobSpec spec = resolve_job(request);
+  const std::int64_t tile = auto_tile_pixels(spec, 2);
+  EXPECT_LE(tile * static_cast<std::int64_t>(spec.max_iter), std::int64_t{1} << 25);
+  EXPECT_GE(tile, 1);
+}
+
 TEST(Checksums, SumAndHashChangeWithAnyCount) {
   std::vector<std::uint32_t> counts = {1, 2, 3, 4};
   const Checksum a = checksum(counts);

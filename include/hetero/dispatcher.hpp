@@ -44,8 +44,8 @@ struct RunResult {
   Trace trace;
 };
 
-/// The tile size chosen when the user gives none: about 16 tiles per lane, rounded to whole
-/// rows when a row is shorter than a tile.
+/// The tile size chosen when the user gives none: about 16 tiles per lane, at most about
+/// 2^25 worst-case iterations each, rounded down to whole rows when a row is shorter.
 std::int64_t auto_tile_pixels(const JobSpec& spec, int total_lanes);
 
 /// Assigns tiles to nodes in proportion to `weights`, spread over the whole image (smooth
