@@ -44,9 +44,10 @@ struct RunResult {
   Trace trace;
 };
 
-/// The tile size chosen when the user gives none: about 16 tiles per lane, at most about
-/// 2^25 worst-case iterations each, rounded down to whole rows when a row is shorter.
-std::int64_t auto_tile_pixels(const JobSpec& spec, int total_lanes);
+/// The tile size chosen when the user gives none: about 16 tiles per lane, at most about 2^25
+/// worst-case iterations each (2^35 when device or remote nodes take part), rounded down to
+/// whole rows when a row is shorter.
+std::int64_t auto_tile_pixels(const JobSpec& spec, int total_lanes, bool device_nodes = false);
 
 /// Assigns tiles to nodes in proportion to `weights`, spread over the whole image (smooth
 /// weighted round robin) so that no node gets one expensive region; returns one list per node.

@@ -1,0 +1,261 @@
+// CUDA device discovery, selection, enumeration and the link probe.
+#include "nodes/cuda/device_probe.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "hetero/error.hpp"
+#include "nodes/cuda/runtime.hpp"
+
+namespace hetero::nodes::cuda {
+namespace {
+
+// Copy sizes of the bandwidth probe and repetitions per median: about 50 ms on PCIe Gen5.
+constexpr std::uint64_t kProbeSizes[] = {std::uint64_t{64} << 10, std::uint64_t{1} << 20,
+                                         std::uint64_t{16} << 20};
+constexpr std::uint64_t kLargestProbe = std::uint64_t{16} << 20;
+constexpr int kBandwidthRepeats = 5;
+constexpr int kLatencyRepeats = 25;
+constexpr std::size_t kLatencyBytes = 4;
+
+DeviceList query_devices() {
+  DeviceList list;
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    int driver = 0;
+    const bool no_driver = cudaDriverGetVersion(&driver) == cudaSuccess && driver == 0;
+    list.reason = fmt::format("{}cudaGetDeviceCount: {} ({})",
+                              no_driver ? "no CUDA driver is installed: " : "",
+                              cudaGetErrorString(status), cudaGetErrorName(status));
+    return list;
+  }
+  if (count == 0) {
+    list.reason = "no CUDA device: cudaGetDeviceCount found none";
+    return list;
+  }
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp properties{};
+    const cudaError_t got = cudaGetDeviceProperties(&properties, i);
+    if (got != cudaSuccess) {
+      list.devices.clear();
+      list.reason = fmt::format("cudaGetDeviceProperties of device {}: {} ({})", i,
+                                cudaGetErrorString(got), cudaGetErrorName(got));
+      return list;
+    }
+    DeviceProperties device;
+    device.index = i;
+    device.name = properties.name;
+    device.multiprocessors = properties.multiProcessorCount;
+    device.memory_bytes = properties.totalGlobalMem;
+    device.compute_major = properties.major;
+    device.compute_minor = properties.minor;
+    char bus_id[32] = {};
+    if (cudaDeviceGetPCIBusId(bus_id, sizeof bus_id, i) == cudaSuccess) device.pci_bus_id = bus_id;
+    std::transform(device.pci_bus_id.begin(), device.pci_bus_id.end(), device.pci_bus_id.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    list.devices.push_back(std::move(device));
+  }
+  return list;
+}
+
+std::string device_names(const DeviceList& list) {
+  std::vector<std::string> names;
+  for (const DeviceProperties& device : list.devices) {
+    names.push_back(fmt::format("{}: {}", device.index, device.name));
+  }
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+// The device index `text` names, or why it names none.
+int parse_device(std::string_view backend, std::string_view text, const DeviceList& list) {
+  if (text.empty()) return 0;
+  int index = -1;
+  const auto parsed = std::from_chars(text.data(), text.data() + text.size(), index);
+  const auto count = static_cast<int>(list.devices.size());
+  if (parsed.ec != std::errc() || parsed.ptr != text.data() + text.size() || index < 0 ||
+      index >= count) {
+    throw UsageError(fmt::format(
+        "--device '{}': {} takes a CUDA device index from 0 to {} ({}); see 'hetero devices'", text,
+        backend, count - 1, device_names(list)));
+  }
+  return index;
+}
+
+Link unmeasured_link() {
+  Link link;
+  link.zero_copy = false;
+  link.source = "not measured";
+  return link;
+}
+
+NodeInfo base_info(std::string_view backend, int lanes) {
+  NodeInfo info;
+  info.name = std::string(backend);
+  info.kind = NodeKind::device;
+  info.concurrency = lanes;
+  info.link = unmeasured_link();
+  return info;
+}
+
+// Links measured in this process, by device index.
+std::mutex link_mutex;
+std::map<int, Link> measured_links;
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// Seconds of one synchronous copy, from the call until the bytes are in place.
+double time_copy(std::string_view backend, int device, void* dst, const void* src,
+                 std::size_t bytes, cudaMemcpyKind kind) {
+  const auto begin = std::chrono::steady_clock::now();
+  check(cudaMemcpy(dst, src, bytes, kind), backend, device, "cudaMemcpy (link probe)", bytes);
+  if (kind == cudaMemcpyHostToDevice) {
+    // From pageable memory cudaMemcpy may return before the DMA lands.
+    check(cudaStreamSynchronize(cudaStreamLegacy), backend, device, "cudaStreamSynchronize");
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+}
+
+// Median of `repeats` copies after one untimed warm-up copy.
+double median_copy(std::string_view backend, int device, void* dst, const void* src,
+                   std::size_t bytes, cudaMemcpyKind kind, int repeats) {
+  time_copy(backend, device, dst, src, bytes, kind);
+  std::vector<double> seconds;
+  seconds.reserve(static_cast<std::size_t>(repeats));
+  for (int i = 0; i < repeats; ++i) {
+    seconds.push_back(time_copy(backend, device, dst, src, bytes, kind));
+  }
+  return median(std::move(seconds));
+}
+
+}  // namespace
+
+std::string DeviceProperties::description() const {
+  return fmt::format("{} (device {}, {} SMs, {:.1f} GiB, compute capability {}.{})", name, index,
+                     multiprocessors, static_cast<double>(memory_bytes) / (1 << 30), compute_major,
+                     compute_minor);
+}
+
+std::string DeviceProperties::resource() const {
+  return pci_bus_id.empty() ? fmt::format("gpu:cuda:{}", index) : "gpu:pci:" + pci_bus_id;
+}
+
+const DeviceList& device_list() {
+  static const DeviceList list = query_devices();
+  return list;
+}
+
+int select_device(std::string_view backend, const NodeOptions& options) {
+  const DeviceList& list = device_list();
+  if (list.devices.empty()) {
+    throw UsageError(fmt::format("backend '{}' is unavailable: {}", backend, list.reason));
+  }
+  return parse_device(backend, options.device, list);
+}
+
+NodeInfo describe_node(std::string_view backend, const NodeOptions& options, int lanes) {
+  NodeInfo info = base_info(backend, lanes);
+  const DeviceList& list = device_list();
+  if (list.devices.empty()) {
+    info.reason = list.reason;
+    return info;
+  }
+  int index = 0;
+  try {
+    index = parse_device(backend, options.device, list);
+  } catch (const UsageError& e) {
+    info.reason = e.what();
+    return info;
+  }
+  const DeviceProperties& device = list.devices[static_cast<std::size_t>(index)];
+  info.device = device.description();
+  info.resource = device.resource();
+  info.available = true;
+  const std::lock_guard lock(link_mutex);
+  if (const auto found = measured_links.find(index); found != measured_links.end()) {
+    info.link = found->second;
+  }
+  return info;
+}
+
+std::vector<NodeInfo> enumerate_nodes(std::string_view backend, int lanes) {
+  std::vector<NodeInfo> infos;
+  for (const DeviceProperties& device : device_list().devices) {
+    NodeOptions options;
+    options.device = std::to_string(device.index);
+    infos.push_back(describe_node(backend, options, lanes));
+  }
+  return infos;
+}
+
+Link LinkProbe::link() const {
+  Link link;
+  link.zero_copy = false;
+  link.source = "probe";
+  link.to_device_latency_s = to_device_latency_s;
+  link.to_host_latency_s = to_host_latency_s;
+  for (const CopyFigure& copy : copies) {
+    if (!copy.pinned || copy.bytes != kLargestProbe) continue;
+    (copy.to_device ? link.to_device_bytes_per_s : link.to_host_bytes_per_s) = copy.bytes_per_s();
+  }
+  return link;
+}
+
+LinkProbe measure_link(std::string_view backend, int device) {
+  use_device(backend, device);
+  DeviceSpace device_space{std::string(backend), device};
+  PinnedHostSpace pinned_space{std::string(backend), device};
+  Buffer<std::byte> on_device(device_space, kLargestProbe);
+  Buffer<std::byte> pinned(pinned_space, kLargestProbe);
+  std::vector<std::byte> pageable(kLargestProbe);
+  // Touch every page first so the probe does not time page faults.
+  std::memset(pageable.data(), 1, pageable.size());
+  std::memset(pinned.data(), 1, pinned.bytes());
+
+  LinkProbe probe;
+  for (const bool is_pinned : {false, true}) {
+    std::byte* host = is_pinned ? pinned.data() : pageable.data();
+    for (const std::uint64_t bytes : kProbeSizes) {
+      const auto size = static_cast<std::size_t>(bytes);
+      probe.copies.push_back({bytes, is_pinned, true,
+                              median_copy(backend, device, on_device.data(), host, size,
+                                          cudaMemcpyHostToDevice, kBandwidthRepeats)});
+      probe.copies.push_back({bytes, is_pinned, false,
+                              median_copy(backend, device, host, on_device.data(), size,
+                                          cudaMemcpyDeviceToHost, kBandwidthRepeats)});
+    }
+  }
+  probe.to_device_latency_s = median_copy(backend, device, on_device.data(), pinned.data(),
+                                          kLatencyBytes, cudaMemcpyHostToDevice, kLatencyRepeats);
+  probe.to_host_latency_s = median_copy(backend, device, pinned.data(), on_device.data(),
+                                        kLatencyBytes, cudaMemcpyDeviceToHost, kLatencyRepeats);
+  return probe;
+}
+
+Link device_link(std::string_view backend, int device, bool remeasure) {
+  {
+    const std::lock_guard lock(link_mutex);
+    if (const auto found = measured_links.find(device);
+        !remeasure && found != measured_links.end()) {
+      return found->second;
+    }
+  }
+  Link link = measure_link(backend, device).link();
+  const std::lock_guard lock(link_mutex);
+  measured_links[device] = link;
+  return link;
+}
+
+}  // namespace hetero::nodes::cuda

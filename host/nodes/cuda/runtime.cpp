@@ -1,0 +1,153 @@
+// CUDA runtime helpers: errors, memory spaces, streams, events and the device clock.
+#include "nodes/cuda/runtime.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "hetero/error.hpp"
+
+namespace hetero::nodes::cuda {
+namespace {
+
+// What a person can do about `status`, when there is something.
+std::string_view remedy(cudaError_t status) {
+  switch (status) {
+    case cudaErrorMemoryAllocation:
+      return "; use smaller tiles (--tile) or a smaller image";
+    case cudaErrorNoKernelImageForDevice:
+    case cudaErrorUnsupportedPtxVersion:
+      return "; build hetero for this GPU (-DCMAKE_CUDA_ARCHITECTURES=native)";
+    default:
+      return "";
+  }
+}
+
+[[noreturn]] void fail(cudaError_t status, std::string_view node, int device, std::string_view call,
+                       std::string_view what) {
+  throw Error(fmt::format("{}: {}{} failed on CUDA device {}: {} ({}){}", node, call, what, device,
+                          cudaGetErrorString(status), cudaGetErrorName(status), remedy(status)));
+}
+
+}  // namespace
+
+void check(cudaError_t status, std::string_view node, int device, std::string_view call) {
+  if (status != cudaSuccess) fail(status, node, device, call, "");
+}
+
+void check(cudaError_t status, std::string_view node, int device, std::string_view call,
+           std::uint64_t bytes) {
+  if (status != cudaSuccess) fail(status, node, device, call, fmt::format(" of {} bytes", bytes));
+}
+
+void use_device(std::string_view node, int device) {
+  check(cudaSetDevice(device), node, device, "cudaSetDevice");
+}
+
+DeviceSpace::DeviceSpace(std::string node, int device)
+    : node_(std::move(node)), name_(fmt::format("cuda:{}", device)), device_(device) {}
+
+void* DeviceSpace::allocate(std::size_t bytes) {
+  if (bytes == 0) return nullptr;
+  void* pointer = nullptr;
+  check(cudaMalloc(&pointer, bytes), node_, device_, "cudaMalloc", bytes);
+  note_allocated(bytes);
+  return pointer;
+}
+
+void DeviceSpace::deallocate(void* pointer, std::size_t bytes) noexcept {
+  if (pointer == nullptr) return;
+  // A failure here (a device lost mid-run) leaves nothing to recover; the run reports it.
+  static_cast<void>(cudaFree(pointer));
+  note_freed(bytes);
+}
+
+void DeviceSpace::copy_from_host(void* device_dst, const void* host_src, std::size_t bytes) {
+  if (bytes == 0) return;
+  check(cudaMemcpy(device_dst, host_src, bytes, cudaMemcpyHostToDevice), node_, device_,
+        "cudaMemcpy (host to device)", bytes);
+  // From pageable memory cudaMemcpy may return before the DMA lands; kernels on non-blocking
+  // streams are not ordered after it, so wait for the legacy stream.
+  check(cudaStreamSynchronize(cudaStreamLegacy), node_, device_, "cudaStreamSynchronize");
+}
+
+void DeviceSpace::copy_to_host(void* host_dst, const void* device_src, std::size_t bytes) {
+  if (bytes == 0) return;
+  check(cudaMemcpy(host_dst, device_src, bytes, cudaMemcpyDeviceToHost), node_, device_,
+        "cudaMemcpy (device to host)", bytes);
+}
+
+PinnedHostSpace::PinnedHostSpace(std::string node, int device)
+    : node_(std::move(node)), name_(fmt::format("cuda:{} pinned host", device)), device_(device) {}
+
+void* PinnedHostSpace::allocate(std::size_t bytes) {
+  if (bytes == 0) return nullptr;
+  void* pointer = nullptr;
+  check(cudaMallocHost(&pointer, bytes), node_, device_, "cudaMallocHost", bytes);
+  note_allocated(bytes);
+  return pointer;
+}
+
+void PinnedHostSpace::deallocate(void* pointer, std::size_t bytes) noexcept {
+  if (pointer == nullptr) return;
+  static_cast<void>(cudaFreeHost(pointer));
+  note_freed(bytes);
+}
+
+void PinnedHostSpace::copy_from_host(void* dst, const void* src, std::size_t bytes) {
+  if (bytes != 0) std::memcpy(dst, src, bytes);
+}
+
+void PinnedHostSpace::copy_to_host(void* dst, const void* src, std::size_t bytes) {
+  if (bytes != 0) std::memcpy(dst, src, bytes);
+}
+
+Stream::Stream(std::string_view node, int device) {
+  check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), node, device,
+        "cudaStreamCreateWithFlags");
+}
+
+Stream::~Stream() {
+  static_cast<void>(cudaStreamDestroy(stream_));
+}
+
+void Stream::synchronize(std::string_view node, int device) const {
+  check(cudaStreamSynchronize(stream_), node, device, "cudaStreamSynchronize");
+}
+
+Event::Event(std::string_view node, int device, bool blocking) {
+  check(cudaEventCreateWithFlags(&event_, blocking ? cudaEventBlockingSync : cudaEventDefault),
+        node, device, "cudaEventCreateWithFlags");
+}
+
+Event::~Event() {
+  static_cast<void>(cudaEventDestroy(event_));
+}
+
+void Event::record(cudaStream_t stream, std::string_view node, int device) const {
+  check(cudaEventRecord(event_, stream), node, device, "cudaEventRecord");
+}
+
+void Event::synchronize(std::string_view node, int device) const {
+  check(cudaEventSynchronize(event_), node, device, "cudaEventSynchronize");
+}
+
+DeviceClock::DeviceClock(std::string_view node, int device, cudaStream_t idle_stream,
+                         const TraceLane& lane)
+    : node_(node), device_(device), anchor_(node, device, /*blocking=*/false) {
+  const std::int64_t before = lane.now_ns();
+  anchor_.record(idle_stream, node_, device_);
+  anchor_.synchronize(node_, device_);
+  const std::int64_t after = lane.now_ns();
+  anchor_ns_ = before + (after - before) / 2;
+}
+
+std::int64_t DeviceClock::host_ns(cudaEvent_t event) const {
+  float milliseconds = 0;
+  check(cudaEventElapsedTime(&milliseconds, anchor_.get(), event), node_, device_,
+        "cudaEventElapsedTime");
+  return anchor_ns_ + std::llround(static_cast<double>(milliseconds) * 1e6);
+}
+
+}  // namespace hetero::nodes::cuda

@@ -1,0 +1,140 @@
+// The thrust node.
+#include "nodes/thrust/node.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include "hetero/registry.hpp"
+#include "nodes/cuda/device_probe.hpp"
+#include "nodes/cuda/runtime.hpp"
+#include "nodes/thrust/tiles.hpp"
+
+namespace hetero::nodes {
+namespace {
+
+constexpr std::string_view kName = "thrust";
+
+}  // namespace
+
+struct ThrustNode::Device {
+  explicit Device(int device)
+      : device_space(std::string(kName), device),
+        stream(kName, device),
+        started(kName, device, /*blocking=*/false),
+        computed(kName, device, /*blocking=*/true),
+        tiles(device_space, device) {}
+
+  cuda::DeviceSpace device_space;  // every vector's bytes, through Tiles' allocator
+  cuda::Stream stream;
+  cuda::Event started, computed;
+  thrust_device::Tiles tiles;
+};
+
+NodeInfo ThrustNode::describe(const NodeOptions& options) {
+  return cuda::describe_node(kName, options, kLanes);
+}
+
+ThrustNode::ThrustNode(const NodeOptions& options)
+    : info_(describe(options)), device_(cuda::select_device(kName, options)) {
+  cuda::use_device(kName, device_);
+  resources_ = std::make_unique<Device>(device_);
+  info_.link = cuda::device_link(kName, device_, /*remeasure=*/false);
+}
+
+ThrustNode::~ThrustNode() {
+  if (resources_ != nullptr) static_cast<void>(cudaSetDevice(device_));
+}
+
+MemorySpace* ThrustNode::memory_space() {
+  return &resources_->device_space;
+}
+
+void ThrustNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+                     NodeTrace& trace) {
+  if (job.precision() == Precision::fp64) {
+    run_in<double>(job, work, counts, trace);
+  } else {
+    run_in<float>(job, work, counts, trace);
+  }
+}
+
+template <class Real>
+void ThrustNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+                        NodeTrace& trace) {
+  cuda::use_device(kName, device_);
+  trace.reserve_lanes(kLanes);
+  TraceLane& lane = trace.lane(0);
+  Device& gpu = *resources_;
+  gpu.stream.synchronize(kName, device_);
+
+  // The axes cross the link once per job (synchronous copies, timed on the host).
+  const AxesView<Real> axes = job.axes<Real>();
+  std::int64_t begin = lane.now_ns();
+  gpu.tiles.upload(thrust_device::Axis::x, axes.xs, static_cast<std::size_t>(axes.width));
+  std::int64_t end = lane.now_ns();
+  lane.copy(EventKind::copy_to_device, "axes x",
+            static_cast<std::uint64_t>(axes.width) * sizeof(Real), begin, end);
+  begin = end;
+  gpu.tiles.upload(thrust_device::Axis::y, axes.ys, static_cast<std::size_t>(axes.height));
+  end = lane.now_ns();
+  lane.copy(EventKind::copy_to_device, "axes y",
+            static_cast<std::uint64_t>(axes.height) * sizeof(Real), begin, end);
+
+  const cuda::DeviceClock clock(kName, device_, gpu.stream.get(), lane);
+  std::int64_t last_end = std::max(end, clock.anchor_ns());
+  const bool fp64 = job.precision() == Precision::fp64;
+  const bool fma = job.mode() == Mode::fma;
+  const std::uint32_t max_iter = job.max_iter();
+
+  const auto compute = [&](const Tile& tile) {
+    const auto pixels = static_cast<std::size_t>(tile.size());
+    gpu.tiles.reserve(pixels);
+    gpu.started.record(gpu.stream.get(), kName, device_);
+    gpu.tiles.compute(fp64, fma, job.width(), tile.begin, tile.end, max_iter, gpu.stream.get());
+    gpu.computed.record(gpu.stream.get(), kName, device_);
+    gpu.computed.synchronize(kName, device_);
+    // In order after the lane's last event, and not after now (the transform has completed).
+    const std::int64_t now = lane.now_ns();
+    const std::int64_t computed = std::clamp(clock.host_ns(gpu.computed.get()), last_end, now);
+    const std::int64_t started = std::clamp(clock.host_ns(gpu.started.get()), last_end, computed);
+
+    // thrust::copy to a host pointer is a synchronous pageable copy: timed on the host.
+    const std::int64_t copy_begin = std::max(lane.now_ns(), computed);
+    std::uint32_t* out = counts.data() + tile.begin;
+    gpu.tiles.copy_counts(out, pixels);
+    const std::int64_t copy_end = std::max(lane.now_ns(), copy_begin);
+    last_end = copy_end;
+
+    std::uint64_t iterations = 0;
+    for (std::size_t p = 0; p < pixels; ++p) iterations += iterations_of(out[p], max_iter);
+    lane.compute(tile, started, computed, iterations);
+    lane.copy(EventKind::copy_to_host, "counts", pixels * sizeof(std::uint32_t), copy_begin,
+              copy_end, tile.index);
+    work.completed(tile);
+  };
+
+  if (work.self_scheduling()) {
+    while (const std::optional<Tile> tile = work.next()) compute(*tile);
+    return;
+  }
+  for (const Tile& tile : work.assigned()) {
+    if (work.stop_requested()) break;
+    compute(tile);
+  }
+}
+
+void register_thrust(NodeRegistry& registry) {
+  Backend backend;
+  backend.name = std::string(kName);
+  backend.kind = NodeKind::device;
+  backend.built = true;
+  backend.describe = &ThrustNode::describe;
+  backend.create = [](const NodeOptions& options) { return std::make_unique<ThrustNode>(options); };
+  backend.enumerate = [] { return cuda::enumerate_nodes(kName, ThrustNode::kLanes); };
+  backend.probe = [](const NodeOptions& options) {
+    return cuda::device_link(kName, cuda::select_device(kName, options), /*remeasure=*/true);
+  };
+  registry.add(std::move(backend));
+}
+
+}  // namespace hetero::nodes

@@ -1,0 +1,279 @@
+// Tests specific to the CUDA device nodes (cuda and thrust): device enumeration and selection,
+// traced copies with their exact bytes, device timestamps on the trace clock, the link probe,
+// and the WorkSource contract. Each skips with the driver's reason where no GPU is usable.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace hetero {
+namespace {
+
+class CudaDeviceTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    backend_ = NodeRegistry::builtin().find(GetParam());
+    ASSERT_NE(backend_, nullptr) << GetParam() << " is not registered";
+    const NodeInfo info = NodeRegistry::builtin().describe(GetParam());
+    if (!info.available) GTEST_SKIP() << GetParam() << " is unavailable: " << info.reason;
+  }
+  const std::string& name() const { return GetParam(); }
+  const Backend& backend() const { return *backend_; }
+
+ private:
+  const Backend* backend_ = nullptr;
+};
+
+// Tiles handed out as a policy would, checking at each completed() that the tile's counts are
+// already in host memory and equal to the reference.
+class CheckingWork final : public WorkSource {
+ public:
+  CheckingWork(std::vector<Tile> tiles, bool self_scheduling, std::span<const std::uint32_t> counts,
+               std::span<const std::uint32_t> reference, std::size_t stop_after)
+      : tiles_(std::move(tiles)),
+        self_scheduling_(self_scheduling),
+        counts_(counts),
+        reference_(reference),
+        stop_after_(stop_after),
+        completions_(tiles_.size(), 0) {}
+
+  bool self_scheduling() const override { return self_scheduling_; }
+  std::span<const Tile> assigned() const override {
+    return self_scheduling_ ? std::span<const Tile>() : std::span<const Tile>(tiles_);
+  }
+  std::optional<Tile> next() override {
+    if (stop_requested() || next_ >= tiles_.size()) return std::nullopt;
+    return tiles_[next_++];
+  }
+  bool stop_requested() const override { return completed_ >= stop_after_; }
+  void completed(const Tile& tile) override {
+    ++completed_;
+    ++completions_.at(static_cast<std::size_t>(tile.index));
+    const auto tile_counts = counts_.subspan(static_cast<std::size_t>(tile.begin),
+                                             static_cast<std::size_t>(tile.size()));
+    const auto tile_reference = reference_.subspan(static_cast<std::size_t>(tile.begin),
+                                                   static_cast<std::size_t>(tile.size()));
+    if (!std::equal(tile_counts.begin(), tile_counts.end(), tile_reference.begin())) {
+      ++wrong_;
+    }
+  }
+
+  std::size_t completed_count() const { return completed_; }
+  std::size_t wrong_tiles() const { return wrong_; }
+  const std::vector<int>& completions() const { return completions_; }
+
+ private:
+  std::vector<Tile> tiles_;
+  bool self_scheduling_;
+  std::span<const std::uint32_t> counts_, reference_;
+  std::size_t stop_after_;
+  std::size_t next_ = 0, completed_ = 0, wrong_ = 0;
+  std::vector<int> completions_;
+};
+
+JobSpec odd_job(Precision precision, Mode mode) {
+  return test::region_job({-2.1, 0.7, -1.3, 1.1}, 257, 131, 400, precision, mode);
+}
+
+TEST_P(CudaDeviceTest, EnumeratesEveryDeviceWithItsProperties) {
+  ASSERT_TRUE(backend().enumerate) << name() << " has no enumerate()";
+  const std::vector<NodeInfo> devices = backend().enumerate();
+  ASSERT_FALSE(devices.empty());
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    const NodeInfo& info = devices[i];
+    EXPECT_EQ(info.name, name());
+    EXPECT_EQ(info.kind, NodeKind::device);
+    EXPECT_TRUE(info.available) << info.reason;
+    EXPECT_NE(info.device.find("device " + std::to_string(i) + ","), std::string::npos)
+        << info.device;
+    EXPECT_NE(info.device.find(" SMs, "), std::string::npos) << info.device;
+    EXPECT_NE(info.device.find("compute capability "), std::string::npos) << info.device;
+    EXPECT_EQ(info.resource.rfind("gpu:", 0), 0U) << info.resource;
+    EXPECT_FALSE(info.link.zero_copy);
+  }
+  // The first device is the default one.
+  EXPECT_EQ(NodeRegistry::builtin().describe(name()).device, devices.front().device);
+}
+
+TEST_P(CudaDeviceTest, DeviceOptionSelectsByIndexAndRejectsOthers) {
+  const std::size_t count = backend().enumerate().size();
+  for (std::size_t i = 0; i < count; ++i) {
+    NodeOptions options;
+    options.device = std::to_string(i);
+    const NodeInfo info = NodeRegistry::builtin().describe(name(), options);
+    EXPECT_TRUE(info.available) << info.reason;
+    EXPECT_NE(info.device.find("device " + std::to_string(i) + ","), std::string::npos);
+  }
+  for (const std::string& bad :
+       {std::to_string(count), std::string("-1"), std::string("gpu"), std::string("0x")}) {
+    NodeOptions options;
+    options.device = bad;
+    const NodeInfo info = NodeRegistry::builtin().describe(name(), options);
+    EXPECT_FALSE(info.available) << "--device " << bad;
+    EXPECT_NE(info.reason.find("--device '" + bad + "'"), std::string::npos) << info.reason;
+    EXPECT_THROW(NodeRegistry::builtin().create(name(), options), UsageError) << bad;
+  }
+}
+
+TEST_P(CudaDeviceTest, CopiesAreTracedWithTheirExactBytes) {
+  for (const Precision precision : {Precision::fp32, Precision::fp64}) {
+    const JobSpec spec = odd_job(precision, Mode::exact);
+    const std::uint64_t real_bytes = precision == Precision::fp64 ? 8 : 4;
+    for (const Policy policy : {Policy::static_split, Policy::dynamic}) {
+      const std::int64_t tile_pixels = 1000;  // not a multiple of the width: ragged tiles
+      const RunResult result = test::run_on({name()}, spec, policy, tile_pixels);
+      const std::vector<Tile> tiles = make_tiles(spec.pixels(), tile_pixels);
+      std::uint64_t to_device = 0, to_host = 0;
+      int axis_copies = 0;
+      std::map<std::int64_t, std::uint64_t> bytes_of_tile;
+      for (const TraceEvent& event : result.trace.events) {
+        if (event.kind == EventKind::copy_to_device) {
+          ++axis_copies;
+          to_device += event.bytes;
+        } else if (event.kind == EventKind::copy_to_host) {
+          to_host += event.bytes;
+          EXPECT_EQ(bytes_of_tile.count(event.tile), 0U) << "tile " << event.tile << " twice";
+          bytes_of_tile[event.tile] = event.bytes;
+        }
+      }
+      EXPECT_EQ(axis_copies, 2) << "the axes cross the link once per job";
+      EXPECT_EQ(to_device, (static_cast<std::uint64_t>(spec.width) + spec.height) * real_bytes);
+      EXPECT_EQ(to_host, static_cast<std::uint64_t>(spec.pixels()) * 4);
+      ASSERT_EQ(bytes_of_tile.size(), tiles.size());
+      for (const Tile& tile : tiles) {
+        EXPECT_EQ(bytes_of_tile[tile.index], static_cast<std::uint64_t>(tile.size()) * 4);
+      }
+      ASSERT_EQ(result.report.nodes.size(), 1U);
+      EXPECT_EQ(result.report.nodes[0].bytes_to_device, to_device);
+      EXPECT_EQ(result.report.nodes[0].bytes_to_host, to_host);
+      EXPECT_GT(result.report.nodes[0].copy_gbps, 0.0);
+      // The device held the axes and at least one tile's counts at once.
+      EXPECT_GE(result.report.nodes[0].peak_device_bytes,
+                to_device + static_cast<std::uint64_t>(tile_pixels) * 4);
+      EXPECT_EQ(result.counts, test::serial_counts(spec));
+    }
+  }
+}
+
+TEST_P(CudaDeviceTest, DeviceTimestampsLieOnTheTraceClockInOrder) {
+  const JobSpec spec = odd_job(Precision::fp32, Mode::fma);
+  const RunResult result = test::run_on({name()}, spec, Policy::dynamic, 2048);
+  std::map<std::int32_t, std::vector<TraceEvent>> lanes;
+  std::map<std::int64_t, TraceEvent> compute_of, copy_of;
+  for (const TraceEvent& event : result.trace.events) {
+    EXPECT_GE(event.begin_ns, 0);
+    EXPECT_LE(event.begin_ns, event.end_ns);
+    EXPECT_LE(event.end_ns, result.trace.wall_ns);
+    lanes[event.lane].push_back(event);
+    if (event.kind == EventKind::compute) compute_of[event.tile] = event;
+    if (event.kind == EventKind::copy_to_host) copy_of[event.tile] = event;
+  }
+  EXPECT_LE(static_cast<int>(lanes.size()), NodeRegistry::builtin().create(name())->lanes());
+  for (auto& [lane, events] : lanes) {
+    std::sort(events.begin(), events.end(),
+              [](const TraceEvent& a, const TraceEvent& b) { return a.begin_ns < b.begin_ns; });
+    for (std::size_t i = 1; i < events.size(); ++i) {
+      EXPECT_LE(events[i - 1].end_ns, events[i].begin_ns) << "lane " << lane << " overlaps";
+    }
+  }
+  ASSERT_EQ(compute_of.size(), copy_of.size());
+  for (const auto& [tile, compute] : compute_of) {
+    EXPECT_LE(compute.end_ns, copy_of[tile].begin_ns) << "tile " << tile << " copied too early";
+  }
+}
+
+TEST_P(CudaDeviceTest, LinkProbeFiguresArePositive) {
+  const auto plausible = [](const Link& link) {
+    EXPECT_FALSE(link.zero_copy);
+    EXPECT_EQ(link.source, "probe");
+    for (const double rate : {link.to_device_bytes_per_s, link.to_host_bytes_per_s}) {
+      EXPECT_GT(rate, 1e8);   // more than 0.1 GB/s
+      EXPECT_LT(rate, 1e13);  // less than 10 TB/s
+    }
+    for (const double latency : {link.to_device_latency_s, link.to_host_latency_s}) {
+      EXPECT_GT(latency, 0.0);
+      EXPECT_LT(latency, 0.1);
+    }
+  };
+  ASSERT_TRUE(backend().probe) << name() << " has no probe()";
+  plausible(backend().probe(NodeOptions{}));
+  plausible(NodeRegistry::builtin().create(name())->info().link);
+  // Once measured, describe() reports the figures without measuring again.
+  plausible(NodeRegistry::builtin().describe(name()).link);
+}
+
+TEST_P(CudaDeviceTest, TileIsCompletedOnlyOnceItsCountsAreOnTheHost) {
+  for (const bool self_scheduling : {false, true}) {
+    const JobSpec spec = odd_job(Precision::fp64, Mode::exact);
+    const Job job(spec);
+    const std::vector<std::uint32_t> reference = test::serial_counts(spec);
+    std::vector<std::uint32_t> counts(reference.size(), std::numeric_limits<std::uint32_t>::max());
+    const std::vector<Tile> tiles = make_tiles(spec.pixels(), 777);
+    CheckingWork work(tiles, self_scheduling, counts, reference,
+                      std::numeric_limits<std::size_t>::max());
+    TraceClock clock;
+    NodeTrace trace(&clock, 0);
+    const auto node = NodeRegistry::builtin().create(name());
+    node->run(job, work, counts, trace);
+    EXPECT_EQ(work.completed_count(), tiles.size()) << "self-scheduling " << self_scheduling;
+    EXPECT_EQ(work.wrong_tiles(), 0U) << "self-scheduling " << self_scheduling;
+    for (const int n : work.completions()) EXPECT_EQ(n, 1);
+    EXPECT_EQ(counts, reference);
+  }
+}
+
+TEST_P(CudaDeviceTest, StopsTakingTilesOnceAStopIsRequested) {
+  for (const bool self_scheduling : {false, true}) {
+    const JobSpec spec = odd_job(Precision::fp32, Mode::exact);
+    const std::vector<std::uint32_t> reference = test::serial_counts(spec);
+    std::vector<std::uint32_t> counts(reference.size(), 0);
+    const std::vector<Tile> tiles = make_tiles(spec.pixels(), 500);
+    ASSERT_GT(tiles.size(), 20U);
+    constexpr std::size_t kStopAfter = 3;
+    CheckingWork work(tiles, self_scheduling, counts, reference, kStopAfter);
+    TraceClock clock;
+    NodeTrace trace(&clock, 0);
+    const auto node = NodeRegistry::builtin().create(name());
+    node->run(Job(spec), work, counts, trace);
+    // The tiles in hand when the stop came (at most one per lane) are finished; no more are
+    // taken.
+    EXPECT_GE(work.completed_count(), kStopAfter);
+    EXPECT_LE(work.completed_count(), kStopAfter + static_cast<std::size_t>(node->lanes()));
+    EXPECT_LT(work.completed_count(), tiles.size());
+    EXPECT_EQ(work.wrong_tiles(), 0U);
+  }
+}
+
+TEST_P(CudaDeviceTest, OneNodeRunsJobsOfGrowingTileSizesInTurn) {
+  const auto node_list = [&] {
+    std::vector<std::unique_ptr<Node>> nodes;
+    nodes.push_back(NodeRegistry::builtin().create(name()));
+    return nodes;
+  };
+  Dispatcher dispatcher(node_list());
+  for (const std::int64_t tile : {std::int64_t{64}, std::int64_t{4096}, std::int64_t{0}}) {
+    for (const Precision precision : {Precision::fp32, Precision::fp64}) {
+      const JobSpec spec = odd_job(precision, Mode::fma);
+      RunOptions options;
+      options.tile_pixels = tile;
+      EXPECT_EQ(dispatcher.run(Job(spec), options).counts, test::serial_counts(spec))
+          << "tile " << tile << " " << to_string(precision);
+    }
+  }
+}
+
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+INSTANTIATE_TEST_SUITE_P(DeviceNodes, CudaDeviceTest, ::testing::Values("cuda", "thrust"),
+                         test_name);
+
+}  // namespace
+}  // namespace hetero
