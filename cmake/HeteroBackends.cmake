@@ -56,6 +56,7 @@ endfunction()
 # for the generated registry; a backend that is not built is still listed, with its reason.
 function(hetero_add_backend name kind built reason)
   string(REPLACE "\"" "'" reason "${reason}")
+  set_property(GLOBAL APPEND PROPERTY HETERO_ALL_BACKENDS ${name})
   if(built)
     set_property(GLOBAL APPEND PROPERTY HETERO_ENABLED_BACKENDS ${name})
     set_property(GLOBAL APPEND PROPERTY HETERO_BACKEND_ENTRIES "HETERO_BACKEND(${name})")

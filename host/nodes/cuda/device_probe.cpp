@@ -149,7 +149,11 @@ std::string DeviceProperties::description() const {
 }
 
 std::string DeviceProperties::resource() const {
-  return pci_bus_id.empty() ? fmt::format("gpu:cuda:{}", index) : "gpu:pci:" + pci_bus_id;
+  // Lower-case domain:bus:device.function, the form the opencl node uses for the same GPU.
+  std::string bus = pci_bus_id;
+  std::transform(bus.begin(), bus.end(), bus.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return bus.empty() ? fmt::format("gpu:cuda:{}", index) : "gpu:pci:" + bus;
 }
 
 const DeviceList& device_list() {

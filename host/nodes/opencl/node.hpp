@@ -1,0 +1,42 @@
+// The opencl node: one OpenCL device (any platform the ICD loader finds), driven through two
+// profiling command queues so that a tile's read overlaps the next tile's kernel.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "hetero/node.hpp"
+
+namespace hetero::nodes {
+
+class OpenCLNode final : public Node {
+ public:
+  /// Command queues, and so trace lanes and tiles in flight.
+  static constexpr int kQueues = 2;
+
+  /// Opens the device options.device selects (see opencl::select_device); throws UsageError
+  /// naming the devices when it selects none, Error when the device cannot be opened.
+  explicit OpenCLNode(const NodeOptions& options);
+  ~OpenCLNode() override;
+  const NodeInfo& info() const override { return info_; }
+  int lanes() const override { return kQueues; }
+  /// Uploads the job's axes once, then launches one kernel per tile over its pixel range and
+  /// reads its counts back, alternating between the queues (lane i records queue i). Times come
+  /// from OpenCL event profiling, mapped to the trace clock. fp64 jobs on a device without fp64
+  /// throw Error.
+  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+           NodeTrace& trace) override;
+
+  static NodeInfo describe(const NodeOptions& options);
+  /// One NodeInfo per device of every platform.
+  static std::vector<NodeInfo> enumerate();
+  /// Measures the selected device's link anew and refreshes the cache.
+  static Link probe(const NodeOptions& options);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  NodeInfo info_;
+};
+
+}  // namespace hetero::nodes

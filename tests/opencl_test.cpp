@@ -1,0 +1,432 @@
+// Tests of the opencl node itself: device discovery and --device, kernel build failures, the copies
+// it traces, and its link cache. Skipped with the reason when there is no OpenCL device.
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "nodes/opencl/device.hpp"
+#include "nodes/opencl/link_probe.hpp"
+#include "nodes/opencl/node.hpp"
+#include "test_support.hpp"
+
+namespace hetero {
+namespace {
+
+namespace cl = nodes::opencl;
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// Sets (or, with nullopt, unsets) an environment variable for the object's lifetime. Tests
+/// run one at a time in their process, so nothing reads the environment meanwhile.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;  // NOLINT(concurrency-mt-unsafe)
+    set(value);
+  }
+  ~ScopedEnv() { set(old_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  void set(const std::optional<std::string>& value) const {
+    if (value) {
+      setenv(name_, value->c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
+    } else {
+      unsetenv(name_);  // NOLINT(concurrency-mt-unsafe)
+    }
+  }
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+std::filesystem::path make_temporary_directory() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "hetero-opencl-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+/// Points XDG_CACHE_HOME at a fresh temporary directory for the test's lifetime (and hides
+/// HETERO_CACHE_DIR, which would take precedence).
+class ScopedCacheHome {
+ public:
+  ScopedCacheHome() = default;
+  ~ScopedCacheHome() {
+    std::error_code error;
+    std::filesystem::remove_all(directory_, error);
+  }
+  ScopedCacheHome(const ScopedCacheHome&) = delete;
+  ScopedCacheHome& operator=(const ScopedCacheHome&) = delete;
+  std::filesystem::path file() const { return directory_ / "hetero" / "links.json"; }
+
+ private:
+  std::filesystem::path directory_ = make_temporary_directory();
+  ScopedEnv xdg_{"XDG_CACHE_HOME", directory_.string()};
+  ScopedEnv hetero_{"HETERO_CACHE_DIR", std::nullopt};
+};
+
+/// Hands out tiles as a policy would (a fixed list, or one at a time) and checks at each
+/// completed() that the tile's counts are already in host memory.
+class CheckedWork final : public WorkSource {
+ public:
+  CheckedWork(std::vector<Tile> tiles, bool self_scheduling, std::span<const std::uint32_t> counts,
+              std::span<const std::uint32_t> expected, std::size_t stop_after)
+      : tiles_(std::move(tiles)),
+        self_scheduling_(self_scheduling),
+        counts_(counts),
+        expected_(expected),
+        stop_after_(stop_after),
+        completions_(tiles_.size(), 0) {}
+
+  bool self_scheduling() const override { return self_scheduling_; }
+  std::span<const Tile> assigned() const override {
+    return self_scheduling_ ? std::span<const Tile>() : std::span<const Tile>(tiles_);
+  }
+  std::optional<Tile> next() override {
+    if (stop_requested() || handed_out_ == tiles_.size()) return std::nullopt;
+    return tiles_[handed_out_++];
+  }
+  bool stop_requested() const override { return completed_ >= stop_after_; }
+  void completed(const Tile& tile) override {
+    ++completed_;
+    ++completions_.at(static_cast<std::size_t>(tile.index));
+    const auto first = counts_.begin() + tile.begin;
+    if (!std::equal(first, first + tile.size(), expected_.begin() + tile.begin)) ++wrong_;
+  }
+
+  std::size_t completed_count() const { return completed_; }
+  std::size_t wrong_tiles() const { return wrong_; }
+  const std::vector<int>& completions() const { return completions_; }
+
+ private:
+  std::vector<Tile> tiles_;
+  bool self_scheduling_;
+  std::span<const std::uint32_t> counts_, expected_;
+  std::size_t stop_after_;
+  std::size_t handed_out_ = 0, completed_ = 0, wrong_ = 0;
+  std::vector<int> completions_;
+};
+
+class OpenCLTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const Backend* backend = NodeRegistry::builtin().find("opencl");
+    ASSERT_NE(backend, nullptr);
+    if (!backend->built) GTEST_SKIP() << "opencl is not built: " << backend->not_built_reason;
+    list_ = cl::list_devices();
+    if (list_.devices.empty()) GTEST_SKIP() << "no OpenCL device: " << list_.problem;
+  }
+  const cl::DeviceSummary& first_device() const { return list_.devices.front(); }
+
+  cl::DeviceList list_;
+};
+// The suite is named after the backend, so `ctest -R opencl` selects it with the generic tests.
+using opencl = OpenCLTest;
+
+TEST_F(opencl, EnumeratesEveryDeviceOfEveryPlatform) {
+  const Backend& backend = *NodeRegistry::builtin().find("opencl");
+  ASSERT_TRUE(backend.enumerate);
+  const std::vector<NodeInfo> infos = backend.enumerate();
+  ASSERT_EQ(infos.size(), list_.devices.size());
+  for (std::size_t i = 0; i < infos.size(); ++i) {
+    const cl::DeviceSummary& device = list_.devices[i];
+    EXPECT_EQ(infos[i].name, "opencl");
+    EXPECT_EQ(infos[i].kind, NodeKind::device);
+    EXPECT_NE(infos[i].device.find(device.name), std::string::npos) << infos[i].device;
+    EXPECT_NE(infos[i].device.find(fmt::format("[{}]", device.index())), std::string::npos);
+    EXPECT_FALSE(device.resource.empty());
+    if (infos[i].available) {
+      EXPECT_FALSE(infos[i].link.zero_copy);
+      EXPECT_GT(infos[i].link.to_host_bytes_per_s, 0.0);
+    } else {
+      EXPECT_FALSE(infos[i].reason.empty());
+    }
+    if (device.cpu) {
+      EXPECT_EQ(device.resource, "host-cpu");
+    }
+  }
+}
+
+TEST_F(opencl, DeviceSelectorTakesAnIndexOrPartOfAName) {
+  for (const cl::DeviceSummary& device : list_.devices) {
+    const cl::DeviceSummary& by_index = cl::select_device(list_, device.index());
+    EXPECT_EQ(by_index.index(), device.index());
+    // A part of the name in another case still matches, the first device so named.
+    const std::string part = device.name.substr(device.name.size() / 3, 5);
+    std::string upper = part;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const cl::DeviceSummary& by_name = cl::select_device(list_, upper);
+    EXPECT_NE(lowercase(by_name.name).find(lowercase(part)), std::string::npos);
+  }
+  const cl::DeviceSummary& default_device = cl::select_device(list_, "");
+  const bool has_accelerator = std::any_of(list_.devices.begin(), list_.devices.end(),
+                                           [](const cl::DeviceSummary& d) { return !d.cpu; });
+  EXPECT_EQ(default_device.cpu, !has_accelerator);
+
+  NodeOptions options;
+  options.device = first_device().index();
+  const auto node = NodeRegistry::builtin().create("opencl", options);
+  EXPECT_NE(node->info().device.find(first_device().name), std::string::npos);
+}
+
+TEST_F(opencl, BadDeviceSelectorIsAUsageErrorNamingTheDevices) {
+  for (const std::string selector : {"no-such-device-anywhere", "97:3", "0:", ":1"}) {
+    NodeOptions options;
+    options.device = selector;
+    EXPECT_FALSE(NodeRegistry::builtin().describe("opencl", options).available) << selector;
+    try {
+      NodeRegistry::builtin().create("opencl", options);
+      ADD_FAILURE() << "--device '" << selector << "' was accepted";
+    } catch (const UsageError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(selector), std::string::npos) << message;
+      for (const cl::DeviceSummary& device : list_.devices) {
+        EXPECT_NE(message.find(device.name), std::string::npos) << message;
+        EXPECT_NE(message.find(device.index()), std::string::npos) << message;
+      }
+      EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
+    }
+    EXPECT_THROW(nodes::OpenCLNode{options}, UsageError) << selector;
+  }
+}
+
+TEST_F(opencl, KernelBuildFailureCarriesTheBuildLog) {
+  const std::string broken =
+      "__kernel void broken(__global int* out) { out[0] = hetero_undeclared_name; }";
+  try {
+    cl::build_source(first_device(), broken, "");
+    FAIL() << "a kernel with an undeclared name was built";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("build failed"), std::string::npos) << message;
+    EXPECT_NE(message.find("hetero_undeclared_name"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
+  }
+  // Bad options fail the same way, naming them.
+  try {
+    cl::build_source(first_device(), "__kernel void k() {}", "-hetero-no-such-option");
+    FAIL() << "an unknown build option was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("-hetero-no-such-option"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(cl::build_source(first_device(), "__kernel void k(__global int* o) { o[0] = 1; }",
+                                   cl::kernel_build_options(false, true)));
+}
+
+TEST_F(opencl, TraceHoldsTheAxesUploadAndEachTilesCountsWithTheirBytes) {
+  for (const Precision precision : {Precision::fp64, Precision::fp32}) {
+    const cl::DeviceSummary& device = cl::select_device(list_, "");
+    if (precision == Precision::fp64 && !device.fp64) continue;
+    JobRequest request;
+    request.width = 123;
+    request.height = 77;
+    request.precision = precision;
+    const JobSpec spec = resolve_job(request);
+    const RunResult result = test::run_on({"opencl"}, spec, Policy::dynamic, 97);
+    const std::uint64_t real_bytes = precision == Precision::fp64 ? 8 : 4;
+
+    std::map<std::int64_t, const TraceEvent*> computes, reads;
+    int uploads = 0;
+    std::uint64_t read_bytes = 0;
+    for (const TraceEvent& event : result.trace.events) {
+      EXPECT_LE(event.begin_ns, event.end_ns);
+      EXPECT_GE(event.begin_ns, 0);
+      EXPECT_LE(event.end_ns, result.trace.wall_ns);
+      if (event.kind == EventKind::copy_to_device) {
+        ++uploads;
+        EXPECT_EQ(event.label, "axes");
+        EXPECT_EQ(event.bytes, (123U + 77U) * real_bytes);
+      } else if (event.kind == EventKind::copy_to_host) {
+        EXPECT_EQ(event.label, "counts");
+        EXPECT_TRUE(reads.emplace(event.tile, &event).second) << "tile " << event.tile;
+        read_bytes += event.bytes;
+      } else if (event.kind == EventKind::compute) {
+        computes.emplace(event.tile, &event);
+      }
+    }
+    EXPECT_EQ(uploads, 1) << "the axes go up once per job";
+    // Each lane is one in-order queue: its events follow one another.
+    std::map<std::int32_t, std::vector<const TraceEvent*>> lanes;
+    for (const TraceEvent& event : result.trace.events) lanes[event.lane].push_back(&event);
+    EXPECT_LE(lanes.size(), static_cast<std::size_t>(nodes::OpenCLNode::kQueues));
+    for (auto& [lane, events] : lanes) {
+      std::sort(events.begin(), events.end(),
+                [](const TraceEvent* a, const TraceEvent* b) { return a->begin_ns < b->begin_ns; });
+      for (std::size_t i = 1; i < events.size(); ++i) {
+        EXPECT_LE(events[i - 1]->end_ns, events[i]->begin_ns) << "lane " << lane;
+      }
+    }
+    EXPECT_EQ(read_bytes, static_cast<std::uint64_t>(spec.pixels()) * 4);
+    ASSERT_EQ(reads.size(), computes.size());
+    for (const auto& [tile, read] : reads) {
+      ASSERT_TRUE(computes.count(tile)) << "tile " << tile;
+      const TraceEvent& compute = *computes.at(tile);
+      EXPECT_EQ(read->bytes, static_cast<std::uint64_t>(compute.pixels) * 4) << "tile " << tile;
+      // Same in-order queue, device timestamps: the read starts after its kernel ends.
+      EXPECT_GE(read->begin_ns, compute.end_ns) << "tile " << tile;
+      EXPECT_EQ(read->lane, compute.lane) << "tile " << tile;
+    }
+    ASSERT_EQ(result.report.nodes.size(), 1U);
+    EXPECT_EQ(result.report.nodes[0].bytes_to_host, static_cast<std::uint64_t>(spec.pixels()) * 4);
+    EXPECT_EQ(result.report.nodes[0].bytes_to_device, (123U + 77U) * real_bytes);
+    EXPECT_EQ(result.counts, test::serial_counts(spec)) << to_string(precision);
+  }
+}
+
+TEST_F(opencl, CompletesEachTileOnceItsCountsAreOnTheHostAndStopsWhenAsked) {
+  const JobSpec spec =
+      test::region_job({-2.1, 0.7, -1.3, 1.1}, 257, 131, 400, Precision::fp32, Mode::fma);
+  const Job job(spec);
+  const std::vector<std::uint32_t> expected = test::serial_counts(spec);
+  const std::vector<Tile> tiles = make_tiles(spec.pixels(), 1000);  // ragged: not whole rows
+  const std::size_t stop_after = 3;
+  nodes::OpenCLNode node{NodeOptions{}};
+  for (const bool self_scheduling : {false, true}) {
+    for (const std::size_t stop : {tiles.size(), stop_after}) {
+      std::vector<std::uint32_t> counts(expected.size(), 0);
+      CheckedWork work(tiles, self_scheduling, counts, expected, stop);
+      const TraceClock clock;
+      NodeTrace trace(&clock, 0);
+      node.run(job, work, counts, trace);
+      const std::string what = self_scheduling ? "self-scheduling" : "assigned";
+      EXPECT_EQ(work.wrong_tiles(), 0U) << what;
+      EXPECT_LE(*std::max_element(work.completions().begin(), work.completions().end()), 1) << what;
+      if (stop == tiles.size()) {
+        EXPECT_EQ(work.completed_count(), tiles.size()) << what;
+        EXPECT_EQ(counts, expected) << what;
+      } else {
+        // The tiles in flight when the stop came are finished; no new one is started.
+        EXPECT_GE(work.completed_count(), stop_after) << what;
+        EXPECT_LE(work.completed_count(), stop_after + static_cast<std::size_t>(node.lanes()))
+            << what;
+      }
+    }
+  }
+}
+
+TEST_F(opencl, Fp64JobOnADeviceWithoutFp64IsRefusedInOneLine) {
+  const auto it = std::find_if(list_.devices.begin(), list_.devices.end(),
+                               [](const cl::DeviceSummary& d) { return !d.fp64; });
+  if (it == list_.devices.end()) GTEST_SKIP() << "every OpenCL device here supports fp64";
+  NodeOptions options;
+  options.device = it->index();
+  EXPECT_TRUE(NodeRegistry::builtin().describe("opencl", options).available);
+  JobRequest request;
+  request.width = 16;
+  request.height = 16;
+  try {
+    test::run_on({"opencl"}, resolve_job(request), Policy::dynamic, 0, options);
+    FAIL() << "an fp64 job ran on a device without fp64";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fp64"), std::string::npos) << e.what();
+  }
+  request.precision = Precision::fp32;
+  const JobSpec spec = resolve_job(request);
+  EXPECT_EQ(test::run_on({"opencl"}, spec, Policy::dynamic, 0, options).counts,
+            test::serial_counts(spec));
+}
+
+TEST_F(opencl, LinkIsMeasuredOnceThenReadFromTheCache) {
+  const ScopedCacheHome cache;
+  const cl::DeviceSummary& device = first_device();
+  const Link measured = cl::device_link(device);
+  EXPECT_EQ(measured.source, "probe");
+  EXPECT_FALSE(measured.zero_copy);
+  EXPECT_GT(measured.to_device_bytes_per_s, 0.0);
+  EXPECT_GT(measured.to_host_bytes_per_s, 0.0);
+  EXPECT_GT(measured.to_device_latency_s, 0.0);
+  EXPECT_GT(measured.to_host_latency_s, 0.0);
+  ASSERT_TRUE(std::filesystem::exists(cache.file()));
+
+  const auto json = nlohmann::json::parse(read_text(cache.file()));
+  const auto& entry = json["links"]["opencl|" + device.identity()];
+  EXPECT_EQ(entry["device"], device.name);
+  EXPECT_EQ(entry["driver"], device.driver);
+  EXPECT_FALSE(entry["to_host"]["pinned_bytes_per_s"].empty());
+  EXPECT_FALSE(entry["to_device"]["pageable_bytes_per_s"].empty());
+
+  const Link cached = cl::device_link(device);
+  EXPECT_EQ(cached.source, "cache");
+  EXPECT_EQ(cached.to_device_bytes_per_s, measured.to_device_bytes_per_s);
+  EXPECT_EQ(cached.to_host_bytes_per_s, measured.to_host_bytes_per_s);
+  EXPECT_EQ(cached.to_device_latency_s, measured.to_device_latency_s);
+  EXPECT_EQ(cached.to_host_latency_s, measured.to_host_latency_s);
+  NodeOptions options;
+  options.device = device.index();
+  EXPECT_EQ(NodeRegistry::builtin().describe("opencl", options).link.source, "cache");
+
+  // The backend's probe measures anew and refreshes the cache.
+  const Backend& backend = *NodeRegistry::builtin().find("opencl");
+  ASSERT_TRUE(backend.probe);
+  const Link probed = backend.probe(options);
+  EXPECT_EQ(probed.source, "probe");
+  const Link refreshed = cl::device_link(device);
+  EXPECT_EQ(refreshed.source, "cache");
+  EXPECT_EQ(refreshed.to_host_bytes_per_s, probed.to_host_bytes_per_s);
+}
+
+TEST_F(opencl, CorruptOrMismatchingCacheIsReportedAndMeasuredAgain) {
+  const ScopedCacheHome cache;
+  const cl::DeviceSummary& device = first_device();
+  std::filesystem::create_directories(cache.file().parent_path());
+  std::ofstream(cache.file()) << "{ \"links\": { this is not json";
+
+  ::testing::internal::CaptureStderr();
+  const Link recovered = cl::device_link(device);
+  const std::string reported = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(recovered.source, "probe");
+  EXPECT_NE(reported.find("corrupt"), std::string::npos) << reported;
+  EXPECT_NE(reported.find(cache.file().string()), std::string::npos) << reported;
+  EXPECT_EQ(cl::device_link(device).source, "cache") << "the cache was rewritten";
+
+  // An entry under the device's key that describes another driver does not count.
+  auto json = nlohmann::json::parse(read_text(cache.file()));
+  json["links"]["opencl|" + device.identity()]["driver"] = "hetero-test-driver 0.0";
+  std::ofstream(cache.file(), std::ios::trunc) << json.dump();
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(cl::device_link(device).source, "probe");
+  const std::string mismatch = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(mismatch.find("does not match"), std::string::npos) << mismatch;
+  EXPECT_EQ(cl::device_link(device).source, "cache");
+
+  // Figures that are not positive numbers are corrupt too; other entries are kept on rewrite.
+  json = nlohmann::json::parse(read_text(cache.file()));
+  json["links"]["opencl|" + device.identity()]["to_host"]["latency_s"] = -1;
+  json["links"]["other|entry"] = {{"backend", "other"}};
+  std::ofstream(cache.file(), std::ios::trunc) << json.dump();
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(cl::device_link(device).source, "probe");
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("corrupt"), std::string::npos);
+  json = nlohmann::json::parse(read_text(cache.file()));
+  EXPECT_TRUE(json["links"].contains("other|entry"));
+  EXPECT_GT(json["links"]["opencl|" + device.identity()]["to_host"]["latency_s"].get<double>(), 0);
+}
+
+}  // namespace
+}  // namespace hetero
