@@ -202,7 +202,12 @@ TEST(Model, CorruptOrForeignFilesAreReportedAndIgnored) {
   for (const char* text :
        {"{not json", "[]", R"({"schema":"other","schema_version":1,"entries":{}})",
         R"({"schema":"hetero.models","schema_version":1,"entries":{"k":[-1]}})",
-        R"({"schema":"hetero.models","schema_version":9,"entries":{}})"}) {
+        R"({"schema":"hetero.models","schema_version":9,"entries":{}})",
+        // Found by fuzzing: a huge version was converted to int (undefined behaviour), and
+        // samples near the largest double overflowed the median.
+        R"({"schema":"hetero.models","schema_version":1e300,"entries":{}})",
+        R"({"schema":5,"schema_version":1,"entries":{}})",
+        R"({"schema":"hetero.models","schema_version":1,"entries":{"k":[1.5e308,1.4e308]}})"}) {
     std::ofstream(file) << text;
     ThroughputModel model(file);
     EXPECT_FALSE(model.load_problem().empty()) << text;

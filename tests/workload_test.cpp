@@ -142,7 +142,8 @@ TEST(Parsing, IntegersAreStrict) {
   EXPECT_EQ(parse_integer("--n", "42", 0, 100), 42);
   EXPECT_EQ(parse_integer("--n", "+7", 0, 100), 7);
   EXPECT_EQ(parse_integer("--n", "-3", -10, 100), -3);
-  for (const char* bad : {"", "abc", "4x", "1e3", " 5", "5 ", "0x10", "3.0", "--1"}) {
+  // "+-5" and "++5" were accepted as -5 and 5 until fuzzing found it.
+  for (const char* bad : {"", "abc", "4x", "1e3", " 5", "5 ", "0x10", "3.0", "--1", "+-5", "++5", "+"}) {
     EXPECT_THROW(parse_integer("--n", bad, -100, 100), UsageError) << bad;
   }
   EXPECT_THROW(parse_integer("--n", "101", 0, 100), UsageError);
@@ -152,9 +153,21 @@ TEST(Parsing, IntegersAreStrict) {
 TEST(Parsing, RealsAreFinite) {
   EXPECT_DOUBLE_EQ(parse_real("--x", "-2.13"), -2.13);
   EXPECT_DOUBLE_EQ(parse_real("--x", "1e-3"), 1e-3);
-  for (const char* bad : {"", "nan", "inf", "-inf", "1e999", "two", "1.5.2", "0,5"}) {
+  for (const char* bad : {"", "nan", "inf", "-inf", "1e999", "two", "1.5.2", "0,5", "+-1.5"}) {
     EXPECT_THROW(parse_real("--x", bad), UsageError) << bad;
   }
+}
+
+// Found by fuzzing: the estimate wrapped around 2^64 for the largest images.
+TEST(Validation, MemoryEstimateDoesNotWrapAround) {
+  JobSpec spec;
+  spec.width = (std::int64_t{1} << 31) - 1;
+  spec.height = (std::int64_t{1} << 31) - 1;
+  EXPECT_GT(estimate_host_bytes(spec, false), std::uint64_t{1} << 63);
+  EXPECT_EQ(estimate_host_bytes(spec, true), std::numeric_limits<std::uint64_t>::max());
+  spec.width = 1000;
+  spec.height = 1000;
+  EXPECT_EQ(estimate_host_bytes(spec, false), 4000000U + 2000U * 12U);
 }
 
 TEST(Parsing, NamesListTheValidChoices) {

@@ -19,6 +19,8 @@ namespace hetero {
 namespace {
 
 constexpr int kModelSchemaVersion = 1;
+// No node reaches this (a thousand times an H100's bound): a larger sample is corrupt.
+constexpr double kMaxGiters = 1e6;
 
 std::string host_name() {
   char name[256] = {};
@@ -29,7 +31,8 @@ std::string host_name() {
 double median_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const std::size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  // The midpoint written so that it cannot overflow near the largest doubles.
+  return n % 2 == 1 ? values[n / 2] : values[n / 2 - 1] + (values[n / 2] - values[n / 2 - 1]) / 2;
 }
 
 }  // namespace
@@ -104,7 +107,7 @@ ThroughputEstimate ThroughputModel::estimate(const NodeInfo& node, Precision pre
 }
 
 void ThroughputModel::record(const NodeInfo& node, Precision precision, Mode mode, double giters) {
-  if (!(giters > 0) || !std::isfinite(giters)) return;
+  if (!(giters > 0) || !(giters < kMaxGiters)) return;
   std::lock_guard lock(mutex_);
   std::deque<double>& samples = samples_[key(node, precision, mode)];
   samples.push_back(giters);
@@ -118,9 +121,15 @@ void ThroughputModel::set_calibrating(const NodeInfo& node, Precision precision,
 }
 
 void ThroughputModel::load_json(const std::string& text) {
-  const nlohmann::json document = nlohmann::json::parse(text);  // throws on malformed input
-  if (!document.is_object() || document.value("schema", "") != "hetero.models" ||
-      document.value("schema_version", 0) != kModelSchemaVersion ||
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("not JSON: {}", e.what()));
+  }
+  // Compared as JSON values: no conversion, so any type or magnitude is merely "not ours".
+  if (!document.is_object() || document.value("schema", nlohmann::json()) != "hetero.models" ||
+      document.value("schema_version", nlohmann::json()) != kModelSchemaVersion ||
       !document.contains("entries") || !document["entries"].is_object()) {
     throw Error("not a hetero.models document of schema version 1");
   }
@@ -129,8 +138,8 @@ void ThroughputModel::load_json(const std::string& text) {
     if (!values.is_array()) throw Error(fmt::format("entry '{}' is not a list", name));
     std::deque<double>& samples = loaded[name];
     for (const auto& value : values) {
-      if (!value.is_number() || !(value.get<double>() > 0) || !std::isfinite(value.get<double>())) {
-        throw Error(fmt::format("entry '{}' holds a sample that is not a positive number", name));
+      if (!value.is_number() || !(value.get<double>() > 0) || !(value.get<double>() < kMaxGiters)) {
+        throw Error(fmt::format("entry '{}' holds a sample that is not a plausible throughput", name));
       }
       samples.push_back(value.get<double>());
     }

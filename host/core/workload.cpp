@@ -73,7 +73,8 @@ std::int64_t parse_integer(std::string_view what, std::string_view text, std::in
   std::int64_t value = 0;
   const char* first = text.data();
   const char* last = text.data() + text.size();
-  if (!text.empty() && text.front() == '+') ++first;
+  // One optional '+' (from_chars takes only '-'); a second sign after it is not a number.
+  if (text.size() > 1 && text[0] == '+' && text[1] != '-' && text[1] != '+') ++first;
   const auto [end, error] = std::from_chars(first, last, value);
   if (text.empty() || error == std::errc::invalid_argument || end != last) {
     throw UsageError(fmt::format("{}: expected an integer from {} to {}, got '{}'", what, min, max,
@@ -90,7 +91,8 @@ double parse_real(std::string_view what, std::string_view text) {
   double value = 0;
   const char* first = text.data();
   const char* last = text.data() + text.size();
-  if (!text.empty() && text.front() == '+') ++first;
+  // One optional '+' (from_chars takes only '-'); a second sign after it is not a number.
+  if (text.size() > 1 && text[0] == '+' && text[1] != '-' && text[1] != '+') ++first;
   const auto [end, error] = std::from_chars(first, last, value);
   if (text.empty() || error == std::errc::invalid_argument || end != last) {
     throw UsageError(fmt::format("{}: expected a number, got '{}'", what, text));
@@ -102,9 +104,18 @@ double parse_real(std::string_view what, std::string_view text) {
 }
 
 std::uint64_t estimate_host_bytes(const JobSpec& spec, bool with_image) {
-  const auto pixels = static_cast<std::uint64_t>(spec.width) * static_cast<std::uint64_t>(spec.height);
-  const std::uint64_t axes = static_cast<std::uint64_t>(spec.width + spec.height) * (8 + 4);
-  return pixels * sizeof(std::uint32_t) + (with_image ? pixels * 3 : 0) + axes;
+  // Saturating: 2^31-1 squared pixels at 7 bytes each overflows 64 bits.
+  constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
+  const auto width = static_cast<std::uint64_t>(spec.width);
+  const auto height = static_cast<std::uint64_t>(spec.height);
+  const std::uint64_t per_pixel = sizeof(std::uint32_t) + (with_image ? 3 : 0);
+  std::uint64_t pixels = 0, bytes = 0;
+  if (__builtin_mul_overflow(width, height, &pixels) ||
+      __builtin_mul_overflow(pixels, per_pixel, &bytes) ||
+      __builtin_add_overflow(bytes, (width + height) * (8 + 4), &bytes)) {
+    return kMax;
+  }
+  return bytes;
 }
 
 std::uint64_t available_host_bytes() {

@@ -52,7 +52,8 @@ class ThroughputModel {
   /// Load problem reported for the file, empty if none.
   const std::string& load_problem() const { return load_problem_; }
 
-  /// Parses the persisted form; throws Error on a malformed document.
+  /// Parses the persisted form; throws Error on a malformed document (not JSON, another
+  /// schema, a sample that is not a plausible throughput).
   void load_json(const std::string& text);
   std::string to_json() const;
 
