@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
 stages=("$@")
-if [ ${#stages[@]} -eq 0 ]; then stages=(release asan tsan fuzz); fi
+if [ ${#stages[@]} -eq 0 ]; then stages=(fuzz asan tsan release); fi
 jobs=$(nproc)
 
 for preset in "${stages[@]}"; do

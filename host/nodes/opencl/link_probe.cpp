@@ -219,15 +219,21 @@ std::optional<LinkFigures> cached_figures(const nlohmann::json& cache,
 // over the old one. Entries of the same device with another driver are dropped.
 bool store_figures(const std::filesystem::path& file, nlohmann::json cache,
                    const DeviceSummary& device, const LinkFigures& figures, std::string& problem) {
+  // Whatever the old file held, what is written is a well-formed cache.
+  if (!cache.is_object()) cache = nlohmann::json::object();
   cache["format"] = kCacheFormat;
-  if (!cache.contains("links")) cache["links"] = nlohmann::json::object();
+  if (!cache.contains("links") || !cache["links"].is_object()) {
+    cache["links"] = nlohmann::json::object();
+  }
   nlohmann::json& links = cache["links"];
   const std::string key = cache_key(device);
   std::vector<std::string> stale;
   for (const auto& [other_key, entry] : links.items()) {
-    if (other_key != key && entry.is_object() && entry.value("backend", "") == "opencl" &&
-        entry.value("platform", "") == device.platform &&
-        entry.value("device", "") == device.name) {
+    // Compared as JSON values, so an entry with fields of another type is simply not a match.
+    if (other_key != key && entry.is_object() &&
+        entry.value("backend", nlohmann::json()) == "opencl" &&
+        entry.value("platform", nlohmann::json()) == device.platform &&
+        entry.value("device", nlohmann::json()) == device.name) {
       stale.push_back(other_key);
     }
   }
