@@ -479,7 +479,7 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
             [](const TraceEvent& a, const TraceEvent& b) { return a.begin_ns < b.begin_ns; });
 
   Report& report = result.report;
-  report = make_report(result.trace, infos, spec, options.policy, tile_pixels,
+  report = make_report(result.trace, infos, lanes, spec, options.policy, tile_pixels,
                        static_cast<std::int64_t>(tiles.size()), checksum(result.counts));
   report.peak_host_bytes = detail::peak_resident_bytes();
   report.tiles_rerun = tiles_rerun;

@@ -11,7 +11,8 @@
 
 namespace hetero {
 
-Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes, const JobSpec& job,
+Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
+                   const std::vector<int>& lanes, const JobSpec& job,
                    Policy policy, std::int64_t tile_pixels, std::int64_t tiles,
                    const Checksum& checksum) {
   Report report;
@@ -61,10 +62,10 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes, const
   }
   for (std::size_t i = 0; i < report.nodes.size(); ++i) {
     NodeReport& node = report.nodes[i];
-    node.lanes = std::max(lanes_seen[i], nodes[i].concurrency);
-    const double lanes = std::max(1, node.lanes);
-    node.busy_s /= lanes;
-    node.transfer_s /= lanes;
+    node.lanes = std::max({lanes_seen[i], i < lanes.size() ? lanes[i] : 1, 1});
+    const double lane_count = node.lanes;
+    node.busy_s /= lane_count;
+    node.transfer_s /= lane_count;
     node.idle_s = std::max(0.0, report.wall_s - node.busy_s - node.transfer_s);
     node.giters = report.wall_s > 0 ? static_cast<double>(node.iterations) / report.wall_s * 1e-9 : 0;
     const std::uint64_t bytes = node.bytes_to_device + node.bytes_to_host;

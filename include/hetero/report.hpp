@@ -62,8 +62,10 @@ struct Report {
   }
 };
 
-/// Builds the per-node figures from a run's trace.
-Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes, const JobSpec& job,
+/// Builds the per-node figures from a run's trace; `lanes[i]` is node i's Node::lanes(), the
+/// lanes its busy and copy times are averaged over.
+Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
+                   const std::vector<int>& lanes, const JobSpec& job,
                    Policy policy, std::int64_t tile_pixels, std::int64_t tiles,
                    const Checksum& checksum);
 
