@@ -1,5 +1,6 @@
 // hetero-bench: one Google Benchmark family per backend and (precision, mode), on the full
-// preset, and for device nodes the copy bandwidth over their link per size. Extra flags: --backend=NAME[,NAME...] (default: every available backend),
+// preset, and for device nodes the copy bandwidth over their link per size. Extra flags:
+// --backend=NAME[,NAME...] (default: every available backend),
 // --size=PIXELS (square image side, default 512), --max-iter=N (default 1000).
 #include <benchmark/benchmark.h>
 
@@ -64,8 +65,7 @@ void render(benchmark::State& state, const std::string& backend, hetero::JobSpec
   using benchmark::Counter;
   state.counters["Giter/s"] = Counter(static_cast<double>(iterations) * 1e-9, Counter::kIsRate);
   state.counters["Mpixel/s"] = Counter(static_cast<double>(pixels) * 1e-6, Counter::kIsRate);
-  state.counters["bytes_moved"] =
-      Counter(static_cast<double>(bytes), Counter::kAvgIterations);
+  state.counters["bytes_moved"] = Counter(static_cast<double>(bytes), Counter::kAvgIterations);
   state.counters["GB/s"] = Counter(static_cast<double>(bytes) * 1e-9, Counter::kIsRate);
 }
 
@@ -90,8 +90,8 @@ void copy_over_link(benchmark::State& state, const std::string& backend, bool to
     benchmark::ClobberMemory();
   }
   using benchmark::Counter;
-  state.counters["GB/s"] = Counter(static_cast<double>(bytes) * 1e-9,
-                                   Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] =
+      Counter(static_cast<double>(bytes) * 1e-9, Counter::kIsIterationInvariantRate);
   const hetero::Link& link = node->info().link;
   state.counters["probe_GB/s"] =
       (to_device ? link.to_device_bytes_per_s : link.to_host_bytes_per_s) * 1e-9;
@@ -121,14 +121,15 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("hetero_version", hetero::version_string);
   benchmark::AddCustomContext("cpu_model", hetero::detail::host_cpu_name());
   const hetero::MachineModel& machine = hetero::host_machine();
-  benchmark::AddCustomContext("isa", fmt::format("{} ({}-bit, {} FMA ports, {:.2f} GHz)", machine.isa,
-                                                 machine.vector_bits, machine.fma_ports, machine.ghz));
   benchmark::AddCustomContext(
-      "host_limit_giters", fmt::format("fp64 {:.2f}, fp32 {:.2f}",
-                                       machine.peak_giters(hetero::Precision::fp64),
-                                       machine.peak_giters(hetero::Precision::fp32)));
-  benchmark::AddCustomContext("job", fmt::format("full {}x{} max-iter {}", config.size,
-                                                 config.size, config.max_iter));
+      "isa", fmt::format("{} ({}-bit, {} FMA ports, {:.2f} GHz)", machine.isa, machine.vector_bits,
+                         machine.fma_ports, machine.ghz));
+  benchmark::AddCustomContext(
+      "host_limit_giters",
+      fmt::format("fp64 {:.2f}, fp32 {:.2f}", machine.peak_giters(hetero::Precision::fp64),
+                  machine.peak_giters(hetero::Precision::fp32)));
+  benchmark::AddCustomContext(
+      "job", fmt::format("full {}x{} max-iter {}", config.size, config.size, config.max_iter));
   std::vector<std::string> built;
   for (const hetero::Backend& backend : hetero::NodeRegistry::builtin().backends()) {
     const hetero::NodeInfo info = hetero::NodeRegistry::builtin().describe(backend.name);

@@ -32,8 +32,7 @@ TEST_P(BackendTest, SeedPresetSumsToTheTutorialsValidationSum) {
 TEST_P(BackendTest, MatchesSerialInEveryPrecisionAndMode) {
   for (const Precision precision : {Precision::fp64, Precision::fp32}) {
     for (const Mode mode : {Mode::exact, Mode::fma}) {
-      const JobSpec spec =
-          test::region_job({-2.0, 0.6, -1.2, 1.2}, 97, 61, 300, precision, mode);
+      const JobSpec spec = test::region_job({-2.0, 0.6, -1.2, 1.2}, 97, 61, 300, precision, mode);
       EXPECT_EQ(test::run_on({backend()}, spec).counts, test::serial_counts(spec))
           << to_string(precision) << " " << to_string(mode);
     }
@@ -124,7 +123,9 @@ TEST_P(BackendTest, ReportDescribesTheNode) {
   EXPECT_EQ(json["nodes"][0]["name"].get<std::string>(), backend());
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
 
 INSTANTIATE_TEST_SUITE_P(Backends, BackendTest,
                          ::testing::ValuesIn(NodeRegistry::builtin().names()), test_name);

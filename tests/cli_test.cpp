@@ -41,7 +41,8 @@ class CliTest : public ::testing::Test {
   void SetUp() override {
     if (std::string(HETERO_CLI_PATH).empty()) GTEST_SKIP() << "the CLI is not built";
     folder_ = std::filesystem::temp_directory_path() /
-              ("hetero-cli-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+              ("hetero-cli-" +
+               std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     std::filesystem::remove_all(folder_);
     std::filesystem::create_directories(folder_);
   }
@@ -83,9 +84,9 @@ TEST_F(CliTest, RenderWritesImageReportAndTrace) {
   const auto png = folder_ / "seed.png";
   const auto json = folder_ / "report.json";
   const auto trace = folder_ / "trace.json";
-  const CliResult result = cli("render --backend threads,serial --width 120 --height 90 --out '" +
-                               png.string() + "' --json '" + json.string() + "' --trace '" +
-                               trace.string() + "'");
+  const CliResult result =
+      cli("render --backend threads,serial --width 120 --height 90 --out '" + png.string() +
+          "' --json '" + json.string() + "' --trace '" + trace.string() + "'");
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_NE(result.out.find("checksum sum"), std::string::npos) << result.out;
   EXPECT_EQ(read_file(png).substr(1, 3), "PNG");
@@ -102,7 +103,8 @@ TEST_F(CliTest, DevicesListsEveryBackendWithAStateOrReason) {
   }
   const CliResult json = cli("devices --json");
   ASSERT_EQ(json.status, 0);
-  EXPECT_EQ(nlohmann::json::parse(json.out)["backends"].size(), NodeRegistry::builtin().names().size());
+  EXPECT_EQ(nlohmann::json::parse(json.out)["backends"].size(),
+            NodeRegistry::builtin().names().size());
 }
 
 TEST_F(CliTest, CompareRunsEveryAvailableBackendAgainstSerial) {
@@ -123,10 +125,10 @@ TEST_F(CliTest, InterruptionStopsPromptlyAndLeavesNoOutput) {
   for (const int signal : {SIGINT, SIGTERM}) {
     const std::string out = (folder_ / "long.png").string();
     const std::string json = (folder_ / "long.json").string();
-    std::vector<std::string> args = {HETERO_CLI_PATH, "render", "--preset", "full",
-                                     "--width", "3000", "--height", "3000", "--max-iter",
-                                     "200000", "--backend", "threads,serial", "--out", out,
-                                     "--json", json, "--quiet"};
+    std::vector<std::string> args = {
+        HETERO_CLI_PATH, "render", "--preset",   "full",   "--width",   "3000",
+        "--height",      "3000",   "--max-iter", "200000", "--backend", "threads,serial",
+        "--out",         out,      "--json",     json,     "--quiet"};
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
@@ -203,10 +205,13 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
     const CliResult result = cli(args);
     EXPECT_EQ(result.status, 2) << "hetero " << args << "\n" << result.err;
     EXPECT_TRUE(result.out.empty()) << "hetero " << args << ": stdout: " << result.out;
-    EXPECT_EQ(result.err.rfind("hetero: error: ", 0), 0U) << "hetero " << args << ": " << result.err;
+    EXPECT_EQ(result.err.rfind("hetero: error: ", 0), 0U)
+        << "hetero " << args << ": " << result.err;
     ASSERT_FALSE(result.err.empty());
-    EXPECT_EQ(result.err.find('\n'), result.err.size() - 1) << "hetero " << args << ": " << result.err;
-    EXPECT_NE(result.err.find(needle), std::string::npos) << "hetero " << args << ": " << result.err;
+    EXPECT_EQ(result.err.find('\n'), result.err.size() - 1)
+        << "hetero " << args << ": " << result.err;
+    EXPECT_NE(result.err.find(needle), std::string::npos)
+        << "hetero " << args << ": " << result.err;
     EXPECT_FALSE(std::filesystem::exists(out)) << "hetero " << args;
     EXPECT_EQ(files_in_folder(), 0U) << "hetero " << args << " left a file behind";
     std::printf("  bad input: hetero %s\n    -> %s", args.c_str(), result.err.c_str());

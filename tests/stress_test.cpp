@@ -29,19 +29,18 @@ RandomJob random_job(std::mt19937_64& random, const std::vector<std::string>& av
   const double half = std::pow(10.0, log_scale(random)) / 2;
   const double cx = centre_x(random), cy = centre_y(random);
   RandomJob job;
-  job.spec = test::region_job({cx - half, cx + half, cy - half, cy + half}, side(random),
-                              side(random), iterations(random),
-                              coin(random) ? Precision::fp64 : Precision::fp32,
-                              coin(random) ? Mode::exact : Mode::fma);
+  job.spec = test::region_job(
+      {cx - half, cx + half, cy - half, cy + half}, side(random), side(random), iterations(random),
+      coin(random) ? Precision::fp64 : Precision::fp32, coin(random) ? Mode::exact : Mode::fma);
   const std::vector<std::string_view> policies = policy_names();
-  job.policy = parse_policy(policies[std::uniform_int_distribution<std::size_t>(
-      0, policies.size() - 1)(random)]);
+  job.policy = parse_policy(
+      policies[std::uniform_int_distribution<std::size_t>(0, policies.size() - 1)(random)]);
   std::uniform_int_distribution<std::int64_t> tile(0, job.spec.pixels());
   job.tile = coin(random) ? 0 : tile(random);
   std::vector<std::string> pool = available;
   std::shuffle(pool.begin(), pool.end(), random);
-  const std::size_t count = std::uniform_int_distribution<std::size_t>(
-      1, std::min<std::size_t>(3, pool.size()))(random);
+  const std::size_t count =
+      std::uniform_int_distribution<std::size_t>(1, std::min<std::size_t>(3, pool.size()))(random);
   job.nodes.assign(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(count));
   return job;
 }

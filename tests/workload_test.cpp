@@ -103,8 +103,12 @@ TEST(Validation, RejectsBadRequestsWithOneLine) {
       {"max-iter", with([](JobRequest& r) { r.max_iter = 0; })},
       {"max-iter", with([](JobRequest& r) { r.max_iter = std::int64_t{1} << 31; })},
       {"unknown preset", with([](JobRequest& r) { r.preset = "mandel"; })},
-      {"xmin", with([](JobRequest& r) { r.region = Region{1, 0, 0, 1}; })},
-      {"ymin", with([](JobRequest& r) { r.region = Region{0, 1, 1, 1}; })},
+      {"xmin", with([](JobRequest& r) {
+         r.region = Region{1, 0, 0, 1};
+       })},
+      {"ymin", with([](JobRequest& r) {
+         r.region = Region{0, 1, 1, 1};
+       })},
       {"finite", with([](JobRequest& r) {
          r.region = Region{std::numeric_limits<double>::quiet_NaN(), 1, 0, 1};
        })},
@@ -143,7 +147,8 @@ TEST(Parsing, IntegersAreStrict) {
   EXPECT_EQ(parse_integer("--n", "+7", 0, 100), 7);
   EXPECT_EQ(parse_integer("--n", "-3", -10, 100), -3);
   // "+-5" and "++5" were accepted as -5 and 5 until fuzzing found it.
-  for (const char* bad : {"", "abc", "4x", "1e3", " 5", "5 ", "0x10", "3.0", "--1", "+-5", "++5", "+"}) {
+  for (const char* bad :
+       {"", "abc", "4x", "1e3", " 5", "5 ", "0x10", "3.0", "--1", "+-5", "++5", "+"}) {
     EXPECT_THROW(parse_integer("--n", bad, -100, 100), UsageError) << bad;
   }
   EXPECT_THROW(parse_integer("--n", "101", 0, 100), UsageError);

@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/measure.hpp"
 #include "cli/progress.hpp"
 #include "cli/signals.hpp"
 #include "hetero/hetero.hpp"
@@ -99,20 +100,14 @@ std::string model_text(const NodeInfo& info) {
   for (const Precision precision : {Precision::fp64, Precision::fp32}) {
     for (const Mode mode : {Mode::exact, Mode::fma}) {
       const ThroughputEstimate e = ThroughputModel::shared().estimate(info, precision, mode);
-      parts.push_back(e.state == ModelState::calibrated
-                          ? fmt::format("{} {} {:.3f} Giter/s ({} samples)", to_string(precision),
-                                        to_string(mode), e.giters, e.samples)
-                          : fmt::format("{} {} {}", to_string(precision), to_string(mode),
-                                        to_string(e.state)));
+      parts.push_back(
+          e.state == ModelState::calibrated
+              ? fmt::format("{} {} {:.3f} Giter/s ({} samples)", to_string(precision),
+                            to_string(mode), e.giters, e.samples)
+              : fmt::format("{} {} {}", to_string(precision), to_string(mode), to_string(e.state)));
     }
   }
   return fmt::format("{}", fmt::join(parts, "; "));
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 }  // namespace
@@ -192,19 +187,20 @@ int run_devices(const DevicesOptions& options) {
                       {"link", link_text(info.link)}});
     }
     const MachineModel& machine = host_machine();
-    const nlohmann::json host = {
-        {"cpu", machine.cpu},
-        {"isa", machine.isa},
-        {"vector_bits", machine.vector_bits},
-        {"fma_ports", machine.fma_ports},
-        {"ghz", machine.ghz},
-        {"cores", machine.cores},
-        {"peak_giters_per_s", {{"fp64", machine.peak_giters(Precision::fp64)},
-                               {"fp32", machine.peak_giters(Precision::fp32)}}},
-        {"peak_giters_per_s_per_core",
-         {{"fp64", machine.peak_giters_per_core(Precision::fp64)},
-          {"fp32", machine.peak_giters_per_core(Precision::fp32)}}}};
-    std::cout << nlohmann::json{{"hetero_version", version_string}, {"host", host},
+    const nlohmann::json host = {{"cpu", machine.cpu},
+                                 {"isa", machine.isa},
+                                 {"vector_bits", machine.vector_bits},
+                                 {"fma_ports", machine.fma_ports},
+                                 {"ghz", machine.ghz},
+                                 {"cores", machine.cores},
+                                 {"peak_giters_per_s",
+                                  {{"fp64", machine.peak_giters(Precision::fp64)},
+                                   {"fp32", machine.peak_giters(Precision::fp32)}}},
+                                 {"peak_giters_per_s_per_core",
+                                  {{"fp64", machine.peak_giters_per_core(Precision::fp64)},
+                                   {"fp32", machine.peak_giters_per_core(Precision::fp32)}}}};
+    std::cout << nlohmann::json{{"hetero_version", version_string},
+                                {"host", host},
                                 {"backends", list}}
                      .dump(2)
               << '\n';
@@ -214,10 +210,11 @@ int run_devices(const DevicesOptions& options) {
   fmt::print("host: {}, {} ({}-bit, {} FMA ports) at {:.2f} GHz, {} hardware threads\n",
              machine.cpu, machine.isa, machine.vector_bits, machine.fma_ports, machine.ghz,
              machine.cores);
-  fmt::print("host limit (port-bound model): fp64 {:.2f} Giter/s per core, {:.2f} in all; fp32 "
-             "{:.2f} per core, {:.2f} in all\n\n",
-             machine.peak_giters_per_core(Precision::fp64), machine.peak_giters(Precision::fp64),
-             machine.peak_giters_per_core(Precision::fp32), machine.peak_giters(Precision::fp32));
+  fmt::print(
+      "host limit (port-bound model): fp64 {:.2f} Giter/s per core, {:.2f} in all; fp32 "
+      "{:.2f} per core, {:.2f} in all\n\n",
+      machine.peak_giters_per_core(Precision::fp64), machine.peak_giters(Precision::fp64),
+      machine.peak_giters_per_core(Precision::fp32), machine.peak_giters(Precision::fp32));
   fmt::print("{:<8} {:<7} {:<10} {:>5}  {}\n", "backend", "kind", "state", "lanes",
              "device / reason");
   for (const NodeInfo& info : infos) {
@@ -345,32 +342,34 @@ int run_compare(const CompareOptions& options) {
     }
     std::vector<std::unique_ptr<Node>> nodes;
     nodes.push_back(registry.create(name, node_opts));
-    Dispatcher dispatcher(std::move(nodes));
     RunOptions run_options;
     run_options.stop = &stop_flag();
     run_options.model = &ThroughputModel::shared();
-    std::vector<double> walls;
-    RunResult result;
-    for (int i = 0; i < repeat; ++i) {
-      result = dispatcher.run(job, run_options);
-      walls.push_back(result.report.wall_s);
-    }
-    Row row{name, info.device, info.concurrency, *std::min_element(walls.begin(), walls.end()),
-            median(walls), *std::max_element(walls.begin(), walls.end()), 0,
+    Measured measured = measure_runs(std::move(nodes), job, run_options, 0, repeat);
+    RunResult& result = measured.last;
+    Row row{name,
+            info.device,
+            info.concurrency,
+            measured.timing.min_s,
+            measured.timing.median_s,
+            measured.timing.max_s,
+            0,
             result.report.checksum};
     row.giters = static_cast<double>(result.report.iterations) / row.median_s * 1e-9;
     if (rows.empty()) reference_counts = std::move(result.counts);
     const Row& serial = rows.empty() ? row : rows.front();
     const bool identical = row.checksum == serial.checksum;
     const bool host_node = info.kind == NodeKind::host || info.resource == "host-cpu";
-    fmt::print(log, "{:<8} {:>5} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.3f} {:>8} {:>8.2f}x {:>12} {}\n",
+    fmt::print(log,
+               "{:<8} {:>5} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.3f} {:>8} {:>8.2f}x {:>12} {}\n",
                row.name, row.lanes, row.median_s, row.min_s, row.max_s, row.giters,
                host_node ? fmt::format("{:.1f}%", row.giters / limit * 100) : std::string("-"),
                serial.median_s / row.median_s, row.checksum.sum, identical ? "yes" : "NO");
     rows.push_back(std::move(row));
   }
   if (seed) {
-    fmt::print(log, "against the tutorial's pure-Python run ({:.0f} s on one core):", kSeedPythonSeconds);
+    fmt::print(
+        log, "against the tutorial's pure-Python run ({:.0f} s on one core):", kSeedPythonSeconds);
     for (const Row& row : rows) {
       fmt::print(log, " {} {:.0f}x", row.name, kSeedPythonSeconds / row.median_s);
     }
@@ -390,19 +389,12 @@ int run_compare(const CompareOptions& options) {
       throw UsageError("--together needs two or more backends that can run at once");
     }
     auto median_run = [&](std::vector<std::unique_ptr<Node>> nodes) {
-      const bool alone = nodes.size() == 1;
-      Dispatcher dispatcher(std::move(nodes));
       RunOptions run_options;
-      run_options.policy = alone ? Policy::dynamic : policy;
+      run_options.policy = nodes.size() == 1 ? Policy::dynamic : policy;
       run_options.stop = &stop_flag();
       run_options.model = &ThroughputModel::shared();
-      std::vector<double> walls;
-      RunResult result;
-      for (int i = 0; i < repeat; ++i) {
-        result = dispatcher.run(job, run_options);
-        walls.push_back(result.report.wall_s);
-      }
-      return std::make_pair(median(walls), std::move(result));
+      Measured measured = measure_runs(std::move(nodes), job, run_options, 0, repeat);
+      return std::make_pair(measured.timing.median_s, std::move(measured.last));
     };
     double ideal = 0;
     nlohmann::json alone = nlohmann::json::array();
@@ -415,7 +407,9 @@ int run_compare(const CompareOptions& options) {
       ideal += giters;
       fmt::print(log, "alone    {:<8} {:>3} lanes {:>10.4f} s {:>9.3f} Giter/s\n", plan.names[i],
                  lanes, wall, giters);
-      alone.push_back({{"backend", plan.names[i]}, {"lanes", lanes}, {"wall_s", wall},
+      alone.push_back({{"backend", plan.names[i]},
+                       {"lanes", lanes},
+                       {"wall_s", wall},
                        {"giters_per_s", giters}});
     }
     std::vector<std::unique_ptr<Node>> nodes;
@@ -434,10 +428,15 @@ int run_compare(const CompareOptions& options) {
       fmt::print(log, "  {:<8} {:>5.1f}% of tiles, {:>5.1f}% of iterations, idle {:.4f} s\n",
                  node.name, node.tile_share * 100, node.iteration_share * 100, node.idle_s);
     }
-    together_json = {{"backends", plan.names}, {"policy", to_string(policy)},
-                     {"notes", plan.notes}, {"alone", alone}, {"wall_s", wall},
-                     {"giters_per_s", giters}, {"ideal_giters_per_s", ideal},
-                     {"efficiency", giters / ideal}, {"identical_to_serial", together_identical}};
+    together_json = {{"backends", plan.names},
+                     {"policy", to_string(policy)},
+                     {"notes", plan.notes},
+                     {"alone", alone},
+                     {"wall_s", wall},
+                     {"giters_per_s", giters},
+                     {"ideal_giters_per_s", ideal},
+                     {"efficiency", giters / ideal},
+                     {"identical_to_serial", together_identical}};
   }
   ThroughputModel::shared().save();
 
@@ -446,15 +445,16 @@ int run_compare(const CompareOptions& options) {
   for (const Row& row : rows) {
     const bool identical = row.checksum == rows.front().checksum;
     all_identical = all_identical && identical;
-    nlohmann::json entry = {{"backend", row.name},
-                            {"device", row.device},
-                            {"lanes", row.lanes},
-                            {"wall_s", {{"min", row.min_s}, {"median", row.median_s}, {"max", row.max_s}}},
-                            {"giters_per_s", row.giters},
-                            {"share_of_host_limit", row.giters / limit},
-                            {"speedup_over_serial", rows.front().median_s / row.median_s},
-                            {"checksum", {{"sum", row.checksum.sum}, {"hash", row.checksum.hash_hex()}}},
-                            {"identical_to_serial", identical}};
+    nlohmann::json entry = {
+        {"backend", row.name},
+        {"device", row.device},
+        {"lanes", row.lanes},
+        {"wall_s", {{"min", row.min_s}, {"median", row.median_s}, {"max", row.max_s}}},
+        {"giters_per_s", row.giters},
+        {"share_of_host_limit", row.giters / limit},
+        {"speedup_over_serial", rows.front().median_s / row.median_s},
+        {"checksum", {{"sum", row.checksum.sum}, {"hash", row.checksum.hash_hex()}}},
+        {"identical_to_serial", identical}};
     if (seed) entry["speedup_over_python_tutorial"] = kSeedPythonSeconds / row.median_s;
     list.push_back(std::move(entry));
   }
@@ -467,21 +467,9 @@ int run_compare(const CompareOptions& options) {
     const std::string json = nlohmann::json{{"schema", "hetero.compare"},
                                             {"schema_version", 1},
                                             {"hetero_version", version_string},
-                                            {"job",
-                                             {{"preset", spec.preset},
-                                              {"width", spec.width},
-                                              {"height", spec.height},
-                                              {"max_iter", spec.max_iter},
-                                              {"precision", to_string(spec.precision)},
-                                              {"mode", to_string(spec.mode)}}},
+                                            {"job", job_json(spec)},
                                             {"repeat", repeat},
-                                            {"host",
-                                             {{"cpu", host_machine().cpu},
-                                              {"isa", host_machine().isa},
-                                              {"cores", host_machine().cores},
-                                              {"peak_giters_per_s", limit},
-                                              {"peak_giters_per_s_per_core",
-                                               host_machine().peak_giters_per_core(spec.precision)}}},
+                                            {"host", host_json(spec.precision)},
                                             {"backends", list},
                                             {"together", together_json}}
                                  .dump(2);

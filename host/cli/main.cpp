@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/signals.hpp"
@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   DevicesOptions devices;
-  CLI::App* devices_cmd = app.add_subcommand("devices", "List every backend: available or not, and why");
+  CLI::App* devices_cmd =
+      app.add_subcommand("devices", "List every backend: available or not, and why");
   devices_cmd->add_flag("--json", devices.json, "Print the list as JSON");
 
   RenderOptions render;
@@ -72,14 +73,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   compare_cmd->add_flag("--share", compare.share, "As for render");
   compare_cmd->add_option("-o,--out", compare.out, "Write the serial run's image as PNG");
-  compare_cmd->add_option("--json", compare.json, "Write the comparison as JSON ('-': stdout alone)");
+  compare_cmd->add_option("--json", compare.json,
+                          "Write the comparison as JSON ('-': stdout alone)");
 
   ScaleOptions scale;
   CLI::App* scale_cmd = app.add_subcommand(
       "scale", "Strong and weak scaling per backend and co-scheduled set, or a tile-size sweep");
   scale.job.add_to(*scale_cmd);
-  scale_cmd->add_option("-b,--backend", scale.backends,
-                        "NAME or A+B (a co-scheduled set), comma separated, or all")
+  scale_cmd
+      ->add_option("-b,--backend", scale.backends,
+                   "NAME or A+B (a co-scheduled set), comma separated, or all")
       ->capture_default_str();
   scale_cmd->add_option("--workers", scale.workers, "Worker counts, e.g. 1,2 (default 1..cores)");
   scale_cmd->add_option("--study", scale.study, "strong, weak (Gustafson) or both")

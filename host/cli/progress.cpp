@@ -1,9 +1,9 @@
 // The progress bar.
 #include "progress.hpp"
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -28,7 +28,8 @@ void ProgressBar::loop() {
     if (elapsed < 1.0 || done_) continue;
     const auto total = progress_.tiles_total.load();
     const auto finished = progress_.tiles_done.load();
-    const double fraction = total > 0 ? static_cast<double>(finished) / static_cast<double>(total) : 0;
+    const double fraction =
+        total > 0 ? static_cast<double>(finished) / static_cast<double>(total) : 0;
     constexpr int kWidth = 40;
     const int filled = static_cast<int>(fraction * kWidth);
     fmt::print(stderr, "\r[{:#<{}}{:<{}}] {:5.1f}%  {}/{} tiles  {:.1f} s", "", filled, "",

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/measure.hpp"
 #include "cli/signals.hpp"
 #include "hetero/hetero.hpp"
 
@@ -31,30 +32,22 @@ struct Measurement {
 
 class Scaler {
  public:
-  Scaler(Policy policy, int repeat, int warmup) : policy_(policy), repeat_(repeat), warmup_(warmup) {}
+  Scaler(Policy policy, int repeat, int warmup)
+      : policy_(policy), repeat_(repeat), warmup_(warmup) {}
 
   Measurement measure(const Setup& setup, const JobSpec& spec, std::int64_t tile = 0) const {
     std::vector<std::unique_ptr<Node>> nodes;
-    Measurement m;
     for (std::size_t i = 0; i < setup.names.size(); ++i) {
       nodes.push_back(NodeRegistry::builtin().create(setup.names[i], setup.options[i]));
-      m.lanes += nodes.back()->lanes();
     }
-    Dispatcher dispatcher(std::move(nodes));
-    const Job job(spec);
     RunOptions options;
-    options.policy = setup.names.size() > 1 ? policy_ : (policy_ == Policy::automatic ? Policy::dynamic : policy_);
+    options.policy =
+        setup.names.size() > 1 || policy_ != Policy::automatic ? policy_ : Policy::dynamic;
     options.tile_pixels = tile;
     options.stop = &stop_flag();
-    std::vector<double> seconds;
-    for (int i = 0; i < warmup_ + repeat_; ++i) {
-      const RunResult result = dispatcher.run(job, options);
-      if (i >= warmup_) seconds.push_back(result.report.wall_s);
-      m.iterations = result.report.iterations;
-      m.checksum = result.report.checksum;
-    }
-    m.timing = summarize(seconds);
-    return m;
+    const Measured measured = measure_runs(std::move(nodes), Job(spec), options, warmup_, repeat_);
+    return {measured.timing, measured.last.report.iterations, measured.last.report.checksum,
+            measured.lanes};
   }
 
  private:
@@ -174,17 +167,17 @@ int run_scale(const ScaleOptions& options) {
              spec.preset, spec.width, spec.height, spec.max_iter, to_string(spec.precision),
              to_string(spec.mode), to_string(policy), warmup, repeat);
   fmt::print(log, "baseline: serial {:.4f} s (min {:.4f}, max {:.4f}), {:.3f} Giter/s\n",
-             baseline.timing.median_s, baseline.timing.min_s, baseline.timing.max_s,
-             serial_giters);
+             baseline.timing.median_s, baseline.timing.min_s, baseline.timing.max_s, serial_giters);
 
   nlohmann::json studies = nlohmann::json::array();
-  std::string csv = "study,backend,workers,tile_pixels,min_s,median_s,max_s,noisy,iterations,"
-                    "giters_per_s,speedup,efficiency,serial_fraction\n";
-  auto csv_row = [&](std::string_view study, const std::string& backend, int p,
-                     std::int64_t tile, const Measurement& m, double giters, double speedup,
-                     double efficiency, double fraction) {
-    csv += fmt::format("{},{},{},{},{:.6f},{:.6f},{:.6f},{},{},{:.6f},{:.6f},{:.6f},{:.6f}\n", study,
-                       backend, p, tile, m.timing.min_s, m.timing.median_s, m.timing.max_s,
+  std::string csv =
+      "study,backend,workers,tile_pixels,min_s,median_s,max_s,noisy,iterations,"
+      "giters_per_s,speedup,efficiency,serial_fraction\n";
+  auto csv_row = [&](std::string_view study, const std::string& backend, int p, std::int64_t tile,
+                     const Measurement& m, double giters, double speedup, double efficiency,
+                     double fraction) {
+    csv += fmt::format("{},{},{},{},{:.6f},{:.6f},{:.6f},{},{},{:.6f},{:.6f},{:.6f},{:.6f}\n",
+                       study, backend, p, tile, m.timing.min_s, m.timing.median_s, m.timing.max_s,
                        m.timing.noisy ? 1 : 0, m.iterations, giters, speedup, efficiency, fraction);
   };
   bool identical = true;
@@ -216,15 +209,16 @@ int run_scale(const ScaleOptions& options) {
         const double speedup =
             strong ? baseline.timing.median_s / m.timing.median_s : giters / serial_giters;
         const double efficiency = speedup / p;
-        const double fraction = strong ? karp_flatt(speedup, p)
-                                       : (p > 1 ? (p - speedup) / (p - 1) : 0.0);
+        const double fraction =
+            strong ? karp_flatt(speedup, p) : (p > 1 ? (p - speedup) / (p - 1) : 0.0);
         if (p == 1) seconds_one = m.timing.median_s;
         fit_workers.push_back(p);
         fit_seconds.push_back(m.timing.median_s);
-        fmt::print(log, "{:>7} {:>10.4f} {:>10.4f} {:>10.4f} {:>6} {:>9.3f} {:>8.2f}x {:>10.3f} {:>11}\n",
-                   p, m.timing.median_s, m.timing.min_s, m.timing.max_s,
-                   m.timing.noisy ? "NOISY" : "ok", giters, speedup, efficiency,
-                   p > 1 ? fmt::format("{:.4f}", fraction) : std::string("-"));
+        fmt::print(
+            log, "{:>7} {:>10.4f} {:>10.4f} {:>10.4f} {:>6} {:>9.3f} {:>8.2f}x {:>10.3f} {:>11}\n",
+            p, m.timing.median_s, m.timing.min_s, m.timing.max_s, m.timing.noisy ? "NOISY" : "ok",
+            giters, speedup, efficiency,
+            p > 1 ? fmt::format("{:.4f}", fraction) : std::string("-"));
         points.push_back({{"workers", p},
                           {"lanes", m.lanes},
                           {"min_s", m.timing.min_s},
@@ -240,14 +234,15 @@ int run_scale(const ScaleOptions& options) {
       }
       nlohmann::json entry = {{"backend", label}, {"study", study}, {"points", points}};
       if (strong && fit_workers.size() > 1) {
-        const AmdahlFit fit =
-            fit_amdahl(fit_workers, fit_seconds, seconds_one > 0 ? seconds_one : baseline.timing.median_s);
-        fmt::print(log, "Amdahl fit: serial fraction {:.4f}, speed-up limit {}\n",
-                   fit.serial_fraction,
-                   std::isinf(fit.limit) ? std::string("unbounded") : fmt::format("{:.1f}x", fit.limit));
-        entry["amdahl"] = {{"serial_fraction", fit.serial_fraction},
-                           {"limit", std::isinf(fit.limit) ? nlohmann::json() : nlohmann::json(fit.limit)},
-                           {"seconds_one", seconds_one > 0 ? seconds_one : baseline.timing.median_s}};
+        const AmdahlFit fit = fit_amdahl(fit_workers, fit_seconds,
+                                         seconds_one > 0 ? seconds_one : baseline.timing.median_s);
+        fmt::print(
+            log, "Amdahl fit: serial fraction {:.4f}, speed-up limit {}\n", fit.serial_fraction,
+            std::isinf(fit.limit) ? std::string("unbounded") : fmt::format("{:.1f}x", fit.limit));
+        entry["amdahl"] = {
+            {"serial_fraction", fit.serial_fraction},
+            {"limit", std::isinf(fit.limit) ? nlohmann::json() : nlohmann::json(fit.limit)},
+            {"seconds_one", seconds_one > 0 ? seconds_one : baseline.timing.median_s}};
       }
       studies.push_back(std::move(entry));
     }
@@ -286,38 +281,28 @@ int run_scale(const ScaleOptions& options) {
       }
       const Measurement automatic = scaler.measure(*setup, spec, 0);
       const double efficiency = baseline.timing.median_s / lanes / automatic.timing.median_s;
-      fmt::print(log, "{:>12} {:>8} {:>10.4f} {:>10.4f} {:>10.4f} {:>6} {:>10.3f}\n", "auto",
-                 (spec.pixels() + auto_tile_pixels(spec, lanes) - 1) / auto_tile_pixels(spec, lanes),
-                 automatic.timing.median_s, automatic.timing.min_s, automatic.timing.max_s,
-                 automatic.timing.noisy ? "NOISY" : "ok", efficiency);
+      fmt::print(
+          log, "{:>12} {:>8} {:>10.4f} {:>10.4f} {:>10.4f} {:>6} {:>10.3f}\n", "auto",
+          (spec.pixels() + auto_tile_pixels(spec, lanes) - 1) / auto_tile_pixels(spec, lanes),
+          automatic.timing.median_s, automatic.timing.min_s, automatic.timing.max_s,
+          automatic.timing.noisy ? "NOISY" : "ok", efficiency);
       studies.push_back({{"backend", label},
                          {"study", "tile"},
                          {"lanes", lanes},
                          {"points", points},
-                         {"auto", {{"tile_pixels", auto_tile_pixels(spec, lanes)},
-                                   {"median_s", automatic.timing.median_s},
-                                   {"efficiency", efficiency}}}});
+                         {"auto",
+                          {{"tile_pixels", auto_tile_pixels(spec, lanes)},
+                           {"median_s", automatic.timing.median_s},
+                           {"efficiency", efficiency}}}});
     }
   }
 
-  const MachineModel& machine = host_machine();
   const nlohmann::json document = {
       {"schema", "hetero.scale"},
       {"schema_version", 1},
       {"hetero_version", version_string},
-      {"host",
-       {{"cpu", machine.cpu},
-        {"isa", machine.isa},
-        {"cores", machine.cores},
-        {"peak_giters_per_s", machine.peak_giters(spec.precision)},
-        {"peak_giters_per_s_per_core", machine.peak_giters_per_core(spec.precision)}}},
-      {"job",
-       {{"preset", spec.preset},
-        {"width", spec.width},
-        {"height", spec.height},
-        {"max_iter", spec.max_iter},
-        {"precision", to_string(spec.precision)},
-        {"mode", to_string(spec.mode)}}},
+      {"host", host_json(spec.precision)},
+      {"job", job_json(spec)},
       {"policy", to_string(policy)},
       {"repeat", repeat},
       {"warmup", warmup},

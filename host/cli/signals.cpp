@@ -1,8 +1,8 @@
 // Signal handlers for prompt, clean interruption.
 #include "signals.hpp"
 
-#include <csignal>
 #include <unistd.h>
+#include <csignal>
 
 namespace hetero::cli {
 namespace {
@@ -26,7 +26,11 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-const std::atomic<bool>& stop_flag() { return g_stop; }
-int stop_signal() { return g_signal.load(); }
+const std::atomic<bool>& stop_flag() {
+  return g_stop;
+}
+int stop_signal() {
+  return g_signal.load();
+}
 
 }  // namespace hetero::cli

@@ -26,8 +26,8 @@ void* HostSpace::allocate(std::size_t bytes) {
   if (bytes == 0) return nullptr;
   void* pointer = std::malloc(bytes);
   if (pointer == nullptr) {
-    throw Error(fmt::format("host memory: could not allocate {} bytes; use a smaller image",
-                            bytes));
+    throw Error(
+        fmt::format("host memory: could not allocate {} bytes; use a smaller image", bytes));
   }
   note_allocated(bytes);
   return pointer;

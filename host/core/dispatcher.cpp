@@ -158,7 +158,9 @@ std::optional<Tile> NodeWork::next() {
   return std::nullopt;
 }
 
-bool NodeWork::stop_requested() const { return round_.stop_requested(); }
+bool NodeWork::stop_requested() const {
+  return round_.stop_requested();
+}
 
 void NodeWork::completed(const Tile& tile) {
   round_.completion().mark(tile, node_);
@@ -205,8 +207,8 @@ RoundPlan plan_round(Policy policy, const std::vector<Tile>& tiles, const std::v
       for (std::size_t i = 0; i < lanes.size(); ++i) {
         if (!active[i]) continue;
         lanes_before += lanes[i];
-        const auto last = static_cast<std::size_t>(
-            static_cast<long double>(tiles.size()) * lanes_before / plan.total_lanes);
+        const auto last = static_cast<std::size_t>(static_cast<long double>(tiles.size()) *
+                                                   lanes_before / plan.total_lanes);
         plan.own[i].assign(tiles.begin() + static_cast<std::ptrdiff_t>(first),
                            tiles.begin() + static_cast<std::ptrdiff_t>(last));
         first = last;
@@ -283,8 +285,10 @@ double calibrate(Node& node, const JobSpec& spec) {
   const double scale = std::sqrt(static_cast<double>(kCalibrationPixels) /
                                  static_cast<double>(std::max<std::int64_t>(1, spec.pixels())));
   if (scale < 1) {
-    small.width = std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(spec.width) * scale));
-    small.height = std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(spec.height) * scale));
+    small.width = std::max<std::int64_t>(
+        1, static_cast<std::int64_t>(static_cast<double>(spec.width) * scale));
+    small.height = std::max<std::int64_t>(
+        1, static_cast<std::int64_t>(static_cast<double>(spec.height) * scale));
   }
   const Job job(small);
   std::vector<std::uint32_t> counts(static_cast<std::size_t>(job.pixels()));
@@ -343,12 +347,11 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
     weights[i] = estimate.giters;
   }
 
-  const bool device_nodes = std::any_of(infos.begin(), infos.end(), [](const NodeInfo& info) {
-    return info.kind != NodeKind::host;
-  });
-  const std::int64_t tile_pixels =
-      options.tile_pixels > 0 ? std::min(options.tile_pixels, job.pixels())
-                              : auto_tile_pixels(spec, total_lanes, device_nodes);
+  const bool device_nodes = std::any_of(
+      infos.begin(), infos.end(), [](const NodeInfo& info) { return info.kind != NodeKind::host; });
+  const std::int64_t tile_pixels = options.tile_pixels > 0
+                                       ? std::min(options.tile_pixels, job.pixels())
+                                       : auto_tile_pixels(spec, total_lanes, device_nodes);
   const std::vector<Tile> tiles = make_tiles(job.pixels(), tile_pixels);
 
   // auto: a node whose share of the throughput would not pay for its set-up gets no tiles.
@@ -357,8 +360,8 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
     const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
     const double min_share =
         std::max(kMinAutoShare, 1.0 / static_cast<double>(std::max<std::size_t>(1, tiles.size())));
-    const auto fastest = static_cast<std::size_t>(
-        std::max_element(weights.begin(), weights.end()) - weights.begin());
+    const auto fastest = static_cast<std::size_t>(std::max_element(weights.begin(), weights.end()) -
+                                                  weights.begin());
     for (std::size_t i = 0; i < node_count; ++i) {
       const double giters = weights[i];
       const double share = total > 0 ? giters / total : 0;
@@ -430,22 +433,22 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
       if (active[i]) healthy.push_back(infos[i].name);
     }
     for (const std::string& name : failed_now) {
-      const auto i = static_cast<std::size_t>(
-          std::find_if(infos.begin(), infos.end(),
-                       [&](const NodeInfo& n) { return n.name == name; }) -
-          infos.begin());
+      const auto i =
+          static_cast<std::size_t>(std::find_if(infos.begin(), infos.end(),
+                                                [&](const NodeInfo& n) { return n.name == name; }) -
+                                   infos.begin());
       if (healthy.empty()) break;
-      notes.push_back(
-          round_tiles.empty()
-              ? fmt::format("node '{}' failed: {}; the other nodes took its share", name,
-                            failures[i])
-              : fmt::format("node '{}' failed: {}; {} unfinished tiles re-run on {}", name,
-                            failures[i], round_tiles.size(), fmt::join(healthy, ", ")));
+      notes.push_back(round_tiles.empty()
+                          ? fmt::format("node '{}' failed: {}; the other nodes took its share",
+                                        name, failures[i])
+                          : fmt::format("node '{}' failed: {}; {} unfinished tiles re-run on {}",
+                                        name, failures[i], round_tiles.size(),
+                                        fmt::join(healthy, ", ")));
     }
     if (round_tiles.empty()) break;
     if (round.stop_requested()) {
-      throw Cancelled(fmt::format("stopped after {} of {} tiles",
-                                  tiles.size() - round_tiles.size(), tiles.size()));
+      throw Cancelled(fmt::format("stopped after {} of {} tiles", tiles.size() - round_tiles.size(),
+                                  tiles.size()));
     }
     if (failed_now.empty() || healthy.empty()) {
       for (std::size_t i = 0; i < node_count; ++i) {
@@ -494,7 +497,8 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
     if (const MemorySpace* space = nodes_[i]->memory_space()) {
       node.peak_device_bytes = space->peak_bytes();
     }
-    node.tile_share = report.tiles > 0 ? static_cast<double>(node.tiles) / static_cast<double>(report.tiles) : 0;
+    node.tile_share =
+        report.tiles > 0 ? static_cast<double>(node.tiles) / static_cast<double>(report.tiles) : 0;
     node.iteration_share = report.iterations > 0 ? static_cast<double>(node.iterations) /
                                                        static_cast<double>(report.iterations)
                                                  : 0;

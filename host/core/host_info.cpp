@@ -1,9 +1,9 @@
 // Host CPU name, hardware threads and peak memory.
 #include "host_info.hpp"
 
-#include <fstream>
 #include <sched.h>
 #include <sys/resource.h>
+#include <fstream>
 #include <thread>
 
 namespace hetero::detail {

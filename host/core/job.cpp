@@ -12,8 +12,8 @@ std::vector<Tile> make_tiles(std::int64_t pixels, std::int64_t tile_pixels) {
   if (pixels <= 0 || tile_pixels <= 0) return tiles;
   tiles.reserve(static_cast<std::size_t>((pixels + tile_pixels - 1) / tile_pixels));
   for (std::int64_t begin = 0; begin < pixels; begin += tile_pixels) {
-    tiles.push_back({static_cast<std::int64_t>(tiles.size()), begin,
-                     std::min(pixels, begin + tile_pixels)});
+    tiles.push_back(
+        {static_cast<std::int64_t>(tiles.size()), begin, std::min(pixels, begin + tile_pixels)});
   }
   return tiles;
 }
@@ -34,7 +34,9 @@ AxesView<float> Job::axes_fp32() const {
   return {xs32_.data(), ys32_.data(), spec_.width, spec_.height};
 }
 
-std::string Checksum::hash_hex() const { return fmt::format("{:016x}", hash); }
+std::string Checksum::hash_hex() const {
+  return fmt::format("{:016x}", hash);
+}
 
 Checksum checksum(std::span<const std::uint32_t> counts) {
   constexpr std::uint64_t kOffset = 0xcbf29ce484222325ULL;

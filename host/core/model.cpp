@@ -1,11 +1,11 @@
 // The throughput model and its on-disk form.
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -139,7 +139,8 @@ void ThroughputModel::load_json(const std::string& text) {
     std::deque<double>& samples = loaded[name];
     for (const auto& value : values) {
       if (!value.is_number() || !(value.get<double>() > 0) || !(value.get<double>() < kMaxGiters)) {
-        throw Error(fmt::format("entry '{}' holds a sample that is not a plausible throughput", name));
+        throw Error(
+            fmt::format("entry '{}' holds a sample that is not a plausible throughput", name));
       }
       samples.push_back(value.get<double>());
     }
@@ -157,9 +158,8 @@ std::string ThroughputModel::to_json() const {
       entries[name] = std::vector<double>(samples.begin(), samples.end());
     }
   }
-  return nlohmann::json{{"schema", "hetero.models"},
-                        {"schema_version", kModelSchemaVersion},
-                        {"entries", entries}}
+  return nlohmann::json{
+      {"schema", "hetero.models"}, {"schema_version", kModelSchemaVersion}, {"entries", entries}}
       .dump(1);
 }
 

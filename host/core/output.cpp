@@ -1,11 +1,11 @@
 // Output files that appear whole or not at all, and PNG encoding of counts.
+#include <unistd.h>
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -74,8 +74,8 @@ using Rgb = std::array<std::uint8_t, 3>;
 
 // A smooth palette through deep blue, white and amber, indexed by t in [0, 1].
 Rgb palette(double t) {
-  static constexpr std::array<std::array<double, 3>, 5> kStops{{
-      {0, 7, 100}, {32, 107, 203}, {237, 255, 255}, {255, 170, 0}, {0, 2, 0}}};
+  static constexpr std::array<std::array<double, 3>, 5> kStops{
+      {{0, 7, 100}, {32, 107, 203}, {237, 255, 255}, {255, 170, 0}, {0, 2, 0}}};
   const double scaled = std::clamp(t, 0.0, 1.0) * (kStops.size() - 1);
   const auto i = std::min<std::size_t>(static_cast<std::size_t>(scaled), kStops.size() - 2);
   const double f = scaled - static_cast<double>(i);
@@ -92,7 +92,9 @@ void write_to_stream(png_structp png, png_bytep data, png_size_t length) {
   out->write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(length));
 }
 
-void flush_stream(png_structp png) { static_cast<std::ostream*>(png_get_io_ptr(png))->flush(); }
+void flush_stream(png_structp png) {
+  static_cast<std::ostream*>(png_get_io_ptr(png))->flush();
+}
 
 [[noreturn]] void on_png_error(png_structp /*png*/, png_const_charp message) {
   throw Error(fmt::format("PNG encoding failed: {}", message));

@@ -37,7 +37,8 @@ Policy parse_policy(std::string_view text) {
       return Policy::automatic;
     }
   }
-  throw UsageError(fmt::format("unknown policy '{}': use {}", text, fmt::join(policy_names(), ", ")));
+  throw UsageError(
+      fmt::format("unknown policy '{}': use {}", text, fmt::join(policy_names(), ", ")));
 }
 
 }  // namespace hetero

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "hetero/error.hpp"
 #include "core/host_info.hpp"
+#include "hetero/error.hpp"
 #include "hetero/registry.hpp"
 
 namespace hetero {
@@ -48,8 +48,8 @@ std::vector<std::string> NodeRegistry::names() const {
 NodeInfo NodeRegistry::describe(std::string_view name, const NodeOptions& options) const {
   const Backend* backend = find(name);
   if (backend == nullptr) {
-    throw UsageError(fmt::format("unknown backend '{}': known backends are {}", name,
-                                 fmt::join(names(), ", ")));
+    throw UsageError(
+        fmt::format("unknown backend '{}': known backends are {}", name, fmt::join(names(), ", ")));
   }
   if (!backend->built) {
     NodeInfo info;
@@ -139,9 +139,10 @@ NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& ba
     for (const std::size_t i : members) wanted += infos[i].concurrency;
     if (share || base.workers > 0) {
       if (wanted > cores) {
-        plan.notes.push_back(fmt::format("{} share the host CPU: {} workers on {} hardware threads "
-                                         "(oversubscribed)",
-                                         group, wanted, cores));
+        plan.notes.push_back(
+            fmt::format("{} share the host CPU: {} workers on {} hardware threads "
+                        "(oversubscribed)",
+                        group, wanted, cores));
       }
       continue;
     }
@@ -154,9 +155,10 @@ NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& ba
         left -= infos[i].concurrency;
       } else {
         keep[i] = false;
-        plan.notes.push_back(fmt::format("{} dropped: the host CPU's {} hardware threads are taken "
-                                         "by the other nodes (--share keeps it)",
-                                         names[i], cores));
+        plan.notes.push_back(
+            fmt::format("{} dropped: the host CPU's {} hardware threads are taken "
+                        "by the other nodes (--share keeps it)",
+                        names[i], cores));
       }
     }
     for (std::size_t k = 0; k < adjustable.size(); ++k) {
@@ -176,9 +178,9 @@ NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& ba
     std::vector<std::string> split;
     for (const std::size_t i : members) {
       if (!keep[i]) continue;
-      split.push_back(fmt::format("{} {}", names[i],
-                                  infos[i].adjustable_workers ? options[i].workers
-                                                              : infos[i].concurrency));
+      split.push_back(
+          fmt::format("{} {}", names[i],
+                      infos[i].adjustable_workers ? options[i].workers : infos[i].concurrency));
     }
     plan.notes.push_back(fmt::format("{} share the host CPU: its {} hardware threads are split {}",
                                      group, cores, fmt::join(split, ", ")));

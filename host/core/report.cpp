@@ -12,9 +12,8 @@
 namespace hetero {
 
 Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
-                   const std::vector<int>& lanes, const JobSpec& job,
-                   Policy policy, std::int64_t tile_pixels, std::int64_t tiles,
-                   const Checksum& checksum) {
+                   const std::vector<int>& lanes, const JobSpec& job, Policy policy,
+                   std::int64_t tile_pixels, std::int64_t tiles, const Checksum& checksum) {
   Report report;
   report.version = version_string;
   report.job = job;
@@ -67,7 +66,8 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
     node.busy_s /= lane_count;
     node.transfer_s /= lane_count;
     node.idle_s = std::max(0.0, report.wall_s - node.busy_s - node.transfer_s);
-    node.giters = report.wall_s > 0 ? static_cast<double>(node.iterations) / report.wall_s * 1e-9 : 0;
+    node.giters =
+        report.wall_s > 0 ? static_cast<double>(node.iterations) / report.wall_s * 1e-9 : 0;
     const std::uint64_t bytes = node.bytes_to_device + node.bytes_to_host;
     node.copy_gbps = copy_s[i] > 0 ? static_cast<double>(bytes) / copy_s[i] * 1e-9 : 0;
     report.iterations += node.iterations;
@@ -162,7 +162,8 @@ void print_table(const Report& report, std::ostream& out) {
   }
   fmt::print(out, "wall {:.4f} s, {:.3f} Giter/s, checksum sum {} hash {}", report.wall_s,
              report.giters, report.checksum.sum, report.checksum.hash_hex());
-  if (const auto speedup = report.speedup()) fmt::print(out, ", speed-up {:.2f}x over serial", *speedup);
+  if (const auto speedup = report.speedup())
+    fmt::print(out, ", speed-up {:.2f}x over serial", *speedup);
   fmt::print(out, "\n");
   if (report.ideal_giters > 0 && report.nodes.size() > 1) {
     fmt::print(out,

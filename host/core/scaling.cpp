@@ -15,8 +15,8 @@ TimingSummary summarize(std::vector<double> seconds, double noise_threshold) {
   summary.min_s = seconds.front();
   summary.max_s = seconds.back();
   summary.median_s = n % 2 == 1 ? seconds[n / 2] : (seconds[n / 2 - 1] + seconds[n / 2]) / 2;
-  summary.noisy = summary.median_s > 0 &&
-                  (summary.max_s - summary.min_s) / summary.median_s > noise_threshold;
+  summary.noisy =
+      summary.median_s > 0 && (summary.max_s - summary.min_s) / summary.median_s > noise_threshold;
   return summary;
 }
 
@@ -40,8 +40,8 @@ AmdahlFit fit_amdahl(const std::vector<int>& workers, const std::vector<double>&
   }
   AmdahlFit fit;
   fit.serial_fraction = xx > 0 ? std::clamp(xy / xx, 0.0, 1.0) : 0.0;
-  fit.limit = fit.serial_fraction > 0 ? 1.0 / fit.serial_fraction
-                                      : std::numeric_limits<double>::infinity();
+  fit.limit =
+      fit.serial_fraction > 0 ? 1.0 / fit.serial_fraction : std::numeric_limits<double>::infinity();
   return fit;
 }
 

@@ -23,8 +23,16 @@ std::string_view to_string(EventKind kind) {
 
 void TraceLane::compute(const Tile& tile, std::int64_t begin_ns, std::int64_t end_ns,
                         std::uint64_t iterations) {
-  events_.push_back({EventKind::compute, node_, lane_, begin_ns, end_ns, tile.index, tile.size(),
-                     iterations, 0, {}});
+  events_.push_back({EventKind::compute,
+                     node_,
+                     lane_,
+                     begin_ns,
+                     end_ns,
+                     tile.index,
+                     tile.size(),
+                     iterations,
+                     0,
+                     {}});
 }
 
 void TraceLane::copy(EventKind direction, std::string label, std::uint64_t bytes,
@@ -34,7 +42,8 @@ void TraceLane::copy(EventKind direction, std::string label, std::uint64_t bytes
 }
 
 void TraceLane::wait(std::string label, std::int64_t begin_ns, std::int64_t end_ns) {
-  events_.push_back({EventKind::wait, node_, lane_, begin_ns, end_ns, -1, 0, 0, 0, std::move(label)});
+  events_.push_back(
+      {EventKind::wait, node_, lane_, begin_ns, end_ns, -1, 0, 0, 0, std::move(label)});
 }
 
 TraceLane& NodeTrace::lane(std::int32_t i) {
@@ -63,9 +72,8 @@ void write_chrome_trace(const Trace& trace, std::ostream& out) {
     if (event.kind == EventKind::compute) args["iterations"] = event.iterations;
     if (event.bytes != 0) args["bytes"] = event.bytes;
     if (!event.label.empty()) args["label"] = event.label;
-    std::string name = event.kind == EventKind::compute
-                           ? "tile " + std::to_string(event.tile)
-                           : std::string(to_string(event.kind));
+    std::string name = event.kind == EventKind::compute ? "tile " + std::to_string(event.tile)
+                                                        : std::string(to_string(event.kind));
     events.push_back({{"name", std::move(name)},
                       {"cat", to_string(event.kind)},
                       {"ph", "X"},

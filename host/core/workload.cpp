@@ -1,4 +1,5 @@
 // Presets, validation and axis construction of the Mandelbrot workload.
+#include <unistd.h>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -6,7 +7,6 @@
 #include <limits>
 #include <string>
 #include <system_error>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -52,7 +52,9 @@ std::string_view to_string(Precision precision) {
   return precision == Precision::fp32 ? "fp32" : "fp64";
 }
 
-std::string_view to_string(Mode mode) { return mode == Mode::exact ? "exact" : "fma"; }
+std::string_view to_string(Mode mode) {
+  return mode == Mode::exact ? "exact" : "fma";
+}
 
 Precision parse_precision(std::string_view text) {
   if (text == "fp32") return Precision::fp32;
@@ -66,7 +68,9 @@ Mode parse_mode(std::string_view text) {
   throw UsageError(fmt::format("unknown mode '{}': use exact or fma", text));
 }
 
-std::vector<std::string> preset_names() { return {"seed", "full", "region"}; }
+std::vector<std::string> preset_names() {
+  return {"seed", "full", "region"};
+}
 
 std::int64_t parse_integer(std::string_view what, std::string_view text, std::int64_t min,
                            std::int64_t max) {
@@ -77,12 +81,12 @@ std::int64_t parse_integer(std::string_view what, std::string_view text, std::in
   if (text.size() > 1 && text[0] == '+' && text[1] != '-' && text[1] != '+') ++first;
   const auto [end, error] = std::from_chars(first, last, value);
   if (text.empty() || error == std::errc::invalid_argument || end != last) {
-    throw UsageError(fmt::format("{}: expected an integer from {} to {}, got '{}'", what, min, max,
-                                 text));
+    throw UsageError(
+        fmt::format("{}: expected an integer from {} to {}, got '{}'", what, min, max, text));
   }
   if (error == std::errc::result_out_of_range || value < min || value > max) {
-    throw UsageError(fmt::format("{}: {} is out of range; use an integer from {} to {}", what,
-                                 text, min, max));
+    throw UsageError(
+        fmt::format("{}: {} is out of range; use an integer from {} to {}", what, text, min, max));
   }
   return value;
 }
@@ -162,7 +166,8 @@ JobSpec resolve_job(const JobRequest& request) {
   } else if (preset == "full") {
     spec.region = kFullRegion;
     spec.width = check_dimension("--width", request.width.value_or(kDefaultSide));
-    spec.height = check_dimension("--height", request.height.value_or(request.width.value_or(kDefaultSide)));
+    spec.height =
+        check_dimension("--height", request.height.value_or(request.width.value_or(kDefaultSide)));
   } else if (preset == "region") {
     spec.width = check_dimension("--width", request.width.value_or(kDefaultSide));
     if (has_center) {
@@ -174,7 +179,8 @@ JobSpec resolve_job(const JobRequest& request) {
       }
       spec.height = check_dimension("--height", request.height.value_or(spec.width));
       const double half_w = *request.scale / 2;
-      const double half_h = half_w * static_cast<double>(spec.height) / static_cast<double>(spec.width);
+      const double half_h =
+          half_w * static_cast<double>(spec.height) / static_cast<double>(spec.width);
       spec.region = {*request.center_x - half_w, *request.center_x + half_w,
                      *request.center_y - half_h, *request.center_y + half_h};
     } else if (request.region) {
@@ -200,8 +206,8 @@ JobSpec resolve_job(const JobRequest& request) {
     if (!request.height && !has_center) {
       const double aspect = (r.ymax - r.ymin) / (r.xmax - r.xmin);
       const double rows = std::round(static_cast<double>(spec.width) * aspect);
-      spec.height = static_cast<std::int64_t>(
-          std::clamp(rows, 1.0, static_cast<double>(kMaxDimension)));
+      spec.height =
+          static_cast<std::int64_t>(std::clamp(rows, 1.0, static_cast<double>(kMaxDimension)));
     } else if (request.height) {
       spec.height = check_dimension("--height", *request.height);
     }
@@ -212,17 +218,16 @@ JobSpec resolve_job(const JobRequest& request) {
   const std::int64_t default_iter = preset == "seed" ? kSeedMaxIter : kDefaultMaxIter;
   const std::int64_t max_iter = request.max_iter.value_or(default_iter);
   if (max_iter < 1 || max_iter > kMaxIter) {
-    throw UsageError(
-        fmt::format("--max-iter must be from 1 to {}, got {}", kMaxIter, max_iter));
+    throw UsageError(fmt::format("--max-iter must be from 1 to {}, got {}", kMaxIter, max_iter));
   }
   spec.max_iter = static_cast<std::uint32_t>(max_iter);
 
   const std::uint64_t needed = estimate_host_bytes(spec, /*with_image=*/false);
   const std::uint64_t available = available_host_bytes();
   if (needed > available) {
-    throw UsageError(fmt::format(
-        "a {}x{} image needs {} of memory but {} is available: lower --width/--height",
-        spec.width, spec.height, format_bytes(needed), format_bytes(available)));
+    throw UsageError(
+        fmt::format("a {}x{} image needs {} of memory but {} is available: lower --width/--height",
+                    spec.width, spec.height, format_bytes(needed), format_bytes(available)));
   }
   return spec;
 }

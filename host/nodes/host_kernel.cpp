@@ -51,7 +51,8 @@ HostTileKernel host_kernel(std::string_view name, const Job& job) {
     if (known == name) return family(job);
     names.push_back(known);
   }
-  throw UsageError(fmt::format("unknown kernel '{}': this build has {}", name, fmt::join(names, ", ")));
+  throw UsageError(
+      fmt::format("unknown kernel '{}': this build has {}", name, fmt::join(names, ", ")));
 }
 
 }  // namespace hetero::nodes

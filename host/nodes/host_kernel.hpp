@@ -44,7 +44,8 @@ inline HostTileKernel scalar_kernel(const Job& job) {
     return exact ? scalar_tile<double, kernels::Arith::exact>
                  : scalar_tile<double, kernels::Arith::fma>;
   }
-  return exact ? scalar_tile<float, kernels::Arith::exact> : scalar_tile<float, kernels::Arith::fma>;
+  return exact ? scalar_tile<float, kernels::Arith::exact>
+               : scalar_tile<float, kernels::Arith::fma>;
 }
 
 /// Computes one tile into its place in `counts`, records it on `lane` and reports it done.

@@ -24,12 +24,12 @@ struct FaultInjection {
 
 struct RunOptions {
   Policy policy = Policy::dynamic;
-  std::int64_t tile_pixels = 0;            ///< 0: chosen automatically
-  const std::atomic<bool>* stop = nullptr; ///< set to stop the run after the tiles in hand
+  std::int64_t tile_pixels = 0;             ///< 0: chosen automatically
+  const std::atomic<bool>* stop = nullptr;  ///< set to stop the run after the tiles in hand
   /// Throughput model used by weighted and auto (calibrating nodes it does not know) and
   /// taught by every run; nullptr: a model private to this run.
   ThroughputModel* model = nullptr;
-  std::vector<FaultInjection> faults;      ///< test hook
+  std::vector<FaultInjection> faults;  ///< test hook
 };
 
 /// Live progress of a run, readable from any thread.

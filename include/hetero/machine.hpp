@@ -14,12 +14,12 @@ namespace hetero {
 struct MachineModel {
   static constexpr double kOpsPerIteration = 9.6;
 
-  std::string cpu;     ///< model name
-  std::string isa;     ///< widest vector instruction set: avx512, avx2, sse4 or scalar
+  std::string cpu;  ///< model name
+  std::string isa;  ///< widest vector instruction set: avx512, avx2, sse4 or scalar
   int vector_bits = 128;
   int fma_ports = 2;
-  double ghz = 0;      ///< nominal clock (the model name's, else /proc/cpuinfo's current MHz)
-  int cores = 1;       ///< hardware threads this process may use
+  double ghz = 0;  ///< nominal clock (the model name's, else /proc/cpuinfo's current MHz)
+  int cores = 1;   ///< hardware threads this process may use
 
   /// Lanes of one vector in the given precision.
   int lanes(Precision precision) const {

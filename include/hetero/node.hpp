@@ -22,26 +22,26 @@ struct Link {
   bool zero_copy = true;
   double to_device_latency_s = 0, to_host_latency_s = 0;
   double to_device_bytes_per_s = 0, to_host_bytes_per_s = 0;  ///< 0: not measured
-  std::string source = "zero-copy";                            ///< zero-copy, probe or cache
+  std::string source = "zero-copy";                           ///< zero-copy, probe or cache
 };
 
 /// What a node says about itself, available or not.
 struct NodeInfo {
-  std::string name;         ///< backend name: serial, threads, openmp, ...
+  std::string name;  ///< backend name: serial, threads, openmp, ...
   NodeKind kind = NodeKind::host;
-  std::string device;       ///< what it runs on, e.g. the CPU model or the GPU's name
-  std::string resource;     ///< hardware it occupies; nodes with equal resources share it
-  int concurrency = 1;      ///< workers (host), or lanes the node records on
+  std::string device;               ///< what it runs on, e.g. the CPU model or the GPU's name
+  std::string resource;             ///< hardware it occupies; nodes with equal resources share it
+  int concurrency = 1;              ///< workers (host), or lanes the node records on
   bool adjustable_workers = false;  ///< honours NodeOptions::workers
   bool available = false;
-  std::string reason;       ///< why it is not available; empty when it is
+  std::string reason;  ///< why it is not available; empty when it is
   Link link;
 };
 
 /// Run-time settings a node is created with.
 struct NodeOptions {
-  int workers = 0;         ///< host workers; 0: one per hardware thread
-  std::string device;      ///< device selector for device nodes; empty: the first
+  int workers = 0;                ///< host workers; 0: one per hardware thread
+  std::string device;             ///< device selector for device nodes; empty: the first
   std::string kernel = "scalar";  ///< host tile kernel of threads/openmp: scalar or simd
 };
 

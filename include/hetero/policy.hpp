@@ -12,7 +12,7 @@ enum class Policy : std::uint8_t {
   weighted,      ///< "weighted": tiles spread over the image, shared by measured throughput
   dynamic,       ///< "dynamic": one shared queue, every lane takes the next tile when free
   guided,        ///< "guided": shared queue, nodes take chunks that shrink as work runs out
-  automatic,     ///< "auto": weighted start from the model, a dynamic tail, unprofitable nodes dropped
+  automatic,  ///< "auto": weighted start from the model, a dynamic tail, unprofitable nodes dropped
 };
 
 std::string_view to_string(Policy policy);

@@ -27,12 +27,12 @@ struct NodeReport {
   double idle_s = 0;      ///< wall time the node's lanes were neither busy nor copying
   double giters = 0;      ///< iterations / wall time, in 1e9 per second
   std::uint64_t bytes_to_device = 0, bytes_to_host = 0;
-  double copy_gbps = 0;   ///< bytes moved / time copying, in 1e9 bytes per second
-  double tile_share = 0;       ///< this node's fraction of the job's tiles
-  double iteration_share = 0;  ///< this node's fraction of the job's iterations
-  double model_giters = 0;     ///< the node's own throughput from the model; 0: unknown
+  double copy_gbps = 0;                 ///< bytes moved / time copying, in 1e9 bytes per second
+  double tile_share = 0;                ///< this node's fraction of the job's tiles
+  double iteration_share = 0;           ///< this node's fraction of the job's iterations
+  double model_giters = 0;              ///< the node's own throughput from the model; 0: unknown
   std::uint64_t peak_device_bytes = 0;  ///< peak memory in the node's own space (device nodes)
-  std::string failure;         ///< why the node failed during the run; empty if it did not
+  std::string failure;                  ///< why the node failed during the run; empty if it did not
 };
 
 struct Report {
@@ -65,9 +65,8 @@ struct Report {
 /// Builds the per-node figures from a run's trace; `lanes[i]` is node i's Node::lanes(), the
 /// lanes its busy and copy times are averaged over.
 Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
-                   const std::vector<int>& lanes, const JobSpec& job,
-                   Policy policy, std::int64_t tile_pixels, std::int64_t tiles,
-                   const Checksum& checksum);
+                   const std::vector<int>& lanes, const JobSpec& job, Policy policy,
+                   std::int64_t tile_pixels, std::int64_t tiles, const Checksum& checksum);
 
 /// The report as JSON (schema "hetero.report", version 1).
 std::string to_json(const Report& report);

@@ -18,15 +18,15 @@ std::string_view to_string(EventKind kind);
 /// One interval on the trace clock (nanoseconds since the run started).
 struct TraceEvent {
   EventKind kind = EventKind::compute;
-  std::int32_t node = 0;        ///< index of the node in the run
-  std::int32_t lane = 0;        ///< worker, stream or queue within the node
+  std::int32_t node = 0;  ///< index of the node in the run
+  std::int32_t lane = 0;  ///< worker, stream or queue within the node
   std::int64_t begin_ns = 0;
   std::int64_t end_ns = 0;
-  std::int64_t tile = -1;       ///< tile index, -1 when the event is not about one tile
-  std::int64_t pixels = 0;      ///< compute: pixels of the tile
-  std::uint64_t iterations = 0; ///< compute: iterations performed
-  std::uint64_t bytes = 0;      ///< copies: bytes moved
-  std::string label;            ///< e.g. "axes", "counts", the link's name
+  std::int64_t tile = -1;        ///< tile index, -1 when the event is not about one tile
+  std::int64_t pixels = 0;       ///< compute: pixels of the tile
+  std::uint64_t iterations = 0;  ///< compute: iterations performed
+  std::uint64_t bytes = 0;       ///< copies: bytes moved
+  std::string label;             ///< e.g. "axes", "counts", the link's name
 };
 
 /// Monotonic clock shared by every node of a run.

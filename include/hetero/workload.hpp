@@ -37,9 +37,10 @@ enum class AxisRule : std::uint8_t {
 
 /// What a user asks for; every field is optional and falls back to the preset's default.
 struct JobRequest {
-  std::string preset;                 ///< "seed", "full" or "region"; empty: region if given, else seed.
-  std::optional<Region> region;       ///< explicit bounds (--xmin/--xmax/--ymin/--ymax)
-  std::optional<double> center_x, center_y, scale;  ///< --center X,Y --scale S (S: width of the view)
+  std::string preset;            ///< "seed", "full" or "region"; empty: region if given, else seed.
+  std::optional<Region> region;  ///< explicit bounds (--xmin/--xmax/--ymin/--ymax)
+  std::optional<double> center_x, center_y,
+      scale;  ///< --center X,Y --scale S (S: width of the view)
   std::optional<std::int64_t> width, height, max_iter;
   Precision precision = Precision::fp64;
   Mode mode = Mode::exact;

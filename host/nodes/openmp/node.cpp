@@ -71,10 +71,10 @@ void OpenMPNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> 
 }
 
 void register_openmp(NodeRegistry& registry) {
-  registry.add(Backend{"openmp", NodeKind::host, true, {}, &OpenMPNode::describe,
-                       [](const NodeOptions& options) {
-                         return std::make_unique<OpenMPNode>(options);
-                       }});
+  registry.add(Backend{
+      "openmp", NodeKind::host, true, {}, &OpenMPNode::describe, [](const NodeOptions& options) {
+        return std::make_unique<OpenMPNode>(options);
+      }});
 }
 
 }  // namespace hetero::nodes

@@ -35,7 +35,10 @@ void SerialNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> 
 }
 
 void register_serial(NodeRegistry& registry) {
-  registry.add(Backend{"serial", NodeKind::host, true, {},
+  registry.add(Backend{"serial",
+                       NodeKind::host,
+                       true,
+                       {},
                        [](const NodeOptions&) { return SerialNode::describe(); },
                        [](const NodeOptions&) { return std::make_unique<SerialNode>(); }});
 }

@@ -23,7 +23,7 @@ NodeInfo ThreadsNode::describe(const NodeOptions& options) {
 }
 
 ThreadsNode::ThreadsNode(const NodeOptions& options)
-  : info_(describe(options)),
+    : info_(describe(options)),
       kernel_(options.kernel),
       pool_(std::make_unique<detail::ThreadPool>(info_.concurrency)) {}
 
@@ -49,10 +49,10 @@ void ThreadsNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t>
 }
 
 void register_threads(NodeRegistry& registry) {
-  registry.add(Backend{"threads", NodeKind::host, true, {}, &ThreadsNode::describe,
-                       [](const NodeOptions& options) {
-                         return std::make_unique<ThreadsNode>(options);
-                       }});
+  registry.add(Backend{
+      "threads", NodeKind::host, true, {}, &ThreadsNode::describe, [](const NodeOptions& options) {
+        return std::make_unique<ThreadsNode>(options);
+      }});
 }
 
 }  // namespace hetero::nodes
