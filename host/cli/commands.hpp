@@ -58,6 +58,17 @@ struct ScaleOptions {
   std::optional<std::string> json, csv;
 };
 
+struct ProjectOptions {
+  JobOptions job;
+  std::string ranks = "1,2,4,...,1024";
+  std::optional<std::string> latency_us, bandwidth_gbs, giters;
+  std::string message_us = "1";
+  std::string in_flight = "2";
+  std::string tile = "auto";
+  std::string backend = "threads";
+  std::optional<std::string> json;
+};
+
 struct DevicesOptions {
   bool json = false;
 };
@@ -66,5 +77,6 @@ int run_devices(const DevicesOptions& options);
 int run_render(const RenderOptions& options);
 int run_compare(const CompareOptions& options);
 int run_scale(const ScaleOptions& options);
+int run_project(const ProjectOptions& options);
 
 }  // namespace hetero::cli

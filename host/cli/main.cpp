@@ -14,6 +14,7 @@
 #include "cli/signals.hpp"
 #include "hetero/error.hpp"
 #include "hetero/version.hpp"
+#include "nodes/mpi/launch.hpp"
 
 namespace {
 
@@ -33,6 +34,8 @@ std::string one_line(std::string text) {
 
 int main(int argc, char** argv) {
   using namespace hetero::cli;
+  // Under mpirun, ranks other than 0 serve rank 0's dispatcher and end here.
+  if (const std::optional<int> status = hetero::nodes::mpi::launch(argc, argv)) return *status;
   CLI::App app{"hetero: one data-parallel job across every compute resource of a machine"};
   app.set_version_flag("--version", std::string("hetero ") + hetero::version_string);
   app.require_subcommand(1);
@@ -45,7 +48,10 @@ int main(int argc, char** argv) {
   RenderOptions render;
   CLI::App* render_cmd = app.add_subcommand("render", "Run one job on one or more backends");
   render.job.add_to(*render_cmd);
-  render_cmd->add_option("-b,--backend", render.backends, "NAME[,NAME...] or all")
+  render_cmd
+      ->add_option("-b,--backend", render.backends,
+                   "NAME[,NAME...] or all (under mpirun, --rank-backend NAME picks what "
+                   "the remote ranks of the mpi node compute with: default threads)")
       ->capture_default_str();
   render_cmd->add_option("--policy", render.policy,
                          "static, weighted, dynamic, guided or auto (default: dynamic for one "
@@ -94,6 +100,29 @@ int main(int argc, char** argv) {
   scale_cmd->add_option("--json", scale.json, "Write the study as JSON ('-': stdout alone)");
   scale_cmd->add_option("--csv", scale.csv, "Write the points as CSV");
 
+  ProjectOptions project;
+  CLI::App* project_cmd = app.add_subcommand(
+      "project", "Project the mpi node's dispatcher onto many ranks from measured models");
+  project.job.add_to(*project_cmd);
+  project_cmd->add_option("--ranks", project.ranks, "Computing ranks, e.g. 1,2,4,...,1024")
+      ->capture_default_str();
+  project_cmd->add_option("--latency-us", project.latency_us, "Link latency (default: measured)");
+  project_cmd->add_option("--bandwidth-gbs", project.bandwidth_gbs,
+                          "Link bandwidth in GB/s (default: measured)");
+  project_cmd->add_option("--giters", project.giters,
+                          "One rank's Giter/s (default: measured on --backend)");
+  project_cmd
+      ->add_option("--message-us", project.message_us, "Rank 0's cost per message in microseconds")
+      ->capture_default_str();
+  project_cmd->add_option("--in-flight", project.in_flight, "Tiles in flight per rank")
+      ->capture_default_str();
+  project_cmd->add_option("--tile", project.tile, "Pixels per tile, or auto")
+      ->capture_default_str();
+  project_cmd->add_option("-b,--backend", project.backend, "Node a rank computes with")
+      ->capture_default_str();
+  project_cmd->add_option("--json", project.json,
+                          "Write the projection as JSON ('-': stdout alone)");
+
   std::vector<std::string> names;
   for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
   if (argc > 1 && argv[1][0] != '-' &&
@@ -117,6 +146,7 @@ int main(int argc, char** argv) {
     if (*render_cmd) return run_render(render);
     if (*compare_cmd) return run_compare(compare);
     if (*scale_cmd) return run_scale(scale);
+    if (*project_cmd) return run_project(project);
   } catch (const hetero::Cancelled& e) {
     const int signal = stop_signal();
     fmt::print(stderr, "hetero: interrupted: {}; no output was written\n", e.what());

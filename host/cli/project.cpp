@@ -1,0 +1,79 @@
+// hetero project: the mpi node's dispatcher projected onto many ranks from measured models.
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/measure.hpp"
+#include "cli/signals.hpp"
+#include "hetero/hetero.hpp"
+#include "nodes/mpi/projection.hpp"
+
+namespace hetero::cli {
+
+int run_project(const ProjectOptions& options) {
+  namespace mpi = nodes::mpi;
+  const JobSpec spec = resolve_job(options.job.request());
+  const std::vector<int> ranks = mpi::parse_rank_counts(options.ranks);
+  const std::int64_t tile =
+      options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, spec.pixels());
+  if (options.latency_us.has_value() != options.bandwidth_gbs.has_value()) {
+    throw UsageError(
+        "--latency-us and --bandwidth-gbs go together: give both, or neither to "
+        "use the mpi node's measured link");
+  }
+
+  // One run of the job gives its iteration profile and, unless given, one rank's throughput.
+  NodeOptions node_options;
+  node_options.workers =
+      options.job.workers
+          ? static_cast<int>(parse_integer("--threads", *options.job.workers, 1, 4096))
+          : 1;
+  node_options.kernel = options.job.kernel;
+  std::vector<std::unique_ptr<Node>> nodes;
+  nodes.push_back(NodeRegistry::builtin().create(options.backend, node_options));
+  RunOptions run_options;
+  run_options.stop = &stop_flag();
+  const Measured measured = measure_runs(std::move(nodes), Job(spec), run_options, 0, 1);
+  const double giters = options.giters ? parse_real("--giters", *options.giters)
+                                       : static_cast<double>(measured.last.report.iterations) /
+                                             measured.timing.median_s * 1e-9;
+  if (!(giters > 0)) throw UsageError("--giters must be positive");
+
+  mpi::ProjectionModel model;
+  if (options.latency_us) {
+    Link link;
+    link.zero_copy = false;
+    link.to_device_latency_s = link.to_host_latency_s =
+        parse_real("--latency-us", *options.latency_us) * 1e-6;
+    link.to_device_bytes_per_s = link.to_host_bytes_per_s =
+        parse_real("--bandwidth-gbs", *options.bandwidth_gbs) * 1e9;
+    model = mpi::projection_model(giters, link);
+  } else {
+    const NodeInfo info = NodeRegistry::builtin().describe("mpi");
+    if (!info.available) {
+      throw UsageError(fmt::format(
+          "no measured rank link ({}): give --latency-us and --bandwidth-gbs", info.reason));
+    }
+    model = mpi::projection_model(giters, NodeRegistry::builtin().create("mpi")->info().link);
+  }
+  model.message_cost_s = parse_real("--message-us", options.message_us) * 1e-6;
+  model.tiles_in_flight = static_cast<int>(parse_integer("--in-flight", options.in_flight, 1, 64));
+
+  const mpi::ProjectionJob job = mpi::projection_job(spec, measured.last.counts, tile);
+  const std::vector<mpi::ProjectionRow> rows = mpi::project_scaling(job, model, ranks);
+  if (options.json && *options.json == "-") {
+    std::cout << mpi::projection_json(job, model, rows) << '\n';
+    return 0;
+  }
+  std::unique_ptr<OutputFile> json_file;
+  if (options.json) json_file = std::make_unique<OutputFile>(*options.json);
+  mpi::print_projection(std::cout, job, model, rows);
+  if (json_file) {
+    json_file->stream() << mpi::projection_json(job, model, rows) << '\n';
+    json_file->commit();
+  }
+  return 0;
+}
+
+}  // namespace hetero::cli

@@ -1,0 +1,70 @@
+// The MPI entry hook: starts MPI under a launcher and sends every rank but 0 to its worker loop.
+#include "launch.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <string_view>
+
+#include "hetero/error.hpp"
+#include "runtime.hpp"
+#include "worker.hpp"
+
+namespace hetero::nodes::mpi {
+namespace {
+
+constexpr std::string_view kRankBackendFlag = "--rank-backend";
+
+// Removes --rank-backend NAME / --rank-backend=NAME from argv; returns NAME, "" if absent.
+// Throws UsageError when the flag has no value.
+std::optional<std::string> take_rank_backend(int& argc, char** argv) {
+  std::optional<std::string> name;
+  int out = 1;
+  for (int in = 1; in < argc; ++in) {
+    const std::string_view arg = argv[in];
+    if (arg == kRankBackendFlag) {
+      if (in + 1 >= argc) throw UsageError("--rank-backend: expected a backend name");
+      name = argv[++in];
+      continue;
+    }
+    if (arg.starts_with(kRankBackendFlag) && arg.size() > kRankBackendFlag.size() &&
+        arg[kRankBackendFlag.size()] == '=') {
+      name = std::string(arg.substr(kRankBackendFlag.size() + 1));
+      continue;
+    }
+    argv[out++] = argv[in];
+  }
+  if (out < argc) argv[out] = nullptr;
+  argc = out;
+  if (name && name->empty()) throw UsageError("--rank-backend: expected a backend name");
+  return name;
+}
+
+}  // namespace
+
+std::optional<int> launch(int& argc, char** argv) {
+  Runtime& runtime = Runtime::instance();
+  try {
+    if (const std::optional<std::string> name = take_rank_backend(argc, argv)) {
+      runtime.set_rank_backend(*name);
+    }
+    runtime.start(argc, argv);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "hetero: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hetero: error: %s\n", e.what());
+    return 1;
+  }
+  if (!runtime.started() || runtime.rank() == 0) return std::nullopt;
+  try {
+    return run_remote_worker(runtime);
+  } catch (const std::exception& e) {
+    runtime.abort_all(e.what());
+  }
+}
+
+void set_rank_backend(std::string name) {
+  Runtime::instance().set_rank_backend(std::move(name));
+}
+
+}  // namespace hetero::nodes::mpi

@@ -1,0 +1,37 @@
+// The MPI entry hook of a build without the mpi node: it refuses to run as N copies under mpirun.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "hetero/registry.hpp"
+#include "launch.hpp"
+
+namespace hetero::nodes::mpi {
+namespace {
+
+int env_int(const char* first, const char* second, int fallback) {
+  for (const char* variable : {first, second}) {
+    if (const char* text = std::getenv(variable)) return std::atoi(text);
+  }
+  return fallback;
+}
+
+}  // namespace
+
+std::optional<int> launch(int& /*argc*/, char** /*argv*/) {
+  const int size = env_int("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", 1);
+  if (size < 2) return std::nullopt;
+  if (env_int("OMPI_COMM_WORLD_RANK", "PMI_RANK", 0) == 0) {
+    const Backend* backend = NodeRegistry::builtin().find("mpi");
+    const std::string why = backend != nullptr ? backend->not_built_reason : "not built";
+    std::fprintf(stderr,
+                 "hetero: error: this hetero has no mpi node (%s): run it without mpirun, or "
+                 "rebuild it with MPI\n",
+                 why.c_str());
+  }
+  return 1;
+}
+
+void set_rank_backend(std::string /*name*/) {}
+
+}  // namespace hetero::nodes::mpi

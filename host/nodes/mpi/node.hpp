@@ -1,0 +1,40 @@
+// The mpi node: on rank 0, the remote ranks of an MPI job as one node with a lane per rank.
+#pragma once
+
+#include <vector>
+
+#include "hetero/node.hpp"
+#include "runtime.hpp"
+
+namespace hetero::nodes {
+
+/// Lives on rank 0 of an mpirun job. Each other rank computes the tiles it is sent with its own
+/// local node (`--rank-backend`, default threads, created with the same NodeOptions) and
+/// returns their counts. A run sends the job to every rank, keeps each rank's local workers
+/// busy plus one tile queued (two while tiles take under 2 ms), and sends a rank its next
+/// tile as soon as a result arrives, so a slow rank gets fewer tiles. Tiles come from the shared
+/// queue (self-scheduling policies) or from the node's assigned tiles split into one contiguous
+/// block per rank. A rank that dies, hangs or fails ends the whole job (Runtime::abort_all).
+class MpiNode final : public Node {
+ public:
+  explicit MpiNode(const NodeOptions& options);
+  const NodeInfo& info() const override { return info_; }
+  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+           NodeTrace& trace) override;
+
+  /// Unavailable with the reason outside rank 0 of an MPI job of 2 or more ranks; otherwise
+  /// the ranks and their measured links (probed on first use).
+  static NodeInfo describe(const NodeOptions& options);
+  /// One entry per remote rank, with its own link; one unavailable entry outside MPI.
+  static std::vector<NodeInfo> enumerate();
+
+ private:
+  mpi::Runtime& runtime_;
+  mpi::RankConfig config_;
+  std::vector<mpi::RankLink> links_;   // per remote rank, rank 1 first
+  std::vector<mpi::RankReply> ranks_;  // each rank's local node
+  std::vector<int> concurrency_;       // each rank's local workers
+  NodeInfo info_;
+};
+
+}  // namespace hetero::nodes

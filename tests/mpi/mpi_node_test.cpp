@@ -1,0 +1,123 @@
+// Tests of the mpi node that need an MPI job of 3 ranks (run by mpirun from tests/mpi): its
+// links, its trace on rank 0's clock, a stop, and a failure whose tiles go to another node.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+
+#include "nodes/mpi/runtime.hpp"
+#include "test_support.hpp"
+
+namespace hetero {
+namespace {
+
+class MpiNodeUnderMpirun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const NodeInfo info = NodeRegistry::builtin().describe("mpi");
+    ASSERT_TRUE(info.available) << info.reason;
+  }
+  static int ranks() { return nodes::mpi::Runtime::instance().size(); }
+};
+
+TEST_F(MpiNodeUnderMpirun, MeasuresALinkAndAClockOffsetPerRank) {
+  const NodeInfo info = NodeRegistry::builtin().describe("mpi");
+  EXPECT_EQ(info.kind, NodeKind::remote);
+  EXPECT_EQ(info.concurrency, ranks() - 1);
+  EXPECT_FALSE(info.link.zero_copy);
+  EXPECT_GT(info.link.to_device_latency_s, 0);
+  EXPECT_LT(info.link.to_device_latency_s, 0.01);
+  EXPECT_GT(info.link.to_device_bytes_per_s, 1e6);
+  EXPECT_GT(info.link.to_host_bytes_per_s, 1e6);
+  const auto links = nodes::mpi::Runtime::instance().links();
+  ASSERT_EQ(static_cast<int>(links.size()), ranks() - 1);
+  for (const auto& link : links) {
+    EXPECT_FALSE(link.host.empty());
+    EXPECT_GT(link.pid, 0);
+    // Every rank of this test runs on this machine, whose steady clock they share.
+    EXPECT_LT(std::abs(static_cast<double>(link.clock_offset_ns)), 1e6) << "rank " << link.rank;
+  }
+  const Backend* backend = NodeRegistry::builtin().find("mpi");
+  ASSERT_TRUE(backend->enumerate);
+  EXPECT_EQ(static_cast<int>(backend->enumerate().size()), ranks() - 1);
+}
+
+// Each tile's events on its rank's lane follow cause and effect on rank 0's clock: the order
+// leaves, the rank computes, the counts come back.
+TEST_F(MpiNodeUnderMpirun, TracesEachTileInOrderOnItsRanksLane) {
+  JobRequest request;
+  request.width = 200;
+  request.height = 150;  // 30 tiles of 1000 pixels
+  const RunResult result = test::run_on({"mpi"}, resolve_job(request), Policy::dynamic, 1000);
+  struct Steps {
+    std::int64_t sent = -1, begin = -1, end = -1, back = -1, received = -1;
+    int lanes = 0;
+  };
+  std::map<std::int64_t, Steps> tiles;
+  std::map<std::int32_t, int> per_lane;
+  for (const TraceEvent& event : result.trace.events) {
+    if (event.tile < 0) continue;
+    Steps& steps = tiles[event.tile];
+    if (event.kind == EventKind::copy_to_device) steps.sent = event.begin_ns;
+    if (event.kind == EventKind::compute) {
+      steps.begin = event.begin_ns;
+      steps.end = event.end_ns;
+      ++per_lane[event.lane];
+    }
+    if (event.kind == EventKind::copy_to_host) {
+      steps.back = event.begin_ns;
+      steps.received = event.end_ns;
+      EXPECT_EQ(event.bytes, sizeof(nodes::mpi::ResultHeader) + 1000 * sizeof(std::uint32_t));
+    }
+  }
+  ASSERT_EQ(static_cast<std::int64_t>(tiles.size()), result.report.tiles);
+  for (const auto& [tile, steps] : tiles) {
+    SCOPED_TRACE(tile);
+    EXPECT_GE(steps.sent, 0);
+    EXPECT_LE(steps.sent, steps.begin);
+    EXPECT_LE(steps.begin, steps.end);
+    EXPECT_LE(steps.end, steps.back);
+    EXPECT_LE(steps.back, steps.received);
+    EXPECT_LE(steps.received, result.trace.wall_ns);
+  }
+  EXPECT_EQ(static_cast<int>(per_lane.size()), ranks() - 1) << "every rank computed";
+}
+
+TEST_F(MpiNodeUnderMpirun, AStopEndsTheRunAndTheNodeServesTheNextOne) {
+  std::vector<std::unique_ptr<Node>> nodes;
+  nodes.push_back(NodeRegistry::builtin().create("mpi"));
+  Dispatcher dispatcher(std::move(nodes));
+  const Job job(resolve_job(JobRequest{}));
+  std::atomic<bool> stop{true};
+  RunOptions options;
+  options.stop = &stop;
+  EXPECT_THROW(dispatcher.run(job, options), Cancelled);
+  stop = false;
+  EXPECT_EQ(dispatcher.run(job, options).report.checksum.sum, 51214485u);
+}
+
+// The node fails after 3 tiles (the dispatcher's test hook): what it had in flight is drained,
+// its unfinished tiles run on threads, and the counts are still exact.
+TEST_F(MpiNodeUnderMpirun, AFailedRunLosesNoTileAndLeavesTheRanksInStep) {
+  std::vector<std::unique_ptr<Node>> nodes;
+  nodes.push_back(NodeRegistry::builtin().create("mpi"));
+  NodeOptions one_worker;
+  one_worker.workers = 1;
+  nodes.push_back(NodeRegistry::builtin().create("threads", one_worker));
+  Dispatcher dispatcher(std::move(nodes));
+  const Job job(resolve_job(JobRequest{}));
+  RunOptions options;
+  options.tile_pixels = 2000;
+  options.faults.push_back({"mpi", 3});
+  const RunResult failed = dispatcher.run(job, options);
+  EXPECT_EQ(failed.report.checksum.sum, 51214485u);
+  EXPECT_FALSE(failed.report.nodes[0].failure.empty());
+  EXPECT_GT(failed.report.tiles_rerun, 0);
+  options.faults.clear();
+  const RunResult again = dispatcher.run(job, options);
+  EXPECT_EQ(again.report.checksum, failed.report.checksum);
+  EXPECT_GT(again.report.nodes[0].tiles, 0);
+}
+
+}  // namespace
+}  // namespace hetero
