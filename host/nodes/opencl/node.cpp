@@ -333,6 +333,8 @@ Link OpenCLNode::probe(const NodeOptions& options) {
                              opencl::LinkLookup::remeasure);
 }
 
+MemorySpace* OpenCLNode::memory_space() { return state_->space.get(); }
+
 void register_opencl(NodeRegistry& registry) {
   Backend backend;
   backend.name = "opencl";

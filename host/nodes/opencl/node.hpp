@@ -26,6 +26,8 @@ class OpenCLNode final : public Node {
   /// throw Error.
   void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
            NodeTrace& trace) override;
+  /// The device's memory: the report's peak device bytes come from it.
+  MemorySpace* memory_space() override;
 
   static NodeInfo describe(const NodeOptions& options);
   /// One NodeInfo per device of every platform.
