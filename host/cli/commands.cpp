@@ -211,7 +211,7 @@ int run_devices(const DevicesOptions& options) {
              machine.cpu, machine.isa, machine.vector_bits, machine.fma_ports, machine.ghz,
              machine.cores);
   fmt::print(
-      "host limit (port-bound model): fp64 {:.2f} Giter/s per core, {:.2f} in all; fp32 "
+      "host limit (port-bound model, exact mode): fp64 {:.2f} Giter/s per core, {:.2f} in all; fp32 "
       "{:.2f} per core, {:.2f} in all\n\n",
       machine.peak_giters_per_core(Precision::fp64), machine.peak_giters(Precision::fp64),
       machine.peak_giters_per_core(Precision::fp32), machine.peak_giters(Precision::fp32));
@@ -328,9 +328,10 @@ int run_compare(const CompareOptions& options) {
              spec.width, spec.height, spec.max_iter, to_string(spec.precision),
              to_string(spec.mode), repeat);
   fmt::print(log, "host limit: {:.2f} Giter/s ({} at {:.2f} GHz x {} hardware threads, {} model)\n",
-             host_machine().peak_giters(spec.precision), host_machine().isa, host_machine().ghz,
+             host_machine().peak_giters(spec.precision, spec.mode), host_machine().isa,
+             host_machine().ghz,
              host_machine().cores, to_string(spec.precision));
-  const double limit = host_machine().peak_giters(spec.precision);
+  const double limit = host_machine().peak_giters(spec.precision, spec.mode);
   fmt::print(log, "{:<8} {:>5} {:>10} {:>10} {:>10} {:>9} {:>8} {:>9} {:>12} {}\n", "backend",
              "lanes", "median s", "min s", "max s", "Giter/s", "% limit", "speed-up", "checksum",
              "identical");
@@ -469,7 +470,7 @@ int run_compare(const CompareOptions& options) {
                                             {"hetero_version", version_string},
                                             {"job", job_json(spec)},
                                             {"repeat", repeat},
-                                            {"host", host_json(spec.precision)},
+                                            {"host", host_json(spec.precision, spec.mode)},
                                             {"backends", list},
                                             {"together", together_json}}
                                  .dump(2);

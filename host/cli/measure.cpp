@@ -26,13 +26,13 @@ nlohmann::json job_json(const JobSpec& spec) {
           {"mode", to_string(spec.mode)}};
 }
 
-nlohmann::json host_json(Precision precision) {
+nlohmann::json host_json(Precision precision, Mode mode) {
   const MachineModel& machine = host_machine();
   return {{"cpu", machine.cpu},
           {"isa", machine.isa},
           {"cores", machine.cores},
-          {"peak_giters_per_s", machine.peak_giters(precision)},
-          {"peak_giters_per_s_per_core", machine.peak_giters_per_core(precision)}};
+          {"peak_giters_per_s", machine.peak_giters(precision, mode)},
+          {"peak_giters_per_s_per_core", machine.peak_giters_per_core(precision, mode)}};
 }
 
 }  // namespace hetero::cli

@@ -23,7 +23,7 @@ Measured measure_runs(std::vector<std::unique_ptr<Node>> nodes, const Job& job,
 
 /// {"preset", "width", "height", "max_iter", "precision", "mode"} of a job.
 nlohmann::json job_json(const JobSpec& spec);
-/// The host's CPU, ISA, hardware threads and port-bound limit in `precision`.
-nlohmann::json host_json(Precision precision);
+/// The host's CPU, ISA, hardware threads and port-bound limit for (precision, mode).
+nlohmann::json host_json(Precision precision, Mode mode);
 
 }  // namespace hetero::cli

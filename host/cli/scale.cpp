@@ -301,7 +301,7 @@ int run_scale(const ScaleOptions& options) {
       {"schema", "hetero.scale"},
       {"schema_version", 1},
       {"hetero_version", version_string},
-      {"host", host_json(spec.precision)},
+      {"host", host_json(spec.precision, spec.mode)},
       {"job", job_json(spec)},
       {"policy", to_string(policy)},
       {"repeat", repeat},

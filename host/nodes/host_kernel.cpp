@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "hetero/error.hpp"
+#include "hetero/registry.hpp"
 
 namespace hetero::nodes {
 namespace {
@@ -20,6 +21,9 @@ KernelTable& table() {
   static KernelTable kernels;
   return kernels;
 }
+
+// Backends register their kernels when the built-in registry is made: make it first.
+void ensure_backends_registered() { static_cast<void>(NodeRegistry::builtin()); }
 
 }  // namespace
 
@@ -36,6 +40,7 @@ void register_host_kernel(std::string name, HostKernelFamily family) {
 }
 
 std::vector<std::string> host_kernel_names() {
+  ensure_backends_registered();
   KernelTable& kernels = table();
   std::lock_guard lock(kernels.mutex);
   std::vector<std::string> names;
@@ -44,6 +49,7 @@ std::vector<std::string> host_kernel_names() {
 }
 
 HostTileKernel host_kernel(std::string_view name, const Job& job) {
+  ensure_backends_registered();
   KernelTable& kernels = table();
   std::lock_guard lock(kernels.mutex);
   std::vector<std::string_view> names;

@@ -1,0 +1,164 @@
+// The simd node, the "simd" and "simd-shortcuts" host kernels, and the node's performance model.
+#include "node.hpp"
+
+#include <exception>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "../host_kernel.hpp"
+#include "core/host_info.hpp"
+#include "core/thread_pool.hpp"
+#include "hetero/registry.hpp"
+#include "simd/tile.hpp"
+
+namespace hetero::nodes {
+namespace {
+
+constexpr int kVectorPipes = 2;  // vector arithmetic instructions retired per cycle and core
+constexpr std::string_view kShortcutsKernel = "simd-shortcuts";
+
+template <class Real, kernels::Arith A>
+std::uint64_t simd_tile(const Job& job, std::int64_t begin, std::int64_t end, std::uint32_t* out) {
+  const AxesView<Real> axes = job.axes<Real>();
+  return kernels::simd::tile<Real, A>(axes.xs, axes.ys, axes.width, begin, end, job.max_iter(),
+                                      out);
+}
+
+template <class Real, kernels::Arith A>
+std::uint64_t simd_shortcuts_tile(const Job& job, std::int64_t begin, std::int64_t end,
+                                  std::uint32_t* out) {
+  const AxesView<Real> axes = job.axes<Real>();
+  return kernels::simd::tile_shortcuts<Real, A>(axes.xs, axes.ys, axes.width, begin, end,
+                                                job.max_iter(), out);
+}
+
+HostTileKernel simd_kernel(const Job& job) {
+  using kernels::Arith;
+  const bool exact = job.mode() == Mode::exact;
+  if (job.precision() == Precision::fp64) {
+    return exact ? simd_tile<double, Arith::exact> : simd_tile<double, Arith::fma>;
+  }
+  return exact ? simd_tile<float, Arith::exact> : simd_tile<float, Arith::fma>;
+}
+
+HostTileKernel simd_shortcuts_kernel(const Job& job) {
+  using kernels::Arith;
+  const bool exact = job.mode() == Mode::exact;
+  if (job.precision() == Precision::fp64) {
+    return exact ? simd_shortcuts_tile<double, Arith::exact>
+                 : simd_shortcuts_tile<double, Arith::fma>;
+  }
+  return exact ? simd_shortcuts_tile<float, Arith::exact> : simd_shortcuts_tile<float, Arith::fma>;
+}
+
+kernels::Arith arith_of(Mode mode) {
+  return mode == Mode::exact ? kernels::Arith::exact : kernels::Arith::fma;
+}
+
+// The dispatched instruction set, for people: "Highway AVX3 (AVX-512, 512-bit vectors)".
+std::string isa_text() {
+  const std::string target = kernels::simd::target_name();
+  const int bits = kernels::simd::vector_bytes() * 8;
+  if (target == "AVX3" || target == "AVX3_DL" || target == "AVX3_ZEN4") {
+    return fmt::format("Highway {} (AVX-512, {}-bit vectors)", target, bits);
+  }
+  if (target == "EMU128" || target == "SCALAR") {
+    return fmt::format("Highway {} (portable C++, no vector instructions)", target);
+  }
+  return fmt::format("Highway {} ({}-bit vectors)", target, bits);
+}
+
+void register_simd_kernels() {
+  register_host_kernel("simd", &simd_kernel);
+  register_host_kernel(std::string(kShortcutsKernel), &simd_shortcuts_kernel);
+}
+
+}  // namespace
+
+double host_nominal_ghz() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("cpu MHz", 0) != 0) continue;
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) break;
+    try {
+      return std::stod(line.substr(colon + 1)) / 1000.0;
+    } catch (const std::exception&) {
+      break;
+    }
+  }
+  return 0.0;
+}
+
+double simd_peak_giters(Precision precision, Mode mode, int cores, double ghz) {
+  const kernels::Arith arith = arith_of(mode);
+  const int real_bytes = precision == Precision::fp64 ? 8 : 4;
+  const int lanes = kernels::simd::vector_lanes(real_bytes, arith);
+  return cores * ghz * kVectorPipes * lanes / kernels::simd::vector_ops_per_iteration(arith);
+}
+
+double simd_peak_giters(Precision precision, Mode mode, int cores) {
+  return simd_peak_giters(precision, mode, cores, host_nominal_ghz());
+}
+
+NodeInfo SimdNode::describe(const NodeOptions& options) {
+  NodeInfo info;
+  info.name = "simd";
+  info.kind = NodeKind::host;
+  info.concurrency = options.workers > 0 ? options.workers : detail::host_hardware_threads();
+  const std::string kernel =
+      options.kernel == kShortcutsKernel ? fmt::format(", kernel {}", kShortcutsKernel) : "";
+  const double ghz = host_nominal_ghz();
+  const std::string model =
+      ghz > 0
+          ? fmt::format("model peak {:.1f} Giter/s fp64, {:.1f} fp32 in exact mode at {:.2f} GHz",
+                        simd_peak_giters(Precision::fp64, Mode::exact, info.concurrency, ghz),
+                        simd_peak_giters(Precision::fp32, Mode::exact, info.concurrency, ghz), ghz)
+          : std::string("clock unknown, no peak model");
+  info.device = fmt::format("{} ({} std::threads, {}{}; {})", detail::host_cpu_name(),
+                            info.concurrency, isa_text(), kernel, model);
+  info.resource = "host-cpu";
+  info.available = true;
+  return info;
+}
+
+SimdNode::SimdNode(const NodeOptions& options)
+    : info_(describe(options)),
+      kernel_(options.kernel == kShortcutsKernel ? kShortcutsKernel : "simd"),
+      pool_(std::make_unique<detail::ThreadPool>(info_.concurrency)) {}
+
+SimdNode::~SimdNode() = default;
+
+void SimdNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+                   NodeTrace& trace) {
+  const HostTileKernel kernel = host_kernel(kernel_, job);
+  const int lanes = pool_->size();
+  trace.reserve_lanes(lanes);
+  const std::span<const Tile> assigned = work.assigned();
+  pool_->run_on_all([&](int worker) {
+    TraceLane& lane = trace.lane(worker);
+    if (work.self_scheduling()) {
+      while (const auto tile = work.next()) run_tile(kernel, job, *tile, counts, lane, work);
+      return;
+    }
+    const auto [first, last] = lane_block(assigned.size(), worker, lanes);
+    for (std::size_t i = first; i < last && !work.stop_requested(); ++i) {
+      run_tile(kernel, job, assigned[i], counts, lane, work);
+    }
+  });
+}
+
+void register_simd(NodeRegistry& registry) {
+  // threads and openmp run these too, with NodeOptions.kernel = "simd" or "simd-shortcuts".
+  register_simd_kernels();
+  registry.add(Backend{
+      "simd", NodeKind::host, true, {}, &SimdNode::describe, [](const NodeOptions& options) {
+        return std::make_unique<SimdNode>(options);
+      }});
+}
+
+}  // namespace hetero::nodes

@@ -1,0 +1,61 @@
+// The simd node: a pool of std::threads, one lane per worker, each running the Highway tile
+// kernel (kernels/simd/) on the widest vectors this CPU has.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "hetero/node.hpp"
+#include "hetero/workload.hpp"
+
+namespace hetero::detail {
+class ThreadPool;
+}
+
+namespace hetero::nodes {
+
+class SimdNode final : public Node {
+ public:
+  explicit SimdNode(const NodeOptions& options);
+  ~SimdNode() override;
+  const NodeInfo& info() const override { return info_; }
+  /// Static policy: each worker takes one contiguous block of the node's tiles.
+  /// Self-scheduling policy: each worker pulls the next tile from the shared queue.
+  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+           NodeTrace& trace) override;
+
+  /// Workers: NodeOptions.workers, or one per hardware thread. Kernel: "simd", or
+  /// "simd-shortcuts" when NodeOptions.kernel asks for it (any other kernel name is ignored:
+  /// this node exists to run the SIMD kernel).
+  static NodeInfo describe(const NodeOptions& options);
+
+ private:
+  NodeInfo info_;
+  std::string kernel_;
+  std::unique_ptr<detail::ThreadPool> pool_;
+};
+
+/// The clock of the host CPU in GHz as /proc/cpuinfo's first "cpu MHz" gives it (the nominal
+/// clock under a hypervisor, the current one on bare metal), or 0 when unknown.
+double host_nominal_ghz();
+
+/// The performance model's bound on the simd kernel, in Giter/s, for `cores` cores at
+/// `ghz` GHz:
+///
+///   peak = cores * ghz * pipes * lanes / ops
+///
+/// - pipes = 2: vector arithmetic instructions a core retires per cycle (the two FMA pipes of
+///   AVX-512 server cores, and of AVX2 and SSE cores);
+/// - lanes: values per vector of the dispatched instruction set for the precision (8 fp64 or
+///   16 fp32 with AVX-512), 1 where the kernel runs scalar code;
+/// - ops: vector arithmetic instructions per iteration in the kernel's inner loop, where the
+///   escape test runs once per segment of steps: exact 7 (3 mul + 4 add/sub), fma 4 (3 fma +
+///   1 add). The first round's per-step test and the screens cost more than that on the
+///   pixels that escape early; the model leaves them out.
+///
+/// A core that runs faster than `ghz` (turbo) can exceed it.
+double simd_peak_giters(Precision precision, Mode mode, int cores, double ghz);
+/// The same at the host's nominal clock.
+double simd_peak_giters(Precision precision, Mode mode, int cores);
+
+}  // namespace hetero::nodes
