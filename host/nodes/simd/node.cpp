@@ -122,6 +122,7 @@ NodeInfo SimdNode::describe(const NodeOptions& options) {
   info.device = fmt::format("{} ({} std::threads, {}{}; {})", detail::host_cpu_name(),
                             info.concurrency, isa_text(), kernel, model);
   info.resource = "host-cpu";
+  info.adjustable_workers = true;
   info.available = true;
   return info;
 }
