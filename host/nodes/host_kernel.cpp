@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/thread_pool.hpp"
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
 
@@ -23,7 +24,9 @@ KernelTable& table() {
 }
 
 // Backends register their kernels when the built-in registry is made: make it first.
-void ensure_backends_registered() { static_cast<void>(NodeRegistry::builtin()); }
+void ensure_backends_registered() {
+  static_cast<void>(NodeRegistry::builtin());
+}
 
 }  // namespace
 
@@ -59,6 +62,24 @@ HostTileKernel host_kernel(std::string_view name, const Job& job) {
   }
   throw UsageError(
       fmt::format("unknown kernel '{}': this build has {}", name, fmt::join(names, ", ")));
+}
+
+void run_on_pool(detail::ThreadPool& pool, HostTileKernel kernel, const Job& job, WorkSource& work,
+                 std::span<std::uint32_t> counts, NodeTrace& trace) {
+  const int lanes = pool.size();
+  trace.reserve_lanes(lanes);
+  const std::span<const Tile> assigned = work.assigned();
+  pool.run_on_all([&](int worker) {
+    TraceLane& lane = trace.lane(worker);
+    if (work.self_scheduling()) {
+      while (const auto tile = work.next()) run_tile(kernel, job, *tile, counts, lane, work);
+      return;
+    }
+    const auto [first, last] = lane_block(assigned.size(), worker, lanes);
+    for (std::size_t i = first; i < last && !work.stop_requested(); ++i) {
+      run_tile(kernel, job, assigned[i], counts, lane, work);
+    }
+  });
 }
 
 }  // namespace hetero::nodes

@@ -14,6 +14,10 @@
 #include "hetero/trace.hpp"
 #include "scalar/tile.hpp"
 
+namespace hetero::detail {
+class ThreadPool;
+}
+
 namespace hetero::nodes {
 
 /// Computes pixels [begin, end) of `job` into out[0, end - begin); returns iterations.
@@ -56,6 +60,12 @@ inline void run_tile(HostTileKernel kernel, const Job& job, const Tile& tile,
   lane.compute(tile, begin, lane.now_ns(), iterations);
   work.completed(tile);
 }
+
+/// Runs `kernel` over the tiles `work` hands out on every worker of `pool`, one trace lane per
+/// worker: static policies give each worker one contiguous block of the node's tiles,
+/// self-scheduling ones have each worker pull the next tile from the shared queue.
+void run_on_pool(detail::ThreadPool& pool, HostTileKernel kernel, const Job& job, WorkSource& work,
+                 std::span<std::uint32_t> counts, NodeTrace& trace);
 
 /// The contiguous block [first, last) of `count` items that lane `lane` of `lanes` owns.
 inline std::pair<std::size_t, std::size_t> lane_block(std::size_t count, int lane, int lanes) {

@@ -136,21 +136,7 @@ SimdNode::~SimdNode() = default;
 
 void SimdNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
                    NodeTrace& trace) {
-  const HostTileKernel kernel = host_kernel(kernel_, job);
-  const int lanes = pool_->size();
-  trace.reserve_lanes(lanes);
-  const std::span<const Tile> assigned = work.assigned();
-  pool_->run_on_all([&](int worker) {
-    TraceLane& lane = trace.lane(worker);
-    if (work.self_scheduling()) {
-      while (const auto tile = work.next()) run_tile(kernel, job, *tile, counts, lane, work);
-      return;
-    }
-    const auto [first, last] = lane_block(assigned.size(), worker, lanes);
-    for (std::size_t i = first; i < last && !work.stop_requested(); ++i) {
-      run_tile(kernel, job, assigned[i], counts, lane, work);
-    }
-  });
+  run_on_pool(*pool_, host_kernel(kernel_, job), job, work, counts, trace);
 }
 
 void register_simd(NodeRegistry& registry) {
