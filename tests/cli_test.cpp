@@ -184,6 +184,17 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"render --mode fast", "mode"},
       {"render --threads 0", "--threads"},
       {"render --kernel warp", "kernel"},
+      {"render --device-memory 0", "--device-memory"},
+      {"render --device-memory -1", "--device-memory"},
+      {"render --device-memory 0.5", "--device-memory"},
+      {"render --device-memory lots", "--device-memory"},
+      {"render --device-memory 5X", "--device-memory"},
+      {"render --device-memory 2048T", "--device-memory"},
+      {"render --device-memory 101%", "--device-memory"},
+      {"render --device-memory 0%", "--device-memory"},
+      {"render --device-memory %", "--device-memory"},
+      {"render --device-memory nan%", "--device-memory"},
+      {"scale --device-memory 12..5M", "--device-memory"},
       {"render --out '" + (folder_ / "no" / "such" / "dir.png").string() + "'", "cannot write"},
       {"render --out '" + folder_.string() + "'", "directory"},
       {"render --json '" + (folder_ / "no" / "report.json").string() + "'", "cannot write"},
@@ -217,6 +228,31 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
     std::printf("  bad input: hetero %s\n    -> %s", args.c_str(), result.err.c_str());
   }
   std::printf("%zu bad inputs tried\n", cases.size());
+}
+
+// A device node whose memory cap cannot hold whole tiles computes them in pieces and says so;
+// a cap that cannot hold even the job's axes fails in one line, leaving no file.
+TEST_F(CliTest, DeviceMemoryCapCutsTilesIntoPiecesOrFailsInOneLine) {
+  if (!NodeRegistry::builtin().describe("opencl").available) {
+    GTEST_SKIP() << "opencl is unavailable: " << NodeRegistry::builtin().describe("opencl").reason;
+  }
+  const std::string out = (folder_ / "seed.png").string();
+  const CliResult pieces = cli(
+      "render --backend opencl --preset seed --tile 65536 --device-memory 64K --out '" + out + "'");
+  EXPECT_EQ(pieces.status, 0) << pieces.err;
+  EXPECT_NE(pieces.out.find(" pieces: whole tiles did not fit"), std::string::npos) << pieces.out;
+  EXPECT_NE(pieces.out.find("sum 51214485"), std::string::npos) << pieces.out;
+  EXPECT_TRUE(std::filesystem::exists(out));
+  std::filesystem::remove(out);
+
+  const CliResult too_small =
+      cli("render --backend opencl --preset seed --device-memory 1K --out '" + out + "'");
+  EXPECT_EQ(too_small.status, 1) << too_small.err;
+  EXPECT_TRUE(too_small.out.empty()) << too_small.out;
+  EXPECT_EQ(too_small.err.find('\n'), too_small.err.size() - 1) << too_small.err;
+  EXPECT_NE(too_small.err.find("cannot allocate 8000 bytes"), std::string::npos) << too_small.err;
+  EXPECT_NE(too_small.err.find("--device-memory"), std::string::npos) << too_small.err;
+  EXPECT_EQ(files_in_folder(), 0U) << "a failed render left a file behind";
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "nodes/cuda/device_probe.hpp"
 #include "test_support.hpp"
 
 namespace hetero {
@@ -28,53 +29,6 @@ class CudaDeviceTest : public ::testing::TestWithParam<std::string> {
 
  private:
   const Backend* backend_ = nullptr;
-};
-
-// Tiles handed out as a policy would, checking at each completed() that the tile's counts are
-// already in host memory and equal to the reference.
-class CheckingWork final : public WorkSource {
- public:
-  CheckingWork(std::vector<Tile> tiles, bool self_scheduling, std::span<const std::uint32_t> counts,
-               std::span<const std::uint32_t> reference, std::size_t stop_after)
-      : tiles_(std::move(tiles)),
-        self_scheduling_(self_scheduling),
-        counts_(counts),
-        reference_(reference),
-        stop_after_(stop_after),
-        completions_(tiles_.size(), 0) {}
-
-  bool self_scheduling() const override { return self_scheduling_; }
-  std::span<const Tile> assigned() const override {
-    return self_scheduling_ ? std::span<const Tile>() : std::span<const Tile>(tiles_);
-  }
-  std::optional<Tile> next() override {
-    if (stop_requested() || next_ >= tiles_.size()) return std::nullopt;
-    return tiles_[next_++];
-  }
-  bool stop_requested() const override { return completed_ >= stop_after_; }
-  void completed(const Tile& tile) override {
-    ++completed_;
-    ++completions_.at(static_cast<std::size_t>(tile.index));
-    const auto tile_counts = counts_.subspan(static_cast<std::size_t>(tile.begin),
-                                             static_cast<std::size_t>(tile.size()));
-    const auto tile_reference = reference_.subspan(static_cast<std::size_t>(tile.begin),
-                                                   static_cast<std::size_t>(tile.size()));
-    if (!std::equal(tile_counts.begin(), tile_counts.end(), tile_reference.begin())) {
-      ++wrong_;
-    }
-  }
-
-  std::size_t completed_count() const { return completed_; }
-  std::size_t wrong_tiles() const { return wrong_; }
-  const std::vector<int>& completions() const { return completions_; }
-
- private:
-  std::vector<Tile> tiles_;
-  bool self_scheduling_;
-  std::span<const std::uint32_t> counts_, reference_;
-  std::size_t stop_after_;
-  std::size_t next_ = 0, completed_ = 0, wrong_ = 0;
-  std::vector<int> completions_;
 };
 
 JobSpec odd_job(Precision precision, Mode mode) {
@@ -208,6 +162,20 @@ TEST_P(CudaDeviceTest, LinkProbeFiguresArePositive) {
   plausible(NodeRegistry::builtin().describe(name()).link);
 }
 
+TEST_P(CudaDeviceTest, MemoryIsCappedBelowTheDevicesMemoryUnlessGiven) {
+  const auto node = NodeRegistry::builtin().create(name());
+  ASSERT_NE(node->memory_space(), nullptr);
+  const std::uint64_t cap = node->memory_space()->limit();
+  // 90% of the memory free when the node was created: some, and at most 90% of the device's.
+  EXPECT_GT(cap, 0U);
+  const auto& devices = nodes::cuda::device_list().devices;
+  ASSERT_FALSE(devices.empty());
+  EXPECT_LE(cap, static_cast<std::uint64_t>(static_cast<double>(devices[0].memory_bytes) * 0.9));
+  NodeOptions options;
+  options.memory.bytes = 12345;
+  EXPECT_EQ(NodeRegistry::builtin().create(name(), options)->memory_space()->limit(), 12345U);
+}
+
 TEST_P(CudaDeviceTest, TileIsCompletedOnlyOnceItsCountsAreOnTheHost) {
   for (const bool self_scheduling : {false, true}) {
     const JobSpec spec = odd_job(Precision::fp64, Mode::exact);
@@ -215,8 +183,8 @@ TEST_P(CudaDeviceTest, TileIsCompletedOnlyOnceItsCountsAreOnTheHost) {
     const std::vector<std::uint32_t> reference = test::serial_counts(spec);
     std::vector<std::uint32_t> counts(reference.size(), std::numeric_limits<std::uint32_t>::max());
     const std::vector<Tile> tiles = make_tiles(spec.pixels(), 777);
-    CheckingWork work(tiles, self_scheduling, counts, reference,
-                      std::numeric_limits<std::size_t>::max());
+    test::CheckedWork work(tiles, self_scheduling, counts, reference,
+                           std::numeric_limits<std::size_t>::max());
     TraceClock clock;
     NodeTrace trace(&clock, 0);
     const auto node = NodeRegistry::builtin().create(name());
@@ -236,7 +204,7 @@ TEST_P(CudaDeviceTest, StopsTakingTilesOnceAStopIsRequested) {
     const std::vector<Tile> tiles = make_tiles(spec.pixels(), 500);
     ASSERT_GT(tiles.size(), 20U);
     constexpr std::size_t kStopAfter = 3;
-    CheckingWork work(tiles, self_scheduling, counts, reference, kStopAfter);
+    test::CheckedWork work(tiles, self_scheduling, counts, reference, kStopAfter);
     TraceClock clock;
     NodeTrace trace(&clock, 0);
     const auto node = NodeRegistry::builtin().create(name());

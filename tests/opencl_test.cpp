@@ -91,48 +91,6 @@ class ScopedCacheHome {
   ScopedEnv hetero_{"HETERO_CACHE_DIR", std::nullopt};
 };
 
-/// Hands out tiles as a policy would (a fixed list, or one at a time) and checks at each
-/// completed() that the tile's counts are already in host memory.
-class CheckedWork final : public WorkSource {
- public:
-  CheckedWork(std::vector<Tile> tiles, bool self_scheduling, std::span<const std::uint32_t> counts,
-              std::span<const std::uint32_t> expected, std::size_t stop_after)
-      : tiles_(std::move(tiles)),
-        self_scheduling_(self_scheduling),
-        counts_(counts),
-        expected_(expected),
-        stop_after_(stop_after),
-        completions_(tiles_.size(), 0) {}
-
-  bool self_scheduling() const override { return self_scheduling_; }
-  std::span<const Tile> assigned() const override {
-    return self_scheduling_ ? std::span<const Tile>() : std::span<const Tile>(tiles_);
-  }
-  std::optional<Tile> next() override {
-    if (stop_requested() || handed_out_ == tiles_.size()) return std::nullopt;
-    return tiles_[handed_out_++];
-  }
-  bool stop_requested() const override { return completed_ >= stop_after_; }
-  void completed(const Tile& tile) override {
-    ++completed_;
-    ++completions_.at(static_cast<std::size_t>(tile.index));
-    const auto first = counts_.begin() + tile.begin;
-    if (!std::equal(first, first + tile.size(), expected_.begin() + tile.begin)) ++wrong_;
-  }
-
-  std::size_t completed_count() const { return completed_; }
-  std::size_t wrong_tiles() const { return wrong_; }
-  const std::vector<int>& completions() const { return completions_; }
-
- private:
-  std::vector<Tile> tiles_;
-  bool self_scheduling_;
-  std::span<const std::uint32_t> counts_, expected_;
-  std::size_t stop_after_;
-  std::size_t handed_out_ = 0, completed_ = 0, wrong_ = 0;
-  std::vector<int> completions_;
-};
-
 class OpenCLTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -310,7 +268,7 @@ TEST_F(opencl, CompletesEachTileOnceItsCountsAreOnTheHostAndStopsWhenAsked) {
   for (const bool self_scheduling : {false, true}) {
     for (const std::size_t stop : {tiles.size(), stop_after}) {
       std::vector<std::uint32_t> counts(expected.size(), 0);
-      CheckedWork work(tiles, self_scheduling, counts, expected, stop);
+      test::CheckedWork work(tiles, self_scheduling, counts, expected, stop);
       const TraceClock clock;
       NodeTrace trace(&clock, 0);
       node.run(job, work, counts, trace);
@@ -350,6 +308,21 @@ TEST_F(opencl, Fp64JobOnADeviceWithoutFp64IsRefusedInOneLine) {
   const JobSpec spec = resolve_job(request);
   EXPECT_EQ(test::run_on({"opencl"}, spec, Policy::dynamic, 0, options).counts,
             test::serial_counts(spec));
+}
+
+TEST_F(opencl, MemoryIsCappedAtNinetyPercentOfFreeMemoryUnlessGiven) {
+  const cl::DeviceSummary& device = cl::select_device(list_, "");
+  ASSERT_GT(device.free_memory_bytes, 0U);
+  EXPECT_LE(device.free_memory_bytes, device.global_memory_bytes);
+  nodes::OpenCLNode node{NodeOptions{}};
+  EXPECT_EQ(node.memory_space()->limit(),
+            static_cast<std::uint64_t>(static_cast<double>(device.free_memory_bytes) * 0.9));
+  NodeOptions options;
+  options.memory.fraction = 0.25;
+  EXPECT_EQ(nodes::OpenCLNode(options).memory_space()->limit(),
+            static_cast<std::uint64_t>(static_cast<double>(device.free_memory_bytes) * 0.25));
+  options.memory.bytes = 12345;
+  EXPECT_EQ(nodes::OpenCLNode(options).memory_space()->limit(), 12345U);
 }
 
 TEST_F(opencl, LinkIsMeasuredOnceThenReadFromTheCache) {

@@ -1,7 +1,10 @@
 // Helpers shared by the test files: running a job on named backends and the serial reference.
 #pragma once
 
+#include <algorithm>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,5 +55,48 @@ inline std::vector<std::string> available_backends() {
   }
   return names;
 }
+
+/// Hands out tiles as a policy would (a fixed list, or one at a time), asks to stop once
+/// `stop_after` tiles are completed, and checks at each completed() that the tile's counts are
+/// already in host memory and equal to `expected`.
+class CheckedWork final : public WorkSource {
+ public:
+  CheckedWork(std::vector<Tile> tiles, bool self_scheduling, std::span<const std::uint32_t> counts,
+              std::span<const std::uint32_t> expected, std::size_t stop_after)
+      : tiles_(std::move(tiles)),
+        self_scheduling_(self_scheduling),
+        counts_(counts),
+        expected_(expected),
+        stop_after_(stop_after),
+        completions_(tiles_.size(), 0) {}
+
+  bool self_scheduling() const override { return self_scheduling_; }
+  std::span<const Tile> assigned() const override {
+    return self_scheduling_ ? std::span<const Tile>() : std::span<const Tile>(tiles_);
+  }
+  std::optional<Tile> next() override {
+    if (stop_requested() || handed_out_ == tiles_.size()) return std::nullopt;
+    return tiles_[handed_out_++];
+  }
+  bool stop_requested() const override { return completed_ >= stop_after_; }
+  void completed(const Tile& tile) override {
+    ++completed_;
+    ++completions_.at(static_cast<std::size_t>(tile.index));
+    const auto first = counts_.begin() + tile.begin;
+    if (!std::equal(first, first + tile.size(), expected_.begin() + tile.begin)) ++wrong_;
+  }
+
+  std::size_t completed_count() const { return completed_; }
+  std::size_t wrong_tiles() const { return wrong_; }
+  const std::vector<int>& completions() const { return completions_; }
+
+ private:
+  std::vector<Tile> tiles_;
+  bool self_scheduling_;
+  std::span<const std::uint32_t> counts_, expected_;
+  std::size_t stop_after_;
+  std::size_t handed_out_ = 0, completed_ = 0, wrong_ = 0;
+  std::vector<int> completions_;
+};
 
 }  // namespace hetero::test

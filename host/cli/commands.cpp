@@ -45,6 +45,7 @@ NodeOptions node_options(const JobOptions& job) {
                                  fmt::join(kernels, ", ")));
   }
   options.kernel = job.kernel;
+  if (job.device_memory) options.memory = parse_memory_cap("--device-memory", *job.device_memory);
   return options;
 }
 
@@ -129,6 +130,9 @@ void JobOptions::add_to(CLI::App& command) {
   command.add_option("--device", device, "Device of a device node (see 'hetero devices')");
   command.add_option("--kernel", kernel, "Tile kernel of the threads and openmp nodes")
       ->capture_default_str();
+  command.add_option("--device-memory", device_memory,
+                     "Cap on a device node's memory: a share of its free memory or bytes "
+                     "(e.g. 50%, 512M; default 90%); tiles that do not fit run in pieces");
 }
 
 JobRequest JobOptions::request() const {
@@ -211,7 +215,8 @@ int run_devices(const DevicesOptions& options) {
              machine.cpu, machine.isa, machine.vector_bits, machine.fma_ports, machine.ghz,
              machine.cores);
   fmt::print(
-      "host limit (port-bound model, exact mode): fp64 {:.2f} Giter/s per core, {:.2f} in all; fp32 "
+      "host limit (port-bound model, exact mode): fp64 {:.2f} Giter/s per core, {:.2f} in all; "
+      "fp32 "
       "{:.2f} per core, {:.2f} in all\n\n",
       machine.peak_giters_per_core(Precision::fp64), machine.peak_giters(Precision::fp64),
       machine.peak_giters_per_core(Precision::fp32), machine.peak_giters(Precision::fp32));
@@ -329,8 +334,7 @@ int run_compare(const CompareOptions& options) {
              to_string(spec.mode), repeat);
   fmt::print(log, "host limit: {:.2f} Giter/s ({} at {:.2f} GHz x {} hardware threads, {} model)\n",
              host_machine().peak_giters(spec.precision, spec.mode), host_machine().isa,
-             host_machine().ghz,
-             host_machine().cores, to_string(spec.precision));
+             host_machine().ghz, host_machine().cores, to_string(spec.precision));
   const double limit = host_machine().peak_giters(spec.precision, spec.mode);
   fmt::print(log, "{:<8} {:>5} {:>10} {:>10} {:>10} {:>9} {:>8} {:>9} {:>12} {}\n", "backend",
              "lanes", "median s", "min s", "max s", "Giter/s", "% limit", "speed-up", "checksum",
@@ -465,15 +469,16 @@ int run_compare(const CompareOptions& options) {
     fmt::print(log, "wrote {}\n", png_file->destination().string());
   }
   if (options.json) {
-    const std::string json = nlohmann::json{{"schema", "hetero.compare"},
-                                            {"schema_version", 1},
-                                            {"hetero_version", version_string},
-                                            {"job", job_json(spec)},
-                                            {"repeat", repeat},
-                                            {"host", host_json(spec.precision, spec.mode)},
-                                            {"backends", list},
-                                            {"together", together_json}}
-                                 .dump(2);
+    const std::string json = nlohmann::json{
+        {"schema", "hetero.compare"},
+        {"schema_version", 1},
+        {"hetero_version", version_string},
+        {"job", job_json(spec)},
+        {"repeat", repeat},
+        {"host", host_json(spec.precision, spec.mode)},
+        {"backends", list},
+        {"together",
+         together_json}}.dump(2);
     if (json_file) {
       json_file->stream() << json << '\n';
       json_file->commit();

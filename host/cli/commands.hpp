@@ -21,6 +21,7 @@ struct JobOptions {
   std::optional<std::string> workers;
   std::string device;
   std::string kernel = "scalar";
+  std::optional<std::string> device_memory;
 
   void add_to(CLI::App& command);
   JobRequest request() const;

@@ -30,6 +30,10 @@ int run_project(const ProjectOptions& options) {
           ? static_cast<int>(parse_integer("--threads", *options.job.workers, 1, 4096))
           : 1;
   node_options.kernel = options.job.kernel;
+  node_options.device = options.job.device;
+  if (options.job.device_memory) {
+    node_options.memory = parse_memory_cap("--device-memory", *options.job.device_memory);
+  }
   std::vector<std::unique_ptr<Node>> nodes;
   nodes.push_back(NodeRegistry::builtin().create(options.backend, node_options));
   RunOptions run_options;

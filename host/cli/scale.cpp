@@ -149,6 +149,9 @@ int run_scale(const ScaleOptions& options) {
   NodeOptions base;
   base.device = options.job.device;
   base.kernel = options.job.kernel;
+  if (options.job.device_memory) {
+    base.memory = parse_memory_cap("--device-memory", *options.job.device_memory);
+  }
   const auto entries = parse_entries(options.backends, base);
 
   const bool json_to_stdout = options.json && *options.json == "-";

@@ -496,6 +496,13 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
     node.failure = failures[i];
     if (const MemorySpace* space = nodes_[i]->memory_space()) {
       node.peak_device_bytes = space->peak_bytes();
+      if (space->limit() != MemorySpace::kUnlimited) node.device_memory_cap = space->limit();
+      if (node.pieces > node.tiles) {
+        report.notes.push_back(fmt::format(
+            "node '{}' computed its {} tiles in {} pieces: whole tiles did not fit its device "
+            "memory (cap {} bytes)",
+            node.name, node.tiles, node.pieces, space->limit()));
+      }
     }
     node.tile_share =
         report.tiles > 0 ? static_cast<double>(node.tiles) / static_cast<double>(report.tiles) : 0;

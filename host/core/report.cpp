@@ -1,6 +1,7 @@
 // Reports: per-node figures from the trace, as JSON and as a table.
 #include <algorithm>
 #include <ostream>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -25,6 +26,7 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
 
   std::vector<std::int32_t> lanes_seen(nodes.size(), 0);
   std::vector<double> copy_s(nodes.size(), 0);
+  std::vector<std::unordered_set<std::int64_t>> tiles_seen(nodes.size());
   for (const NodeInfo& info : nodes) {
     NodeReport node;
     node.name = info.name;
@@ -40,7 +42,9 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
     const double seconds = static_cast<double>(event.end_ns - event.begin_ns) * 1e-9;
     switch (event.kind) {
       case EventKind::compute:
-        ++node.tiles;
+        // A tile computed in pieces has one event per piece, all with its index.
+        if (tiles_seen[i].insert(event.tile).second) ++node.tiles;
+        ++node.pieces;
         node.pixels += event.pixels;
         node.iterations += event.iterations;
         node.busy_s += seconds;
@@ -86,6 +90,7 @@ std::string to_json(const Report& report) {
                      {"kind", to_string(node.kind)},
                      {"lanes", node.lanes},
                      {"tiles", node.tiles},
+                     {"pieces", node.pieces},
                      {"pixels", node.pixels},
                      {"iterations", node.iterations},
                      {"busy_s", node.busy_s},
@@ -99,6 +104,7 @@ std::string to_json(const Report& report) {
                      {"iteration_share", node.iteration_share},
                      {"model_giters_per_s", node.model_giters},
                      {"peak_device_bytes", node.peak_device_bytes},
+                     {"device_memory_cap_bytes", node.device_memory_cap},
                      {"failure", node.failure}});
   }
   const JobSpec& job = report.job;

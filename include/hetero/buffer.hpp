@@ -14,9 +14,12 @@
 namespace hetero {
 
 /// Where a buffer lives. A device space moves bytes over its link; the host space is plain
-/// memory. Implementations report failure by throwing Error with the bytes asked for.
+/// memory. A space may be capped: allocations that would hold more than limit() bytes at once
+/// throw OutOfMemory, as do allocations the memory itself refuses.
 class MemorySpace {
  public:
+  static constexpr std::uint64_t kUnlimited = ~std::uint64_t{0};
+
   virtual ~MemorySpace() = default;
   virtual std::string_view name() const = 0;
   virtual bool is_host() const = 0;
@@ -28,13 +31,19 @@ class MemorySpace {
 
   std::uint64_t bytes_in_use() const { return in_use_.load(std::memory_order_relaxed); }
   std::uint64_t peak_bytes() const { return peak_.load(std::memory_order_relaxed); }
+  /// The most bytes the space holds at once; kUnlimited unless set.
+  std::uint64_t limit() const { return limit_.load(std::memory_order_relaxed); }
+  void set_limit(std::uint64_t bytes) { limit_.store(bytes, std::memory_order_relaxed); }
 
  protected:
-  void note_allocated(std::size_t bytes);
-  void note_freed(std::size_t bytes) { in_use_.fetch_sub(bytes, std::memory_order_relaxed); }
+  /// Counts `bytes` as allocated. Throws OutOfMemory, naming the space, the bytes and the cap,
+  /// when that would pass limit(). Implementations claim before they allocate and release the
+  /// claim when the allocation then fails.
+  void claim(std::size_t bytes);
+  void release(std::size_t bytes) { in_use_.fetch_sub(bytes, std::memory_order_relaxed); }
 
  private:
-  std::atomic<std::uint64_t> in_use_{0}, peak_{0};
+  std::atomic<std::uint64_t> in_use_{0}, peak_{0}, limit_{kUnlimited};
 };
 
 /// Ordinary host memory; copies are memcpy.

@@ -1,6 +1,7 @@
 // Error type thrown by hetero's high-level API: one line a person can act on.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -23,6 +24,18 @@ class UsageError : public Error {
 class Cancelled : public Error {
  public:
   using Error::Error;
+};
+
+/// A memory space could not provide the bytes asked for: its cap was reached or the device ran
+/// out. Device nodes catch it to compute a tile in smaller pieces.
+class OutOfMemory : public Error {
+ public:
+  OutOfMemory(const std::string& message, std::uint64_t requested)
+      : Error(message), requested_(requested) {}
+  std::uint64_t requested() const { return requested_; }
+
+ private:
+  std::uint64_t requested_;
 };
 
 }  // namespace hetero

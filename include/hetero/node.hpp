@@ -38,11 +38,26 @@ struct NodeInfo {
   Link link;
 };
 
+/// The cap on a device node's memory: `bytes` when set, else `fraction` of the memory the device
+/// has free when the node is created. A tile that does not fit is computed in smaller pieces.
+struct MemoryCap {
+  double fraction = 0.9;
+  std::uint64_t bytes = 0;  ///< 0: use fraction
+  /// The cap in bytes for a device with `free_bytes` free.
+  std::uint64_t of(std::uint64_t free_bytes) const;
+};
+
+/// Parses a --device-memory value: a percentage of free memory ("75%", in (0, 100]) or a byte
+/// count with an optional binary unit ("512M", "2GiB", "1048576"; K, M, G, T with or without
+/// "iB"). Throws UsageError("<what>: expected ..., got '...'").
+MemoryCap parse_memory_cap(std::string_view what, std::string_view text);
+
 /// Run-time settings a node is created with.
 struct NodeOptions {
   int workers = 0;                ///< host workers; 0: one per hardware thread
   std::string device;             ///< device selector for device nodes; empty: the first
   std::string kernel = "scalar";  ///< host tile kernel of threads/openmp: scalar or simd
+  MemoryCap memory;               ///< device nodes: the cap on their own memory
 };
 
 /// The tiles a node is given during one run, as its policy hands them out.

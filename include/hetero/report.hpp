@@ -19,7 +19,8 @@ struct NodeReport {
   std::string device;
   NodeKind kind = NodeKind::host;
   int lanes = 0;
-  std::int64_t tiles = 0;
+  std::int64_t tiles = 0;   ///< tiles computed
+  std::int64_t pieces = 0;  ///< kernel launches: one per tile, more when memory was short
   std::int64_t pixels = 0;
   std::uint64_t iterations = 0;
   double busy_s = 0;      ///< mean over lanes of time spent computing
@@ -32,6 +33,7 @@ struct NodeReport {
   double iteration_share = 0;           ///< this node's fraction of the job's iterations
   double model_giters = 0;              ///< the node's own throughput from the model; 0: unknown
   std::uint64_t peak_device_bytes = 0;  ///< peak memory in the node's own space (device nodes)
+  std::uint64_t device_memory_cap = 0;  ///< the cap on that space; 0: none
   std::string failure;                  ///< why the node failed during the run; empty if it did not
 };
 

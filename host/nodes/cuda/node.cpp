@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <limits>
 #include <optional>
 
 #include "cuda/tile.hpp"
@@ -10,14 +11,15 @@
 #include "hetero/registry.hpp"
 #include "nodes/cuda/device_probe.hpp"
 #include "nodes/cuda/runtime.hpp"
+#include "nodes/tile_pieces.hpp"
 
 namespace hetero::nodes {
 namespace {
 
 constexpr std::string_view kName = "cuda";
 
-// One stream with the buffers of the tile in flight on it. A tile goes: counter reset and
-// kernel (between `started` and `computed`), counts to pinned staging (until `copied`).
+// One stream with the buffers of the piece of a tile in flight on it. A piece goes: counter
+// reset and kernel (between `started` and `computed`), counts to pinned staging (until `copied`).
 struct Slot {
   Slot(cuda::DeviceSpace& device_space, int device)
       : stream(kName, device),
@@ -29,9 +31,9 @@ struct Slot {
   cuda::Stream stream;
   cuda::Event started, computed, copied;
   Buffer<unsigned long long> chunk_counter;
-  Buffer<std::uint32_t> device_counts;  // grown to the largest tile seen
+  Buffer<std::uint32_t> device_counts;  // grown to the largest piece seen
   Buffer<std::uint32_t> staging;        // pinned, same size
-  std::optional<Tile> tile;             // in flight
+  std::optional<Piece> piece;           // in flight
   std::int64_t last_end_ns = 0;         // end of the lane's last event
 };
 
@@ -61,6 +63,7 @@ CudaNode::CudaNode(const NodeOptions& options)
   const cuda::DeviceProperties& properties =
       cuda::device_list().devices[static_cast<std::size_t>(device_)];
   resources_ = std::make_unique<Device>(device_, properties.multiprocessors);
+  resources_->device_space.set_limit(options.memory.of(cuda::free_memory(kName, device_)));
   info_.link = cuda::device_link(kName, device_, /*remeasure=*/false);
 }
 
@@ -90,7 +93,7 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
   // A run that failed may have left work in flight: start from idle streams.
   for (Slot& slot : gpu.slots) {
     slot.stream.synchronize(kName, device_);
-    slot.tile.reset();
+    slot.piece.reset();
   }
 
   const bool fp64 = job.precision() == Precision::fp64;
@@ -112,22 +115,28 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
   const cuda::DeviceClock clock(kName, device_, gpu.slots[0].stream.get(), first_lane);
   for (Slot& slot : gpu.slots) slot.last_end_ns = clock.anchor_ns();
 
-  const auto enqueue = [&](Slot& slot, const Tile& tile) {
-    const auto pixels = static_cast<std::size_t>(tile.size());
-    if (slot.device_counts.size() < pixels) {
+  // Room in the slot for up to `wanted` counts, on the device and in staging; fewer when memory
+  // is short.
+  const auto make_room = [&](Slot& slot, std::size_t wanted) -> std::size_t {
+    if (slot.device_counts.size() >= wanted) return wanted;
+    return fit_in_memory(wanted, kMinPiecePixels, [&](std::size_t pixels) {
       slot.device_counts = {};
       slot.staging = {};
       slot.device_counts = Buffer<std::uint32_t>(gpu.device_space, pixels);
       slot.staging = Buffer<std::uint32_t>(gpu.pinned_space, pixels);
-    }
+    });
+  };
+
+  const auto enqueue = [&](Slot& slot, const Piece& piece) {
+    const auto pixels = static_cast<std::size_t>(piece.size());
     const cudaStream_t stream = slot.stream.get();
     slot.started.record(stream, kName, device_);
     kernels::cuda::TileLaunch launch;
     launch.xs = xs.data();
     launch.ys = ys.data();
     launch.width = job.width();
-    launch.begin = tile.begin;
-    launch.pixels = tile.size();
+    launch.begin = piece.begin;
+    launch.pixels = piece.size();
     launch.max_iter = job.max_iter();
     launch.out = slot.device_counts.data();
     launch.chunk_counter = slot.chunk_counter.data();
@@ -139,14 +148,16 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
                                 cudaMemcpyDeviceToHost, stream),
                 kName, device_, "cudaMemcpyAsync (device to host)", bytes);
     slot.copied.record(stream, kName, device_);
-    slot.tile = tile;
+    slot.piece = piece;
   };
 
-  // Waits for the slot's tile, moves its counts into place and records it on the slot's lane.
+  // Waits for the slot's piece, moves its counts into place and records it on the slot's lane;
+  // a tile is completed with its last piece.
   const auto finish = [&](Slot& slot, TraceLane& lane) {
     slot.copied.synchronize(kName, device_);
-    const Tile tile = *slot.tile;
-    slot.tile.reset();
+    const Piece piece = *slot.piece;
+    const Tile part = piece.part();
+    slot.piece.reset();
     // The anchor's few microseconds of error never show: events of one lane stay in order
     // without overlap, and none ends after now (the copy has completed).
     const std::int64_t now = lane.now_ns();
@@ -159,41 +170,38 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
 
     const std::uint32_t max_iter = job.max_iter();
     const std::uint32_t* staged = slot.staging.data();
-    std::uint32_t* out = counts.data() + tile.begin;
+    std::uint32_t* out = counts.data() + part.begin;
     std::uint64_t iterations = 0;
-    for (std::int64_t p = 0; p < tile.size(); ++p) {
+    for (std::int64_t p = 0; p < part.size(); ++p) {
       out[p] = staged[p];
       iterations += iterations_of(staged[p], max_iter);
     }
-    lane.compute(tile, started, computed, iterations);
+    lane.compute(part, started, computed, iterations);
     lane.copy(EventKind::copy_to_host, "counts",
-              static_cast<std::uint64_t>(tile.size()) * sizeof(std::uint32_t), computed, copied,
-              tile.index);
-    work.completed(tile);
+              static_cast<std::uint64_t>(part.size()) * sizeof(std::uint32_t), computed, copied,
+              part.index);
+    if (piece.last()) work.completed(piece.tile);
   };
 
-  const std::span<const Tile> assigned = work.assigned();
-  std::size_t next_assigned = 0;
-  const auto next_tile = [&]() -> std::optional<Tile> {
-    if (work.self_scheduling()) return work.next();
-    if (work.stop_requested() || next_assigned >= assigned.size()) return std::nullopt;
-    return assigned[next_assigned++];
-  };
-
-  // Tile k goes to slot k % kStreams; before a slot takes a new tile its previous one is
-  // finished, so one tile computes while the one before it is copied and put in place.
+  // Piece k goes to slot k % kStreams; before a slot takes a new piece its previous one is
+  // finished, so one piece computes while the one before it is copied and put in place. A tile
+  // is one piece unless device memory runs short; then pieces shrink for the rest of the run.
+  PieceFeed feed(work);
+  std::int64_t piece_limit = std::numeric_limits<std::int64_t>::max();
   std::size_t launched = 0;
-  while (const std::optional<Tile> tile = next_tile()) {
+  while (const std::int64_t wanted = feed.peek(piece_limit)) {
     const std::size_t index = launched % kStreams;
     Slot& slot = gpu.slots[index];
-    if (slot.tile) finish(slot, trace.lane(static_cast<std::int32_t>(index)));
-    enqueue(slot, *tile);
+    if (slot.piece) finish(slot, trace.lane(static_cast<std::int32_t>(index)));
+    const auto room = static_cast<std::int64_t>(make_room(slot, static_cast<std::size_t>(wanted)));
+    if (room < wanted) piece_limit = room;
+    enqueue(slot, feed.take(room));
     ++launched;
   }
   for (std::size_t i = 0; i < kStreams; ++i) {
     const std::size_t index = (launched + i) % kStreams;
     Slot& slot = gpu.slots[index];
-    if (slot.tile) finish(slot, trace.lane(static_cast<std::int32_t>(index)));
+    if (slot.piece) finish(slot, trace.lane(static_cast<std::int32_t>(index)));
   }
 }
 

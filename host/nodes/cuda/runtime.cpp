@@ -30,6 +30,17 @@ std::string_view remedy(cudaError_t status) {
                           cudaGetErrorString(status), cudaGetErrorName(status), remedy(status)));
 }
 
+// An allocation the device refused for lack of memory: not sticky, so the error is cleared and
+// the caller may try a smaller one.
+[[noreturn]] void throw_out_of_memory(std::string_view node, int device, std::string_view call,
+                                      std::size_t bytes) {
+  static_cast<void>(cudaGetLastError());
+  throw OutOfMemory(fmt::format("{}: {} of {} bytes failed on CUDA device {}: out of memory; use "
+                                "smaller tiles (--tile) or a lower memory cap (--device-memory)",
+                                node, call, bytes, device),
+                    bytes);
+}
+
 }  // namespace
 
 void check(cudaError_t status, std::string_view node, int device, std::string_view call) {
@@ -45,14 +56,23 @@ void use_device(std::string_view node, int device) {
   check(cudaSetDevice(device), node, device, "cudaSetDevice");
 }
 
+std::uint64_t free_memory(std::string_view node, int device) {
+  std::size_t free = 0, total = 0;
+  check(cudaMemGetInfo(&free, &total), node, device, "cudaMemGetInfo");
+  return free;
+}
+
 DeviceSpace::DeviceSpace(std::string node, int device)
     : node_(std::move(node)), name_(fmt::format("cuda:{}", device)), device_(device) {}
 
 void* DeviceSpace::allocate(std::size_t bytes) {
   if (bytes == 0) return nullptr;
+  claim(bytes);
   void* pointer = nullptr;
-  check(cudaMalloc(&pointer, bytes), node_, device_, "cudaMalloc", bytes);
-  note_allocated(bytes);
+  const cudaError_t status = cudaMalloc(&pointer, bytes);
+  if (status != cudaSuccess) release(bytes);
+  if (status == cudaErrorMemoryAllocation) throw_out_of_memory(node_, device_, "cudaMalloc", bytes);
+  check(status, node_, device_, "cudaMalloc", bytes);
   return pointer;
 }
 
@@ -60,7 +80,7 @@ void DeviceSpace::deallocate(void* pointer, std::size_t bytes) noexcept {
   if (pointer == nullptr) return;
   // A failure here (a device lost mid-run) leaves nothing to recover; the run reports it.
   static_cast<void>(cudaFree(pointer));
-  note_freed(bytes);
+  release(bytes);
 }
 
 void DeviceSpace::copy_from_host(void* device_dst, const void* host_src, std::size_t bytes) {
@@ -83,16 +103,21 @@ PinnedHostSpace::PinnedHostSpace(std::string node, int device)
 
 void* PinnedHostSpace::allocate(std::size_t bytes) {
   if (bytes == 0) return nullptr;
+  claim(bytes);
   void* pointer = nullptr;
-  check(cudaMallocHost(&pointer, bytes), node_, device_, "cudaMallocHost", bytes);
-  note_allocated(bytes);
+  const cudaError_t status = cudaMallocHost(&pointer, bytes);
+  if (status != cudaSuccess) release(bytes);
+  if (status == cudaErrorMemoryAllocation) {
+    throw_out_of_memory(node_, device_, "cudaMallocHost", bytes);
+  }
+  check(status, node_, device_, "cudaMallocHost", bytes);
   return pointer;
 }
 
 void PinnedHostSpace::deallocate(void* pointer, std::size_t bytes) noexcept {
   if (pointer == nullptr) return;
   static_cast<void>(cudaFreeHost(pointer));
-  note_freed(bytes);
+  release(bytes);
 }
 
 void PinnedHostSpace::copy_from_host(void* dst, const void* src, std::size_t bytes) {

@@ -25,6 +25,9 @@ void check(cudaError_t status, std::string_view node, int device, std::string_vi
 /// Makes `device` the calling thread's current device (each proxy thread must).
 void use_device(std::string_view node, int device);
 
+/// Free global memory of the current device now (cudaMemGetInfo).
+std::uint64_t free_memory(std::string_view node, int device);
+
 /// Global memory of one device (cudaMalloc); copies are synchronous cudaMemcpy calls that
 /// return once the bytes are in place.
 class DeviceSpace final : public MemorySpace {

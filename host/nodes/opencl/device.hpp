@@ -22,6 +22,9 @@ struct DeviceSummary {
   int compute_units = 1;
   std::uint64_t global_memory_bytes = 0;
   std::uint64_t max_allocation_bytes = 0;
+  /// Free global memory where the driver reports it (cl_amd_device_attribute_query); OpenCL has
+  /// no portable query, so elsewhere the whole global memory.
+  std::uint64_t free_memory_bytes = 0;
   std::string resource;  ///< host-cpu for CPU devices, pci:DDDD:BB:DD.F when known, else opencl:P:D
 
   /// "P:D", the selector that names this device exactly.

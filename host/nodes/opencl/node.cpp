@@ -14,6 +14,7 @@
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
 #include "link_probe.hpp"
+#include "nodes/tile_pieces.hpp"
 #include "opencl_kernel_source.hpp"
 #include "runtime.hpp"
 #include "space.hpp"
@@ -99,12 +100,12 @@ struct OpenCLNode::State {
     opencl::Kernel kernel;
     std::size_t local_size = 1;
   };
-  // A queue with the tile it has in flight.
+  // A queue with the piece of a tile it has in flight.
   struct Slot {
     cl_command_queue queue = nullptr;
     TraceLane* lane = nullptr;
-    Buffer<std::uint32_t> counts;  // the tile's counts on the device
-    std::optional<Tile> tile;
+    Buffer<std::uint32_t> counts;  // the piece's counts on the device
+    std::optional<Piece> piece;
     Event kernel, read;
   };
 
@@ -119,7 +120,9 @@ struct OpenCLNode::State {
   Variant& variant_for(const Job& job, TraceLane& lane);
   template <class Real>
   void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts, NodeTrace& trace);
-  void launch(Slot& slot, const Variant& variant, cl_mem axes, const Job& job, const Tile& tile,
+  /// Room in `slot` for up to `wanted` counts, fewer when the device memory is short.
+  std::size_t make_room(Slot& slot, std::size_t wanted);
+  void launch(Slot& slot, const Variant& variant, cl_mem axes, const Job& job, const Piece& piece,
               std::span<std::uint32_t> counts);
   void finish(Slot& slot, const DeviceClock& clock, const Job& job, std::span<std::uint32_t> counts,
               WorkSource& work);
@@ -151,13 +154,20 @@ OpenCLNode::State::Variant& OpenCLNode::State::variant_for(const Job& job, Trace
   return variants.emplace(key, std::move(variant)).first->second;
 }
 
+std::size_t OpenCLNode::State::make_room(Slot& slot, std::size_t wanted) {
+  if (slot.counts.size() >= wanted) return wanted;
+  return fit_in_memory(wanted, kMinPiecePixels, [&](std::size_t pixels) {
+    slot.counts = {};
+    slot.counts = Buffer<std::uint32_t>(*space, pixels);
+  });
+}
+
 void OpenCLNode::State::launch(Slot& slot, const Variant& variant, cl_mem axes, const Job& job,
-                               const Tile& tile, std::span<std::uint32_t> counts) {
-  const auto pixels = static_cast<std::size_t>(tile.size());
-  if (slot.counts.size() < pixels) slot.counts = Buffer<std::uint32_t>(*space, pixels);
+                               const Piece& piece, std::span<std::uint32_t> counts) {
+  const auto pixels = static_cast<std::size_t>(piece.size());
   // A Buffer's data() is the start of its cl_mem, so the kernel writes from offset 0.
   const cl_mem device_counts = space->resolve(slot.counts.data(), slot.counts.bytes()).memory;
-  const cl_long width = job.width(), begin = tile.begin, end = tile.end;
+  const cl_long width = job.width(), begin = piece.begin, end = piece.end;
   const cl_uint max_iter = job.max_iter();
   cl_kernel kernel = variant.kernel.get();
   check(clSetKernelArg(kernel, 0, sizeof(cl_mem), &axes), "clSetKernelArg(axes)");
@@ -172,32 +182,33 @@ void OpenCLNode::State::launch(Slot& slot, const Variant& variant, cl_mem axes, 
                                slot.kernel.out()),
         "launch of a tile's kernel");
   check(clEnqueueReadBuffer(slot.queue, device_counts, CL_FALSE, 0, pixels * sizeof(std::uint32_t),
-                            counts.data() + tile.begin, 0, nullptr, slot.read.out()),
+                            counts.data() + piece.begin, 0, nullptr, slot.read.out()),
         "read of a tile's counts");
   check(clFlush(slot.queue), "clFlush");
-  slot.tile = tile;
+  slot.piece = piece;
 }
 
 void OpenCLNode::State::finish(Slot& slot, const DeviceClock& clock, const Job& job,
                                std::span<std::uint32_t> counts, WorkSource& work) {
-  const Tile tile = *slot.tile;
+  const Piece piece = *slot.piece;
+  const Tile part = piece.part();
   opencl::wait_for(slot.read.get(), "read of a tile's counts");
   opencl::wait_for(slot.kernel.get(), "a tile's kernel");
   std::uint64_t iterations = 0;
-  for (std::int64_t p = tile.begin; p < tile.end; ++p) {
+  for (std::int64_t p = part.begin; p < part.end; ++p) {
     iterations += iterations_of(counts[static_cast<std::size_t>(p)], job.max_iter());
   }
   const std::int64_t now = slot.lane->now_ns();
   const auto [compute_begin, compute_end] = clock.map(slot.kernel.get(), now);
   const auto [read_begin, read_end] = clock.map(slot.read.get(), now);
-  slot.lane->compute(tile, compute_begin, compute_end, iterations);
+  slot.lane->compute(part, compute_begin, compute_end, iterations);
   slot.lane->copy(EventKind::copy_to_host, "counts",
-                  static_cast<std::uint64_t>(tile.size()) * sizeof(std::uint32_t), read_begin,
-                  read_end, tile.index);
-  slot.tile.reset();
+                  static_cast<std::uint64_t>(part.size()) * sizeof(std::uint32_t), read_begin,
+                  read_end, part.index);
+  slot.piece.reset();
   slot.kernel.reset();
   slot.read.reset();
-  work.completed(tile);
+  if (piece.last()) work.completed(piece.tile);
 }
 
 template <class Real>
@@ -241,25 +252,23 @@ void OpenCLNode::State::run(const Job& job, WorkSource& work, std::span<std::uin
     }
   } drain{slots};
 
-  const std::span<const Tile> assigned = work.assigned();
-  std::size_t next_assigned = 0;
-  const auto next_tile = [&]() -> std::optional<Tile> {
-    if (work.self_scheduling()) return work.next();
-    if (work.stop_requested() || next_assigned == assigned.size()) return std::nullopt;
-    return assigned[next_assigned++];
-  };
-  // Tile k goes to slot k % kQueues; a slot's previous tile is finished before it is reused, so
-  // kQueues tiles are in flight and tiles complete in the order they were handed out.
+  // Piece k goes to slot k % kQueues; a slot's previous piece is finished before it is reused,
+  // so kQueues pieces are in flight and pieces complete in the order they were handed out. A
+  // tile is one piece unless device memory runs short; then pieces shrink for the rest of the run.
+  PieceFeed feed(work);
+  std::int64_t piece_limit = std::numeric_limits<std::int64_t>::max();
   std::size_t issued = 0;
-  while (const std::optional<Tile> tile = next_tile()) {
+  while (const std::int64_t wanted = feed.peek(piece_limit)) {
     Slot& slot = slots[issued % kQueues];
-    if (slot.tile) finish(slot, clock, job, counts, work);
-    launch(slot, variant, axes_memory, job, *tile, counts);
+    if (slot.piece) finish(slot, clock, job, counts, work);
+    const auto room = static_cast<std::int64_t>(make_room(slot, static_cast<std::size_t>(wanted)));
+    if (room < wanted) piece_limit = room;
+    launch(slot, variant, axes_memory, job, feed.take(room), counts);
     ++issued;
   }
   for (std::size_t k = 0; k < kQueues; ++k) {
     Slot& slot = slots[(issued + k) % kQueues];
-    if (slot.tile) finish(slot, clock, job, counts, work);
+    if (slot.piece) finish(slot, clock, job, counts, work);
   }
 }
 
@@ -274,9 +283,11 @@ OpenCLNode::OpenCLNode(const NodeOptions& options) : state_(std::make_unique<Sta
   for (opencl::Queue& queue : state_->queues) {
     queue = opencl::create_profiling_queue(state_->context.get(), state_->device);
   }
+  const opencl::DeviceSummary& summary = state_->device.summary;
   state_->space = std::make_unique<opencl::OpenCLSpace>(
       state_->context.get(), state_->queues[0].get(),
-      fmt::format("opencl device {}", state_->device.summary.index()));
+      fmt::format("opencl device {}", summary.index()), summary.max_allocation_bytes);
+  state_->space->set_limit(options.memory.of(summary.free_memory_bytes));
   info_ = describe_device(state_->device.summary);
   if (!info_.available) throw Error(info_.reason);
 }
@@ -333,7 +344,9 @@ Link OpenCLNode::probe(const NodeOptions& options) {
                              opencl::LinkLookup::remeasure);
 }
 
-MemorySpace* OpenCLNode::memory_space() { return state_->space.get(); }
+MemorySpace* OpenCLNode::memory_space() {
+  return state_->space.get();
+}
 
 void register_opencl(NodeRegistry& registry) {
   Backend backend;

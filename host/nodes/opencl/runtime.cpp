@@ -4,6 +4,7 @@
 #include <CL/cl_ext.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <sstream>
@@ -66,6 +67,24 @@ std::string resource_of(cl_device_id device, const DeviceSummary& summary) {
   return "opencl:" + summary.index();
 }
 
+// Free global memory in bytes as the AMD attribute query reports it (in KiB), or 0.
+std::uint64_t reported_free_memory(cl_device_id device) {
+#ifndef CL_DEVICE_GLOBAL_FREE_MEMORY_AMD
+  constexpr cl_device_info CL_DEVICE_GLOBAL_FREE_MEMORY_AMD = 0x4039;
+#endif
+  if (device_text(device, CL_DEVICE_EXTENSIONS).find("cl_amd_device_attribute_query") ==
+      std::string::npos) {
+    return 0;
+  }
+  // Total free and largest free block, in KiB.
+  std::array<std::size_t, 2> kib{};
+  if (clGetDeviceInfo(device, CL_DEVICE_GLOBAL_FREE_MEMORY_AMD, sizeof(kib), kib.data(), nullptr) !=
+      CL_SUCCESS) {
+    return 0;
+  }
+  return std::uint64_t{kib[0]} * 1024;
+}
+
 DeviceSummary summarise(cl_device_id device, int platform_index, int device_index,
                         const std::string& platform_name) {
   DeviceSummary summary;
@@ -85,6 +104,8 @@ DeviceSummary summarise(cl_device_id device, int platform_index, int device_inde
       static_cast<int>(device_value<cl_uint>(device, CL_DEVICE_MAX_COMPUTE_UNITS, 1));
   summary.global_memory_bytes = device_value<cl_ulong>(device, CL_DEVICE_GLOBAL_MEM_SIZE, 0);
   summary.max_allocation_bytes = device_value<cl_ulong>(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, 0);
+  summary.free_memory_bytes = reported_free_memory(device);
+  if (summary.free_memory_bytes == 0) summary.free_memory_bytes = summary.global_memory_bytes;
   summary.resource = resource_of(device, summary);
   return summary;
 }

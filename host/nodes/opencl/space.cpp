@@ -21,10 +21,12 @@ std::uintptr_t round_up(std::uintptr_t value, std::uintptr_t multiple) {
 
 }  // namespace
 
-OpenCLSpace::OpenCLSpace(cl_context context, cl_command_queue copy_queue, std::string name)
+OpenCLSpace::OpenCLSpace(cl_context context, cl_command_queue copy_queue, std::string name,
+                         std::uint64_t max_allocation_bytes)
     : context_(context),
       copy_queue_(copy_queue),
       name_(std::move(name)),
+      max_allocation_bytes_(max_allocation_bytes),
       next_address_(kFirstAddress) {}
 
 OpenCLSpace::~OpenCLSpace() {
@@ -33,11 +35,30 @@ OpenCLSpace::~OpenCLSpace() {
 
 void* OpenCLSpace::allocate(std::size_t bytes) {
   if (bytes == 0) return nullptr;
+  if (max_allocation_bytes_ != 0 && bytes > max_allocation_bytes_) {
+    throw OutOfMemory(fmt::format("{}: cannot allocate {} bytes: its largest buffer is {} bytes; "
+                                  "use smaller tiles (--tile)",
+                                  name_, bytes, max_allocation_bytes_),
+                      bytes);
+  }
+  claim(bytes);
   cl_int status = CL_SUCCESS;
   cl_mem memory = clCreateBuffer(context_, CL_MEM_READ_WRITE, bytes, nullptr, &status);
   if (status != CL_SUCCESS) {
-    throw Error(fmt::format("{}: could not allocate {} bytes ({}); use smaller tiles or images",
-                            name_, bytes, status_name(status)));
+    release(bytes);
+    const std::string message = fmt::format(
+        "{}: could not allocate {} bytes ({}); use smaller tiles (--tile) or a lower "
+        "memory cap (--device-memory)",
+        name_, bytes, status_name(status));
+    switch (status) {
+      case CL_MEM_OBJECT_ALLOCATION_FAILURE:
+      case CL_OUT_OF_RESOURCES:
+      case CL_OUT_OF_HOST_MEMORY:
+      case CL_INVALID_BUFFER_SIZE:
+        throw OutOfMemory(message, bytes);
+      default:
+        throw Error(message);
+    }
   }
   std::uintptr_t address = 0;
   {
@@ -46,7 +67,6 @@ void* OpenCLSpace::allocate(std::size_t bytes) {
     next_address_ += round_up(bytes, kPage) + kPage;
     allocations_.emplace(address, Allocation{memory, bytes});
   }
-  note_allocated(bytes);
   // The address is a handle, never dereferenced; it only has to survive pointer offsets.
   return reinterpret_cast<void*>(address);  // NOLINT(performance-no-int-to-ptr)
 }
@@ -63,7 +83,7 @@ void OpenCLSpace::deallocate(void* pointer, std::size_t bytes) noexcept {
   }
   // The release is deferred by OpenCL until commands that use the buffer have finished.
   clReleaseMemObject(memory);
-  note_freed(bytes);
+  release(bytes);
 }
 
 OpenCLSpace::Region OpenCLSpace::resolve(const void* address, std::size_t bytes) const {

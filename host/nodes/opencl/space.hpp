@@ -14,10 +14,13 @@ namespace hetero::nodes::opencl {
 
 /// Device buffers (cl_mem) behind addresses a Buffer<T> can offset. The addresses are opaque:
 /// the host never dereferences them; resolve() turns one back into its cl_mem and byte offset.
-/// Allocation is tracked (bytes_in_use, peak_bytes). The synchronous copies run on `copy_queue`.
+/// Allocation is tracked (bytes_in_use, peak_bytes) and capped (limit). A buffer larger than
+/// the device's largest allocation, or one the driver refuses for lack of memory, throws
+/// OutOfMemory. The synchronous copies run on `copy_queue`.
 class OpenCLSpace final : public MemorySpace {
  public:
-  OpenCLSpace(cl_context context, cl_command_queue copy_queue, std::string name);
+  OpenCLSpace(cl_context context, cl_command_queue copy_queue, std::string name,
+              std::uint64_t max_allocation_bytes);
   ~OpenCLSpace() override;
   OpenCLSpace(const OpenCLSpace&) = delete;
   OpenCLSpace& operator=(const OpenCLSpace&) = delete;
@@ -44,6 +47,7 @@ class OpenCLSpace final : public MemorySpace {
   cl_context context_;
   cl_command_queue copy_queue_;
   std::string name_;
+  std::uint64_t max_allocation_bytes_;  // 0: not reported
   mutable std::mutex mutex_;
   std::map<std::uintptr_t, Allocation> allocations_;  // by start address
   std::uintptr_t next_address_;

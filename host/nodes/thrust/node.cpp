@@ -2,12 +2,14 @@
 #include "nodes/thrust/node.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include "hetero/registry.hpp"
 #include "nodes/cuda/device_probe.hpp"
 #include "nodes/cuda/runtime.hpp"
 #include "nodes/thrust/tiles.hpp"
+#include "nodes/tile_pieces.hpp"
 
 namespace hetero::nodes {
 namespace {
@@ -38,6 +40,7 @@ ThrustNode::ThrustNode(const NodeOptions& options)
     : info_(describe(options)), device_(cuda::select_device(kName, options)) {
   cuda::use_device(kName, device_);
   resources_ = std::make_unique<Device>(device_);
+  resources_->device_space.set_limit(options.memory.of(cuda::free_memory(kName, device_)));
   info_.link = cuda::device_link(kName, device_, /*remeasure=*/false);
 }
 
@@ -86,11 +89,11 @@ void ThrustNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_
   const bool fma = job.mode() == Mode::fma;
   const std::uint32_t max_iter = job.max_iter();
 
-  const auto compute = [&](const Tile& tile) {
-    const auto pixels = static_cast<std::size_t>(tile.size());
-    gpu.tiles.reserve(pixels);
+  const auto compute = [&](const Piece& piece) {
+    const Tile part = piece.part();
+    const auto pixels = static_cast<std::size_t>(part.size());
     gpu.started.record(gpu.stream.get(), kName, device_);
-    gpu.tiles.compute(fp64, fma, job.width(), tile.begin, tile.end, max_iter, gpu.stream.get());
+    gpu.tiles.compute(fp64, fma, job.width(), part.begin, part.end, max_iter, gpu.stream.get());
     gpu.computed.record(gpu.stream.get(), kName, device_);
     gpu.computed.synchronize(kName, device_);
     // In order after the lane's last event, and not after now (the transform has completed).
@@ -100,26 +103,29 @@ void ThrustNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_
 
     // thrust::copy to a host pointer is a synchronous pageable copy: timed on the host.
     const std::int64_t copy_begin = std::max(lane.now_ns(), computed);
-    std::uint32_t* out = counts.data() + tile.begin;
+    std::uint32_t* out = counts.data() + part.begin;
     gpu.tiles.copy_counts(out, pixels);
     const std::int64_t copy_end = std::max(lane.now_ns(), copy_begin);
     last_end = copy_end;
 
     std::uint64_t iterations = 0;
     for (std::size_t p = 0; p < pixels; ++p) iterations += iterations_of(out[p], max_iter);
-    lane.compute(tile, started, computed, iterations);
+    lane.compute(part, started, computed, iterations);
     lane.copy(EventKind::copy_to_host, "counts", pixels * sizeof(std::uint32_t), copy_begin,
-              copy_end, tile.index);
-    work.completed(tile);
+              copy_end, part.index);
+    if (piece.last()) work.completed(piece.tile);
   };
 
-  if (work.self_scheduling()) {
-    while (const std::optional<Tile> tile = work.next()) compute(*tile);
-    return;
-  }
-  for (const Tile& tile : work.assigned()) {
-    if (work.stop_requested()) break;
-    compute(tile);
+  // A tile is one transform unless device memory runs short; then pieces shrink for the rest
+  // of the run.
+  PieceFeed feed(work);
+  std::int64_t piece_limit = std::numeric_limits<std::int64_t>::max();
+  while (const std::int64_t wanted = feed.peek(piece_limit)) {
+    const auto room = static_cast<std::int64_t>(
+        fit_in_memory(static_cast<std::size_t>(wanted), kMinPiecePixels,
+                      [&](std::size_t pixels) { gpu.tiles.reserve(pixels); }));
+    if (room < wanted) piece_limit = room;
+    compute(feed.take(room));
   }
 }
 

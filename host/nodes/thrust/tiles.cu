@@ -26,9 +26,11 @@ void guarded(int device, const char* call, std::size_t bytes, Body&& body) {
   try {
     body();
   } catch (const std::bad_alloc&) {
-    throw Error("thrust: " + std::string(call) + " of " + std::to_string(bytes) +
-                " bytes failed on CUDA device " + std::to_string(device) +
-                ": out of memory; use smaller tiles (--tile) or a smaller image");
+    throw OutOfMemory("thrust: " + std::string(call) + " of " + std::to_string(bytes) +
+                          " bytes failed on CUDA device " + std::to_string(device) +
+                          ": out of memory; use smaller tiles (--tile) or a lower memory cap "
+                          "(--device-memory)",
+                      bytes);
   } catch (const ::thrust::system_error& e) {
     throw Error("thrust: " + std::string(call) + " failed on CUDA device " +
                 std::to_string(device) + ": " + e.what());

@@ -30,7 +30,8 @@ class Tiles {
   void upload(Axis axis, const double* values, std::size_t count);
   void upload(Axis axis, const float* values, std::size_t count);
 
-  /// Makes room for `pixels` counts on the device (synchronous).
+  /// Makes room for `pixels` counts on the device (synchronous); throws OutOfMemory when the
+  /// device memory or its cap cannot hold them.
   void reserve(std::size_t pixels);
 
   /// Computes pixels [begin, end) of an image `width` wide into the device counts (room for

@@ -1,0 +1,118 @@
+// The device memory cap on every device node (opencl, cuda, thrust): tiles that do not fit run
+// in pieces with counts identical to serial, each tile completed once after its last piece; a
+// cap too small for the job fails naming the node and the bytes. Skipped, with the reason, for
+// a node that cannot run here.
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "test_support.hpp"
+
+namespace hetero {
+namespace {
+
+class DeviceMemory : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const NodeInfo info = NodeRegistry::builtin().describe(GetParam());
+    if (!info.available) GTEST_SKIP() << GetParam() << " is unavailable: " << info.reason;
+  }
+  static NodeOptions capped(std::uint64_t bytes) {
+    NodeOptions options;
+    options.memory.bytes = bytes;
+    return options;
+  }
+  static JobSpec job(Precision precision) {
+    // 257 x 131 = 33667 pixels: tiles of 20000 pixels want 80000 bytes of counts each.
+    return test::region_job({-2.1, 0.7, -1.3, 1.1}, 257, 131, 300, precision, Mode::exact);
+  }
+  static constexpr std::uint64_t kCap = 64 * 1024;
+  static constexpr std::int64_t kTilePixels = 20000;
+};
+
+TEST_P(DeviceMemory, TilesThatDoNotFitTheCapRunInPiecesWithIdenticalCounts) {
+  for (const Precision precision : {Precision::fp64, Precision::fp32}) {
+    for (const Policy policy : {Policy::dynamic, Policy::static_split}) {
+      const JobSpec spec = job(precision);
+      RunResult result;
+      try {
+        result = test::run_on({GetParam()}, spec, policy, kTilePixels, capped(kCap));
+      } catch (const Error& e) {
+        // A device without fp64 refuses fp64 jobs whatever its memory.
+        if (precision == Precision::fp64 && std::string(e.what()).find("fp64") != std::string::npos)
+          continue;
+        throw;
+      }
+      const std::string what = fmt::format("{} {}", to_string(precision), to_string(policy));
+      EXPECT_EQ(result.counts, test::serial_counts(spec)) << what;
+      ASSERT_EQ(result.report.nodes.size(), 1U);
+      const NodeReport& node = result.report.nodes[0];
+      EXPECT_EQ(node.tiles, 2) << what;
+      EXPECT_GT(node.pieces, node.tiles) << what;
+      EXPECT_EQ(node.pixels, spec.pixels()) << what;
+      EXPECT_EQ(node.bytes_to_host, static_cast<std::uint64_t>(spec.pixels()) * 4) << what;
+      EXPECT_EQ(node.device_memory_cap, kCap) << what;
+      EXPECT_LE(node.peak_device_bytes, kCap) << what;
+      ASSERT_EQ(result.report.notes.size(), 1U) << what;
+      EXPECT_NE(result.report.notes[0].find(" pieces: whole tiles did not fit"), std::string::npos)
+          << result.report.notes[0];
+    }
+  }
+}
+
+TEST_P(DeviceMemory, TileInPiecesIsCompletedOnceAfterItsLastPiece) {
+  const JobSpec spec = job(Precision::fp32);
+  const Job work_job(spec);
+  const std::vector<std::uint32_t> expected = test::serial_counts(spec);
+  const std::vector<Tile> tiles = make_tiles(spec.pixels(), 7001);  // ragged: not whole rows
+  const auto node = NodeRegistry::builtin().create(GetParam(), capped(48 * 1024));
+  for (const bool self_scheduling : {false, true}) {
+    for (const std::size_t stop_after : {tiles.size(), std::size_t{1}}) {
+      std::vector<std::uint32_t> counts(expected.size(), std::numeric_limits<std::uint32_t>::max());
+      test::CheckedWork work(tiles, self_scheduling, counts, expected, stop_after);
+      const TraceClock clock;
+      NodeTrace trace(&clock, 0);
+      node->run(work_job, work, counts, trace);
+      const std::string what = std::string(self_scheduling ? "self-scheduling" : "assigned") +
+                               ", stop after " + std::to_string(stop_after);
+      EXPECT_EQ(work.wrong_tiles(), 0U) << what;
+      for (const int n : work.completions()) EXPECT_LE(n, 1) << what;
+      if (stop_after == tiles.size()) {
+        EXPECT_EQ(work.completed_count(), tiles.size()) << what;
+        EXPECT_EQ(counts, expected) << what;
+      } else {
+        EXPECT_LT(work.completed_count(), tiles.size()) << what << ": the stop was not heard";
+      }
+    }
+  }
+}
+
+TEST_P(DeviceMemory, CapTooSmallForTheJobFailsNamingTheBytesAndWhatToDo) {
+  const JobSpec spec = job(Precision::fp32);  // axes: 388 floats, 1552 bytes
+  try {
+    test::run_on({GetParam()}, spec, Policy::dynamic, 0, capped(1000));
+    FAIL() << "a job ran within a 1000-byte cap";
+  } catch (const Cancelled&) {
+    FAIL() << "cancelled instead of failing";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("node '" + GetParam() + "' failed"), std::string::npos) << message;
+    EXPECT_NE(message.find("bytes"), std::string::npos) << message;
+    EXPECT_NE(message.find("--device-memory"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+INSTANTIATE_TEST_SUITE_P(Nodes, DeviceMemory, ::testing::Values("opencl", "cuda", "thrust"),
+                         test_name);
+
+}  // namespace
+}  // namespace hetero
