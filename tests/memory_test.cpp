@@ -37,8 +37,9 @@ TEST(MemoryCap, ParsesPercentagesAndBinaryByteCounts) {
 }
 
 TEST(MemoryCap, RejectsAnythingElseInOneLineNamingTheOption) {
-  for (const char* text : {"", "0", "-1", "0.5", "lots", "5X", "M", "%", "0%", "-5%", "101%",
-                           "nan%", "inf", "1e300", "2048T", "12..5M", "90 %", "1 G", "0x10"}) {
+  for (const char* text :
+       {"",     "0",    "-1",        "0.5", "lots",  "5X",    "M",      "%",    "0%",  "-5%",
+        "101%", "nan%", "4.9e-324%", "inf", "1e300", "2048T", "12..5M", "90 %", "1 G", "0x10"}) {
     try {
       parse_memory_cap("--device-memory", text);
       ADD_FAILURE() << "'" << text << "' was accepted";

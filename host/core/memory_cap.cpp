@@ -48,7 +48,8 @@ MemoryCap parse_memory_cap(std::string_view what, std::string_view text) {
     } catch (const UsageError&) {
       throw fail();
     }
-    if (!(percent > 0 && percent <= 100)) {
+    // A subnormal percentage passes "> 0" but its fraction underflows to 0.
+    if (!(percent / 100 > 0 && percent <= 100)) {
       throw UsageError(fmt::format(
           "{}: {} is out of range; use a percentage above 0 and at most 100%", what, text));
     }
