@@ -307,6 +307,7 @@ if has_stage sanitize; then
   else
     filter='DeviceNodes/*:Backends/BackendTest.MatchesSerialInEveryPrecisionAndMode/cuda'
     filter+=':Backends/BackendTest.MatchesSerialInEveryPrecisionAndMode/thrust'
+    filter+=':Nodes/DeviceMemory.*/cuda:Nodes/DeviceMemory.*/thrust'
     for tool in memcheck racecheck; do
       echo "== compute-sanitizer --tool $tool"
       extra=()

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -163,6 +164,22 @@ TEST(PieceFeed, HandsOutNoFurtherPieceOnceAStopIsAsked) {
     work.stop = true;
     EXPECT_EQ(feed.peek(10), 0) << "self-scheduling " << self_scheduling;
   }
+}
+
+TEST(PieceBudget, SplitsWhatTheCapLeavesBetweenTheSlots) {
+  CappedSpace space;
+  EXPECT_EQ(nodes::piece_budget(space, 0, 2, 4), std::numeric_limits<std::int64_t>::max())
+      << "no cap, no bound";
+  space.set_limit(10000);
+  Buffer<char> axes(space, 2000);
+  EXPECT_EQ(nodes::piece_budget(space, 0, 2, 4), 1000) << "(10000 - 2000) / 2 slots / 4 bytes";
+  EXPECT_EQ(nodes::piece_budget(space, 0, 1, 4), 2000);
+  // Buffers the slots hold are freed before they grow: they count as room.
+  Buffer<char> slot_buffer(space, 4000);
+  EXPECT_EQ(nodes::piece_budget(space, 4000, 2, 4), 1000);
+  EXPECT_EQ(nodes::piece_budget(space, 0, 2, 4), 500);
+  Buffer<char> rest(space, 4000);
+  EXPECT_EQ(nodes::piece_budget(space, 0, 2, 4), 1) << "a full space still allows 1 pixel";
 }
 
 TEST(FitInMemory, HalvesTheRequestUntilItFitsButNotBelowTheMinimum) {

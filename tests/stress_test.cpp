@@ -3,6 +3,7 @@
 // soak run of N seconds (outside CI).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -20,12 +21,13 @@ struct RandomJob {
   std::vector<std::string> nodes;
   Policy policy = Policy::dynamic;
   std::int64_t tile = 0;
+  NodeOptions options;  ///< device nodes: sometimes a memory cap that cuts tiles into pieces
 };
 
 RandomJob random_job(std::mt19937_64& random, const std::vector<std::string>& available) {
   std::uniform_real_distribution<double> centre_x(-2.0, 0.5), centre_y(-1.2, 1.2);
   std::uniform_real_distribution<double> log_scale(-10.0, 0.6);
-  std::uniform_int_distribution<int> side(1, 120), iterations(1, 400), coin(0, 1);
+  std::uniform_int_distribution<int> side(1, 160), iterations(1, 400), coin(0, 1);
   const double half = std::pow(10.0, log_scale(random)) / 2;
   const double cx = centre_x(random), cy = centre_y(random);
   RandomJob job;
@@ -42,22 +44,33 @@ RandomJob random_job(std::mt19937_64& random, const std::vector<std::string>& av
   const std::size_t count =
       std::uniform_int_distribution<std::size_t>(1, std::min<std::size_t>(3, pool.size()))(random);
   job.nodes.assign(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(count));
+  // Room for the axes (at most 2 x 160 doubles) and a smallest piece per lane, and at random a
+  // little more: often less than whole tiles want.
+  std::uniform_int_distribution<std::uint64_t> extra(
+      0, 2 * static_cast<std::uint64_t>(job.spec.pixels()));
+  if (coin(random) || coin(random))
+    job.options.memory.bytes = 320 * 8 + 2 * 4096 * 4 + extra(random);
   return job;
 }
 
-// Runs jobs until `jobs` are done (or `deadline` passes when soaking); returns how many ran.
+// Runs jobs until `jobs` are done (or `deadline` passes when soaking); returns how many ran and
+// adds to `in_pieces` those in which a device node cut tiles into pieces.
 int run_jobs(std::uint64_t seed, int jobs, std::chrono::steady_clock::time_point deadline,
-             bool soak, const std::vector<std::string>& available) {
+             bool soak, const std::vector<std::string>& available, std::atomic<int>& in_pieces) {
   std::mt19937_64 random(seed);
   int done = 0;
   while (soak ? std::chrono::steady_clock::now() < deadline : done < jobs) {
     const RandomJob job = random_job(random, available);
-    const RunResult result = test::run_on(job.nodes, job.spec, job.policy, job.tile);
+    const RunResult result = test::run_on(job.nodes, job.spec, job.policy, job.tile, job.options);
     const std::vector<std::uint32_t> reference = test::serial_counts(job.spec);
     EXPECT_EQ(result.report.checksum, checksum(reference))
         << job.spec.width << "x" << job.spec.height << " policy " << to_string(job.policy)
         << " tile " << job.tile << " on " << job.nodes.size() << " nodes, first "
         << job.nodes.front();
+    if (std::any_of(result.report.nodes.begin(), result.report.nodes.end(),
+                    [](const NodeReport& node) { return node.pieces > node.tiles; })) {
+      ++in_pieces;
+    }
     ++done;
   }
   return done;
@@ -70,17 +83,21 @@ TEST(Stress, RandomJobsBackToBackAndInParallelMatchSerial) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(soak ? std::atoi(soak_env) : 0);
 
-  const int back_to_back = run_jobs(2013, 40, deadline, soak, available);
+  std::atomic<int> in_pieces{0};
+  const int back_to_back = run_jobs(2013, 40, deadline, soak, available, in_pieces);
   std::atomic<int> parallel{0};
   std::vector<std::thread> workers;
   for (int t = 0; t < 4; ++t) {
     workers.emplace_back([&, t] {
-      parallel += run_jobs(7000 + static_cast<std::uint64_t>(t), 10, deadline, soak, available);
+      parallel +=
+          run_jobs(7000 + static_cast<std::uint64_t>(t), 10, deadline, soak, available, in_pieces);
     });
   }
   for (std::thread& worker : workers) worker.join();
-  std::printf("stress: %d jobs back to back, %d in 4 parallel streams, on %zu backends\n",
-              back_to_back, parallel.load(), available.size());
+  std::printf(
+      "stress: %d jobs back to back, %d in 4 parallel streams, on %zu backends; %d with tiles "
+      "cut into pieces by a device memory cap\n",
+      back_to_back, parallel.load(), available.size(), in_pieces.load());
   EXPECT_GE(back_to_back + parallel.load(), 80);
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 
+#include "hetero/buffer.hpp"
 #include "hetero/error.hpp"
 #include "hetero/job.hpp"
 #include "hetero/node.hpp"
@@ -48,6 +49,13 @@ class PieceFeed {
   std::optional<Tile> current_;
   std::int64_t offset_ = 0;  // first pixel of current_ not yet handed out
 };
+
+/// The most pixels a piece may have so that `slots` buffers of `bytes_per_pixel` bytes a pixel
+/// fit the space's cap beside everything else it holds, at least 1 (no bound for a space without
+/// a cap). `held` is what those buffers hold now: they are freed before they grow. Splitting the
+/// cap up front keeps one slot from taking the room every other slot needs.
+std::int64_t piece_budget(const MemorySpace& space, std::uint64_t held, int slots,
+                          std::size_t bytes_per_pixel);
 
 /// Makes room for `wanted` elements through `allocate(n)`, which replaces a buffer with one of n
 /// elements or throws OutOfMemory. On OutOfMemory the request halves, down to `minimum`

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <limits>
 #include <optional>
 
 #include "cuda/tile.hpp"
@@ -118,7 +117,8 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
   // Room in the slot for up to `wanted` counts, on the device and in staging; fewer when memory
   // is short.
   const auto make_room = [&](Slot& slot, std::size_t wanted) -> std::size_t {
-    if (slot.device_counts.size() >= wanted) return wanted;
+    // Both sizes: an allocation that failed half way leaves the other buffer behind.
+    if (slot.device_counts.size() >= wanted && slot.staging.size() >= wanted) return wanted;
     return fit_in_memory(wanted, kMinPiecePixels, [&](std::size_t pixels) {
       slot.device_counts = {};
       slot.staging = {};
@@ -185,9 +185,12 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
 
   // Piece k goes to slot k % kStreams; before a slot takes a new piece its previous one is
   // finished, so one piece computes while the one before it is copied and put in place. A tile
-  // is one piece unless device memory runs short; then pieces shrink for the rest of the run.
+  // is one piece unless the memory cap, split between the streams, cannot hold it; pieces shrink
+  // further for the rest of the run when an allocation fails.
   PieceFeed feed(work);
-  std::int64_t piece_limit = std::numeric_limits<std::int64_t>::max();
+  std::uint64_t held = 0;
+  for (const Slot& slot : gpu.slots) held += slot.device_counts.bytes();
+  std::int64_t piece_limit = piece_budget(gpu.device_space, held, kStreams, sizeof(std::uint32_t));
   std::size_t launched = 0;
   while (const std::int64_t wanted = feed.peek(piece_limit)) {
     const std::size_t index = launched % kStreams;

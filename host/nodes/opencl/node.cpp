@@ -254,9 +254,10 @@ void OpenCLNode::State::run(const Job& job, WorkSource& work, std::span<std::uin
 
   // Piece k goes to slot k % kQueues; a slot's previous piece is finished before it is reused,
   // so kQueues pieces are in flight and pieces complete in the order they were handed out. A
-  // tile is one piece unless device memory runs short; then pieces shrink for the rest of the run.
+  // tile is one piece unless the memory cap, split between the queues, cannot hold it; pieces
+  // shrink further for the rest of the run when an allocation fails.
   PieceFeed feed(work);
-  std::int64_t piece_limit = std::numeric_limits<std::int64_t>::max();
+  std::int64_t piece_limit = piece_budget(*space, 0, kQueues, sizeof(std::uint32_t));
   std::size_t issued = 0;
   while (const std::int64_t wanted = feed.peek(piece_limit)) {
     Slot& slot = slots[issued % kQueues];

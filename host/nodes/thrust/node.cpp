@@ -2,7 +2,6 @@
 #include "nodes/thrust/node.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <optional>
 
 #include "hetero/registry.hpp"
@@ -116,10 +115,11 @@ void ThrustNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_
     if (piece.last()) work.completed(piece.tile);
   };
 
-  // A tile is one transform unless device memory runs short; then pieces shrink for the rest
-  // of the run.
+  // A tile is one transform unless the memory cap cannot hold its counts; pieces shrink further
+  // for the rest of the run when an allocation fails.
   PieceFeed feed(work);
-  std::int64_t piece_limit = std::numeric_limits<std::int64_t>::max();
+  std::int64_t piece_limit =
+      piece_budget(gpu.device_space, gpu.tiles.capacity_bytes(), 1, sizeof(std::uint32_t));
   while (const std::int64_t wanted = feed.peek(piece_limit)) {
     const auto room = static_cast<std::int64_t>(
         fit_in_memory(static_cast<std::size_t>(wanted), kMinPiecePixels,

@@ -118,6 +118,10 @@ void Tiles::reserve(std::size_t pixels) {
   });
 }
 
+std::size_t Tiles::capacity_bytes() const {
+  return vectors_->counts.size() * sizeof(std::uint32_t);
+}
+
 void Tiles::compute(bool fp64, bool fma, std::int64_t width, std::int64_t begin, std::int64_t end,
                     std::uint32_t max_iter, cudaStream_t stream) {
   Vectors& v = *vectors_;

@@ -34,6 +34,9 @@ class Tiles {
   /// device memory or its cap cannot hold them.
   void reserve(std::size_t pixels);
 
+  /// Bytes the device counts hold now.
+  std::size_t capacity_bytes() const;
+
   /// Computes pixels [begin, end) of an image `width` wide into the device counts (room for
   /// them reserved) with the uploaded axes of the given precision, on `stream`; returns once
   /// they are computed.
