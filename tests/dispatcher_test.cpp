@@ -298,6 +298,32 @@ TEST(Dispatcher, AStopRequestEndsTheRunAsCancelled) {
   EXPECT_THROW(dispatcher.run(Job(resolve_job(JobRequest{})), options), Cancelled);
 }
 
+TEST(Dispatcher, AStopRequestEndsACalibrationToo) {
+  // Two nodes the model does not know: the auto policy calibrates them before the run, and a
+  // calibration of a deep job can take long; it must stop as promptly as the run does.
+  std::vector<std::unique_ptr<Node>> nodes;
+  nodes.push_back(NodeRegistry::builtin().create("serial"));
+  nodes.push_back(NodeRegistry::builtin().create("threads"));
+  Dispatcher dispatcher(std::move(nodes));
+  std::atomic<bool> stop{true};
+  ThroughputModel model;
+  RunOptions options;
+  options.policy = Policy::automatic;
+  options.model = &model;
+  options.stop = &stop;
+  const JobSpec spec = test::region_job({-2.1, 0.7, -1.3, 1.1}, 1000, 1000, 1000000);
+  try {
+    dispatcher.run(Job(spec), options);
+    FAIL() << "the run should have been cancelled";
+  } catch (const Cancelled& e) {
+    EXPECT_NE(std::string(e.what()).find("stopped while calibrating serial"), std::string::npos)
+        << e.what();
+  }
+  const NodeInfo serial = NodeRegistry::builtin().describe("serial");
+  EXPECT_EQ(model.estimate(serial, spec.precision, spec.mode).state, ModelState::uncalibrated)
+      << "a cancelled calibration left the node calibrating";
+}
+
 TEST(Dispatcher, ProgressCountsEveryTile) {
   std::vector<std::unique_ptr<Node>> nodes;
   nodes.push_back(NodeRegistry::builtin().create("serial"));

@@ -279,8 +279,9 @@ Dispatcher::~Dispatcher() = default;
 
 namespace {
 
-// Runs `node` alone on a small version of `spec` and returns its throughput in Giter/s.
-double calibrate(Node& node, const JobSpec& spec) {
+// Runs `node` alone on a small version of `spec` and returns its throughput in Giter/s. Throws
+// Cancelled when `stop` is set before it ends (the node stops after the tiles in hand).
+double calibrate(Node& node, const JobSpec& spec, const std::atomic<bool>* stop) {
   JobSpec small = spec;
   const double scale = std::sqrt(static_cast<double>(kCalibrationPixels) /
                                  static_cast<double>(std::max<std::int64_t>(1, spec.pixels())));
@@ -301,12 +302,15 @@ double calibrate(Node& node, const JobSpec& spec) {
   plan.queue = tiles;
   plan.own.resize(1);
   plan.total_lanes = std::max(1, node.lanes());
-  Round round(std::move(plan), completion, nullptr);
+  Round round(std::move(plan), completion, stop);
   NodeWork work(round, 0, -1);
   TraceClock clock;
   NodeTrace trace(&clock, 0);
   trace.reserve_lanes(std::max(1, node.lanes()));
   node.run(job, work, counts, trace);
+  if (round.stop_requested()) {
+    throw Cancelled(fmt::format("stopped while calibrating {}", node.info().name));
+  }
   const double seconds = static_cast<double>(clock.now_ns()) * 1e-9;
   std::uint64_t iterations = 0;
   for (const std::uint32_t count : counts) iterations += iterations_of(count, small.max_iter);
@@ -338,7 +342,13 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
     ThroughputEstimate estimate = model.estimate(infos[i], spec.precision, spec.mode);
     if (needs_weights && estimate.state != ModelState::calibrated) {
       model.set_calibrating(infos[i], spec.precision, spec.mode, true);
-      const double giters = calibrate(*nodes_[i], spec);
+      double giters = 0;
+      try {
+        giters = calibrate(*nodes_[i], spec, options.stop);
+      } catch (...) {
+        model.set_calibrating(infos[i], spec.precision, spec.mode, false);
+        throw;
+      }
       model.set_calibrating(infos[i], spec.precision, spec.mode, false);
       model.record(infos[i], spec.precision, spec.mode, giters);
       notes.push_back(fmt::format("calibrated {}: {:.3f} Giter/s", infos[i].name, giters));
