@@ -8,7 +8,10 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "nodes/cuda/device_probe.hpp"
 #include "test_support.hpp"
@@ -142,10 +145,11 @@ TEST_P(CudaDeviceTest, DeviceTimestampsLieOnTheTraceClockInOrder) {
   }
 }
 
-TEST_P(CudaDeviceTest, LinkProbeFiguresArePositive) {
-  const auto plausible = [](const Link& link) {
+TEST_P(CudaDeviceTest, LinkIsProbedOnceThenReadFromTheCache) {
+  const test::ScopedCacheHome home;
+  const auto plausible = [](const Link& link, const std::string& source) {
     EXPECT_FALSE(link.zero_copy);
-    EXPECT_EQ(link.source, "probe");
+    EXPECT_EQ(link.source, source);
     for (const double rate : {link.to_device_bytes_per_s, link.to_host_bytes_per_s}) {
       EXPECT_GT(rate, 1e8);   // more than 0.1 GB/s
       EXPECT_LT(rate, 1e13);  // less than 10 TB/s
@@ -155,11 +159,24 @@ TEST_P(CudaDeviceTest, LinkProbeFiguresArePositive) {
       EXPECT_LT(latency, 0.1);
     }
   };
+  EXPECT_EQ(NodeRegistry::builtin().describe(name()).link.source, "not measured")
+      << "describe() reported a link no probe measured";
   ASSERT_TRUE(backend().probe) << name() << " has no probe()";
-  plausible(backend().probe(NodeOptions{}));
-  plausible(NodeRegistry::builtin().create(name())->info().link);
-  // Once measured, describe() reports the figures without measuring again.
-  plausible(NodeRegistry::builtin().describe(name()).link);
+  const Link probed = backend().probe(NodeOptions{});
+  plausible(probed, "probe");
+
+  // The entry is the GPU's, whichever of cuda and thrust measured it.
+  const LinkIdentity identity = nodes::cuda::link_identity(0);
+  EXPECT_EQ(identity.backend, "cuda");
+  const auto json = nlohmann::json::parse(test::read_text(home.links_file()));
+  ASSERT_TRUE(json["links"].contains(identity.key())) << json.dump(1);
+  EXPECT_FALSE(json["links"][identity.key()]["to_host"]["pageable_bytes_per_s"].empty());
+
+  // Later nodes, and describe(), read the figures back without measuring.
+  const Link cached = NodeRegistry::builtin().create(name())->info().link;
+  plausible(cached, "cache");
+  EXPECT_EQ(cached.to_host_bytes_per_s, probed.to_host_bytes_per_s);
+  plausible(NodeRegistry::builtin().describe(name()).link, "cache");
 }
 
 TEST_P(CudaDeviceTest, MemoryIsCappedBelowTheDevicesMemoryUnlessGiven) {

@@ -1,12 +1,10 @@
 // Tests of the opencl node itself: device discovery and --device, kernel build failures, the copies
-// it traces, and its link cache. Skipped with the reason when there is no OpenCL device.
+// it traces, and its link entry in the cache. Skipped with the reason when there is no OpenCL
+// device.
 #include <gtest/gtest.h>
-
-#include <stdlib.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -34,62 +32,6 @@ std::string lowercase(std::string text) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
 }
-
-std::string read_text(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-/// Sets (or, with nullopt, unsets) an environment variable for the object's lifetime. Tests
-/// run one at a time in their process, so nothing reads the environment meanwhile.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;  // NOLINT(concurrency-mt-unsafe)
-    set(value);
-  }
-  ~ScopedEnv() { set(old_); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  void set(const std::optional<std::string>& value) const {
-    if (value) {
-      setenv(name_, value->c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
-    } else {
-      unsetenv(name_);  // NOLINT(concurrency-mt-unsafe)
-    }
-  }
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-std::filesystem::path make_temporary_directory() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "hetero-opencl-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return pattern;
-}
-
-/// Points XDG_CACHE_HOME at a fresh temporary directory for the test's lifetime (and hides
-/// HETERO_CACHE_DIR, which would take precedence).
-class ScopedCacheHome {
- public:
-  ScopedCacheHome() = default;
-  ~ScopedCacheHome() {
-    std::error_code error;
-    std::filesystem::remove_all(directory_, error);
-  }
-  ScopedCacheHome(const ScopedCacheHome&) = delete;
-  ScopedCacheHome& operator=(const ScopedCacheHome&) = delete;
-  std::filesystem::path file() const { return directory_ / "hetero" / "links.json"; }
-
- private:
-  std::filesystem::path directory_ = make_temporary_directory();
-  ScopedEnv xdg_{"XDG_CACHE_HOME", directory_.string()};
-  ScopedEnv hetero_{"HETERO_CACHE_DIR", std::nullopt};
-};
 
 class OpenCLTest : public ::testing::Test {
  protected:
@@ -326,7 +268,7 @@ TEST_F(opencl, MemoryIsCappedAtNinetyPercentOfFreeMemoryUnlessGiven) {
 }
 
 TEST_F(opencl, LinkIsMeasuredOnceThenReadFromTheCache) {
-  const ScopedCacheHome cache;
+  const test::ScopedCacheHome cache;
   const cl::DeviceSummary& device = first_device();
   const Link measured = cl::device_link(device);
   EXPECT_EQ(measured.source, "probe");
@@ -335,10 +277,10 @@ TEST_F(opencl, LinkIsMeasuredOnceThenReadFromTheCache) {
   EXPECT_GT(measured.to_host_bytes_per_s, 0.0);
   EXPECT_GT(measured.to_device_latency_s, 0.0);
   EXPECT_GT(measured.to_host_latency_s, 0.0);
-  ASSERT_TRUE(std::filesystem::exists(cache.file()));
+  ASSERT_TRUE(std::filesystem::exists(cache.links_file()));
 
-  const auto json = nlohmann::json::parse(read_text(cache.file()));
-  const auto& entry = json["links"]["opencl|" + device.identity()];
+  const auto json = nlohmann::json::parse(test::read_text(cache.links_file()));
+  const auto& entry = json["links"][cl::link_identity(device).key()];
   EXPECT_EQ(entry["device"], device.name);
   EXPECT_EQ(entry["driver"], device.driver);
   EXPECT_FALSE(entry["to_host"]["pinned_bytes_per_s"].empty());
@@ -365,23 +307,23 @@ TEST_F(opencl, LinkIsMeasuredOnceThenReadFromTheCache) {
 }
 
 TEST_F(opencl, CorruptOrMismatchingCacheIsReportedAndMeasuredAgain) {
-  const ScopedCacheHome cache;
+  const test::ScopedCacheHome cache;
   const cl::DeviceSummary& device = first_device();
-  std::filesystem::create_directories(cache.file().parent_path());
-  std::ofstream(cache.file()) << "{ \"links\": { this is not json";
+  std::filesystem::create_directories(cache.links_file().parent_path());
+  std::ofstream(cache.links_file()) << "{ \"links\": { this is not json";
 
   ::testing::internal::CaptureStderr();
   const Link recovered = cl::device_link(device);
   const std::string reported = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(recovered.source, "probe");
   EXPECT_NE(reported.find("corrupt"), std::string::npos) << reported;
-  EXPECT_NE(reported.find(cache.file().string()), std::string::npos) << reported;
+  EXPECT_NE(reported.find(cache.links_file().string()), std::string::npos) << reported;
   EXPECT_EQ(cl::device_link(device).source, "cache") << "the cache was rewritten";
 
   // An entry under the device's key that describes another driver does not count.
-  auto json = nlohmann::json::parse(read_text(cache.file()));
-  json["links"]["opencl|" + device.identity()]["driver"] = "hetero-test-driver 0.0";
-  std::ofstream(cache.file(), std::ios::trunc) << json.dump();
+  auto json = nlohmann::json::parse(test::read_text(cache.links_file()));
+  json["links"][cl::link_identity(device).key()]["driver"] = "hetero-test-driver 0.0";
+  std::ofstream(cache.links_file(), std::ios::trunc) << json.dump();
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(cl::device_link(device).source, "probe");
   const std::string mismatch = ::testing::internal::GetCapturedStderr();
@@ -389,16 +331,17 @@ TEST_F(opencl, CorruptOrMismatchingCacheIsReportedAndMeasuredAgain) {
   EXPECT_EQ(cl::device_link(device).source, "cache");
 
   // Figures that are not positive numbers are corrupt too; other entries are kept on rewrite.
-  json = nlohmann::json::parse(read_text(cache.file()));
-  json["links"]["opencl|" + device.identity()]["to_host"]["latency_s"] = -1;
+  json = nlohmann::json::parse(test::read_text(cache.links_file()));
+  json["links"][cl::link_identity(device).key()]["to_host"]["latency_s"] = -1;
   json["links"]["other|entry"] = {{"backend", "other"}};
-  std::ofstream(cache.file(), std::ios::trunc) << json.dump();
+  std::ofstream(cache.links_file(), std::ios::trunc) << json.dump();
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(cl::device_link(device).source, "probe");
   EXPECT_NE(::testing::internal::GetCapturedStderr().find("corrupt"), std::string::npos);
-  json = nlohmann::json::parse(read_text(cache.file()));
+  json = nlohmann::json::parse(test::read_text(cache.links_file()));
   EXPECT_TRUE(json["links"].contains("other|entry"));
-  EXPECT_GT(json["links"]["opencl|" + device.identity()]["to_host"]["latency_s"].get<double>(), 0);
+  EXPECT_GT(json["links"][cl::link_identity(device).key()]["to_host"]["latency_s"].get<double>(),
+            0);
 }
 
 }  // namespace

@@ -1,11 +1,20 @@
-// Helpers shared by the test files: running a job on named backends and the serial reference.
+// Helpers shared by the test files: running a job on named backends and the serial reference,
+// a checking WorkSource, and a scoped environment with empty caches.
 #pragma once
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <span>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "hetero/hetero.hpp"
@@ -97,6 +106,65 @@ class CheckedWork final : public WorkSource {
   std::size_t stop_after_;
   std::size_t handed_out_ = 0, completed_ = 0, wrong_ = 0;
   std::vector<int> completions_;
+};
+
+/// The whole content of `file` ("" when it cannot be read).
+inline std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// Sets (or, with nullopt, unsets) an environment variable for the object's lifetime. Tests
+/// run one at a time in their process, so nothing reads the environment meanwhile.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;  // NOLINT(concurrency-mt-unsafe)
+    set(value);
+  }
+  ~ScopedEnv() { set(old_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  void set(const std::optional<std::string>& value) const {
+    if (value) {
+      setenv(name_, value->c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
+    } else {
+      unsetenv(name_);  // NOLINT(concurrency-mt-unsafe)
+    }
+  }
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+/// A fresh directory under the system's temporary directory.
+inline std::filesystem::path make_temporary_directory() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "hetero-test-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+/// Points XDG_CACHE_HOME at a fresh temporary directory for the object's lifetime (and hides
+/// HETERO_CACHE_DIR, which would take precedence), so hetero's caches start empty.
+class ScopedCacheHome {
+ public:
+  ScopedCacheHome() = default;
+  ~ScopedCacheHome() {
+    std::error_code error;
+    std::filesystem::remove_all(directory_, error);
+  }
+  ScopedCacheHome(const ScopedCacheHome&) = delete;
+  ScopedCacheHome& operator=(const ScopedCacheHome&) = delete;
+  /// The link cache as hetero finds it under this home.
+  std::filesystem::path links_file() const { return directory_ / "hetero" / "links.json"; }
+
+ private:
+  std::filesystem::path directory_ = make_temporary_directory();
+  ScopedEnv xdg_{"XDG_CACHE_HOME", directory_.string()};
+  ScopedEnv hetero_{"HETERO_CACHE_DIR", std::nullopt};
 };
 
 }  // namespace hetero::test

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,6 +24,13 @@ struct Link {
   double to_device_latency_s = 0, to_host_latency_s = 0;
   double to_device_bytes_per_s = 0, to_host_bytes_per_s = 0;  ///< 0: not measured
   std::string source = "zero-copy";                           ///< zero-copy, probe or cache
+
+  /// Bandwidth in bytes per second by copy size in bytes, from each kind of host memory.
+  struct BySize {
+    std::map<std::uint64_t, double> pageable, pinned;
+  };
+  /// What the probe measured per copy size; empty where it did not sweep sizes.
+  BySize to_device_by_size, to_host_by_size;
 };
 
 /// What a node says about itself, available or not.

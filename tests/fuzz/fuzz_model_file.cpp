@@ -10,9 +10,6 @@
 //     entry keeps at most kMaxSamples finite positive samples, and estimate() of the probe node
 //     is calibrated where its entry has samples, with a finite positive median that lies between
 //     the smallest and largest sample.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -61,41 +58,9 @@ bool loads(hetero::ThroughputModel& model, const std::string& text) {
   }
 }
 
-// Sends stderr to /dev/null while it lives.
-class QuietStderr {
- public:
-  QuietStderr() : saved_(::dup(STDERR_FILENO)) {
-    std::fflush(stderr);
-    const int null = ::open("/dev/null", O_WRONLY);
-    if (null >= 0) {
-      ::dup2(null, STDERR_FILENO);
-      ::close(null);
-    }
-  }
-  ~QuietStderr() {
-    std::fflush(stderr);
-    if (saved_ >= 0) {
-      ::dup2(saved_, STDERR_FILENO);
-      ::close(saved_);
-    }
-  }
-  QuietStderr(const QuietStderr&) = delete;
-  QuietStderr& operator=(const QuietStderr&) = delete;
-
- private:
-  int saved_;
-};
-
-// The file the constructor reads: one per fuzzing process, in memory (/dev/shm) where there is
-// one, since rewriting a file on disk at every input is slow. It exists only while it is read.
+// The file the constructor reads. It exists only while it is read.
 const std::filesystem::path& scratch_file() {
-  static const std::filesystem::path file = [] {
-    std::error_code error;
-    const std::filesystem::path folder = std::filesystem::is_directory("/dev/shm", error)
-                                             ? std::filesystem::path("/dev/shm")
-                                             : std::filesystem::temp_directory_path();
-    return folder / fmt::format("hetero-fuzz-model-{}.json", ::getpid());
-  }();
+  static const std::filesystem::path file = hetero::fuzz::scratch_path("model.json");
   return file;
 }
 
@@ -107,7 +72,7 @@ void check_constructor(const std::string& text, bool loaded) {
   bool threw = false;
   std::string problem;
   {
-    const QuietStderr quiet;  // the constructor warns about a bad file on every input
+    const hetero::fuzz::QuietStderr quiet;  // the constructor warns about a bad file on every input
     try {
       const hetero::ThroughputModel model(scratch_file());
       problem = model.load_problem();

@@ -6,8 +6,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -21,18 +19,29 @@ namespace {
 // Copy sizes of the bandwidth probe and repetitions per median: about 50 ms on PCIe Gen5.
 constexpr std::uint64_t kProbeSizes[] = {std::uint64_t{64} << 10, std::uint64_t{1} << 20,
                                          std::uint64_t{16} << 20};
-constexpr std::uint64_t kLargestProbe = std::uint64_t{16} << 20;
+constexpr std::uint64_t kLargestProbe = kProbeSizes[std::size(kProbeSizes) - 1];
 constexpr int kBandwidthRepeats = 5;
 constexpr int kLatencyRepeats = 25;
 constexpr std::size_t kLatencyBytes = 4;
 
+// "13.0" for the version number 13000 the runtime reports.
+std::string cuda_version(int version) {
+  return fmt::format("{}.{}", version / 1000, version % 1000 / 10);
+}
+
 DeviceList query_devices() {
   DeviceList list;
+  int runtime = 0, driver = 0;
+  if (cudaRuntimeGetVersion(&runtime) == cudaSuccess) {
+    list.runtime = "CUDA runtime " + cuda_version(runtime);
+  }
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0) {
+    list.driver = "CUDA driver " + cuda_version(driver);
+  }
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
-    int driver = 0;
-    const bool no_driver = cudaDriverGetVersion(&driver) == cudaSuccess && driver == 0;
+    const bool no_driver = list.driver.empty();
     list.reason = fmt::format("{}cudaGetDeviceCount: {} ({})",
                               no_driver ? "no CUDA driver is installed: " : "",
                               cudaGetErrorString(status), cudaGetErrorName(status));
@@ -105,10 +114,6 @@ NodeInfo base_info(std::string_view backend, int lanes) {
   info.link = unmeasured_link();
   return info;
 }
-
-// Links measured in this process, by device index.
-std::mutex link_mutex;
-std::map<int, Link> measured_links;
 
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -187,10 +192,8 @@ NodeInfo describe_node(std::string_view backend, const NodeOptions& options, int
   info.device = device.description();
   info.resource = device.resource();
   info.available = true;
-  const std::lock_guard lock(link_mutex);
-  if (const auto found = measured_links.find(index); found != measured_links.end()) {
-    info.link = found->second;
-  }
+  // Measuring would initialise the device: describe() only reports a link already measured.
+  if (auto link = known_link(link_identity(index), Staging::pinned)) info.link = *std::move(link);
   return info;
 }
 
@@ -204,20 +207,15 @@ std::vector<NodeInfo> enumerate_nodes(std::string_view backend, int lanes) {
   return infos;
 }
 
-Link LinkProbe::link() const {
-  Link link;
-  link.zero_copy = false;
-  link.source = "probe";
-  link.to_device_latency_s = to_device_latency_s;
-  link.to_host_latency_s = to_host_latency_s;
-  for (const CopyFigure& copy : copies) {
-    if (!copy.pinned || copy.bytes != kLargestProbe) continue;
-    (copy.to_device ? link.to_device_bytes_per_s : link.to_host_bytes_per_s) = copy.bytes_per_s();
-  }
-  return link;
+LinkIdentity link_identity(int device) {
+  const DeviceList& list = device_list();
+  const DeviceProperties& properties = list.devices.at(static_cast<std::size_t>(device));
+  const std::string where =
+      properties.pci_bus_id.empty() ? fmt::format("device {}", device) : properties.pci_bus_id;
+  return {"cuda", list.runtime, fmt::format("{} at {}", properties.name, where), list.driver};
 }
 
-LinkProbe measure_link(std::string_view backend, int device) {
+LinkFigures measure_link(std::string_view backend, int device) {
   use_device(backend, device);
   DeviceSpace device_space{std::string(backend), device};
   PinnedHostSpace pinned_space{std::string(backend), device};
@@ -228,38 +226,32 @@ LinkProbe measure_link(std::string_view backend, int device) {
   std::memset(pageable.data(), 1, pageable.size());
   std::memset(pinned.data(), 1, pinned.bytes());
 
-  LinkProbe probe;
-  for (const bool is_pinned : {false, true}) {
-    std::byte* host = is_pinned ? pinned.data() : pageable.data();
-    for (const std::uint64_t bytes : kProbeSizes) {
-      const auto size = static_cast<std::size_t>(bytes);
-      probe.copies.push_back({bytes, is_pinned, true,
-                              median_copy(backend, device, on_device.data(), host, size,
-                                          cudaMemcpyHostToDevice, kBandwidthRepeats)});
-      probe.copies.push_back({bytes, is_pinned, false,
-                              median_copy(backend, device, host, on_device.data(), size,
-                                          cudaMemcpyDeviceToHost, kBandwidthRepeats)});
+  LinkFigures figures;
+  for (const bool to_device : {true, false}) {
+    LinkDirection& direction = to_device ? figures.to_device : figures.to_host;
+    const cudaMemcpyKind kind = to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost;
+    for (const bool is_pinned : {false, true}) {
+      std::byte* host = is_pinned ? pinned.data() : pageable.data();
+      auto& table = is_pinned ? direction.pinned_bytes_per_s : direction.pageable_bytes_per_s;
+      for (const std::uint64_t bytes : kProbeSizes) {
+        void* destination = to_device ? static_cast<void*>(on_device.data()) : host;
+        const void* source = to_device ? static_cast<const void*>(host) : on_device.data();
+        table[bytes] = static_cast<double>(bytes) /
+                       median_copy(backend, device, destination, source,
+                                   static_cast<std::size_t>(bytes), kind, kBandwidthRepeats);
+      }
     }
   }
-  probe.to_device_latency_s = median_copy(backend, device, on_device.data(), pinned.data(),
-                                          kLatencyBytes, cudaMemcpyHostToDevice, kLatencyRepeats);
-  probe.to_host_latency_s = median_copy(backend, device, pinned.data(), on_device.data(),
-                                        kLatencyBytes, cudaMemcpyDeviceToHost, kLatencyRepeats);
-  return probe;
+  figures.to_device.latency_s = median_copy(backend, device, on_device.data(), pinned.data(),
+                                            kLatencyBytes, cudaMemcpyHostToDevice, kLatencyRepeats);
+  figures.to_host.latency_s = median_copy(backend, device, pinned.data(), on_device.data(),
+                                          kLatencyBytes, cudaMemcpyDeviceToHost, kLatencyRepeats);
+  return figures;
 }
 
-Link device_link(std::string_view backend, int device, bool remeasure) {
-  {
-    const std::lock_guard lock(link_mutex);
-    if (const auto found = measured_links.find(device);
-        !remeasure && found != measured_links.end()) {
-      return found->second;
-    }
-  }
-  Link link = measure_link(backend, device).link();
-  const std::lock_guard lock(link_mutex);
-  measured_links[device] = link;
-  return link;
+Link device_link(std::string_view backend, int device, LinkLookup lookup) {
+  return hetero::device_link(link_identity(device), Staging::pinned, lookup,
+                             [backend, device] { return measure_link(backend, device); });
 }
 
 }  // namespace hetero::nodes::cuda

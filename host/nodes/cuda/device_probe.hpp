@@ -1,5 +1,5 @@
 // CUDA device discovery shared by the cuda and thrust nodes: availability with the driver's
-// reason, device selection (--device), enumeration, and the link probe.
+// reason, device selection (--device), enumeration, and the link probe with its cache entry.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/link_cache.hpp"
 #include "hetero/node.hpp"
 
 namespace hetero::nodes::cuda {
@@ -29,7 +30,9 @@ struct DeviceProperties {
 /// The devices the CUDA runtime sees, or why it sees none (the driver's own message).
 struct DeviceList {
   std::vector<DeviceProperties> devices;
-  std::string reason;  ///< empty when devices is not empty
+  std::string reason;   ///< empty when devices is not empty
+  std::string runtime;  ///< "CUDA runtime 13.0"
+  std::string driver;   ///< "CUDA driver 13.0": the CUDA version the installed driver supports
 };
 
 /// Queried once per process (cudaGetDeviceCount, cudaGetDeviceProperties); takes no device.
@@ -45,31 +48,17 @@ NodeInfo describe_node(std::string_view backend, const NodeOptions& options, int
 /// One NodeInfo per device, for `hetero devices`; empty when there is none.
 std::vector<NodeInfo> enumerate_nodes(std::string_view backend, int lanes);
 
-/// One measured copy size: the median of several synchronous copies.
-struct CopyFigure {
-  std::uint64_t bytes = 0;
-  bool pinned = false;     ///< page-locked host memory (else pageable)
-  bool to_device = false;  ///< host to device (else device to host)
-  double seconds = 0;
-  double bytes_per_s() const { return seconds > 0 ? static_cast<double>(bytes) / seconds : 0; }
-};
+/// The cache entry of `device`: the CUDA runtime, the device's name and PCI bus id, and the
+/// driver's CUDA version. The cuda and thrust nodes share it: the link is the GPU's.
+LinkIdentity link_identity(int device);
 
-/// What the link probe measured: bandwidth per size, host memory kind and direction, and the
-/// latency of a 4-byte copy from pinned memory.
-struct LinkProbe {
-  std::vector<CopyFigure> copies;
-  double to_device_latency_s = 0, to_host_latency_s = 0;
-  /// The link the nodes use: pinned bandwidth at the largest size (the counts path) and the
-  /// small-copy latencies.
-  Link link() const;
-};
+/// Measures the link of `device` now (about 50 ms past the device's initialisation): bandwidth
+/// per copy size from pageable and pinned memory, and the latency of a 4-byte copy from pinned
+/// memory. Throws Error, naming `backend`, if a copy fails.
+LinkFigures measure_link(std::string_view backend, int device);
 
-/// Measures the link of `device` now (about 50 ms past the device's initialisation); throws
-/// Error if a copy fails.
-LinkProbe measure_link(std::string_view backend, int device);
-
-/// The link of `device` as last measured in this process, measuring it first when it never
-/// was or when `remeasure` is set.
-Link device_link(std::string_view backend, int device, bool remeasure);
+/// The link of `device`, with source "cache" or "probe" (see hetero::device_link). Its bandwidth
+/// is that of pinned memory, which the nodes stage their counts in.
+Link device_link(std::string_view backend, int device, LinkLookup lookup);
 
 }  // namespace hetero::nodes::cuda

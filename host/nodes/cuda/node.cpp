@@ -63,7 +63,7 @@ CudaNode::CudaNode(const NodeOptions& options)
       cuda::device_list().devices[static_cast<std::size_t>(device_)];
   resources_ = std::make_unique<Device>(device_, properties.multiprocessors);
   resources_->device_space.set_limit(options.memory.of(cuda::free_memory(kName, device_)));
-  info_.link = cuda::device_link(kName, device_, /*remeasure=*/false);
+  info_.link = cuda::device_link(kName, device_, LinkLookup::cached);
 }
 
 CudaNode::~CudaNode() {
@@ -217,7 +217,7 @@ void register_cuda(NodeRegistry& registry) {
   backend.create = [](const NodeOptions& options) { return std::make_unique<CudaNode>(options); };
   backend.enumerate = [] { return cuda::enumerate_nodes(kName, CudaNode::kStreams); };
   backend.probe = [](const NodeOptions& options) {
-    return cuda::device_link(kName, cuda::select_device(kName, options), /*remeasure=*/true);
+    return cuda::device_link(kName, cuda::select_device(kName, options), LinkLookup::remeasure);
   };
   registry.add(std::move(backend));
 }

@@ -341,8 +341,7 @@ std::vector<NodeInfo> OpenCLNode::enumerate() {
 
 Link OpenCLNode::probe(const NodeOptions& options) {
   const opencl::DeviceList list = opencl::list_devices();
-  return opencl::device_link(opencl::select_device(list, options.device),
-                             opencl::LinkLookup::remeasure);
+  return opencl::device_link(opencl::select_device(list, options.device), LinkLookup::remeasure);
 }
 
 MemorySpace* OpenCLNode::memory_space() {

@@ -40,7 +40,7 @@ ThrustNode::ThrustNode(const NodeOptions& options)
   cuda::use_device(kName, device_);
   resources_ = std::make_unique<Device>(device_);
   resources_->device_space.set_limit(options.memory.of(cuda::free_memory(kName, device_)));
-  info_.link = cuda::device_link(kName, device_, /*remeasure=*/false);
+  info_.link = cuda::device_link(kName, device_, LinkLookup::cached);
 }
 
 ThrustNode::~ThrustNode() {
@@ -138,7 +138,7 @@ void register_thrust(NodeRegistry& registry) {
   backend.create = [](const NodeOptions& options) { return std::make_unique<ThrustNode>(options); };
   backend.enumerate = [] { return cuda::enumerate_nodes(kName, ThrustNode::kLanes); };
   backend.probe = [](const NodeOptions& options) {
-    return cuda::device_link(kName, cuda::select_device(kName, options), /*remeasure=*/true);
+    return cuda::device_link(kName, cuda::select_device(kName, options), LinkLookup::remeasure);
   };
   registry.add(std::move(backend));
 }
