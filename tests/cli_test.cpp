@@ -206,10 +206,15 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"", "subcommand"},
       {"compare --repeat 0", "--repeat"},
       {"compare --backend nope", "known backends are"},
+      {"probe --backend serial", "no link to probe"},
+      {"probe --backend threads,opencl", "no link to probe"},
+      {"probe --backend quantum", "known backends are"},
+      {"probe --backend ''", "empty"},
   };
   for (const Backend& backend : NodeRegistry::builtin().backends()) {
     if (!NodeRegistry::builtin().describe(backend.name).available) {
       cases.emplace_back("render --backend " + backend.name, backend.name);
+      cases.emplace_back("probe --backend " + backend.name, backend.name);
     }
   }
   for (const auto& [args, needle] : cases) {
@@ -228,6 +233,40 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
     std::printf("  bad input: hetero %s\n    -> %s", args.c_str(), result.err.c_str());
   }
   std::printf("%zu bad inputs tried\n", cases.size());
+}
+
+// `hetero probe` measures a device node's link anew, by copy size and host memory, and stores it
+// in the link cache, which `hetero devices` then reads.
+TEST_F(CliTest, ProbeMeasuresTheLinkAndDevicesShowsItFromTheCache) {
+  if (!NodeRegistry::builtin().describe("opencl").available) {
+    GTEST_SKIP() << "opencl is unavailable: " << NodeRegistry::builtin().describe("opencl").reason;
+  }
+  const std::filesystem::path cache = folder_ / "cache";
+  const std::string env = "HETERO_CACHE_DIR='" + cache.string() + "' ";
+  const CliResult probed = cli("probe --backend opencl --json");
+  ASSERT_EQ(probed.status, 0) << probed.err;
+  const auto json = nlohmann::json::parse(probed.out);
+  ASSERT_EQ(json["links"].size(), 1U);
+  const auto& link = json["links"][0]["link"];
+  EXPECT_EQ(link["source"], "probe");
+  EXPECT_GT(link["to_host_bytes_per_s"].get<double>(), 0);
+  EXPECT_EQ(link["to_device_bytes_per_s_by_size"]["pinned"].size(), 3U) << link.dump();
+
+  // The same through the table, into a fresh cache: devices reads it back, by size.
+  const std::string command = std::string("env ") + env + "'" + HETERO_CLI_PATH + "'";
+  const auto run = [&](const std::string& args) {
+    return std::system(
+        (command + " " + args + " >'" + (folder_ / "out.txt").string() + "'").c_str());
+  };
+  ASSERT_EQ(run("probe"), 0);
+  const std::string table = read_file(folder_ / "out.txt");
+  EXPECT_NE(table.find("opencl: "), std::string::npos) << table;
+  EXPECT_NE(table.find("pinned 64 KiB "), std::string::npos) << table;
+  EXPECT_TRUE(std::filesystem::exists(cache / "links.json"));
+  ASSERT_EQ(run("devices"), 0);
+  const std::string devices = read_file(folder_ / "out.txt");
+  EXPECT_NE(devices.find("(cache)"), std::string::npos) << devices;
+  EXPECT_NE(devices.find("link to host: pageable 64 KiB "), std::string::npos) << devices;
 }
 
 // A device node whose memory cap cannot hold whole tiles computes them in pieces and says so;

@@ -1,4 +1,4 @@
-// The hetero subcommands: devices, render and compare.
+// The hetero subcommands: devices, probe, render and compare.
 #include "cli/commands.hpp"
 
 #include <algorithm>
@@ -54,6 +54,52 @@ std::string link_text(const Link& link) {
   return fmt::format("to device {:.1f} GB/s {:.1f} us, to host {:.1f} GB/s {:.1f} us ({})",
                      link.to_device_bytes_per_s * 1e-9, link.to_device_latency_s * 1e6,
                      link.to_host_bytes_per_s * 1e-9, link.to_host_latency_s * 1e6, link.source);
+}
+
+// "64 KiB" for 65536.
+std::string size_text(std::uint64_t bytes) {
+  constexpr std::string_view kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  std::size_t unit = 0;
+  while (unit + 1 < std::size(kUnits) && bytes >= 1024 && bytes % 1024 == 0) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return fmt::format("{} {}", bytes, kUnits[unit]);
+}
+
+// "pageable 64 KiB 2.1, 16 MiB 6.8 GB/s; pinned ...", or "" when nothing was measured by size.
+std::string by_size_text(const Link::BySize& by_size) {
+  std::vector<std::string> parts;
+  for (const auto& [memory, table] :
+       {std::pair{"pageable", &by_size.pageable}, std::pair{"pinned", &by_size.pinned}}) {
+    if (table->empty()) continue;
+    std::vector<std::string> sizes;
+    for (const auto& [bytes, rate] : *table) {
+      sizes.push_back(fmt::format("{} {:.1f}", size_text(bytes), rate * 1e-9));
+    }
+    parts.push_back(fmt::format("{} {} GB/s", memory, fmt::join(sizes, ", ")));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+nlohmann::json to_json(const Link::BySize& by_size) {
+  const auto table = [](const std::map<std::uint64_t, double>& rates) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [bytes, rate] : rates) out[std::to_string(bytes)] = rate;
+    return out;
+  };
+  return {{"pageable", table(by_size.pageable)}, {"pinned", table(by_size.pinned)}};
+}
+
+nlohmann::json to_json(const Link& link) {
+  return {{"zero_copy", link.zero_copy},
+          {"source", link.source},
+          {"to_device_latency_s", link.to_device_latency_s},
+          {"to_host_latency_s", link.to_host_latency_s},
+          {"to_device_bytes_per_s", link.to_device_bytes_per_s},
+          {"to_host_bytes_per_s", link.to_host_bytes_per_s},
+          {"to_device_bytes_per_s_by_size", to_json(link.to_device_by_size)},
+          {"to_host_bytes_per_s_by_size", to_json(link.to_host_by_size)}};
 }
 
 std::vector<std::unique_ptr<Node>> create_nodes(const NodePlan& plan) {
@@ -188,7 +234,8 @@ int run_devices(const DevicesOptions& options) {
                       {"device", info.device},
                       {"resource", info.resource},
                       {"concurrency", info.concurrency},
-                      {"link", link_text(info.link)}});
+                      {"link", link_text(info.link)},
+                      {"link_figures", to_json(info.link)}});
     }
     const MachineModel& machine = host_machine();
     const nlohmann::json host = {{"cpu", machine.cpu},
@@ -227,6 +274,11 @@ int run_devices(const DevicesOptions& options) {
       fmt::print("{:<8} {:<7} {:<10} {:>5}  {}; link {}\n", info.name, to_string(info.kind),
                  "available", info.concurrency, info.device, link_text(info.link));
       fmt::print("{:<34}model: {}\n", "", model_text(info));
+      for (const auto& [direction, by_size] : {std::pair{"to device", &info.link.to_device_by_size},
+                                               std::pair{"to host", &info.link.to_host_by_size}}) {
+        const std::string text = by_size_text(*by_size);
+        if (!text.empty()) fmt::print("{:<34}link {}: {}\n", "", direction, text);
+      }
       const Backend* backend = registry.find(info.name);
       if (backend != nullptr && backend->enumerate) {
         for (const NodeInfo& device : backend->enumerate()) {
@@ -238,6 +290,64 @@ int run_devices(const DevicesOptions& options) {
       fmt::print("{:<8} {:<7} {:<10} {:>5}  {}\n", info.name, to_string(info.kind), "absent", "-",
                  info.reason);
     }
+  }
+  return 0;
+}
+
+int run_probe(const ProbeOptions& options) {
+  const NodeRegistry& registry = NodeRegistry::builtin();
+  NodeOptions node_options;
+  node_options.device = options.device;
+  std::vector<std::string> names;
+  if (options.backends == "all") {
+    for (const Backend& backend : registry.backends()) {
+      if (backend.built && backend.probe &&
+          registry.describe(backend.name, node_options).available) {
+        names.push_back(backend.name);
+      }
+    }
+    if (names.empty()) {
+      fmt::print(stderr,
+                 "hetero: no node with a link to probe is available here (see 'hetero devices')\n");
+      return 0;
+    }
+  } else {
+    names = parse_backend_list(options.backends, registry, node_options);
+    for (const std::string& name : names) {
+      const Backend& backend = *registry.find(name);
+      if (backend.built && !backend.probe) {
+        throw UsageError(fmt::format(
+            "'{}' is a host node: it shares the host's memory, so it has no link to probe; probe "
+            "a device or remote node (see 'hetero devices')",
+            name));
+      }
+      const NodeInfo info = registry.describe(name, node_options);
+      if (!info.available) {
+        throw UsageError(fmt::format("backend '{}' is unavailable: {}", name, info.reason));
+      }
+    }
+  }
+
+  nlohmann::json list = nlohmann::json::array();
+  for (const std::string& name : names) {
+    if (stop_flag().load()) throw Cancelled("stopped before probing " + name);
+    const NodeInfo info = registry.describe(name, node_options);
+    const Link link = registry.find(name)->probe(node_options);
+    if (options.json) {
+      list.push_back({{"backend", name}, {"device", info.device}, {"link", to_json(link)}});
+      continue;
+    }
+    fmt::print("{}: {}\n", name, info.device);
+    fmt::print("  to device: latency {:.1f} us; {}\n", link.to_device_latency_s * 1e6,
+               by_size_text(link.to_device_by_size));
+    fmt::print("  to host:   latency {:.1f} us; {}\n", link.to_host_latency_s * 1e6,
+               by_size_text(link.to_host_by_size));
+    fmt::print("  the node's copies: to device {:.1f} GB/s, to host {:.1f} GB/s\n",
+               link.to_device_bytes_per_s * 1e-9, link.to_host_bytes_per_s * 1e-9);
+  }
+  if (options.json) {
+    std::cout << nlohmann::json{{"hetero_version", version_string}, {"links", list}}.dump(2)
+              << '\n';
   }
   return 0;
 }

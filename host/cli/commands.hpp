@@ -74,7 +74,15 @@ struct DevicesOptions {
   bool json = false;
 };
 
+struct ProbeOptions {
+  std::string backends = "all";  ///< NAME[,NAME...] of device or remote nodes, or all
+  std::string device;
+  bool json = false;
+};
+
 int run_devices(const DevicesOptions& options);
+/// Measures the links of the named nodes anew, refreshing the link cache.
+int run_probe(const ProbeOptions& options);
 int run_render(const RenderOptions& options);
 int run_compare(const CompareOptions& options);
 int run_scale(const ScaleOptions& options);

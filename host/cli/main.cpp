@@ -1,4 +1,4 @@
-// hetero: the command-line tool (devices, render, compare).
+// hetero: the command-line tool (devices, probe, render, compare, scale, project).
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -44,6 +44,14 @@ int main(int argc, char** argv) {
   CLI::App* devices_cmd =
       app.add_subcommand("devices", "List every backend: available or not, and why");
   devices_cmd->add_flag("--json", devices.json, "Print the list as JSON");
+
+  ProbeOptions probe;
+  CLI::App* probe_cmd = app.add_subcommand(
+      "probe", "Measure the links of device and remote nodes anew (latency, bandwidth by size)");
+  probe_cmd->add_option("-b,--backend", probe.backends, "NAME[,NAME...] or all")
+      ->capture_default_str();
+  probe_cmd->add_option("--device", probe.device, "Device of the device nodes (see devices)");
+  probe_cmd->add_flag("--json", probe.json, "Print the figures as JSON");
 
   RenderOptions render;
   CLI::App* render_cmd = app.add_subcommand("render", "Run one job on one or more backends");
@@ -143,6 +151,7 @@ int main(int argc, char** argv) {
   install_stop_handlers();
   try {
     if (*devices_cmd) return run_devices(devices);
+    if (*probe_cmd) return run_probe(probe);
     if (*render_cmd) return run_render(render);
     if (*compare_cmd) return run_compare(compare);
     if (*scale_cmd) return run_scale(scale);
