@@ -235,6 +235,42 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
   std::printf("%zu bad inputs tried\n", cases.size());
 }
 
+// --fallback runs the tiles of a backend that cannot run here on the others, and says so in the
+// output and the report; without it, the same request is a one-line error.
+TEST_F(CliTest, FallbackRunsAnUnavailableBackendsTilesOnTheOthers) {
+  std::string absent;
+  for (const Backend& backend : NodeRegistry::builtin().backends()) {
+    if (!NodeRegistry::builtin().describe(backend.name).available) {
+      absent = backend.name;
+      break;
+    }
+  }
+  if (absent.empty()) GTEST_SKIP() << "every backend is available here";
+
+  const CliResult refused = cli("render --preset seed --backend " + absent + ",serial");
+  EXPECT_EQ(refused.status, 2) << refused.err;
+
+  const CliResult json =
+      cli("render --preset seed --backend " + absent + ",serial --fallback --json -");
+  ASSERT_EQ(json.status, 0) << json.err;
+  const auto report = nlohmann::json::parse(json.out);
+  EXPECT_EQ(report["checksum"]["sum"].get<std::uint64_t>(), 51214485U);
+  ASSERT_EQ(report["nodes"].size(), 1U);
+  EXPECT_EQ(report["nodes"][0]["name"], "serial");
+  ASSERT_EQ(report["unavailable_nodes"].size(), 1U);
+  EXPECT_EQ(report["unavailable_nodes"][0]["name"], absent);
+  EXPECT_FALSE(report["unavailable_nodes"][0]["reason"].get<std::string>().empty());
+
+  // Alone, it falls back to threads; the table says so.
+  const CliResult table = cli("render --preset seed --backend " + absent + " --fallback");
+  ASSERT_EQ(table.status, 0) << table.err;
+  EXPECT_NE(table.out.find("note: " + absent + " is unavailable ("), std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("its tiles run on threads instead (--fallback)"), std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("sum 51214485"), std::string::npos) << table.out;
+}
+
 // `hetero probe` measures a device node's link anew, by copy size and host memory, and stores it
 // in the link cache, which `hetero devices` then reads.
 TEST_F(CliTest, ProbeMeasuresTheLinkAndDevicesShowsItFromTheCache) {

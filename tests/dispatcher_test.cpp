@@ -360,6 +360,47 @@ TEST(Registry, UnknownAndUnavailableBackendsAreOneLineErrors) {
   EXPECT_EQ(parse_backend_list("all", registry), test::available_backends());
 }
 
+// A registry of two fake backends, one of which cannot run.
+NodeRegistry registry_with_an_absent_device() {
+  NodeRegistry registry;
+  for (const bool available : {true, false}) {
+    Backend backend;
+    backend.name = available ? "up" : "down";
+    backend.built = true;
+    backend.describe = [available, name = backend.name](const NodeOptions&) {
+      NodeInfo info;
+      info.name = name;
+      info.available = available;
+      if (!available) info.reason = "no device in this machine";
+      return info;
+    };
+    registry.add(std::move(backend));
+  }
+  return registry;
+}
+
+TEST(Registry, FallbackKeepsTheAvailableBackendsAndSaysWhyTheOthersCannotRun) {
+  const NodeRegistry registry = registry_with_an_absent_device();
+  const FallbackChoice choice = fall_back_to_available({"down", "up"}, registry, {}, "up");
+  EXPECT_EQ(choice.names, (std::vector<std::string>{"up"}));
+  ASSERT_EQ(choice.unavailable.size(), 1U);
+  EXPECT_EQ(choice.unavailable[0].name, "down");
+  EXPECT_EQ(choice.unavailable[0].reason, "no device in this machine");
+  ASSERT_EQ(choice.notes().size(), 1U);
+  EXPECT_EQ(choice.notes()[0],
+            "down is unavailable (no device in this machine); its tiles run on up instead "
+            "(--fallback)");
+
+  // Nothing asked for can run: the fallback backend runs alone, unless it cannot run either.
+  EXPECT_EQ(fall_back_to_available({"down"}, registry, {}, "up").names,
+            (std::vector<std::string>{"up"}));
+  EXPECT_THROW(fall_back_to_available({"down"}, registry, {}, "down"), UsageError);
+  // Everything available: nothing changes.
+  const FallbackChoice all_up = fall_back_to_available({"up"}, registry, {}, "down");
+  EXPECT_EQ(all_up.names, (std::vector<std::string>{"up"}));
+  EXPECT_TRUE(all_up.unavailable.empty());
+}
+
 TEST(Registry, EveryDesignBackendIsListedBuiltOrNot) {
   const std::vector<std::string> names = NodeRegistry::builtin().names();
   for (const char* name :

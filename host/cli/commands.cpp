@@ -357,9 +357,14 @@ int run_render(const RenderOptions& options) {
   const std::int64_t tile =
       options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, kInt64Max);
   const NodeOptions node_opts = node_options(options.job);
-  const std::vector<std::string> names =
+  std::vector<std::string> names =
       parse_backend_list(options.backends, NodeRegistry::builtin(), node_opts);
   if (names.empty()) throw UsageError("--backend all: no backend is available");
+  FallbackChoice fallback;
+  if (options.fallback) {
+    fallback = fall_back_to_available(names, NodeRegistry::builtin(), node_opts);
+    names = fallback.names;
+  }
   const Policy policy = options.policy.empty()
                             ? (names.size() > 1 ? Policy::automatic : Policy::dynamic)
                             : parse_policy(options.policy);
@@ -390,6 +395,10 @@ int run_render(const RenderOptions& options) {
   }
   ThroughputModel::shared().save();
   result.report.notes.insert(result.report.notes.begin(), plan.notes.begin(), plan.notes.end());
+  const std::vector<std::string> fallback_notes = fallback.notes();
+  result.report.notes.insert(result.report.notes.begin(), fallback_notes.begin(),
+                             fallback_notes.end());
+  result.report.unavailable = fallback.unavailable;
 
   if (png_file) {
     write_png(png_file->stream(), result.counts, spec.width, spec.height, spec.max_iter);

@@ -32,6 +32,7 @@ struct RenderOptions {
   std::string backends = "threads";
   std::string policy;  ///< empty: dynamic for one node, auto for several
   bool share = false;
+  bool fallback = false;  ///< run an unavailable backend's tiles on the available ones
   std::string tile = "auto";
   std::optional<std::string> out, json, trace;
   bool quiet = false;

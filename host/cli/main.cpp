@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
                          "node, auto for several)");
   render_cmd->add_flag("--share", render.share,
                        "Run nodes that share hardware as asked instead of splitting it");
+  render_cmd->add_flag("--fallback", render.fallback,
+                       "Run the tiles of backends that cannot run here on the others (or on "
+                       "threads), and say so");
   render_cmd->add_option("--tile", render.tile, "Pixels per tile (row-major range), or auto")
       ->capture_default_str();
   render_cmd->add_option("-o,--out", render.out, "Write the image as PNG");

@@ -100,6 +100,38 @@ std::vector<std::string> parse_backend_list(std::string_view text, const NodeReg
   return names;
 }
 
+std::vector<std::string> FallbackChoice::notes() const {
+  std::vector<std::string> notes;
+  for (const UnavailableNode& node : unavailable) {
+    notes.push_back(fmt::format("{} is unavailable ({}); its tiles run on {} instead (--fallback)",
+                                node.name, node.reason, fmt::join(names, ", ")));
+  }
+  return notes;
+}
+
+FallbackChoice fall_back_to_available(const std::vector<std::string>& names,
+                                      const NodeRegistry& registry, const NodeOptions& options,
+                                      std::string_view fallback) {
+  FallbackChoice choice;
+  for (const std::string& name : names) {
+    const NodeInfo info = registry.describe(name, options);
+    if (info.available) {
+      choice.names.push_back(name);
+    } else {
+      choice.unavailable.push_back({name, info.reason});
+    }
+  }
+  if (choice.names.empty() && !names.empty()) {
+    const NodeInfo info = registry.describe(fallback, options);
+    if (!info.available) {
+      throw UsageError(fmt::format("none of {} can run here, nor the fallback '{}': {}",
+                                   fmt::join(names, ", "), fallback, info.reason));
+    }
+    choice.names.emplace_back(fallback);
+  }
+  return choice;
+}
+
 NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& base, bool share,
                     const NodeRegistry& registry) {
   NodePlan plan;

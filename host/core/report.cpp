@@ -137,6 +137,11 @@ std::string to_json(const Report& report) {
       {"tiles_rerun", report.tiles_rerun},
       {"notes", report.notes},
   };
+  json unavailable = json::array();
+  for (const UnavailableNode& node : report.unavailable) {
+    unavailable.push_back({{"name", node.name}, {"reason", node.reason}});
+  }
+  document["unavailable_nodes"] = std::move(unavailable);
   if (report.ideal_giters > 0) {
     document["ideal_giters_per_s"] = report.ideal_giters;
     document["efficiency"] = report.efficiency;

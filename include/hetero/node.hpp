@@ -46,6 +46,12 @@ struct NodeInfo {
   Link link;
 };
 
+/// A backend asked for that cannot run here, and why (NodeInfo::reason).
+struct UnavailableNode {
+  std::string name;
+  std::string reason;
+};
+
 /// The cap on a device node's memory: `bytes` when set, else `fraction` of the memory the device
 /// has free when the node is created. A tile that does not fit is computed in smaller pieces.
 struct MemoryCap {

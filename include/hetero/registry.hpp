@@ -62,6 +62,21 @@ struct NodePlan {
 NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& base, bool share,
                     const NodeRegistry& registry);
 
+/// The backends a run falls back to when some it was asked for cannot run here.
+struct FallbackChoice {
+  std::vector<std::string> names;            ///< the available ones of those asked, in order
+  std::vector<UnavailableNode> unavailable;  ///< the others, with the reason each cannot run
+  /// One line per unavailable backend saying why and where its tiles run instead.
+  std::vector<std::string> notes() const;
+};
+
+/// Keeps the backends of `names` that are available with `options`. When none is, `fallback`
+/// (threads by default: built everywhere) runs in their place. Throws UsageError when even that
+/// cannot run.
+FallbackChoice fall_back_to_available(const std::vector<std::string>& names,
+                                      const NodeRegistry& registry, const NodeOptions& options,
+                                      std::string_view fallback = "threads");
+
 /// Parses "a,b,c" or "all" (every available backend) into backend names; throws UsageError
 /// for an unknown or repeated name.
 std::vector<std::string> parse_backend_list(std::string_view text, const NodeRegistry& registry,

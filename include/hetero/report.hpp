@@ -57,6 +57,8 @@ struct Report {
   double wall_lower_bound_s = 0;   ///< iterations / ideal throughput
   std::int64_t tiles_rerun = 0;    ///< tiles recomputed after a node failed
   std::vector<std::string> notes;  ///< resource sharing, dropped nodes, failures
+  /// Backends asked for that could not run, whose tiles the others took (--fallback).
+  std::vector<UnavailableNode> unavailable;
 
   std::optional<double> speedup() const {
     if (!serial_wall_s || wall_s <= 0) return std::nullopt;
