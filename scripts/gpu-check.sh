@@ -347,6 +347,10 @@ if has_stage bench; then
     echo "gpu-check: hetero-bench ${bench_state}"
   fi
 
+  echo "== link probe (cuda: latency, GB/s by copy size from pageable and pinned memory)"
+  "$hetero" probe --backend cuda | tee "$results/probe.txt"
+  "$hetero" probe --backend cuda --json >"$results/probe.json"
+
   echo "== full preset ${size}x${size}, max-iter ${max_iter}, fp32: each device run is the median of 3"
   table="$results/table.txt"
   {
