@@ -50,8 +50,17 @@ class OpenCLTest : public ::testing::Test {
 using opencl = OpenCLTest;
 
 TEST_F(opencl, EnumeratesEveryDeviceOfEveryPlatform) {
+  const test::ScopedCacheHome cache;
   const Backend& backend = *NodeRegistry::builtin().find("opencl");
   ASSERT_TRUE(backend.enumerate);
+  // Listing devices never measures a link: with an empty cache, none is known.
+  for (const NodeInfo& info : backend.enumerate()) {
+    EXPECT_FALSE(info.link.zero_copy);
+    EXPECT_EQ(info.link.source, "not measured");
+  }
+  EXPECT_FALSE(std::filesystem::exists(cache.links_file()));
+  for (const cl::DeviceSummary& device : list_.devices) cl::device_link(device);
+
   const std::vector<NodeInfo> infos = backend.enumerate();
   ASSERT_EQ(infos.size(), list_.devices.size());
   for (std::size_t i = 0; i < infos.size(); ++i) {
@@ -63,6 +72,7 @@ TEST_F(opencl, EnumeratesEveryDeviceOfEveryPlatform) {
     EXPECT_FALSE(device.resource.empty());
     if (infos[i].available) {
       EXPECT_FALSE(infos[i].link.zero_copy);
+      EXPECT_EQ(infos[i].link.source, "cache");
       EXPECT_GT(infos[i].link.to_host_bytes_per_s, 0.0);
     } else {
       EXPECT_FALSE(infos[i].reason.empty());

@@ -51,6 +51,9 @@ NodeOptions node_options(const JobOptions& job) {
 
 std::string link_text(const Link& link) {
   if (link.zero_copy) return "zero-copy";
+  if (link.to_device_bytes_per_s <= 0 && link.to_host_bytes_per_s <= 0) {
+    return "not measured yet ('hetero probe' measures it)";
+  }
   return fmt::format("to device {:.1f} GB/s {:.1f} us, to host {:.1f} GB/s {:.1f} us ({})",
                      link.to_device_bytes_per_s * 1e-9, link.to_device_latency_s * 1e6,
                      link.to_host_bytes_per_s * 1e-9, link.to_host_latency_s * 1e6, link.source);

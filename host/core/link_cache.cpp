@@ -278,6 +278,13 @@ Link device_link(const LinkIdentity& identity, Staging staging, LinkLookup looku
   return link;
 }
 
+Link unmeasured_link() {
+  Link link;
+  link.zero_copy = false;
+  link.source = "not measured";
+  return link;
+}
+
 std::optional<Link> known_link(const LinkIdentity& identity, Staging staging) {
   const std::filesystem::path file = link_cache_file();
   const std::lock_guard lock(cache_mutex);

@@ -105,6 +105,9 @@ enum class LinkLookup : std::uint8_t {
 Link device_link(const LinkIdentity& identity, Staging staging, LinkLookup lookup,
                  const std::function<LinkFigures()>& measure);
 
+/// A device link not measured yet: not zero-copy, no figures, source "not measured".
+Link unmeasured_link();
+
 /// The link of `identity` if the cache, or this process, already holds valid figures for it;
 /// nullopt otherwise. Never measures and reports nothing.
 std::optional<Link> known_link(const LinkIdentity& identity, Staging staging);

@@ -99,13 +99,6 @@ int parse_device(std::string_view backend, std::string_view text, const DeviceLi
   return index;
 }
 
-Link unmeasured_link() {
-  Link link;
-  link.zero_copy = false;
-  link.source = "not measured";
-  return link;
-}
-
 NodeInfo base_info(std::string_view backend, int lanes) {
   NodeInfo info;
   info.name = std::string(backend);

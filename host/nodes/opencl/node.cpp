@@ -37,16 +37,15 @@ NodeInfo base_info() {
   return info;
 }
 
+// The device and its link as far as it is known: describing never measures (the node measures
+// its link when it is created, `hetero probe` on demand).
 NodeInfo describe_device(const opencl::DeviceSummary& device) {
   NodeInfo info = base_info();
   info.device = device.describe();
   info.resource = device.resource;
-  try {
-    info.link = opencl::device_link(device);
-    info.available = true;
-  } catch (const Error& e) {
-    info.reason = fmt::format("{} cannot be used: {}", device.describe(), e.what());
-  }
+  info.available = true;
+  info.link =
+      known_link(opencl::link_identity(device), Staging::pageable).value_or(unmeasured_link());
   return info;
 }
 
@@ -289,8 +288,12 @@ OpenCLNode::OpenCLNode(const NodeOptions& options) : state_(std::make_unique<Sta
       state_->context.get(), state_->queues[0].get(),
       fmt::format("opencl device {}", summary.index()), summary.max_allocation_bytes);
   state_->space->set_limit(options.memory.of(summary.free_memory_bytes));
-  info_ = describe_device(state_->device.summary);
-  if (!info_.available) throw Error(info_.reason);
+  info_ = describe_device(summary);
+  try {
+    info_.link = opencl::device_link(summary);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{} cannot be used: {}", summary.describe(), e.what()));
+  }
 }
 
 OpenCLNode::~OpenCLNode() = default;
