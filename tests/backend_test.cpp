@@ -1,5 +1,7 @@
 // The behaviours every backend must show, written once and run per registered backend; a
-// backend that cannot run here is skipped with its reason.
+// backend that cannot run here is skipped with its reason. Every backend, serial included, is
+// checked against references that share no code with hetero: the plain loop of test_support.hpp
+// and the seed preset's known sum and hash.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,23 +25,24 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   const std::string& backend() const { return GetParam(); }
 };
 
-TEST_P(BackendTest, SeedPresetSumsToTheTutorialsValidationSum) {
+TEST_P(BackendTest, SeedPresetGivesTheKnownSumAndHash) {
   const RunResult result = test::run_on({backend()}, resolve_job(JobRequest{}));
-  EXPECT_EQ(result.report.checksum.sum, 51214485U);
+  EXPECT_EQ(result.report.checksum.sum, test::kSeedSum);
+  EXPECT_EQ(result.report.checksum.hash_hex(), test::kSeedHash);
   EXPECT_EQ(result.report.checksum, checksum(result.counts));
 }
 
-TEST_P(BackendTest, MatchesSerialInEveryPrecisionAndMode) {
+TEST_P(BackendTest, MatchesThePlainLoopInEveryPrecisionAndMode) {
   for (const Precision precision : {Precision::fp64, Precision::fp32}) {
     for (const Mode mode : {Mode::exact, Mode::fma}) {
       const JobSpec spec = test::region_job({-2.0, 0.6, -1.2, 1.2}, 97, 61, 300, precision, mode);
-      EXPECT_EQ(test::run_on({backend()}, spec).counts, test::serial_counts(spec))
+      EXPECT_EQ(test::run_on({backend()}, spec).counts, test::reference_counts(spec))
           << to_string(precision) << " " << to_string(mode);
     }
   }
 }
 
-TEST_P(BackendTest, MatchesSerialOnRandomRegionsAndShapes) {
+TEST_P(BackendTest, MatchesThePlainLoopOnRandomRegionsAndShapes) {
   std::mt19937_64 random(20130315);
   const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
       {1, 1}, {2, 3}, {31, 1}, {1, 29}, {17, 13}, {64, 5}, {3, 70}, {45, 45}};
@@ -53,19 +56,19 @@ TEST_P(BackendTest, MatchesSerialOnRandomRegionsAndShapes) {
     const Mode mode = coin(random) == 0 ? Mode::exact : Mode::fma;
     const JobSpec spec = test::region_job({cx - half, cx + half, cy - half, cy + half}, width,
                                           height, iterations(random), precision, mode);
-    EXPECT_EQ(test::run_on({backend()}, spec).counts, test::serial_counts(spec))
+    EXPECT_EQ(test::run_on({backend()}, spec).counts, test::reference_counts(spec))
         << width << "x" << height << " at " << cx << "," << cy << " +-" << half;
   }
 }
 
-TEST_P(BackendTest, MatchesSerialUnderEveryPolicyAndTileSize) {
+TEST_P(BackendTest, MatchesThePlainLoopUnderEveryPolicyAndTileSize) {
   JobRequest request;
   request.preset = "full";
   request.width = 75;
   request.height = 41;
   request.max_iter = 250;
   const JobSpec spec = resolve_job(request);
-  const std::vector<std::uint32_t> reference = test::serial_counts(spec);
+  const std::vector<std::uint32_t> reference = test::reference_counts(spec);
   for (const std::string_view policy_name : policy_names()) {
     for (const std::int64_t tile : {std::int64_t{0}, std::int64_t{1}, std::int64_t{7},
                                     std::int64_t{75}, std::int64_t{1000}, spec.pixels()}) {
@@ -121,6 +124,14 @@ TEST_P(BackendTest, ReportDescribesTheNode) {
   const auto json = nlohmann::json::parse(to_json(result.report));
   EXPECT_EQ(json["checksum"]["sum"].get<std::uint64_t>(), result.report.checksum.sum);
   EXPECT_EQ(json["nodes"][0]["name"].get<std::string>(), backend());
+}
+
+// The references themselves: the plain loop reproduces the seed's known values, so it can stand
+// as the reference for every backend.
+TEST(Reference, PlainLoopGivesTheSeedsKnownSumAndHash) {
+  const Checksum seed = checksum(test::reference_counts(resolve_job(JobRequest{})));
+  EXPECT_EQ(seed.sum, test::kSeedSum);
+  EXPECT_EQ(seed.hash_hex(), test::kSeedHash);
 }
 
 std::string test_name(const ::testing::TestParamInfo<std::string>& info) {

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "hetero/registry.hpp"
+#include "test_support.hpp"
 
 extern char** environ;
 
@@ -48,12 +48,13 @@ class CliTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(folder_); }
 
-  // Runs the CLI with `args` (shell words) and captures its status and streams.
-  CliResult cli(const std::string& args) const {
+  // Runs the CLI with `args` (shell words), `environment` (NAME=VALUE words) added, and
+  // captures its status and streams.
+  CliResult cli(const std::string& args, const std::string& environment = "") const {
     const auto out = folder_ / "stdout.txt";
     const auto err = folder_ / "stderr.txt";
-    const std::string command = std::string("'") + HETERO_CLI_PATH + "' " + args + " >'" +
-                                out.string() + "' 2>'" + err.string() + "' </dev/null";
+    const std::string command = "env " + environment + " '" + HETERO_CLI_PATH + "' " + args +
+                                " >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
     const int raw = std::system(command.c_str());
     CliResult result;
     result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
@@ -116,6 +117,49 @@ TEST_F(CliTest, CompareRunsEveryAvailableBackendAgainstSerial) {
   for (const auto& row : document["backends"]) {
     EXPECT_TRUE(row["identical_to_serial"].get<bool>()) << row["backend"];
     EXPECT_GT(row["speedup_over_python_tutorial"].get<double>(), 0);
+  }
+}
+
+// The CLI, run from the tests, keeps its model and link probes in the test process's own cache
+// directory: never in the user's ~/.cache/hetero.
+TEST_F(CliTest, RunsUseTheTestProcesssOwnCacheDirectory) {
+  const std::filesystem::path cache = test::hermetic_cache_directory();
+  EXPECT_EQ(cache_directory(), cache);
+  const std::string temporary = std::filesystem::temp_directory_path().string();
+  EXPECT_EQ(cache.string().rfind(temporary, 0), 0U) << cache;
+  if (const char* home = std::getenv("HOME")) {
+    EXPECT_NE(cache.string().rfind(home, 0), 0U) << cache << " is under HOME";
+  }
+  const CliResult result = cli("render --backend serial --width 16 --height 16 --quiet");
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_TRUE(std::filesystem::exists(cache / "models.json"));
+}
+
+// HETERO_INJECT_FAULT makes a node fail mid-run: its tiles run on the others, the counts stay the
+// seed's, the report names the failure; a malformed value is a one-line error.
+TEST_F(CliTest, InjectedFaultLosesNoWorkAndTheReportNamesIt) {
+  const CliResult result =
+      cli("render --preset seed --backend threads,serial --policy dynamic --tile 500 --json -",
+          "HETERO_INJECT_FAULT=threads:3");
+  ASSERT_EQ(result.status, 0) << result.err;
+  const auto report = nlohmann::json::parse(result.out);
+  EXPECT_EQ(report["checksum"]["sum"].get<std::uint64_t>(), test::kSeedSum);
+  EXPECT_EQ(report["checksum"]["hash"].get<std::string>(), test::kSeedHash);
+  bool named = false;
+  for (const auto& node : report["nodes"]) {
+    if (node["name"] == "threads") {
+      named = node["failure"].get<std::string>().find("injected") != std::string::npos;
+      EXPECT_TRUE(named) << node.dump();
+    }
+  }
+  EXPECT_TRUE(named) << result.out;
+
+  for (const std::string bad : {"threads", "threads:many", "threads:-1"}) {
+    const CliResult refused =
+        cli("render --preset seed --backend serial", "HETERO_INJECT_FAULT=" + bad);
+    EXPECT_EQ(refused.status, 2) << bad << ": " << refused.err;
+    EXPECT_EQ(refused.err.find("HETERO_INJECT_FAULT"), 15U) << refused.err;
+    EXPECT_EQ(refused.err.find('\n'), refused.err.size() - 1) << refused.err;
   }
 }
 
@@ -281,6 +325,7 @@ TEST_F(CliTest, ProbeMeasuresTheLinkAndDevicesShowsItFromTheCache) {
   const std::string env = "HETERO_CACHE_DIR='" + cache.string() + "' ";
   const CliResult probed = cli("probe --backend opencl --json");
   ASSERT_EQ(probed.status, 0) << probed.err;
+  EXPECT_TRUE(std::filesystem::exists(test::hermetic_cache_directory() / "links.json"));
   const auto json = nlohmann::json::parse(probed.out);
   ASSERT_EQ(json["links"].size(), 1U);
   const auto& link = json["links"][0]["link"];

@@ -113,7 +113,7 @@ TEST_P(CudaDeviceTest, CopiesAreTracedWithTheirExactBytes) {
       // The device held the axes and at least one tile's counts at once.
       EXPECT_GE(result.report.nodes[0].peak_device_bytes,
                 to_device + static_cast<std::uint64_t>(tile_pixels) * 4);
-      EXPECT_EQ(result.counts, test::serial_counts(spec));
+      EXPECT_EQ(result.counts, test::reference_counts(spec));
     }
   }
 }
@@ -197,7 +197,7 @@ TEST_P(CudaDeviceTest, TileIsCompletedOnlyOnceItsCountsAreOnTheHost) {
   for (const bool self_scheduling : {false, true}) {
     const JobSpec spec = odd_job(Precision::fp64, Mode::exact);
     const Job job(spec);
-    const std::vector<std::uint32_t> reference = test::serial_counts(spec);
+    const std::vector<std::uint32_t> reference = test::reference_counts(spec);
     std::vector<std::uint32_t> counts(reference.size(), std::numeric_limits<std::uint32_t>::max());
     const std::vector<Tile> tiles = make_tiles(spec.pixels(), 777);
     test::CheckedWork work(tiles, self_scheduling, counts, reference,
@@ -216,7 +216,7 @@ TEST_P(CudaDeviceTest, TileIsCompletedOnlyOnceItsCountsAreOnTheHost) {
 TEST_P(CudaDeviceTest, StopsTakingTilesOnceAStopIsRequested) {
   for (const bool self_scheduling : {false, true}) {
     const JobSpec spec = odd_job(Precision::fp32, Mode::exact);
-    const std::vector<std::uint32_t> reference = test::serial_counts(spec);
+    const std::vector<std::uint32_t> reference = test::reference_counts(spec);
     std::vector<std::uint32_t> counts(reference.size(), 0);
     const std::vector<Tile> tiles = make_tiles(spec.pixels(), 500);
     ASSERT_GT(tiles.size(), 20U);
@@ -247,7 +247,7 @@ TEST_P(CudaDeviceTest, OneNodeRunsJobsOfGrowingTileSizesInTurn) {
       const JobSpec spec = odd_job(precision, Mode::fma);
       RunOptions options;
       options.tile_pixels = tile;
-      EXPECT_EQ(dispatcher.run(Job(spec), options).counts, test::serial_counts(spec))
+      EXPECT_EQ(dispatcher.run(Job(spec), options).counts, test::reference_counts(spec))
           << "tile " << tile << " " << to_string(precision);
     }
   }

@@ -1,6 +1,7 @@
 // The dispatcher across nodes, its failure and stop paths, buffers, trace and output files.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -8,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <png.h>
 #include <nlohmann/json.hpp>
 
 #include "nodes/host_kernel.hpp"
@@ -26,7 +28,7 @@ TEST(Dispatcher, PairsAndTriplesMatchSerialUnderEveryPolicy) {
   request.height = 70;
   request.max_iter = 300;
   const JobSpec spec = resolve_job(request);
-  const std::vector<std::uint32_t> reference = test::serial_counts(spec);
+  const std::vector<std::uint32_t> reference = test::reference_counts(spec);
   std::vector<std::vector<std::string>> sets;
   for (std::size_t a = 0; a < available.size(); ++a) {
     for (std::size_t b = a + 1; b < available.size(); ++b) {
@@ -62,7 +64,7 @@ TEST(Dispatcher, AFailedNodesTilesAreRerunAndCountsStayIdentical) {
   request.height = 300;
   request.max_iter = 500;
   const JobSpec spec = resolve_job(request);
-  const std::vector<std::uint32_t> reference = test::serial_counts(spec);
+  const std::vector<std::uint32_t> reference = test::reference_counts(spec);
   for (const std::string_view policy : policy_names()) {
     std::vector<std::unique_ptr<Node>> nodes;
     nodes.push_back(NodeRegistry::builtin().create("serial"));
@@ -152,7 +154,7 @@ TEST(Policies, AutoKeepsAtLeastOneNodeWhenTilesAreFewerThanNodes) {
   ASSERT_GE(names.size(), 2U);
   const RunResult result = test::run_on(names, spec, Policy::automatic, 10);
   EXPECT_EQ(result.report.tiles, 2);
-  EXPECT_EQ(result.counts, test::serial_counts(spec));
+  EXPECT_EQ(result.counts, test::reference_counts(spec));
 }
 
 TEST(Policies, WeightedAndAutoCalibrateUnknownNodesIntoTheModel) {
@@ -515,7 +517,37 @@ TEST_F(OutputFileTest, PngHasTheImagesSizeAndColours) {
   };
   EXPECT_EQ(be32(16), 64U);  // IHDR width
   EXPECT_EQ(be32(20), 48U);  // IHDR height
+
+  // Decoded, every pixel is the colour map's colour of its count.
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  ASSERT_NE(png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()), 0)
+      << image.message;
+  image.format = PNG_FORMAT_RGB;
+  ASSERT_EQ(image.width, 64U);
+  ASSERT_EQ(image.height, 48U);
+  std::vector<std::uint8_t> pixels(PNG_IMAGE_SIZE(image));
+  ASSERT_NE(png_image_finish_read(&image, nullptr, pixels.data(), 0, nullptr), 0) << image.message;
+  std::size_t black = 0;
+  for (std::size_t i = 0; i < result.counts.size(); ++i) {
+    const std::array<std::uint8_t, 3> decoded{pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]};
+    ASSERT_EQ(decoded, colour_of(result.counts[i], spec.max_iter)) << "pixel " << i;
+    if (result.counts[i] >= spec.max_iter) ++black;
+  }
+  EXPECT_GT(black, 0U);  // the seed view holds points inside the set
+  EXPECT_LT(black, result.counts.size());
   EXPECT_THROW(write_png(png, result.counts, 10, 10, spec.max_iter), Error);
+}
+
+// The colour map's fixed points: black inside the set, the palette's first, middle and last
+// stops at t = 0, 0.5 and just below 1.
+TEST(ColourMap, BlackInsideThePaletteOutside) {
+  using Colour = std::array<std::uint8_t, 3>;
+  EXPECT_EQ(colour_of(99, 99), (Colour{0, 0, 0}));
+  EXPECT_EQ(colour_of(1000, 99), (Colour{0, 0, 0}));
+  EXPECT_EQ(colour_of(0, 99), (Colour{0, 7, 100}));
+  EXPECT_EQ(colour_of(9, 99), (Colour{237, 255, 255}));  // log 10 / log 100 = 0.5
+  EXPECT_EQ(colour_of(98, 99), (Colour{2, 3, 0}));
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ TEST_P(KokkosTest, DeepCopiesTheAxesInAndEveryTilesCountsOut) {
 
 TEST_P(KokkosTest, TwoKokkosNodesInOneRunMatchSerial) {
   const JobSpec spec = small_job();
-  const std::vector<std::uint32_t> reference = test::serial_counts(spec);
+  const std::vector<std::uint32_t> reference = test::reference_counts(spec);
   for (const std::string_view policy_name : policy_names()) {
     const RunResult result =
         test::run_on({kokkos(), kokkos()}, spec, parse_policy(policy_name), 211);
@@ -122,7 +122,7 @@ TEST_P(KokkosTest, AlongsideThreadsMatchesSerialInEveryPrecisionAndMode) {
   for (const Precision precision : {Precision::fp64, Precision::fp32}) {
     for (const Mode mode : {Mode::exact, Mode::fma}) {
       const JobSpec spec = small_job(precision, mode);
-      const std::vector<std::uint32_t> reference = test::serial_counts(spec);
+      const std::vector<std::uint32_t> reference = test::reference_counts(spec);
       for (const Policy policy : {Policy::dynamic, Policy::static_split}) {
         const RunResult result = test::run_on({kokkos(), "threads"}, spec, policy, 150);
         EXPECT_EQ(result.counts, reference)
@@ -139,7 +139,7 @@ TEST_P(KokkosTest, NodesOnManyThreadsShareOneKokkos) {
   // Independent dispatchers on separate threads create and run kokkos nodes at once: Kokkos
   // starts once and every launch still computes its own counts.
   const JobSpec spec = small_job(Precision::fp32, Mode::fma);
-  const std::vector<std::uint32_t> reference = test::serial_counts(spec);
+  const std::vector<std::uint32_t> reference = test::reference_counts(spec);
   std::vector<std::future<std::vector<std::uint32_t>>> runs;
   for (int i = 0; i < 4; ++i) {
     runs.push_back(std::async(std::launch::async, [&, i] {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -36,10 +37,54 @@ inline RunResult run_on(const std::vector<std::string>& names, const JobSpec& sp
   return dispatcher.run(Job(spec), run_options);
 }
 
-/// The reference counts: the serial node, one tile per row.
-inline std::vector<std::uint32_t> serial_counts(const JobSpec& spec) {
-  return run_on({"serial"}, spec, Policy::dynamic, spec.width).counts;
+/// The counts of one point by the workload contract, written out here on purpose: a plain
+/// loop that shares no code with hetero's kernels, so every backend (serial too) is checked
+/// against an independent reference. Built with -ffp-contract=off like the library.
+template <class Real>
+std::uint32_t plain_point(Real cx, Real cy, std::uint32_t max_iter, Mode mode) {
+  Real x = 0;
+  Real y = 0;
+  for (std::uint32_t i = 0; i < max_iter; ++i) {
+    Real next_x, next_y, magnitude;
+    if (mode == Mode::exact) {
+      next_x = (x * x - y * y) + cx;
+      next_y = (Real(2) * x) * y + cy;
+      magnitude = next_x * next_x + next_y * next_y;
+    } else {
+      next_x = std::fma(x, x, std::fma(-y, y, cx));
+      next_y = std::fma(Real(2) * x, y, cy);
+      magnitude = std::fma(next_x, next_x, next_y * next_y);
+    }
+    x = next_x;
+    y = next_y;
+    if (magnitude > Real(4)) return i;
+  }
+  return max_iter;
 }
+
+/// The reference counts of `spec`: plain_point over the job's host-computed axes, row-major.
+inline std::vector<std::uint32_t> reference_counts(const JobSpec& spec) {
+  const Job job(spec);
+  std::vector<std::uint32_t> counts;
+  counts.reserve(static_cast<std::size_t>(spec.pixels()));
+  for (std::int64_t row = 0; row < spec.height; ++row) {
+    for (std::int64_t column = 0; column < spec.width; ++column) {
+      const double cx = job.xs()[static_cast<std::size_t>(column)];
+      const double cy = job.ys()[static_cast<std::size_t>(row)];
+      counts.push_back(spec.precision == Precision::fp64
+                           ? plain_point<double>(cx, cy, spec.max_iter, spec.mode)
+                           : plain_point<float>(static_cast<float>(cx), static_cast<float>(cy),
+                                                spec.max_iter, spec.mode));
+    }
+  }
+  return counts;
+}
+
+/// The seed preset's known result (fp64, exact), computed by an implementation that shares no
+/// code with hetero: the tutorial's validation sum, and the FNV-1a 64 hash of the counts as
+/// little-endian 32-bit words in row-major order.
+inline constexpr std::uint64_t kSeedSum = 51214485;
+inline constexpr const char* kSeedHash = "05921abe36eb7d1b";
 
 /// A region job of the given size and limits.
 inline JobSpec region_job(Region region, std::int64_t width, std::int64_t height,
@@ -146,6 +191,10 @@ inline std::filesystem::path make_temporary_directory() {
   if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   return pattern;
 }
+
+/// The cache directory of this test process (tests/hermetic_cache.cpp): HETERO_CACHE_DIR points
+/// there from before main, so no test touches the user's own cache.
+std::filesystem::path hermetic_cache_directory();
 
 /// Points XDG_CACHE_HOME at a fresh temporary directory for the object's lifetime (and hides
 /// HETERO_CACHE_DIR, which would take precedence), so hetero's caches start empty.

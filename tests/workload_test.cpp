@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <string_view>
 
 #include "hetero/hetero.hpp"
 #include "mandelbrot.hpp"
@@ -236,6 +237,24 @@ TEST(Checksums, SumAndHashChangeWithAnyCount) {
   EXPECT_NE(a.hash, b.hash);  // order matters
   EXPECT_EQ(a.hash_hex().size(), 16U);
   EXPECT_EQ(checksum({}).sum, 0U);
+}
+
+std::uint64_t fnv_of(std::string_view text) {
+  return fnv1a_64({reinterpret_cast<const unsigned char*>(text.data()), text.size()});
+}
+
+// The published FNV-1a 64 test vectors, and the checksum's hash equal to FNV-1a 64 of the counts'
+// little-endian bytes.
+TEST(Checksums, HashIsFnv1a64OfTheCountsLittleEndianBytes) {
+  EXPECT_EQ(fnv_of(""), 0xcbf29ce484222325ULL);
+  EXPECT_EQ(fnv_of("a"), 0xaf63dc4c8601ec8cULL);
+  EXPECT_EQ(fnv_of("foobar"), 0x85944171f73967e8ULL);
+  EXPECT_EQ(fnv_of("chongo was here!\n"), 0x46810940eff5f915ULL);
+  EXPECT_EQ(checksum({}).hash, 0xcbf29ce484222325ULL);
+  // "abcd" and "foob" as little-endian words: 0x64636261, 0x626f6f66.
+  EXPECT_EQ(checksum(std::vector<std::uint32_t>{0x64636261U}).hash, fnv_of("abcd"));
+  EXPECT_EQ(checksum(std::vector<std::uint32_t>{0x64636261U, 0x626f6f66U}).hash,
+            fnv_of("abcdfoob"));
 }
 
 }  // namespace

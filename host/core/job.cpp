@@ -1,5 +1,6 @@
 // Jobs, tiles and checksums.
 #include <algorithm>
+#include <array>
 
 #include <fmt/format.h>
 
@@ -38,16 +39,23 @@ std::string Checksum::hash_hex() const {
   return fmt::format("{:016x}", hash);
 }
 
-Checksum checksum(std::span<const std::uint32_t> counts) {
-  constexpr std::uint64_t kOffset = 0xcbf29ce484222325ULL;
+std::uint64_t fnv1a_64(std::span<const unsigned char> bytes, std::uint64_t hash) {
   constexpr std::uint64_t kPrime = 0x100000001b3ULL;
-  Checksum result{0, kOffset};
+  for (const unsigned char byte : bytes) {
+    hash ^= byte;
+    hash *= kPrime;
+  }
+  return hash;
+}
+
+Checksum checksum(std::span<const std::uint32_t> counts) {
+  Checksum result{0, kFnv1a64Offset};
   for (const std::uint32_t count : counts) {
     result.sum += count;
-    for (int shift = 0; shift < 32; shift += 8) {
-      result.hash ^= (count >> shift) & 0xffU;
-      result.hash *= kPrime;
-    }
+    const std::array<unsigned char, 4> little_endian{
+        static_cast<unsigned char>(count), static_cast<unsigned char>(count >> 8),
+        static_cast<unsigned char>(count >> 16), static_cast<unsigned char>(count >> 24)};
+    result.hash = fnv1a_64(little_endian, result.hash);
   }
   return result;
 }

@@ -102,6 +102,12 @@ void flush_stream(png_structp png) {
 
 }  // namespace
 
+std::array<std::uint8_t, 3> colour_of(std::uint32_t count, std::uint32_t max_iter) {
+  if (count >= max_iter) return {0, 0, 0};
+  return palette(std::log(static_cast<double>(count) + 1.0) /
+                 std::log(static_cast<double>(max_iter) + 1.0));
+}
+
 void write_png(std::ostream& out, std::span<const std::uint32_t> counts, std::int64_t width,
                std::int64_t height, std::uint32_t max_iter) {
   if (width <= 0 || height <= 0 || counts.size() != static_cast<std::size_t>(width * height)) {
@@ -128,15 +134,11 @@ void write_png(std::ostream& out, std::span<const std::uint32_t> counts, std::in
                PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
 
-  const double log_max = std::log(static_cast<double>(max_iter) + 1.0);
   std::vector<png_byte> row(static_cast<std::size_t>(width) * 3);
   for (std::int64_t y = 0; y < height; ++y) {
     const std::uint32_t* line = counts.data() + y * width;
     for (std::int64_t x = 0; x < width; ++x) {
-      Rgb rgb{0, 0, 0};
-      if (line[x] < max_iter) {
-        rgb = palette(std::log(static_cast<double>(line[x]) + 1.0) / log_max);
-      }
+      const Rgb rgb = colour_of(line[x], max_iter);
       std::memcpy(&row[static_cast<std::size_t>(x) * 3], rgb.data(), 3);
     }
     png_write_row(png, row.data());

@@ -79,4 +79,8 @@ struct Checksum {
 };
 Checksum checksum(std::span<const std::uint32_t> counts);
 
+/// FNV-1a 64 over `bytes`, continuing from `hash` (the FNV offset basis starts a new hash).
+inline constexpr std::uint64_t kFnv1a64Offset = 0xcbf29ce484222325ULL;
+std::uint64_t fnv1a_64(std::span<const unsigned char> bytes, std::uint64_t hash = kFnv1a64Offset);
+
 }  // namespace hetero

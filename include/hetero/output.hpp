@@ -1,6 +1,7 @@
 // Output files written whole or not at all, and the PNG rendering of a job's counts.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -29,8 +30,11 @@ class OutputFile {
   bool committed_ = false;
 };
 
-/// Encodes counts as an 8-bit RGB PNG: points that never escaped are black, the rest are
-/// coloured by a smooth map of log(count).
+/// The colour of a pixel with this count: black where it never escaped (count >= max_iter),
+/// else a palette through deep blue, white and amber indexed by log(count + 1) / log(max_iter + 1).
+std::array<std::uint8_t, 3> colour_of(std::uint32_t count, std::uint32_t max_iter);
+
+/// Encodes counts as an 8-bit RGB PNG, each pixel coloured by colour_of().
 void write_png(std::ostream& out, std::span<const std::uint32_t> counts, std::int64_t width,
                std::int64_t height, std::uint32_t max_iter);
 

@@ -11,6 +11,7 @@
 
 #include "hetero/node.hpp"
 #include "hetero/workload.hpp"
+#include "nodes/mpi/rank_counts.hpp"
 
 namespace hetero::nodes::mpi {
 
@@ -64,10 +65,6 @@ struct ProjectionRow {
 /// Throws UsageError for a non-positive throughput, bandwidth or rank count.
 std::vector<ProjectionRow> project_scaling(const ProjectionJob& job, const ProjectionModel& model,
                                            std::span<const int> ranks);
-
-/// Parses "1,2,4,8" or a geometric series "1,2,4,...,1024" (the ratio of the first two, up to
-/// the last). Throws UsageError on anything else.
-std::vector<int> parse_rank_counts(std::string_view text);
 
 /// The projection as a table (with a header saying what it assumed), and as JSON.
 void print_projection(std::ostream& out, const ProjectionJob& job, const ProjectionModel& model,
