@@ -130,7 +130,9 @@ TEST(Stress, RandomJobsBackToBackAndInParallelMatchThePlainLoop) {
   for (std::thread& worker : workers) worker.join();
   StreamCounts all = back_to_back;
   for (const StreamCounts& stream : parallel) {
-    if (!soak) EXPECT_EQ(stream.jobs, 10);
+    if (!soak) {
+      EXPECT_EQ(stream.jobs, 10);
+    }
     all.jobs += stream.jobs;
     all.forced_into_pieces += stream.forced_into_pieces;
     all.in_pieces += stream.in_pieces;
@@ -140,7 +142,9 @@ TEST(Stress, RandomJobsBackToBackAndInParallelMatchThePlainLoop) {
       "cut into pieces by a device memory cap (%d made to)\n",
       back_to_back.jobs, all.jobs - back_to_back.jobs, available.size(), all.in_pieces,
       all.forced_into_pieces);
-  if (!soak) EXPECT_EQ(back_to_back.jobs, 40);
+  if (!soak) {
+    EXPECT_EQ(back_to_back.jobs, 40);
+  }
   EXPECT_GE(all.in_pieces, all.forced_into_pieces);
   if (!devices.empty()) {
     EXPECT_GT(all.forced_into_pieces, 0) << "no job was made to need pieces";

@@ -114,6 +114,22 @@ void ThroughputModel::record(const NodeInfo& node, Precision precision, Mode mod
   while (samples.size() > kMaxSamples) samples.pop_front();
 }
 
+double ThroughputModel::kernel_rate(std::string_view kernel, const NodeInfo& node) const {
+  std::lock_guard lock(mutex_);
+  const auto it = samples_.find(fmt::format("{}/kernel/{}", identity(node), kernel));
+  if (it == samples_.end() || it->second.empty()) return 0;
+  return median_of({it->second.begin(), it->second.end()});
+}
+
+void ThroughputModel::record_kernel_rate(std::string_view kernel, const NodeInfo& node,
+                                         double gunits) {
+  if (!(gunits > 0) || !(gunits < kMaxGiters)) return;
+  std::lock_guard lock(mutex_);
+  std::deque<double>& samples = samples_[fmt::format("{}/kernel/{}", identity(node), kernel)];
+  samples.push_back(gunits);
+  while (samples.size() > kMaxSamples) samples.pop_front();
+}
+
 void ThroughputModel::set_calibrating(const NodeInfo& node, Precision precision, Mode mode,
                                       bool calibrating) {
   std::lock_guard lock(mutex_);

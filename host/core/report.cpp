@@ -110,8 +110,9 @@ std::string to_json(const Report& report) {
   const JobSpec& job = report.job;
   json document = {
       {"schema", "hetero.report"},
-      {"schema_version", 1},
+      {"schema_version", 2},
       {"hetero_version", report.version},
+      {"kernel", report.kernel},
       {"job",
        {{"preset", job.preset},
         {"width", job.width},
@@ -156,9 +157,15 @@ std::string to_json(const Report& report) {
 
 void print_table(const Report& report, std::ostream& out) {
   const JobSpec& job = report.job;
-  fmt::print(out, "{} {}x{}, max-iter {}, {} {}, policy {}, tile {} px ({} tiles)\n", job.preset,
-             job.width, job.height, job.max_iter, to_string(job.precision), to_string(job.mode),
-             to_string(report.policy), report.tile_pixels, report.tiles);
+  const bool mandelbrot = report.kernel == "mandelbrot";
+  if (mandelbrot) {
+    fmt::print(out, "{} {}x{}, max-iter {}, {} {}, policy {}, tile {} px ({} tiles)\n", job.preset,
+               job.width, job.height, job.max_iter, to_string(job.precision), to_string(job.mode),
+               to_string(report.policy), report.tile_pixels, report.tiles);
+  } else {
+    fmt::print(out, "kernel {} over {}x{}, policy {}, tile {} elements ({} tiles)\n", report.kernel,
+               job.width, job.height, to_string(report.policy), report.tile_pixels, report.tiles);
+  }
   for (const std::string& note : report.notes) fmt::print(out, "note: {}\n", note);
   fmt::print(out, "{:<8} {:>5} {:>6} {:>6} {:>14} {:>6} {:>9} {:>9} {:>9} {:>8} {:>10}\n", "node",
              "lanes", "tiles", "tile%", "iterations", "iter%", "busy s", "idle s", "copy s",
@@ -171,8 +178,13 @@ void print_table(const Report& report, std::ostream& out) {
                node.iteration_share * 100, node.busy_s, node.idle_s, node.transfer_s, node.giters,
                node.copy_gbps, node.failure.empty() ? "" : "  FAILED: " + node.failure);
   }
-  fmt::print(out, "wall {:.4f} s, {:.3f} Giter/s, checksum sum {} hash {}", report.wall_s,
-             report.giters, report.checksum.sum, report.checksum.hash_hex());
+  if (mandelbrot) {
+    fmt::print(out, "wall {:.4f} s, {:.3f} Giter/s, checksum sum {} hash {}", report.wall_s,
+               report.giters, report.checksum.sum, report.checksum.hash_hex());
+  } else {
+    fmt::print(out, "wall {:.4f} s, {} work units, {:.3f} G units/s", report.wall_s,
+               report.iterations, report.giters);
+  }
   if (const auto speedup = report.speedup())
     fmt::print(out, ", speed-up {:.2f}x over serial", *speedup);
   fmt::print(out, "\n");

@@ -64,22 +64,36 @@ HostTileKernel host_kernel(std::string_view name, const Job& job) {
       fmt::format("unknown kernel '{}': this build has {}", name, fmt::join(names, ", ")));
 }
 
-void run_on_pool(detail::ThreadPool& pool, HostTileKernel kernel, const Job& job, WorkSource& work,
-                 std::span<std::uint32_t> counts, NodeTrace& trace) {
+void run_on_pool(detail::ThreadPool& pool, WorkSource& work, NodeTrace& trace,
+                 const HostTileTask& task) {
   const int lanes = pool.size();
   trace.reserve_lanes(lanes);
-  const std::span<const Tile> assigned = work.assigned();
   pool.run_on_all([&](int worker) {
     TraceLane& lane = trace.lane(worker);
-    if (work.self_scheduling()) {
-      while (const auto tile = work.next()) run_tile(kernel, job, *tile, counts, lane, work);
-      return;
-    }
-    const auto [first, last] = lane_block(assigned.size(), worker, lanes);
-    for (std::size_t i = first; i < last && !work.stop_requested(); ++i) {
-      run_tile(kernel, job, assigned[i], counts, lane, work);
-    }
+    for_each_tile(work, worker, lanes, [&](const Tile& tile) { task(tile, lane); });
   });
+}
+
+void run_on_pool(detail::ThreadPool& pool, HostTileKernel kernel, const Job& job, WorkSource& work,
+                 std::span<std::uint32_t> counts, NodeTrace& trace) {
+  run_on_pool(pool, work, trace, [&](const Tile& tile, TraceLane& lane) {
+    run_tile(kernel, job, tile, counts, lane, work);
+  });
+}
+
+bool host_can_run(const NodeInfo& node, const backend::KernelDefinition& kernel, std::string& why) {
+  if (kernel.host) return true;
+  why = fmt::format("node '{}' runs host implementations and kernel '{}' has none (it has {})",
+                    node.name, kernel.name, kernel.families());
+  return false;
+}
+
+void run_host_tile(const backend::Launch& launch, const Tile& tile, TraceLane& lane,
+                   WorkSource& work) {
+  const std::int64_t begin = lane.now_ns();
+  launch.kernel->host(launch.range(tile), launch.arguments);
+  lane.compute(tile, begin, lane.now_ns(), launch.work_units(tile));
+  work.completed(tile);
 }
 
 }  // namespace hetero::nodes

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "hetero/backend/launch.hpp"
 #include "hetero/job.hpp"
 #include "hetero/node.hpp"
 #include "hetero/trace.hpp"
@@ -61,17 +63,46 @@ inline void run_tile(HostTileKernel kernel, const Job& job, const Tile& tile,
   work.completed(tile);
 }
 
-/// Runs `kernel` over the tiles `work` hands out on every worker of `pool`, one trace lane per
-/// worker: static policies give each worker one contiguous block of the node's tiles,
-/// self-scheduling ones have each worker pull the next tile from the shared queue.
-void run_on_pool(detail::ThreadPool& pool, HostTileKernel kernel, const Job& job, WorkSource& work,
-                 std::span<std::uint32_t> counts, NodeTrace& trace);
-
 /// The contiguous block [first, last) of `count` items that lane `lane` of `lanes` owns.
 inline std::pair<std::size_t, std::size_t> lane_block(std::size_t count, int lane, int lanes) {
   const auto l = static_cast<std::size_t>(lane);
   const auto n = static_cast<std::size_t>(lanes);
   return {count * l / n, count * (l + 1) / n};
 }
+
+/// Calls `run_one(tile)` for each tile `work` gives worker `worker` of `workers`: under a
+/// static policy a contiguous block of the node's assigned tiles, under a self-scheduling one
+/// the next tile of the shared queue until it is empty. Stops between tiles once a stop is
+/// requested.
+template <class RunOne>
+void for_each_tile(WorkSource& work, int worker, int workers, RunOne&& run_one) {
+  if (work.self_scheduling()) {
+    while (const auto tile = work.next()) run_one(*tile);
+    return;
+  }
+  const std::span<const Tile> assigned = work.assigned();
+  const auto [first, last] = lane_block(assigned.size(), worker, workers);
+  for (std::size_t i = first; i < last && !work.stop_requested(); ++i) run_one(assigned[i]);
+}
+
+/// One tile on one worker's lane.
+using HostTileTask = std::function<void(const Tile& tile, TraceLane& lane)>;
+
+/// Runs `task` over the tiles `work` hands out on every worker of `pool`, one trace lane per
+/// worker (see for_each_tile).
+void run_on_pool(detail::ThreadPool& pool, WorkSource& work, NodeTrace& trace,
+                 const HostTileTask& task);
+
+/// Runs the Mandelbrot tile kernel on `pool` (see above).
+void run_on_pool(detail::ThreadPool& pool, HostTileKernel kernel, const Job& job, WorkSource& work,
+                 std::span<std::uint32_t> counts, NodeTrace& trace);
+
+/// Whether a host node can run `kernel`: it needs a host implementation.
+bool host_can_run(const NodeInfo& node, const backend::KernelDefinition& kernel, std::string& why);
+
+/// Computes one tile of a user's kernel with its host implementation, records it on `lane`
+/// (its work units as the event's iterations) and reports it done.
+void run_host_tile(const backend::Launch& launch, const Tile& tile, TraceLane& lane,
+                   WorkSource& work);
 
 }  // namespace hetero::nodes

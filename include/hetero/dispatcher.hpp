@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "hetero/backend/launch.hpp"
 #include "hetero/job.hpp"
 #include "hetero/model.hpp"
 #include "hetero/node.hpp"
@@ -30,6 +31,9 @@ struct RunOptions {
   /// taught by every run; nullptr: a model private to this run.
   ThroughputModel* model = nullptr;
   std::vector<FaultInjection> faults;  ///< test hook
+  /// User kernels: a node with no implementation of the kernel is left out, with a note,
+  /// instead of failing the run.
+  bool fallback = false;
 };
 
 /// Live progress of a run, readable from any thread.
@@ -44,10 +48,20 @@ struct RunResult {
   Trace trace;
 };
 
+/// What a run of a user's kernel gives: its results are in the arrays it wrote.
+struct LaunchResult {
+  Report report;
+  Trace trace;
+};
+
 /// The tile size chosen when the user gives none: about 16 tiles per lane, at most about 2^25
 /// worst-case iterations each (2^35 when device or remote nodes take part), rounded down to
 /// whole rows when a row is shorter.
 std::int64_t auto_tile_pixels(const JobSpec& spec, int total_lanes, bool device_nodes = false);
+
+/// The tile size of a user kernel's run when none is given: about 16 tiles per lane, at least
+/// 256 elements each (a 2-D run rounds it to whole rows).
+std::int64_t auto_tile_elements(std::int64_t width, std::int64_t height, int total_lanes);
 
 /// Assigns tiles to nodes in proportion to `weights`, spread over the whole image (smooth
 /// weighted round robin) so that no node gets one expensive region; returns one list per node.
@@ -68,8 +82,15 @@ class Dispatcher {
   /// Throws Error when every node failed, Cancelled if `options.stop` was set first.
   RunResult run(const Job& job, const RunOptions& options = {}, Progress* progress = nullptr);
 
+  /// Runs a user's kernel on every node at once, the same way. Every node must be able to run
+  /// it (Node::can_run). Its throughput per node is learned in `options.model`, or in a model
+  /// of the dispatcher's own.
+  LaunchResult launch(const backend::Launch& launch, const RunOptions& options = {},
+                      Progress* progress = nullptr);
+
  private:
   std::vector<std::unique_ptr<Node>> nodes_;
+  ThroughputModel kernel_model_;
 };
 
 }  // namespace hetero

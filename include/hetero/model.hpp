@@ -47,6 +47,10 @@ class ThroughputModel {
   ThroughputEstimate estimate(const NodeInfo& node, Precision precision, Mode mode) const;
   void record(const NodeInfo& node, Precision precision, Mode mode, double giters);
   void set_calibrating(const NodeInfo& node, Precision precision, Mode mode, bool calibrating);
+  /// A user kernel's throughput on the node, in 1e9 work units per second; 0 when unknown.
+  /// `kernel` names the kernel and its build (what its work units mean).
+  double kernel_rate(std::string_view kernel, const NodeInfo& node) const;
+  void record_kernel_rate(std::string_view kernel, const NodeInfo& node, double gunits);
   /// Writes the model to its file (atomically); a model without a file does nothing.
   void save() const;
   /// Load problem reported for the file, empty if none.

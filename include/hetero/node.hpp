@@ -14,6 +14,11 @@
 
 namespace hetero {
 
+namespace backend {
+struct KernelDefinition;
+struct Launch;
+}  // namespace backend
+
 enum class NodeKind : std::uint8_t { host, device, remote };
 std::string_view to_string(NodeKind kind);
 
@@ -105,6 +110,14 @@ class Node {
                    NodeTrace& trace) = 0;
   /// The node's own memory space (device nodes); nullptr for nodes that use host memory.
   virtual MemorySpace* memory_space() { return nullptr; }
+
+  /// Whether this node has an implementation of `kernel` it can run; when not, `why` says so
+  /// in words that name the node and the implementations the kernel has.
+  virtual bool can_run(const backend::KernelDefinition& kernel, std::string& why) const;
+  /// Runs the user's kernel over every tile `work` gives it, with the implementation
+  /// can_run() accepted. Arguments are bound to host memory: a device node copies in what a
+  /// tile reads and copies out what it writes, each copy traced. Throws Error on failure.
+  virtual void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace);
 };
 
 }  // namespace hetero

@@ -39,7 +39,8 @@ struct NodeReport {
 
 struct Report {
   std::string version;
-  JobSpec job;
+  std::string kernel = "mandelbrot";  ///< the workload: the job, or a user kernel's name
+  JobSpec job;                        ///< a user kernel's run: its index space as width x height
   Policy policy = Policy::dynamic;
   std::int64_t tile_pixels = 0;
   std::int64_t tiles = 0;

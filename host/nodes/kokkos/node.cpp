@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "../host_kernel.hpp"
 #include "core/host_info.hpp"
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
@@ -305,14 +306,7 @@ void run_typed(const Job& job, WorkSource& work, std::span<std::uint32_t> counts
     work.completed(tile);
   };
 
-  if (work.self_scheduling()) {
-    while (const auto tile = work.next()) run_tile(*tile);
-    return;
-  }
-  for (const Tile& tile : work.assigned()) {
-    if (work.stop_requested()) return;
-    run_tile(tile);
-  }
+  for_each_tile(work, 0, 1, run_tile);
 }
 
 }  // namespace
@@ -393,6 +387,27 @@ void KokkosNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> 
     } else {
       run_typed<float, kernels::Arith::fma>(job, work, counts, lane, *views_);
     }
+  });
+}
+
+bool KokkosNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  if (!kHostAccessible) {
+    why = fmt::format(
+        "node 'kokkos' runs on a device execution space ({}), where host "
+        "implementations cannot run (kernel '{}' has {})",
+        ExecutionSpace::name(), kernel.name, kernel.families());
+    return false;
+  }
+  return host_can_run(info_, kernel, why);
+}
+
+void KokkosNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  KokkosRuntime* runtime = KokkosRuntime::running();
+  if (runtime == nullptr) throw Error("Kokkos was finalised at exit; the kokkos node cannot run");
+  TraceLane& lane = trace.lane(0);
+  // On the Kokkos thread, like the job: the host implementation computes each tile there.
+  runtime->call([&] {
+    for_each_tile(work, 0, 1, [&](const Tile& tile) { run_host_tile(launch, tile, lane, work); });
   });
 }
 

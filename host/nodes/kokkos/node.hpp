@@ -33,6 +33,9 @@ class KokkosNode final : public Node {
   /// queue until it is empty. Either way it stops between tiles once a stop is requested.
   void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
            NodeTrace& trace) override;
+  /// User kernels: the host implementation, on the same workers as the job.
+  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
+  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
 
   /// Kokkos' version, the execution space and its concurrency (the one Kokkos will start
   /// with, or has) in the device string, without initialising Kokkos. A host space's

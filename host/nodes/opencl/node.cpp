@@ -10,9 +10,11 @@
 
 #include <fmt/format.h>
 
+#include "clock.hpp"
 #include "hetero/buffer.hpp"
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
+#include "kernel_runner.hpp"
 #include "link_probe.hpp"
 #include "nodes/tile_pieces.hpp"
 #include "opencl_kernel_source.hpp"
@@ -23,6 +25,7 @@ namespace hetero::nodes {
 namespace {
 
 using opencl::check;
+using opencl::DeviceClock;
 using opencl::Event;
 
 // Work-items per work-group when the kernel allows it: small enough that every compute unit
@@ -48,43 +51,6 @@ NodeInfo describe_device(const opencl::DeviceSummary& device) {
       known_link(opencl::link_identity(device), Staging::pageable).value_or(unmeasured_link());
   return info;
 }
-
-// Maps device timestamps to the trace clock: trace_ns = device_ns + offset, clamped to the run.
-class DeviceClock {
- public:
-  /// Estimates the offset from small blocking reads of `buffer` (at least 4 bytes) bracketed by
-  /// host clock readings, the tightest of three. Reads rather than markers: every driver profiles
-  /// copies, not every one profiles markers. Mapped times never fall before `floor_ns`.
-  DeviceClock(cl_command_queue queue, cl_mem buffer, const TraceLane& lane, std::int64_t floor_ns)
-      : floor_ns_(floor_ns) {
-    std::int64_t best_width = std::numeric_limits<std::int64_t>::max();
-    std::uint32_t scratch = 0;
-    for (int i = 0; i < 3; ++i) {
-      Event read;
-      const std::int64_t before = lane.now_ns();
-      check(clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, sizeof(scratch), &scratch, 0, nullptr,
-                                read.out()),
-            "read of the clock probe");
-      const std::int64_t after = lane.now_ns();
-      const auto [start, end] = opencl::profiled_interval(read.get());
-      if (after - before < best_width) {
-        best_width = after - before;
-        offset_ns_ = before + (after - before) / 2 - (start + (end - start) / 2);
-      }
-    }
-  }
-
-  /// The trace interval of a finished command; never before the run started nor after `now_ns`.
-  std::pair<std::int64_t, std::int64_t> map(cl_event event, std::int64_t now_ns) const {
-    const auto [start, end] = opencl::profiled_interval(event);
-    const std::int64_t begin = std::clamp(start + offset_ns_, floor_ns_, now_ns);
-    return {begin, std::clamp(end + offset_ns_, begin, now_ns)};
-  }
-
- private:
-  std::int64_t floor_ns_;
-  std::int64_t offset_ns_ = 0;
-};
 
 std::size_t round_up(std::size_t value, std::size_t multiple) {
   return (value + multiple - 1) / multiple * multiple;
@@ -113,6 +79,7 @@ struct OpenCLNode::State {
   std::array<opencl::Queue, kQueues> queues;
   std::unique_ptr<opencl::OpenCLSpace> space;
   std::map<std::pair<Precision, Mode>, Variant> variants;
+  std::unique_ptr<opencl::KernelRunner> kernels;  // user kernels
 
   /// The kernel for the job's (precision, mode), built on first use (recorded on `lane` as a
   /// wait labelled "kernel build").
@@ -288,6 +255,10 @@ OpenCLNode::OpenCLNode(const NodeOptions& options) : state_(std::make_unique<Sta
       state_->context.get(), state_->queues[0].get(),
       fmt::format("opencl device {}", summary.index()), summary.max_allocation_bytes);
   state_->space->set_limit(options.memory.of(summary.free_memory_bytes));
+  state_->kernels = std::make_unique<opencl::KernelRunner>(
+      state_->device, state_->context.get(),
+      std::array<cl_command_queue, kQueues>{state_->queues[0].get(), state_->queues[1].get()},
+      *state_->space);
   info_ = describe_device(summary);
   try {
     info_.link = opencl::device_link(summary);
@@ -311,6 +282,19 @@ void OpenCLNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> 
   } else {
     state_->run<float>(job, work, counts, trace);
   }
+}
+
+bool OpenCLNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  if (state_->kernels->choose(kernel) != nullptr) return true;
+  why = fmt::format(
+      "node 'opencl' ({}) runs OpenCL implementations and kernel '{}' has none for "
+      "it (it has {})",
+      state_->device.summary.describe(), kernel.name, kernel.families());
+  return false;
+}
+
+void OpenCLNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  state_->kernels->run(launch, work, trace);
 }
 
 NodeInfo OpenCLNode::describe(const NodeOptions& options) {

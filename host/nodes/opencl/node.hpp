@@ -12,7 +12,7 @@ namespace hetero::nodes {
 class OpenCLNode final : public Node {
  public:
   /// Command queues, and so trace lanes and tiles in flight.
-  static constexpr int kQueues = 2;
+  static constexpr int kQueues = 2;  // = opencl::KernelRunner::kQueues
 
   /// Opens the device options.device selects (see opencl::select_device); throws UsageError
   /// naming the devices when it selects none, Error when the device cannot be opened.
@@ -26,6 +26,9 @@ class OpenCLNode final : public Node {
   /// throw Error.
   void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
            NodeTrace& trace) override;
+  /// User kernels: the OpenCL implementation for this device's type, built once per device.
+  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
+  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
   /// The device's memory: the report's peak device bytes come from it.
   MemorySpace* memory_space() override;
 

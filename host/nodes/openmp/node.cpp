@@ -29,21 +29,23 @@ NodeInfo OpenMPNode::describe(const NodeOptions& options) {
 OpenMPNode::OpenMPNode(const NodeOptions& options)
     : info_(describe(options)), kernel_(options.kernel) {}
 
-void OpenMPNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-                     NodeTrace& trace) {
-  const HostTileKernel kernel = host_kernel(kernel_, job);
-  const int threads = info_.concurrency;
+namespace {
+
+// Runs `task` over the tiles `work` gives the node on `threads` OpenMP threads, one lane each:
+// `omp for schedule(static)` over the assigned tiles, or each thread pulling from the queue.
+// Exceptions must not leave an OpenMP region: each tile's is caught, the rest skipped, and the
+// first rethrown after it.
+void run_on_openmp(int threads, WorkSource& work, NodeTrace& trace, const HostTileTask& task) {
   trace.reserve_lanes(threads);
   const std::span<const Tile> assigned = work.assigned();
   const auto tile_count = static_cast<std::int64_t>(assigned.size());
   const bool self_scheduling = work.self_scheduling();
   std::exception_ptr error;
   std::atomic<bool> failed{false};
-  // Exceptions must not leave an OpenMP region: each tile's is caught and the rest skipped.
   auto guarded_tile = [&](const Tile& tile, TraceLane& lane) {
     if (failed.load(std::memory_order_relaxed)) return;
     try {
-      run_tile(kernel, job, tile, counts, lane, work);
+      task(tile, lane);
     } catch (...) {
 #pragma omp critical(hetero_openmp_error)
       if (!error) error = std::current_exception();
@@ -68,6 +70,26 @@ void OpenMPNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> 
     }
   }
   if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+void OpenMPNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
+                     NodeTrace& trace) {
+  const HostTileKernel kernel = host_kernel(kernel_, job);
+  run_on_openmp(info_.concurrency, work, trace, [&](const Tile& tile, TraceLane& lane) {
+    run_tile(kernel, job, tile, counts, lane, work);
+  });
+}
+
+bool OpenMPNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  return host_can_run(info_, kernel, why);
+}
+
+void OpenMPNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  run_on_openmp(info_.concurrency, work, trace, [&](const Tile& tile, TraceLane& lane) {
+    run_host_tile(launch, tile, lane, work);
+  });
 }
 
 void register_openmp(NodeRegistry& registry) {

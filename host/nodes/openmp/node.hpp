@@ -13,6 +13,9 @@ class OpenMPNode final : public Node {
   /// Self-scheduling policy: every OpenMP thread pulls from the shared queue.
   void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
            NodeTrace& trace) override;
+  /// User kernels: the host implementation, on the same workers as the job.
+  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
+  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
 
   static NodeInfo describe(const NodeOptions& options);
 

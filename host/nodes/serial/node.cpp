@@ -24,14 +24,17 @@ void SerialNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> 
                      NodeTrace& trace) {
   const HostTileKernel kernel = scalar_kernel(job);
   TraceLane& lane = trace.lane(0);
-  if (work.self_scheduling()) {
-    while (const auto tile = work.next()) run_tile(kernel, job, *tile, counts, lane, work);
-    return;
-  }
-  for (const Tile& tile : work.assigned()) {
-    if (work.stop_requested()) return;
-    run_tile(kernel, job, tile, counts, lane, work);
-  }
+  for_each_tile(work, 0, 1,
+                [&](const Tile& tile) { run_tile(kernel, job, tile, counts, lane, work); });
+}
+
+bool SerialNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  return host_can_run(info_, kernel, why);
+}
+
+void SerialNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  TraceLane& lane = trace.lane(0);
+  for_each_tile(work, 0, 1, [&](const Tile& tile) { run_host_tile(launch, tile, lane, work); });
 }
 
 void register_serial(NodeRegistry& registry) {

@@ -139,6 +139,15 @@ void SimdNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> co
   run_on_pool(*pool_, host_kernel(kernel_, job), job, work, counts, trace);
 }
 
+bool SimdNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  return host_can_run(info_, kernel, why);
+}
+
+void SimdNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  run_on_pool(*pool_, work, trace,
+              [&](const Tile& tile, TraceLane& lane) { run_host_tile(launch, tile, lane, work); });
+}
+
 void register_simd(NodeRegistry& registry) {
   // threads and openmp run these too, with NodeOptions.kernel = "simd" or "simd-shortcuts".
   register_simd_kernels();

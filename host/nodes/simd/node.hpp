@@ -23,6 +23,9 @@ class SimdNode final : public Node {
   /// Self-scheduling policy: each worker pulls the next tile from the shared queue.
   void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
            NodeTrace& trace) override;
+  /// User kernels: the host implementation, on the same workers as the job.
+  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
+  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
 
   /// Workers: NodeOptions.workers, or one per hardware thread. Kernel: "simd", or
   /// "simd-shortcuts" when NodeOptions.kernel asks for it (any other kernel name is ignored:

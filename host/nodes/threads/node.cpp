@@ -34,6 +34,15 @@ void ThreadsNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t>
   run_on_pool(*pool_, host_kernel(kernel_, job), job, work, counts, trace);
 }
 
+bool ThreadsNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  return host_can_run(info_, kernel, why);
+}
+
+void ThreadsNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  run_on_pool(*pool_, work, trace,
+              [&](const Tile& tile, TraceLane& lane) { run_host_tile(launch, tile, lane, work); });
+}
+
 void register_threads(NodeRegistry& registry) {
   registry.add(Backend{
       "threads", NodeKind::host, true, {}, &ThreadsNode::describe, [](const NodeOptions& options) {

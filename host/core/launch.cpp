@@ -1,0 +1,74 @@
+// Kernel launches as nodes receive them: tiles in the space's terms, work units, and what a node
+// without user-kernel support says.
+#include <cmath>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "hetero/backend/launch.hpp"
+#include "hetero/error.hpp"
+#include "hetero/node.hpp"
+
+namespace hetero {
+
+std::string_view to_string(Access access) {
+  switch (access) {
+    case Access::read_whole:
+      return "read";
+    case Access::read_slice:
+      return "read slice";
+    case Access::write_slice:
+      return "write slice";
+    case Access::read_write_slice:
+      return "read-write slice";
+  }
+  return "?";
+}
+
+namespace backend {
+
+std::string KernelDefinition::families() const {
+  std::vector<std::string_view> names;
+  if (host) names.push_back("host");
+  if (!opencl.empty()) names.push_back("opencl");
+  if (cuda) names.push_back("cuda");
+  return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::string opencl_build_source(const KernelDefinition& kernel,
+                                const OpenCLImplementation& implementation) {
+  if (!kernel.exact) return implementation.source;
+  return "#pragma OPENCL FP_CONTRACT OFF\n" + implementation.source;
+}
+
+std::uint64_t next_kernel_id() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+TileRange Launch::range(const Tile& tile) const {
+  if (dims() == 2) return {tile.begin / width, tile.end / width, width, 2};
+  return {tile.begin, tile.end, 0, 1};
+}
+
+std::uint64_t Launch::work_units(const Tile& tile) const {
+  if (!kernel->cost) return static_cast<std::uint64_t>(tile.size());
+  return static_cast<std::uint64_t>(std::llround(std::max(0.0, kernel->cost(range(tile)))));
+}
+
+}  // namespace backend
+
+bool Node::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  why = fmt::format("node '{}' runs no user kernels yet (kernel '{}' has {})", info().name,
+                    kernel.name, kernel.families());
+  return false;
+}
+
+void Node::launch(const backend::Launch& launch, WorkSource& /*work*/, NodeTrace& /*trace*/) {
+  std::string why;
+  can_run(*launch.kernel, why);
+  throw Error(why);
+}
+
+}  // namespace hetero

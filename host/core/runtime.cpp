@@ -1,0 +1,164 @@
+// The Runtime: nodes from names, checked launches, submitted runs served in order.
+#include "hetero/runtime.hpp"
+
+#include <fmt/format.h>
+
+#include "hetero/error.hpp"
+
+namespace hetero {
+namespace {
+
+// Names as the registry knows them: "all" becomes every available backend; with `fallback`,
+// those that cannot run here are set aside in `unavailable`.
+std::vector<std::string> resolve_names(const RuntimeOptions& options,
+                                       std::vector<UnavailableNode>& unavailable,
+                                       std::vector<std::string>& notes) {
+  const NodeRegistry& registry = NodeRegistry::builtin();
+  std::vector<std::string> names;
+  for (const std::string& name : options.nodes) {
+    const std::vector<std::string> parsed =
+        parse_backend_list(name, registry, options.node_options);
+    names.insert(names.end(), parsed.begin(), parsed.end());
+  }
+  if (names.empty()) throw UsageError("no backend is available to run on");
+  if (options.fallback) {
+    const FallbackChoice choice = fall_back_to_available(names, registry, options.node_options);
+    unavailable = choice.unavailable;
+    const std::vector<std::string> fallback_notes = choice.notes();
+    notes.insert(notes.end(), fallback_notes.begin(), fallback_notes.end());
+    names = choice.names;
+  }
+  return names;
+}
+
+std::string shape_of(const backend::ArgumentBinding& argument) {
+  return argument.height > 1 ? fmt::format("{}x{}", argument.width, argument.height)
+                             : fmt::format("{}", argument.width);
+}
+
+}  // namespace
+
+void validate_launch(const backend::Launch& launch) {
+  const backend::KernelDefinition& kernel = *launch.kernel;
+  if (launch.width < 0 || launch.height < 1 || (launch.dims() == 1 && launch.height != 1)) {
+    throw UsageError(fmt::format("kernel '{}': the index space {}x{} is not a {}-D space",
+                                 kernel.name, launch.width, launch.height, launch.dims()));
+  }
+  for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
+    const backend::ArgumentBinding& argument = launch.arguments[i];
+    if (!argument.is_array) continue;
+    const auto what = [&] {
+      return fmt::format("kernel '{}', argument {} ({})", kernel.name, i + 1,
+                         to_string(argument.access));
+    };
+    if (argument.width < 0 || argument.height < 1 || argument.pitch < argument.width) {
+      throw UsageError(fmt::format("{}: rows of {} elements cannot be {} elements apart", what(),
+                                   argument.width, argument.pitch));
+    }
+    if (argument.data == nullptr && argument.elements() > 0) {
+      throw UsageError(fmt::format("{}: the array has no data", what()));
+    }
+    if (argument.access == Access::read_whole) continue;
+    if (launch.dims() == 1 && argument.width < launch.width) {
+      throw UsageError(fmt::format(
+          "{}: the array has {} elements, fewer than the {} of the index space; pass an array "
+          "of at least {} elements",
+          what(), argument.width, launch.width, launch.width));
+    }
+    if (launch.dims() == 2 &&
+        (argument.width != launch.width || argument.height != launch.height)) {
+      throw UsageError(fmt::format(
+          "{}: the array is {}, the index space {}x{}; slices need an array of the space's shape",
+          what(), shape_of(argument), launch.width, launch.height));
+    }
+  }
+}
+
+Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
+  const std::vector<std::string> names = resolve_names(options_, unavailable_, notes_);
+  const NodePlan plan =
+      plan_nodes(names, options_.node_options, options_.share, NodeRegistry::builtin());
+  notes_.insert(notes_.end(), plan.notes.begin(), plan.notes.end());
+  std::vector<std::unique_ptr<Node>> nodes;
+  for (std::size_t i = 0; i < plan.names.size(); ++i) {
+    nodes.push_back(NodeRegistry::builtin().create(plan.names[i], plan.options[i]));
+  }
+  dispatcher_ = std::make_unique<Dispatcher>(std::move(nodes));
+  for (const std::string& note : notes_) say(note);
+}
+
+Runtime::~Runtime() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_changed_.notify_all();
+  if (server_.joinable()) server_.join();
+}
+
+std::vector<NodeInfo> Runtime::nodes() const {
+  std::vector<NodeInfo> infos;
+  for (const auto& node : dispatcher_->nodes()) infos.push_back(node->info());
+  return infos;
+}
+
+void Runtime::say(std::string_view line) const {
+  if (options_.log) options_.log(line);
+}
+
+RunResult Runtime::run(const Job& job, const RunOptions& options, Progress* progress) {
+  std::lock_guard lock(run_mutex_);
+  RunOptions run_options = options;
+  if (run_options.model == nullptr)
+    run_options.model = options_.model ? options_.model : &own_model_;
+  RunResult result = dispatcher_->run(job, run_options, progress);
+  result.report.notes.insert(result.report.notes.begin(), notes_.begin(), notes_.end());
+  result.report.unavailable = unavailable_;
+  return result;
+}
+
+LaunchResult Runtime::launch(const Prepared& prepared) {
+  validate_launch(prepared.launch);
+  RunOptions options;
+  options.policy = prepared.options.policy;
+  options.tile_pixels = prepared.options.tile;
+  options.stop = prepared.options.stop;
+  options.model = options_.model != nullptr ? options_.model : &own_model_;
+  options.fallback = options_.fallback;
+  std::lock_guard lock(run_mutex_);
+  LaunchResult result = dispatcher_->launch(prepared.launch, options);
+  for (const std::string& note : result.report.notes) say(note);
+  result.report.notes.insert(result.report.notes.begin(), notes_.begin(), notes_.end());
+  result.report.unavailable = unavailable_;
+  return result;
+}
+
+RunHandle Runtime::enqueue(Prepared prepared) {
+  std::lock_guard lock(queue_mutex_);
+  Submitted submitted{std::move(prepared), {}};
+  RunHandle handle(submitted.done.get_future().share());
+  queue_.push_back(std::move(submitted));
+  if (!server_.joinable()) server_ = std::thread([this] { serve_queue(); });
+  queue_changed_.notify_one();
+  return handle;
+}
+
+void Runtime::serve_queue() {
+  for (;;) {
+    Submitted next;
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and every submitted run is done
+      next = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    try {
+      next.done.set_value(launch(next.prepared));
+    } catch (...) {
+      next.done.set_exception(std::current_exception());
+    }
+  }
+}
+
+}  // namespace hetero

@@ -1,0 +1,118 @@
+// What a node receives to run a user's kernel: the kernel's implementations with their types
+// erased, the index space, and each argument bound to host memory or passed by value. For
+// backend authors; users write hetero::Kernel (hetero/kernel.hpp).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "hetero/job.hpp"
+
+namespace hetero {
+
+/// How a kernel reaches one array argument on each tile.
+enum class Access : std::uint8_t {
+  read_whole,        ///< every tile reads any element: a device node copies the whole array in once
+  read_slice,        ///< a tile reads the elements (1-D) or rows (2-D) of its own part of the space
+  write_slice,       ///< a tile writes its own part; a device node copies that part back
+  read_write_slice,  ///< a tile reads and writes its own part: copied in, then back
+};
+std::string_view to_string(Access access);
+
+/// The OpenCL device types an OpenCL implementation is meant for.
+enum class OpenCLDevice : std::uint8_t { any, cpu, gpu };
+
+/// How the runtime launches an OpenCL implementation.
+struct OpenCLOptions {
+  OpenCLDevice device = OpenCLDevice::any;  ///< run it only on devices of this type
+  /// Elements (1-D) or columns (2-D) one work-item computes. Above 1, the runtime launches
+  /// ceil(n / elements_per_item) work-items from offset 0 and passes the tile's range first.
+  std::int64_t elements_per_item = 1;
+  /// Passes the tile's range as the first two kernel arguments (long begin, long end: elements in
+  /// 1-D, rows in 2-D) before the user's arguments.
+  bool tile_arguments = false;
+  std::size_t local_size = 0;  ///< work-items per work-group; 0: the driver chooses
+  std::string build_options;   ///< added to the runtime's own (-cl-std=CL1.2)
+};
+
+namespace backend {
+
+/// One argument of a launch: an array in host memory with its access mode, or a scalar by value.
+struct ArgumentBinding {
+  bool is_array = false;
+  Access access = Access::read_whole;
+  void* data = nullptr;  ///< arrays: the first element (host memory)
+  std::size_t element_bytes = 0;
+  std::int64_t width = 0, height = 1, pitch = 0;  ///< arrays, in elements; 1-D: height 1
+  std::array<std::byte, 16> scalar{};             ///< scalars: the value's bytes
+  std::size_t scalar_bytes = 0;
+
+  std::int64_t elements() const { return height > 1 ? pitch * (height - 1) + width : width; }
+  std::size_t bytes() const { return static_cast<std::size_t>(elements()) * element_bytes; }
+};
+
+/// A tile in the space's own terms, as implementations receive it.
+struct TileRange {
+  std::int64_t begin = 0, end = 0;  ///< elements (1-D) or rows (2-D)
+  std::int64_t width = 0;           ///< 2-D: the columns of every row
+  int dims = 1;
+};
+
+/// The implementations of one kernel. Host and CUDA implementations are typed callables wrapped
+/// by hetero::Kernel; each receives the arguments bound in order.
+struct OpenCLImplementation {
+  std::string source;
+  std::string entry;
+  OpenCLOptions options;
+};
+using HostImplementation =
+    std::function<void(const TileRange& tile, std::span<const ArgumentBinding> arguments)>;
+/// `stream` is the node's cudaStream_t; bindings point to device memory.
+using CudaImplementation = std::function<void(void* stream, const TileRange& tile,
+                                              std::span<const ArgumentBinding> arguments)>;
+
+struct KernelDefinition {
+  std::string name;
+  int dims = 1;
+  bool exact = false;    ///< no contraction: FP_CONTRACT OFF is added to OpenCL sources
+  std::uint64_t id = 0;  ///< unique per definition as built: the key of per-device build caches
+  HostImplementation host;
+  std::vector<OpenCLImplementation> opencl;
+  CudaImplementation cuda;
+  /// Work units of a tile for the report and the model; empty: one per element.
+  std::function<double(const TileRange&)> cost;
+
+  /// The implementation families this kernel has, e.g. "host, opencl".
+  std::string families() const;
+};
+
+/// The OpenCL C source a device builds for `implementation`: an exact kernel's source opens with
+/// `#pragma OPENCL FP_CONTRACT OFF`.
+std::string opencl_build_source(const KernelDefinition& kernel,
+                                const OpenCLImplementation& implementation);
+
+/// A fresh definition id.
+std::uint64_t next_kernel_id();
+
+/// One run of a kernel: what every node of the run receives.
+struct Launch {
+  std::shared_ptr<const KernelDefinition> kernel;
+  std::int64_t width = 0, height = 1;  ///< the index space; 1-D: height 1
+  std::vector<ArgumentBinding> arguments;
+
+  int dims() const { return kernel->dims; }
+  /// The dispatcher's tiles are row-major element ranges; in 2-D they are bands of whole rows.
+  TileRange range(const Tile& tile) const;
+  std::uint64_t work_units(const Tile& tile) const;
+  std::int64_t elements() const { return width * height; }
+};
+
+}  // namespace backend
+}  // namespace hetero

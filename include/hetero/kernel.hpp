@@ -1,0 +1,427 @@
+// Kernels: the user's computation over a 1-D or 2-D index space, with one implementation per
+// backend family (host callable, OpenCL C source, CUDA launcher); the views its implementations
+// receive; and the access modes its array arguments are passed with.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "hetero/backend/launch.hpp"
+
+#if defined(__CUDACC__)
+#define HETERO_HOST_DEVICE __host__ __device__
+#else
+#define HETERO_HOST_DEVICE
+#endif
+
+namespace hetero {
+
+/// A 1-D index space of `size` elements.
+struct Grid1D {
+  std::int64_t size = 0;
+};
+/// A 2-D index space of `width` columns and `height` rows, row-major.
+struct Grid2D {
+  std::int64_t width = 0, height = 0;
+};
+
+/// The elements [begin, end) of a 1-D index space that one call computes.
+struct Tile1D {
+  std::int64_t begin = 0, end = 0;
+  HETERO_HOST_DEVICE std::int64_t size() const { return end - begin; }
+};
+/// Columns [x_begin, x_end) of rows [y_begin, y_end) of a 2-D index space that one call computes.
+/// The dispatcher hands out bands of whole rows.
+struct Tile2D {
+  std::int64_t x_begin = 0, x_end = 0, y_begin = 0, y_end = 0;
+};
+
+/// A 1-D array argument as an implementation sees it: indexed by position in the index space,
+/// the same index on every node. `T` is const when the argument is read.
+template <class T>
+class View {
+ public:
+  using element_type = T;
+  View() = default;
+  HETERO_HOST_DEVICE View(T* data, std::int64_t size) : data_(data), size_(size) {}
+  HETERO_HOST_DEVICE T& operator[](std::int64_t i) const { return data_[i]; }
+  HETERO_HOST_DEVICE T* data() const { return data_; }
+  HETERO_HOST_DEVICE std::int64_t size() const { return size_; }
+
+ private:
+  T* data_ = nullptr;
+  std::int64_t size_ = 0;
+};
+
+/// A 2-D array argument as an implementation sees it: (x, y) in the index space; rows are
+/// `pitch` elements apart.
+template <class T>
+class View2D {
+ public:
+  using element_type = T;
+  View2D() = default;
+  HETERO_HOST_DEVICE View2D(T* data, std::int64_t width, std::int64_t height, std::int64_t pitch)
+      : data_(data), width_(width), height_(height), pitch_(pitch) {}
+  HETERO_HOST_DEVICE T& operator()(std::int64_t x, std::int64_t y) const {
+    return data_[y * pitch_ + x];
+  }
+  HETERO_HOST_DEVICE T* data() const { return data_; }
+  HETERO_HOST_DEVICE std::int64_t width() const { return width_; }
+  HETERO_HOST_DEVICE std::int64_t height() const { return height_; }
+  HETERO_HOST_DEVICE std::int64_t pitch() const { return pitch_; }
+
+ private:
+  T* data_ = nullptr;
+  std::int64_t width_ = 0, height_ = 0, pitch_ = 0;
+};
+
+/// A 2-D host array: `width` x `height` elements, rows `pitch` elements apart (pitch >= width).
+template <class T>
+struct Span2D {
+  T* data = nullptr;
+  std::int64_t width = 0, height = 0, pitch = 0;
+};
+template <class T>
+Span2D<T> span2d(std::vector<T>& data, std::int64_t width, std::int64_t height) {
+  return {data.data(), width, height, width};
+}
+template <class T>
+Span2D<const T> span2d(const std::vector<T>& data, std::int64_t width, std::int64_t height) {
+  return {data.data(), width, height, width};
+}
+
+namespace detail {
+
+template <class>
+inline constexpr bool kAlwaysFalse = false;
+
+template <class T>
+inline constexpr bool kIsView = false;
+template <class T>
+inline constexpr bool kIsView<View<T>> = true;
+template <class T>
+inline constexpr bool kIsView<View2D<T>> = true;
+
+/// A scalar passes by value: trivially copyable, at most 16 bytes.
+template <class T>
+concept Scalar =
+    std::is_trivially_copyable_v<T> && !kIsView<T> && sizeof(T) <= 16 && !std::is_pointer_v<T>;
+
+}  // namespace detail
+
+/// An array argument with its access mode, as written at the call site: hetero::read(x),
+/// hetero::read_slice(x), hetero::write(y), hetero::read_write(y). `ViewT` is the view the
+/// implementations receive.
+template <class ViewT>
+struct ArrayArgument {
+  backend::ArgumentBinding binding;
+};
+
+namespace detail {
+
+template <template <class> class ViewT, class T>
+ArrayArgument<ViewT<T>> array_argument(Access access, T* data, std::int64_t width,
+                                       std::int64_t height, std::int64_t pitch) {
+  ArrayArgument<ViewT<T>> argument;
+  argument.binding.is_array = true;
+  argument.binding.access = access;
+  argument.binding.data = const_cast<std::remove_const_t<T>*>(data);
+  argument.binding.element_bytes = sizeof(T);
+  argument.binding.width = width;
+  argument.binding.height = height;
+  argument.binding.pitch = pitch;
+  return argument;
+}
+
+}  // namespace detail
+
+/// Reads every element on every tile (a device node copies the whole array in once per run).
+template <class T>
+ArrayArgument<View<const T>> read(std::span<const T> data) {
+  const auto size = static_cast<std::int64_t>(data.size());
+  return detail::array_argument<View>(Access::read_whole, data.data(), size, 1, size);
+}
+template <class T>
+ArrayArgument<View<const T>> read(const std::vector<T>& data) {
+  return read(std::span<const T>(data));
+}
+template <class T>
+ArrayArgument<View2D<const T>> read(Span2D<T> data) {
+  return detail::array_argument<View2D>(Access::read_whole, static_cast<const T*>(data.data),
+                                        data.width, data.height, data.pitch);
+}
+
+/// Reads the tile's own elements (1-D) or rows (2-D): the array covers the index space.
+template <class T>
+ArrayArgument<View<const T>> read_slice(std::span<const T> data) {
+  const auto size = static_cast<std::int64_t>(data.size());
+  return detail::array_argument<View>(Access::read_slice, data.data(), size, 1, size);
+}
+template <class T>
+ArrayArgument<View<const T>> read_slice(const std::vector<T>& data) {
+  return read_slice(std::span<const T>(data));
+}
+template <class T>
+ArrayArgument<View2D<const T>> read_slice(Span2D<T> data) {
+  return detail::array_argument<View2D>(Access::read_slice, static_cast<const T*>(data.data),
+                                        data.width, data.height, data.pitch);
+}
+
+/// Writes the tile's own elements (1-D) or rows (2-D): the array covers the index space.
+template <class T>
+ArrayArgument<View<T>> write(std::span<T> data) {
+  static_assert(!std::is_const_v<T>, "hetero::write: a written argument cannot be const");
+  const auto size = static_cast<std::int64_t>(data.size());
+  return detail::array_argument<View>(Access::write_slice, data.data(), size, 1, size);
+}
+template <class T>
+ArrayArgument<View<T>> write(std::vector<T>& data) {
+  return write(std::span<T>(data));
+}
+template <class T>
+ArrayArgument<View<T>> write(const std::vector<T>&) {
+  static_assert(detail::kAlwaysFalse<T>, "hetero::write: a written argument cannot be const");
+  return {};
+}
+template <class T>
+ArrayArgument<View2D<T>> write(Span2D<T> data) {
+  static_assert(!std::is_const_v<T>, "hetero::write: a written argument cannot be const");
+  return detail::array_argument<View2D>(Access::write_slice, data.data, data.width, data.height,
+                                        data.pitch);
+}
+
+/// Reads and writes the tile's own elements (1-D) or rows (2-D): a device node copies that part
+/// in before the tile and back after it.
+template <class T>
+ArrayArgument<View<T>> read_write(std::span<T> data) {
+  static_assert(!std::is_const_v<T>, "hetero::read_write: a written argument cannot be const");
+  const auto size = static_cast<std::int64_t>(data.size());
+  return detail::array_argument<View>(Access::read_write_slice, data.data(), size, 1, size);
+}
+template <class T>
+ArrayArgument<View<T>> read_write(std::vector<T>& data) {
+  return read_write(std::span<T>(data));
+}
+template <class T>
+ArrayArgument<View<T>> read_write(const std::vector<T>&) {
+  static_assert(detail::kAlwaysFalse<T>, "hetero::read_write: a written argument cannot be const");
+  return {};
+}
+template <class T>
+ArrayArgument<View2D<T>> read_write(Span2D<T> data) {
+  static_assert(!std::is_const_v<T>, "hetero::read_write: a written argument cannot be const");
+  return detail::array_argument<View2D>(Access::read_write_slice, data.data, data.width,
+                                        data.height, data.pitch);
+}
+
+namespace detail {
+
+template <class TileT>
+constexpr int kDims = std::is_same_v<TileT, Tile2D> ? 2 : 1;
+
+template <class TileT>
+TileT to_tile(const backend::TileRange& range) {
+  if constexpr (std::is_same_v<TileT, Tile2D>) {
+    return {0, range.width, range.begin, range.end};
+  } else {
+    return {range.begin, range.end};
+  }
+}
+
+/// The parameter a typed implementation receives for one bound argument.
+template <class Param>
+Param from_binding(const backend::ArgumentBinding& binding) {
+  if constexpr (kIsView<Param>) {
+    using T = typename Param::element_type;
+    if constexpr (std::is_same_v<Param, View<T>>) {
+      return Param(static_cast<T*>(binding.data), binding.elements());
+    } else {
+      return Param(static_cast<T*>(binding.data), binding.width, binding.height, binding.pitch);
+    }
+  } else {
+    Param value;
+    std::memcpy(&value, binding.scalar.data(), sizeof(Param));
+    return value;
+  }
+}
+
+/// Binds one call-site argument to the kernel's parameter `Param` (compile-time checked).
+template <class Param, class Arg>
+backend::ArgumentBinding to_binding(Arg&& argument) {
+  using A = std::remove_cvref_t<Arg>;
+  if constexpr (kIsView<Param>) {
+    using T = typename Param::element_type;
+    if constexpr (std::is_same_v<A, ArrayArgument<Param>>) {
+      return argument.binding;
+    } else if constexpr (!std::is_const_v<T> &&
+                         (std::is_same_v<A, ArrayArgument<View<const T>>> ||
+                          std::is_same_v<A, ArrayArgument<View2D<const T>>>)) {
+      static_assert(kAlwaysFalse<A>,
+                    "the kernel writes this argument: pass it with hetero::write(...) or "
+                    "hetero::read_write(...)");
+    } else if constexpr (std::is_const_v<T> &&
+                         (std::is_same_v<A, ArrayArgument<View<std::remove_const_t<T>>>> ||
+                          std::is_same_v<A, ArrayArgument<View2D<std::remove_const_t<T>>>>)) {
+      static_assert(kAlwaysFalse<A>,
+                    "the kernel only reads this argument: pass it with hetero::read(...) or "
+                    "hetero::read_slice(...)");
+    } else {
+      static_assert(kAlwaysFalse<A>,
+                    "an array argument does not match the kernel's parameter (element type or "
+                    "dimensions differ)");
+    }
+    return {};
+  } else {
+    static_assert(Scalar<Param>,
+                  "a kernel parameter is a hetero::View, hetero::View2D or a "
+                  "trivially copyable scalar of at most 16 bytes");
+    static_assert(std::is_convertible_v<A, Param>,
+                  "a scalar argument does not convert to the kernel's parameter");
+    backend::ArgumentBinding binding;
+    const Param value = static_cast<Param>(argument);
+    std::memcpy(binding.scalar.data(), &value, sizeof(Param));
+    binding.scalar_bytes = sizeof(Param);
+    return binding;
+  }
+}
+
+}  // namespace detail
+
+/// A kernel over a 1-D (TileT = Tile1D) or 2-D (Tile2D) index space whose implementations take
+/// `Params...`: hetero::View / View2D for arrays (const elements for reads) and scalars by value.
+/// Each node runs the implementation it can; a node with none is an error at run time (or, with
+/// fallback, left out). Copies share their implementations; changing one makes it its own.
+template <class TileT, class... Params>
+class Kernel {
+  static_assert(std::is_same_v<TileT, Tile1D> || std::is_same_v<TileT, Tile2D>,
+                "a kernel's first parameter is hetero::Tile1D or hetero::Tile2D");
+  static_assert(((detail::kIsView<Params> || detail::Scalar<Params>)&&...),
+                "a kernel parameter is a hetero::View, hetero::View2D or a trivially copyable "
+                "scalar of at most 16 bytes");
+
+ public:
+  using tile_type = TileT;
+  static constexpr std::size_t kArity = sizeof...(Params);
+
+  explicit Kernel(std::string name) : definition_(std::make_shared<backend::KernelDefinition>()) {
+    definition_->name = std::move(name);
+    definition_->dims = detail::kDims<TileT>;
+    definition_->id = backend::next_kernel_id();
+  }
+
+  /// The host implementation: `f(TileT, Params...)` computes one tile on one worker.
+  template <class F>
+  requires std::invocable<const F&, TileT, Params...> Kernel& host(F f) {
+    edit().host = [f = std::move(f)](const backend::TileRange& range,
+                                     std::span<const backend::ArgumentBinding> arguments) {
+      call(f, detail::to_tile<TileT>(range), arguments, std::index_sequence_for<Params...>{});
+    };
+    return *this;
+  }
+
+  /// An OpenCL implementation: OpenCL C `source` with the kernel `entry`, whose arguments are the
+  /// kernel's parameters in order (arrays as __global pointers to the whole array, indexed by
+  /// position in the space; scalars by value). The runtime builds it once per device, launches
+  /// one work-item per element with the tile's offset (get_global_id is the position), and binds
+  /// the arguments. Several may be given, each for one device type.
+  Kernel& opencl(std::string source, std::string entry, OpenCLOptions options = {}) {
+    edit().opencl.push_back({std::move(source), std::move(entry), std::move(options)});
+    return *this;
+  }
+
+  /// A CUDA implementation: `launch(stream, tile, params...)`, compiled by the user's nvcc,
+  /// enqueues work on `stream` (the node's cudaStream_t) with device views.
+  template <class F>
+  requires std::invocable<const F&, void*, TileT, Params...> Kernel& cuda(F launch) {
+    edit().cuda = [launch = std::move(launch)](
+                      void* stream, const backend::TileRange& range,
+                      std::span<const backend::ArgumentBinding> arguments) {
+      call(launch, stream, detail::to_tile<TileT>(range), arguments,
+           std::index_sequence_for<Params...>{});
+    };
+    return *this;
+  }
+
+  /// Asks for results comparable bit for bit across nodes: no contraction of a*b+c into fma
+  /// (FP_CONTRACT OFF in OpenCL; host and CUDA files build with the hetero::exact_fp target).
+  Kernel& exact(bool on = true) {
+    edit().exact = on;
+    return *this;
+  }
+
+  /// Work units of a tile (for the report and the throughput model); default: its elements.
+  template <class F>
+  requires std::invocable<const F&, TileT> Kernel& cost(F per_tile) {
+    edit().cost = [per_tile = std::move(per_tile)](const backend::TileRange& range) {
+      return static_cast<double>(per_tile(detail::to_tile<TileT>(range)));
+    };
+    return *this;
+  }
+
+  const std::string& name() const { return definition_->name; }
+  std::shared_ptr<const backend::KernelDefinition> definition() const { return definition_; }
+
+  /// Binds call-site arguments to the parameters in order; a mismatch is a compile error.
+  template <class... Args>
+  static std::vector<backend::ArgumentBinding> bind(Args&&... arguments) {
+    static_assert(sizeof...(Args) == sizeof...(Params),
+                  "the number of arguments differs from the kernel's parameters");
+    return {detail::to_binding<Params>(std::forward<Args>(arguments))...};
+  }
+
+ private:
+  template <class F, std::size_t... I>
+  static void call(const F& f, TileT tile, std::span<const backend::ArgumentBinding> arguments,
+                   std::index_sequence<I...>) {
+    f(tile, detail::from_binding<Params>(arguments[I])...);
+  }
+  template <class F, std::size_t... I>
+  static void call(const F& f, void* stream, TileT tile,
+                   std::span<const backend::ArgumentBinding> arguments, std::index_sequence<I...>) {
+    f(stream, tile, detail::from_binding<Params>(arguments[I])...);
+  }
+
+  backend::KernelDefinition& edit() {
+    if (definition_.use_count() > 1) {
+      definition_ = std::make_shared<backend::KernelDefinition>(*definition_);
+    }
+    definition_->id = backend::next_kernel_id();
+    return *definition_;
+  }
+
+  std::shared_ptr<backend::KernelDefinition> definition_;
+};
+
+namespace detail {
+
+template <class F>
+struct HostSignature : HostSignature<decltype(&F::operator())> {};
+template <class C, class R, class TileT, class... Params>
+struct HostSignature<R (C::*)(TileT, Params...) const> {
+  using kernel = Kernel<std::remove_cvref_t<TileT>, std::remove_cvref_t<Params>...>;
+};
+template <class C, class R, class TileT, class... Params>
+struct HostSignature<R (C::*)(TileT, Params...)> {
+  using kernel = Kernel<std::remove_cvref_t<TileT>, std::remove_cvref_t<Params>...>;
+};
+
+}  // namespace detail
+
+/// A kernel whose parameter types come from its host implementation, a lambda taking
+/// (Tile1D or Tile2D, params...): hetero::make_kernel("saxpy", [](Tile1D t, ...) { ... }).
+template <class F>
+auto make_kernel(std::string name, F host) {
+  using KernelType = typename detail::HostSignature<F>::kernel;
+  KernelType kernel(std::move(name));
+  kernel.host(std::move(host));
+  return kernel;
+}
+
+}  // namespace hetero

@@ -1,0 +1,181 @@
+// The Runtime: the library's entry object. It finds and creates nodes from backend names, holds
+// the options of its runs, and runs the user's kernels and the Mandelbrot job on those nodes. It
+// prints nothing and writes no file unless the application opts in (a log sink).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "hetero/dispatcher.hpp"
+#include "hetero/kernel.hpp"
+#include "hetero/node.hpp"
+#include "hetero/registry.hpp"
+
+namespace hetero {
+
+struct RuntimeOptions {
+  /// Backends to run on, as `hetero devices` names them, or {"all"}: every available one.
+  std::vector<std::string> nodes = {"threads"};
+  NodeOptions node_options;  ///< workers, device selector, device memory cap
+  /// Nodes on the same hardware run as asked; by default they split it (see plan_nodes).
+  bool share = false;
+  /// A backend that cannot run here, or a node with no implementation of a kernel, is left out
+  /// and the others take its tiles, with a note. Without it, either is an error.
+  bool fallback = false;
+  /// Receives one line for each thing worth telling (a node left out, the CPU split); empty:
+  /// the runtime says nothing.
+  std::function<void(std::string_view line)> log;
+  /// Learns each node's throughput; nullptr: a model of the runtime's own, in memory only.
+  ThroughputModel* model = nullptr;
+};
+
+/// How one run of a kernel is dispatched.
+struct LaunchOptions {
+  Policy policy = Policy::dynamic;
+  std::int64_t tile = 0;  ///< elements per tile (2-D: rounded down to whole rows); 0: automatic
+  const std::atomic<bool>* stop = nullptr;  ///< set to stop after the tiles in hand
+};
+
+namespace detail {
+template <class TileT>
+struct GridOf {
+  using type = Grid1D;
+};
+template <>
+struct GridOf<Tile2D> {
+  using type = Grid2D;
+};
+}  // namespace detail
+
+class Runtime;
+
+/// A run submitted to a Runtime: wait() blocks until it is done and gives its result (or
+/// rethrows its error). The arrays it reads and writes must live until then.
+class RunHandle {
+ public:
+  RunHandle() = default;
+  const LaunchResult& wait() const { return result_.get(); }
+  bool ready() const {
+    return result_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
+
+ private:
+  friend class Runtime;
+  explicit RunHandle(std::shared_future<LaunchResult> result) : result_(std::move(result)) {}
+  std::shared_future<LaunchResult> result_;
+};
+
+class Runtime {
+ public:
+  /// Creates the nodes `options.nodes` names. Throws UsageError (one line) for an unknown name,
+  /// or a backend that cannot run here unless `fallback` is set.
+  explicit Runtime(RuntimeOptions options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  /// The nodes this runtime runs on, in order.
+  std::vector<NodeInfo> nodes() const;
+  /// What planning the nodes decided: CPU splits, nodes dropped, backends fallen back from.
+  const std::vector<std::string>& notes() const { return notes_; }
+  /// Backends asked for that could not run here (with `fallback`).
+  const std::vector<UnavailableNode>& unavailable() const { return unavailable_; }
+
+  /// Runs `kernel` over `grid` with `arguments` bound to its parameters in order (read, read
+  /// slice and write arrays, scalars by value), optionally followed by LaunchOptions. Blocks
+  /// until every tile is done. Bad shapes get a one-line UsageError naming the kernel and the
+  /// argument; a node without an implementation one naming the node (see `fallback`).
+  template <class TileT, class... Params, class... Args>
+  LaunchResult run(const Kernel<TileT, Params...>& kernel,
+                   typename detail::GridOf<TileT>::type grid, Args&&... arguments) {
+    return launch(prepare(kernel, grid, std::forward<Args>(arguments)...));
+  }
+
+  /// The same, returning at once. Runs take effect in the order they were submitted, so a run
+  /// that reads what an earlier one writes sees its results.
+  template <class TileT, class... Params, class... Args>
+  RunHandle submit(const Kernel<TileT, Params...>& kernel,
+                   typename detail::GridOf<TileT>::type grid, Args&&... arguments) {
+    return enqueue(prepare(kernel, grid, std::forward<Args>(arguments)...));
+  }
+
+  /// Runs the Mandelbrot job on the nodes.
+  RunResult run(const Job& job, const RunOptions& options = {}, Progress* progress = nullptr);
+
+ private:
+  struct Prepared {
+    backend::Launch launch;
+    LaunchOptions options;
+  };
+
+  template <class TileT, class... Params, class... Args>
+  static Prepared prepare(const Kernel<TileT, Params...>& kernel,
+                          typename detail::GridOf<TileT>::type grid, Args&&... arguments) {
+    Prepared prepared;
+    prepared.launch.kernel = kernel.definition();
+    if constexpr (std::is_same_v<TileT, Tile2D>) {
+      prepared.launch.width = grid.width;
+      prepared.launch.height = grid.height;
+    } else {
+      prepared.launch.width = grid.size;
+      prepared.launch.height = 1;
+    }
+    constexpr std::size_t kParams = sizeof...(Params);
+    static_assert(sizeof...(Args) == kParams || sizeof...(Args) == kParams + 1,
+                  "the number of arguments differs from the kernel's parameters");
+    auto all = std::forward_as_tuple(std::forward<Args>(arguments)...);
+    if constexpr (sizeof...(Args) == kParams + 1) {
+      static_assert(
+          std::is_same_v<std::remove_cvref_t<std::tuple_element_t<kParams, decltype(all)>>,
+                         LaunchOptions>,
+          "the argument after the kernel's parameters must be hetero::LaunchOptions");
+      prepared.options = std::get<kParams>(all);
+    }
+    prepared.launch.arguments = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return Kernel<TileT, Params...>::bind(std::get<I>(all)...);
+    }
+    (std::make_index_sequence<kParams>{});
+    return prepared;
+  }
+
+  LaunchResult launch(const Prepared& prepared);
+  RunHandle enqueue(Prepared prepared);
+  void serve_queue();
+  void say(std::string_view line) const;
+
+  RuntimeOptions options_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::vector<std::string> notes_;
+  std::vector<UnavailableNode> unavailable_;
+  ThroughputModel own_model_;
+  std::mutex run_mutex_;  // one run at a time on the nodes
+
+  // Submitted runs, served in order by one thread started on the first submit.
+  struct Submitted {
+    Prepared prepared;
+    std::promise<LaunchResult> done;
+  };
+  std::mutex queue_mutex_;
+  std::condition_variable queue_changed_;
+  std::deque<Submitted> queue_;
+  bool stopping_ = false;
+  std::thread server_;
+};
+
+/// Checks a launch's arguments against its index space before any node runs: slices must cover
+/// the space, 2-D shapes must match it, pitches hold their rows. Throws UsageError naming the
+/// kernel and the argument.
+void validate_launch(const backend::Launch& launch);
+
+}  // namespace hetero

@@ -1,0 +1,410 @@
+// User kernels through the public API (hetero::Kernel, hetero::Runtime), written once and run on
+// every backend: results equal a plain loop bit for bit, every element is computed once, device
+// nodes trace what they copy, and bad input gets one line naming the kernel and the argument.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace hetero {
+namespace {
+
+constexpr const char* kSaxpySource = R"(
+__kernel void saxpy(__global const float* x, __global const float* y, __global float* z, float a) {
+  const size_t i = get_global_id(0);
+  z[i] = a * x[i] + y[i];
+})";
+
+auto saxpy_kernel() {
+  return Kernel<Tile1D, View<const float>, View<const float>, View<float>, float>("saxpy")
+      .host([](Tile1D tile, View<const float> x, View<const float> y, View<float> z, float a) {
+        for (std::int64_t i = tile.begin; i < tile.end; ++i) z[i] = a * x[i] + y[i];
+      })
+      .opencl(kSaxpySource, "saxpy")
+      .exact();
+}
+
+std::vector<float> random_floats(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 random(seed);
+  std::uniform_real_distribution<float> value(-1000.0F, 1000.0F);
+  std::vector<float> values(n);
+  for (float& v : values) v = value(random);
+  return values;
+}
+
+class KernelTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const NodeInfo info = NodeRegistry::builtin().describe(GetParam());
+    if (!info.available) GTEST_SKIP() << GetParam() << " is unavailable: " << info.reason;
+  }
+  RuntimeOptions on_this_node() const {
+    RuntimeOptions options;
+    options.nodes = {GetParam()};
+    return options;
+  }
+};
+
+TEST_P(KernelTest, SaxpyMatchesThePlainLoopUnderEveryPolicyAndTileSize) {
+  const std::size_t n = 10007;
+  const std::vector<float> x = random_floats(n, 1), y = random_floats(n, 2);
+  const float a = 1.7F;
+  std::vector<float> expected(n);
+  for (std::size_t i = 0; i < n; ++i) expected[i] = a * x[i] + y[i];
+  Runtime runtime(on_this_node());
+  const auto saxpy = saxpy_kernel();
+  for (const std::string_view policy : policy_names()) {
+    for (const std::int64_t tile :
+         {std::int64_t{0}, std::int64_t{1}, std::int64_t{999}, static_cast<std::int64_t>(n)}) {
+      std::vector<float> z(n, -1.0F);
+      LaunchOptions options;
+      options.policy = parse_policy(policy);
+      options.tile = tile;
+      const LaunchResult result = runtime.run(saxpy, Grid1D{static_cast<std::int64_t>(n)},
+                                              read_slice(x), read_slice(y), write(z), a, options);
+      EXPECT_EQ(z, expected) << policy << " tile " << tile;
+      EXPECT_EQ(result.report.kernel, "saxpy");
+      EXPECT_EQ(result.report.iterations, n) << "one work unit per element";
+    }
+  }
+}
+
+TEST_P(KernelTest, ReadWriteUpdatesInPlaceAndReadWholeSeesEveryElement) {
+  // y[i] += x[n - 1 - i]: each tile reads the whole of x, and its own part of y.
+  const auto reverse_add =
+      Kernel<Tile1D, View<const double>, View<double>, std::int64_t>("reverse_add")
+          .host([](Tile1D tile, View<const double> x, View<double> y, std::int64_t n) {
+            for (std::int64_t i = tile.begin; i < tile.end; ++i) y[i] += x[n - 1 - i];
+          })
+          .opencl(R"(
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+__kernel void reverse_add(__global const double* x, __global double* y, long n) {
+  const size_t i = get_global_id(0);
+  y[i] += x[n - 1 - i];
+})",
+                  "reverse_add");
+  const std::int64_t n = 5000;
+  std::vector<double> x(static_cast<std::size_t>(n)), y(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    x[static_cast<std::size_t>(i)] = static_cast<double>(i) * 0.5;
+    y[static_cast<std::size_t>(i)] = 1.0 / static_cast<double>(i + 1);
+  }
+  std::vector<double> expected = y;
+  for (std::int64_t i = 0; i < n; ++i) {
+    expected[static_cast<std::size_t>(i)] += x[static_cast<std::size_t>(n - 1 - i)];
+  }
+  Runtime runtime(on_this_node());
+  LaunchOptions options;
+  options.tile = 333;
+  runtime.run(reverse_add, Grid1D{n}, read(x), read_write(y), n, options);
+  EXPECT_EQ(y, expected);
+}
+
+constexpr const char* kScaleRowsSource = R"(
+__kernel void scale_rows(__global const float* in, __global const float* bias,
+                         __global float* out, long in_pitch, long out_pitch) {
+  const size_t x = get_global_id(0), y = get_global_id(1);
+  out[y * out_pitch + x] = in[y * in_pitch + x] * 2.0f + bias[y];
+})";
+
+TEST_P(KernelTest, TwoDimensionalKernelOverPitchedArraysMatchesThePlainLoop) {
+  const std::int64_t width = 37, height = 29, in_pitch = 41;
+  std::vector<float> in(static_cast<std::size_t>(in_pitch * height), -7.0F);
+  for (std::int64_t yy = 0; yy < height; ++yy) {
+    for (std::int64_t xx = 0; xx < width; ++xx) {
+      in[static_cast<std::size_t>(yy * in_pitch + xx)] =
+          static_cast<float>(xx) - 0.25F * static_cast<float>(yy);
+    }
+  }
+  std::vector<float> bias(static_cast<std::size_t>(height));
+  for (std::size_t yy = 0; yy < bias.size(); ++yy) bias[yy] = 0.125F * static_cast<float>(yy);
+  std::vector<float> out(static_cast<std::size_t>(width * height), 0.0F), expected(out.size());
+  for (std::int64_t yy = 0; yy < height; ++yy) {
+    for (std::int64_t xx = 0; xx < width; ++xx) {
+      expected[static_cast<std::size_t>(yy * width + xx)] =
+          in[static_cast<std::size_t>(yy * in_pitch + xx)] * 2.0F +
+          bias[static_cast<std::size_t>(yy)];
+    }
+  }
+  const auto scale_rows =
+      Kernel<Tile2D, View2D<const float>, View<const float>, View2D<float>, std::int64_t,
+             std::int64_t>("scale_rows")
+          .host([](Tile2D tile, View2D<const float> source, View<const float> row_bias,
+                   View2D<float> target, std::int64_t, std::int64_t) {
+            for (std::int64_t yy = tile.y_begin; yy < tile.y_end; ++yy) {
+              for (std::int64_t xx = tile.x_begin; xx < tile.x_end; ++xx) {
+                target(xx, yy) = source(xx, yy) * 2.0F + row_bias[yy];
+              }
+            }
+          })
+          .opencl(kScaleRowsSource, "scale_rows")
+          .exact();
+  Runtime runtime(on_this_node());
+  for (const std::int64_t tile : {std::int64_t{0}, std::int64_t{1}, width * 5 + 3}) {
+    std::fill(out.begin(), out.end(), 0.0F);
+    LaunchOptions options;
+    options.tile = tile;
+    const LaunchResult result =
+        runtime.run(scale_rows, Grid2D{width, height},
+                    read_slice(Span2D<const float>{in.data(), width, height, in_pitch}), read(bias),
+                    write(span2d(out, width, height)), in_pitch, width, options);
+    EXPECT_EQ(out, expected) << "tile " << tile;
+    EXPECT_EQ(result.report.tile_pixels % width, 0) << "2-D tiles are bands of whole rows";
+  }
+}
+
+TEST_P(KernelTest, TraceHoldsEveryElementOnceAndDeviceCopiesWithTheirBytes) {
+  const std::size_t n = 4099;
+  const std::vector<float> x = random_floats(n, 3), y = random_floats(n, 4);
+  std::vector<float> z(n);
+  Runtime runtime(on_this_node());
+  LaunchOptions options;
+  options.tile = 500;
+  const LaunchResult result = runtime.run(saxpy_kernel(), Grid1D{static_cast<std::int64_t>(n)},
+                                          read_slice(x), read_slice(y), write(z), 2.0F, options);
+  std::vector<int> computed(n, 0);
+  std::uint64_t to_device = 0, to_host = 0;
+  for (const TraceEvent& event : result.trace.events) {
+    EXPECT_LE(event.begin_ns, event.end_ns);
+    EXPECT_LE(event.end_ns, result.trace.wall_ns);
+    if (event.kind == EventKind::compute) {
+      for (std::int64_t i = event.tile * 500;
+           i < std::min<std::int64_t>(event.tile * 500 + 500, static_cast<std::int64_t>(n)); ++i) {
+        ++computed[static_cast<std::size_t>(i)];
+      }
+      EXPECT_EQ(event.iterations, static_cast<std::uint64_t>(event.pixels));
+    }
+    if (event.kind == EventKind::copy_to_device) to_device += event.bytes;
+    if (event.kind == EventKind::copy_to_host) to_host += event.bytes;
+  }
+  EXPECT_TRUE(std::all_of(computed.begin(), computed.end(), [](int c) { return c == 1; }));
+  ASSERT_EQ(result.report.nodes.size(), 1U);
+  if (result.report.nodes[0].kind == NodeKind::host) {
+    EXPECT_EQ(to_device + to_host, 0U) << "host nodes work in host memory";
+  } else {
+    EXPECT_EQ(to_device, 2 * n * sizeof(float)) << "x and y, each tile's slice once";
+    EXPECT_EQ(to_host, n * sizeof(float)) << "z, each tile's slice once";
+  }
+}
+
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, KernelTest, ::testing::ValuesIn(NodeRegistry::builtin().names()),
+                         test_name);
+
+// Expects `run` to throw UsageError with one line holding every one of `needles`.
+template <class Run>
+void expect_one_line_error(Run run, const std::vector<std::string>& needles) {
+  try {
+    run();
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    for (const std::string& needle : needles) {
+      EXPECT_NE(message.find(needle), std::string::npos) << needle << " in: " << message;
+    }
+  }
+}
+
+TEST(KernelErrors, ArraysThatDoNotFitTheSpaceAreOneLineErrors) {
+  Runtime runtime;
+  const auto saxpy = saxpy_kernel();
+  std::vector<float> x(100), y(99), z(100);
+  expect_one_line_error(
+      [&] { runtime.run(saxpy, Grid1D{100}, read_slice(x), read_slice(y), write(z), 1.0F); },
+      {"kernel 'saxpy'", "argument 2", "read slice", "99 elements", "100"});
+  std::vector<float> short_z(50);
+  expect_one_line_error(
+      [&] { runtime.run(saxpy, Grid1D{100}, read_slice(x), read_slice(x), write(short_z), 1.0F); },
+      {"kernel 'saxpy'", "argument 3", "write slice", "50 elements"});
+  // Read whole: any size is the kernel's business.
+  std::vector<float> small(3);
+  EXPECT_NO_THROW(runtime.run(saxpy, Grid1D{3}, read(small), read(small), write(z), 1.0F));
+
+  const auto copy2d = Kernel<Tile2D, View2D<const int>, View2D<int>>("copy2d").host(
+      [](Tile2D tile, View2D<const int> in, View2D<int> out) {
+        for (std::int64_t yy = tile.y_begin; yy < tile.y_end; ++yy) {
+          for (std::int64_t xx = tile.x_begin; xx < tile.x_end; ++xx) out(xx, yy) = in(xx, yy);
+        }
+      });
+  std::vector<int> in(12 * 10), out(12 * 10);
+  expect_one_line_error(
+      [&] {
+        runtime.run(copy2d, Grid2D{12, 10}, read_slice(span2d(std::as_const(in), 10, 12)),
+                    write(span2d(out, 12, 10)));
+      },
+      {"kernel 'copy2d'", "argument 1", "10x12", "12x10"});
+  expect_one_line_error(
+      [&] {
+        runtime.run(copy2d, Grid2D{12, 10}, read_slice(Span2D<const int>{in.data(), 12, 10, 11}),
+                    write(span2d(out, 12, 10)));
+      },
+      {"kernel 'copy2d'", "argument 1", "12 elements", "11 elements apart"});
+}
+
+TEST(KernelErrors, ANodeWithoutAnImplementationNamesTheNodeAndFallback) {
+  const auto host_only =
+      Kernel<Tile1D, View<float>>("host_only").host([](Tile1D tile, View<float> out) {
+        for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = static_cast<float>(i);
+      });
+  if (!NodeRegistry::builtin().describe("opencl").available) {
+    GTEST_SKIP() << "opencl is unavailable: " << NodeRegistry::builtin().describe("opencl").reason;
+  }
+  std::vector<float> out(1000);
+  RuntimeOptions options;
+  options.nodes = {"opencl", "serial"};
+  options.share = true;
+  Runtime strict(options);
+  expect_one_line_error([&] { strict.run(host_only, Grid1D{1000}, write(out)); },
+                        {"node 'opencl'", "kernel 'host_only'", "--fallback"});
+
+  options.fallback = true;
+  Runtime lenient(options);
+  const LaunchResult result = lenient.run(host_only, Grid1D{1000}, write(out));
+  for (std::size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], static_cast<float>(i));
+  ASSERT_EQ(result.report.nodes.size(), 2U);
+  EXPECT_EQ(result.report.nodes[0].tiles, 0);
+  EXPECT_EQ(result.report.nodes[1].tiles, result.report.tiles);
+  EXPECT_TRUE(std::any_of(result.report.notes.begin(), result.report.notes.end(),
+                          [](const std::string& note) {
+                            return note.find("node 'opencl'") != std::string::npos &&
+                                   note.find("--fallback") != std::string::npos;
+                          }));
+}
+
+TEST(KernelErrors, OpenCLSourceThatFailsToBuildNamesTheKernelAndTheFirstError) {
+  if (!NodeRegistry::builtin().describe("opencl").available) {
+    GTEST_SKIP() << "opencl is unavailable: " << NodeRegistry::builtin().describe("opencl").reason;
+  }
+  const auto broken = Kernel<Tile1D, View<float>>("broken").opencl(
+      "__kernel void broken(__global float* out) { out[0] = hetero_not_declared; }", "broken");
+  std::vector<float> out(10);
+  RuntimeOptions options;
+  options.nodes = {"opencl"};
+  Runtime runtime(options);
+  try {
+    runtime.run(broken, Grid1D{10}, write(out));
+    FAIL() << "a kernel that cannot build ran";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_NE(message.find("kernel 'broken'"), std::string::npos) << message;
+    EXPECT_NE(message.find("opencl"), std::string::npos) << message;
+    EXPECT_NE(message.find("hetero_not_declared"), std::string::npos) << message;
+  }
+}
+
+// An exact kernel's OpenCL source is built with FP_CONTRACT OFF before anything else.
+TEST(KernelExactness, ExactKernelsOpenCLSourceTurnsContractionOff) {
+  auto kernel = Kernel<Tile1D, View<float>>("k").opencl("__kernel void k() {}", "k");
+  const backend::OpenCLImplementation& implementation = kernel.definition()->opencl.front();
+  EXPECT_EQ(backend::opencl_build_source(*kernel.definition(), implementation),
+            "__kernel void k() {}");
+  kernel.exact();
+  EXPECT_EQ(backend::opencl_build_source(*kernel.definition(), kernel.definition()->opencl.front()),
+            "#pragma OPENCL FP_CONTRACT OFF\n__kernel void k() {}");
+}
+
+// An exact kernel's OpenCL build gets FP_CONTRACT OFF: a*b + c rounds twice, as on the host.
+TEST(KernelExactness, ExactOpenCLKernelRoundsLikeTheHost) {
+  if (!NodeRegistry::builtin().describe("opencl").available) {
+    GTEST_SKIP() << "opencl is unavailable: " << NodeRegistry::builtin().describe("opencl").reason;
+  }
+  const std::size_t n = 1 << 14;
+  const std::vector<float> a = random_floats(n, 5), b = random_floats(n, 6),
+                           c = random_floats(n, 7);
+  std::vector<float> expected(n), out(n);
+  for (std::size_t i = 0; i < n; ++i) expected[i] = a[i] * b[i] + c[i];
+  const auto multiply_add =
+      Kernel<Tile1D, View<const float>, View<const float>, View<const float>, View<float>>(
+          "multiply_add")
+          .opencl(R"(
+__kernel void multiply_add(__global const float* a, __global const float* b, __global const float* c,
+                  __global float* out) {
+  const size_t i = get_global_id(0);
+  out[i] = a[i] * b[i] + c[i];
+})",
+                  "multiply_add")
+          .exact();
+  RuntimeOptions options;
+  options.nodes = {"opencl"};
+  Runtime runtime(options);
+  runtime.run(multiply_add, Grid1D{static_cast<std::int64_t>(n)}, read_slice(a), read_slice(b),
+              read_slice(c), write(out));
+  EXPECT_EQ(out, expected);
+}
+
+// Submitted runs take effect in order: the second reads what the first wrote.
+TEST(Runtime, SubmittedRunsAreOrderedByWhatTheyReadAndWrite) {
+  const auto fill = make_kernel("fill", [](Tile1D tile, View<int> out, int value) {
+    for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = value + static_cast<int>(i);
+  });
+  const auto twice = make_kernel("twice", [](Tile1D tile, View<const int> in, View<int> out) {
+    for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = 2 * in[i];
+  });
+  RuntimeOptions options;
+  options.nodes = {"threads"};
+  Runtime runtime(options);
+  std::vector<int> a(20000), b(20000);
+  const RunHandle first = runtime.submit(fill, Grid1D{20000}, write(a), 7);
+  const RunHandle second = runtime.submit(twice, Grid1D{20000}, read_slice(a), write(b));
+  EXPECT_EQ(second.wait().report.kernel, "twice");
+  EXPECT_TRUE(first.ready());
+  for (std::size_t i = 0; i < b.size(); ++i) ASSERT_EQ(b[i], 2 * (7 + static_cast<int>(i)));
+  // A failed run's handle rethrows its error.
+  std::vector<int> too_short(10);
+  const RunHandle failed = runtime.submit(twice, Grid1D{20000}, read_slice(a), write(too_short));
+  EXPECT_THROW(failed.wait(), UsageError);
+}
+
+// The library says nothing unless asked: no output of its own; the log sink gets the plan.
+TEST(Runtime, PrintsNothingUnlessGivenALogSink) {
+  const auto fill = make_kernel("fill", [](Tile1D tile, View<int> out) {
+    for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = static_cast<int>(i);
+  });
+  std::vector<int> out(1000);
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  {
+    RuntimeOptions options;
+    options.nodes = {"threads", "serial"};
+    Runtime runtime(options);
+    runtime.run(fill, Grid1D{1000}, write(out));
+  }
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+
+  std::vector<std::string> lines;
+  RuntimeOptions options;
+  options.nodes = {"threads", "serial"};
+  options.log = [&](std::string_view line) { lines.emplace_back(line); };
+  Runtime runtime(options);
+  EXPECT_FALSE(lines.empty()) << "the CPU split between threads and serial is worth a line";
+  EXPECT_EQ(lines, runtime.notes());
+}
+
+// The seed preset through the Runtime, as the CLI runs it.
+TEST(Runtime, RunsTheSeedPresetOnItsNodes) {
+  RuntimeOptions options;
+  options.nodes = {"threads"};
+  Runtime runtime(options);
+  const RunResult result = runtime.run(Job(resolve_job(JobRequest{})));
+  EXPECT_EQ(result.report.checksum.sum, test::kSeedSum);
+  EXPECT_EQ(result.report.checksum.hash_hex(), test::kSeedHash);
+}
+
+TEST(Runtime, UnknownBackendIsAOneLineError) {
+  RuntimeOptions options;
+  options.nodes = {"quantum"};
+  expect_one_line_error([&] { Runtime runtime(options); }, {"quantum", "known backends are"});
+}
+
+}  // namespace
+}  // namespace hetero
