@@ -191,6 +191,40 @@ TEST_P(KernelTest, TraceHoldsEveryElementOnceAndDeviceCopiesWithTheirBytes) {
   }
 }
 
+struct Blend2D {
+  HETERO_HOST_DEVICE void operator()(std::int64_t x, std::int64_t y, View2D<const float> in,
+                                     View2D<float> out, float weight) const {
+    out(x, y) = weight * in(x, y) + static_cast<float>(y);
+  }
+};
+
+// A single-source element functor gives the host implementation (this file is compiled by g++):
+// host nodes run it; a device node without a CUDA compiler's implementation says why.
+TEST_P(KernelTest, ElementFunctorRunsWhereItHasAnImplementation) {
+  const auto blend = for_each_element_2d("blend2d", Blend2D{});
+  const std::int64_t width = 33, height = 17;
+  std::vector<float> in(static_cast<std::size_t>(width * height)), out(in.size()),
+      expected(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) in[i] = 0.5F * static_cast<float>(i);
+  for (std::int64_t y = 0; y < height; ++y) {
+    for (std::int64_t x = 0; x < width; ++x) {
+      const auto i = static_cast<std::size_t>(y * width + x);
+      expected[i] = 0.75F * in[i] + static_cast<float>(y);
+    }
+  }
+  Runtime runtime(on_this_node());
+  const auto run = [&] {
+    runtime.run(blend, Grid2D{width, height}, read_slice(span2d(std::as_const(in), width, height)),
+                write(span2d(out, width, height)), 0.75F);
+  };
+  if (runtime.nodes().front().kind == NodeKind::host) {
+    run();
+    EXPECT_EQ(out, expected);
+  } else {
+    EXPECT_THROW(run(), UsageError) << "no implementation for a device node: a one-line error";
+  }
+}
+
 std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
   return info.param;
 }

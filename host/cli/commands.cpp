@@ -105,14 +105,6 @@ nlohmann::json to_json(const Link& link) {
           {"to_host_bytes_per_s_by_size", to_json(link.to_host_by_size)}};
 }
 
-std::vector<std::unique_ptr<Node>> create_nodes(const NodePlan& plan) {
-  std::vector<std::unique_ptr<Node>> nodes;
-  for (std::size_t i = 0; i < plan.names.size(); ++i) {
-    nodes.push_back(NodeRegistry::builtin().create(plan.names[i], plan.options[i]));
-  }
-  return nodes;
-}
-
 void check_image_fits(const JobSpec& spec) {
   const std::uint64_t needed = estimate_host_bytes(spec, /*with_image=*/true);
   const std::uint64_t available = available_host_bytes();
@@ -359,18 +351,12 @@ int run_render(const RenderOptions& options) {
   const JobSpec spec = resolve_job(options.job.request());
   const std::int64_t tile =
       options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, kInt64Max);
-  const NodeOptions node_opts = node_options(options.job);
-  std::vector<std::string> names =
-      parse_backend_list(options.backends, NodeRegistry::builtin(), node_opts);
-  if (names.empty()) throw UsageError("--backend all: no backend is available");
-  FallbackChoice fallback;
-  if (options.fallback) {
-    fallback = fall_back_to_available(names, NodeRegistry::builtin(), node_opts);
-    names = fallback.names;
-  }
-  const Policy policy = options.policy.empty()
-                            ? (names.size() > 1 ? Policy::automatic : Policy::dynamic)
-                            : parse_policy(options.policy);
+  RuntimeOptions runtime_options;
+  runtime_options.nodes = {options.backends};
+  runtime_options.node_options = node_options(options.job);
+  runtime_options.share = options.share;
+  runtime_options.fallback = options.fallback;
+  runtime_options.model = &ThroughputModel::shared();
   const std::vector<FaultInjection> faults = faults_from_environment();
   if (options.out) check_image_fits(spec);
 
@@ -381,8 +367,10 @@ int run_render(const RenderOptions& options) {
   if (options.json && !json_to_stdout) json_file = std::make_unique<OutputFile>(*options.json);
   if (options.trace) trace_file = std::make_unique<OutputFile>(*options.trace);
 
-  const NodePlan plan = plan_nodes(names, node_opts, options.share, NodeRegistry::builtin());
-  Dispatcher dispatcher(create_nodes(plan));
+  Runtime runtime(runtime_options);
+  const Policy policy = options.policy.empty()
+                            ? (runtime.nodes().size() > 1 ? Policy::automatic : Policy::dynamic)
+                            : parse_policy(options.policy);
   const Job job(spec);
   Progress progress;
   RunOptions run_options;
@@ -394,14 +382,9 @@ int run_render(const RenderOptions& options) {
   RunResult result;
   {
     ProgressBar bar(progress, !options.quiet);
-    result = dispatcher.run(job, run_options, &progress);
+    result = runtime.run(job, run_options, &progress);
   }
   ThroughputModel::shared().save();
-  result.report.notes.insert(result.report.notes.begin(), plan.notes.begin(), plan.notes.end());
-  const std::vector<std::string> fallback_notes = fallback.notes();
-  result.report.notes.insert(result.report.notes.begin(), fallback_notes.begin(),
-                             fallback_notes.end());
-  result.report.unavailable = fallback.unavailable;
 
   if (png_file) {
     write_png(png_file->stream(), result.counts, spec.width, spec.height, spec.max_iter);

@@ -20,7 +20,9 @@ std::vector<std::string> resolve_names(const RuntimeOptions& options,
         parse_backend_list(name, registry, options.node_options);
     names.insert(names.end(), parsed.begin(), parsed.end());
   }
-  if (names.empty()) throw UsageError("no backend is available to run on");
+  if (names.empty()) {
+    throw UsageError("no backend is available to run on (`hetero devices` says why for each)");
+  }
   if (options.fallback) {
     const FallbackChoice choice = fall_back_to_available(names, registry, options.node_options);
     unavailable = choice.unavailable;

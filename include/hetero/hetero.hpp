@@ -3,6 +3,7 @@
 
 #include "hetero/buffer.hpp"
 #include "hetero/dispatcher.hpp"
+#include "hetero/element.hpp"
 #include "hetero/error.hpp"
 #include "hetero/job.hpp"
 #include "hetero/kernel.hpp"

@@ -9,6 +9,7 @@
 #include "hetero/buffer.hpp"
 #include "hetero/registry.hpp"
 #include "nodes/cuda/device_probe.hpp"
+#include "nodes/cuda/kernel_runner.hpp"
 #include "nodes/cuda/runtime.hpp"
 #include "nodes/tile_pieces.hpp"
 
@@ -42,7 +43,8 @@ struct CudaNode::Device {
   Device(int device, int multiprocessors_)
       : device_space(std::string(kName), device),
         pinned_space(std::string(kName), device),
-        multiprocessors(multiprocessors_) {
+        multiprocessors(multiprocessors_),
+        kernels(kName, device, device_space) {
     for (int i = 0; i < kStreams; ++i) slots.emplace_back(device_space, device);
   }
 
@@ -50,6 +52,7 @@ struct CudaNode::Device {
   cuda::PinnedHostSpace pinned_space;
   std::deque<Slot> slots;  // kStreams of them; a deque as slots cannot move
   int multiprocessors;
+  cuda::KernelRunner kernels;  // user kernels
 };
 
 NodeInfo CudaNode::describe(const NodeOptions& options) {
@@ -206,6 +209,14 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
     Slot& slot = gpu.slots[index];
     if (slot.piece) finish(slot, trace.lane(static_cast<std::int32_t>(index)));
   }
+}
+
+bool CudaNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  return resources_->kernels.can_run(kernel, why);
+}
+
+void CudaNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  resources_->kernels.run(launch, work, trace);
 }
 
 void register_cuda(NodeRegistry& registry) {

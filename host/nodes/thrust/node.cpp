@@ -6,6 +6,7 @@
 
 #include "hetero/registry.hpp"
 #include "nodes/cuda/device_probe.hpp"
+#include "nodes/cuda/kernel_runner.hpp"
 #include "nodes/cuda/runtime.hpp"
 #include "nodes/thrust/tiles.hpp"
 #include "nodes/tile_pieces.hpp"
@@ -23,12 +24,14 @@ struct ThrustNode::Device {
         stream(kName, device),
         started(kName, device, /*blocking=*/false),
         computed(kName, device, /*blocking=*/true),
-        tiles(device_space, device) {}
+        tiles(device_space, device),
+        kernels(kName, device, device_space) {}
 
   cuda::DeviceSpace device_space;  // every vector's bytes, through Tiles' allocator
   cuda::Stream stream;
   cuda::Event started, computed;
   thrust_device::Tiles tiles;
+  cuda::KernelRunner kernels;  // user kernels
 };
 
 NodeInfo ThrustNode::describe(const NodeOptions& options) {
@@ -127,6 +130,14 @@ void ThrustNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_
     if (room < wanted) piece_limit = room;
     compute(feed.take(room));
   }
+}
+
+bool ThrustNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  return resources_->kernels.can_run(kernel, why);
+}
+
+void ThrustNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  resources_->kernels.run(launch, work, trace);
 }
 
 void register_thrust(NodeRegistry& registry) {

@@ -26,6 +26,10 @@ class ThrustNode final : public Node {
   void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
            NodeTrace& trace) override;
 
+  /// User kernels: their CUDA implementation on a stream of this GPU.
+  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
+  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
+
   static NodeInfo describe(const NodeOptions& options);
 
  private:

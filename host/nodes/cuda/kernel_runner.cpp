@@ -1,0 +1,111 @@
+// User kernels on a CUDA GPU.
+#include "nodes/cuda/kernel_runner.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "hetero/buffer.hpp"
+#include "hetero/error.hpp"
+#include "nodes/host_kernel.hpp"
+
+namespace hetero::nodes::cuda {
+namespace {
+
+bool reads_slice(Access access) {
+  return access == Access::read_slice || access == Access::read_write_slice;
+}
+bool writes_slice(Access access) {
+  return access == Access::write_slice || access == Access::read_write_slice;
+}
+
+// The part of an array a tile reads or writes, as a byte offset and length (see the opencl
+// node: 2-D slices run from the first row's start to the last row's end).
+std::pair<std::size_t, std::size_t> slice_of(const backend::ArgumentBinding& argument,
+                                             const backend::TileRange& tile) {
+  const std::size_t element = argument.element_bytes;
+  if (tile.dims == 1) {
+    return {static_cast<std::size_t>(tile.begin) * element,
+            static_cast<std::size_t>(tile.end - tile.begin) * element};
+  }
+  const auto first = static_cast<std::size_t>(tile.begin * argument.pitch) * element;
+  const auto last =
+      static_cast<std::size_t>((tile.end - 1) * argument.pitch + argument.width) * element;
+  return {first, last - first};
+}
+
+std::string argument_label(std::size_t index) {
+  return fmt::format("argument {}", index + 1);
+}
+
+}  // namespace
+
+bool KernelRunner::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  if (kernel.cuda) return true;
+  why = fmt::format("node '{}' runs CUDA implementations and kernel '{}' has none (it has {})",
+                    node_, kernel.name, kernel.families());
+  return false;
+}
+
+void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  use_device(node_, device_);
+  TraceLane& lane = trace.lane(0);
+  const Stream stream(node_, device_);
+  const Event started(node_, device_, /*blocking=*/false);
+  const Event computed(node_, device_, /*blocking=*/true);
+  const DeviceClock clock(node_, device_, stream.get(), lane);
+
+  // Replicas: the bindings the launcher gets point into them, at the host array's shape.
+  std::vector<Buffer<std::byte>> replicas;
+  std::vector<backend::ArgumentBinding> on_device = launch.arguments;
+  for (std::size_t i = 0; i < on_device.size(); ++i) {
+    replicas.emplace_back();
+    backend::ArgumentBinding& argument = on_device[i];
+    if (!argument.is_array) continue;
+    replicas.back() = Buffer<std::byte>(space_, std::max<std::size_t>(1, argument.bytes()));
+    argument.data = replicas.back().data();
+    if (argument.access == Access::read_whole && argument.bytes() > 0) {
+      copy(replicas.back(), 0,
+           std::span<const std::byte>(static_cast<const std::byte*>(launch.arguments[i].data),
+                                      argument.bytes()),
+           lane, argument_label(i));
+    }
+  }
+
+  // Copies the tile's slice of every array it reads (to the device) or writes (to the host).
+  const auto copy_slices = [&](const backend::TileRange& range, const Tile& tile, bool to_device) {
+    for (std::size_t i = 0; i < on_device.size(); ++i) {
+      const backend::ArgumentBinding& argument = launch.arguments[i];
+      if (!argument.is_array) continue;
+      if (to_device ? !reads_slice(argument.access) : !writes_slice(argument.access)) continue;
+      const auto [offset, bytes] = slice_of(argument, range);
+      auto* host = static_cast<std::byte*>(argument.data) + offset;
+      if (to_device) {
+        copy(replicas[i], offset, std::span<const std::byte>(host, bytes), lane, argument_label(i),
+             tile.index);
+      } else {
+        copy(std::span<std::byte>(host, bytes), replicas[i], offset, lane, argument_label(i),
+             tile.index);
+      }
+    }
+  };
+
+  for_each_tile(work, 0, 1, [&](const Tile& tile) {
+    const backend::TileRange range = launch.range(tile);
+    copy_slices(range, tile, /*to_device=*/true);
+    started.record(stream.get(), node_, device_);
+    launch.kernel->cuda(stream.get(), range, on_device);
+    check(cudaGetLastError(), node_, device_,
+          fmt::format("launch of kernel '{}'", launch.kernel->name));
+    computed.record(stream.get(), node_, device_);
+    computed.synchronize(node_, device_);
+    const std::int64_t now = lane.now_ns();
+    const std::int64_t end = std::min(clock.host_ns(computed.get()), now);
+    lane.compute(tile, std::min(clock.host_ns(started.get()), end), end, launch.work_units(tile));
+    copy_slices(range, tile, /*to_device=*/false);
+    work.completed(tile);
+  });
+}
+
+}  // namespace hetero::nodes::cuda
