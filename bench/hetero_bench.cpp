@@ -4,6 +4,7 @@
 // --size=PIXELS (square image side, default 512), --max-iter=N (default 1000).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -98,6 +99,41 @@ void copy_over_link(benchmark::State& state, const std::string& backend, bool to
   state.counters["peak_device_MiB"] = static_cast<double>(space->peak_bytes()) / (1024.0 * 1024.0);
 }
 
+// The runtime's cost per tile of a user kernel: a kernel that does almost nothing (out[i] = i)
+// in tiles of `tile` elements on one node; each run's result is checked.
+void kernel_tile_overhead(benchmark::State& state, const std::string& backend) {
+  const std::int64_t elements = 20000;
+  const std::int64_t tile = state.range(0);
+  const auto fill =
+      hetero::make_kernel("fill", [](hetero::Tile1D t, hetero::View<std::int64_t> out) {
+        for (std::int64_t i = t.begin; i < t.end; ++i) out[i] = i;
+      });
+  hetero::RuntimeOptions options;
+  options.nodes = {backend};
+  hetero::Runtime runtime(options);
+  std::vector<std::int64_t> out(static_cast<std::size_t>(elements));
+  hetero::LaunchOptions launch;
+  launch.tile = tile;
+  runtime.run(fill, hetero::Grid1D{elements}, hetero::write(out), launch);  // warm-up
+  std::int64_t tiles = 0;
+  for (auto _ : state) {
+    std::fill(out.begin(), out.end(), -1);
+    const hetero::LaunchResult result =
+        runtime.run(fill, hetero::Grid1D{elements}, hetero::write(out), launch);
+    tiles += result.report.tiles;
+    for (std::int64_t i = 0; i < elements; ++i) {
+      if (out[static_cast<std::size_t>(i)] != i) {
+        state.SkipWithError("a kernel run left a wrong element");
+        return;
+      }
+    }
+  }
+  using benchmark::Counter;
+  state.counters["tiles"] = Counter(static_cast<double>(tiles), Counter::kAvgIterations);
+  state.counters["tile_ns"] =
+      Counter(static_cast<double>(tiles), Counter::kIsRate | Counter::kInvert);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -168,6 +204,15 @@ int main(int argc, char** argv) {
           ->Range(4 << 10, 64 << 20)
           ->UseRealTime();
     }
+  }
+  for (const std::string& name : backends) {
+    benchmark::RegisterBenchmark(
+        fmt::format("kernel/{}/tile_overhead", name).c_str(),
+        [name](benchmark::State& state) { kernel_tile_overhead(state, name); })
+        ->Arg(1)
+        ->Arg(1000)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
