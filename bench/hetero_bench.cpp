@@ -137,6 +137,9 @@ void kernel_tile_overhead(benchmark::State& state, const std::string& backend) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Link probes are kept in the standard cache folder; the library's warnings go to stderr.
+  hetero::set_cache_directory(std::filesystem::path());
+  hetero::set_log_sink([](std::string_view line) { fmt::print(stderr, "hetero: {}\n", line); });
   BenchConfig config;
   std::vector<std::string> backends;
   try {

@@ -16,6 +16,8 @@ struct HermeticCache {
   HermeticCache() {
     setenv("HETERO_CACHE_DIR", (directory / "hetero").c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
     setenv("XDG_CACHE_HOME", directory.c_str(), 1);                 // NOLINT(concurrency-mt-unsafe)
+    // The tests opt in to the on-disk caches, at the standard place these variables set.
+    set_cache_directory(std::filesystem::path());
   }
   ~HermeticCache() {
     std::error_code ignored;

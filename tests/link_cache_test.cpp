@@ -62,14 +62,6 @@ void write_text(const std::filesystem::path& file, const std::string& text) {
   std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
 }
 
-// The stderr `action` prints.
-template <typename Action>
-std::string stderr_of(Action&& action) {
-  ::testing::internal::CaptureStderr();
-  action();
-  return ::testing::internal::GetCapturedStderr();
-}
-
 TEST(LinkFigures, LinkCarriesTheLargestCopyOfItsStagingMemory) {
   const LinkFigures figures = test_figures();
   const Link pinned = figures.link(Staging::pinned);
@@ -84,6 +76,24 @@ TEST(LinkFigures, LinkCarriesTheLargestCopyOfItsStagingMemory) {
   // Every size measured travels with the link, whichever memory the node stages in.
   EXPECT_EQ(pageable.to_device_by_size.pinned, figures.to_device.pinned_bytes_per_s);
   EXPECT_EQ(pinned.to_host_by_size.pageable, figures.to_host.pageable_bytes_per_s);
+}
+
+// Unless the application opts in, the library writes no cache and prints nothing: the link is
+// measured once and kept in the process.
+TEST(LinkCache, WithoutACacheDirectoryNothingIsWrittenAndTheLinkStaysInTheProcess) {
+  const test::ScopedCacheHome home;
+  set_cache_directory(std::nullopt);
+  EXPECT_TRUE(link_cache_file().empty());
+  FakeProbe probe;
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(probe.link().source, "probe");
+  EXPECT_EQ(probe.link().source, "probe");
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  set_cache_directory(std::filesystem::path());
+  EXPECT_EQ(probe.runs(), 1) << "the process kept the figures";
+  EXPECT_EQ(printed, "");
+  EXPECT_FALSE(std::filesystem::exists(home.links_file()));
+  EXPECT_FALSE(std::filesystem::exists(home.links_file().parent_path()));
 }
 
 TEST(LinkCache, MeasuresOnceThenReadsTheFileBackExactly) {
@@ -124,7 +134,7 @@ TEST(LinkCache, KnownLinkNeverMeasures) {
   EXPECT_FALSE(known_link(test_identity(), Staging::pinned).has_value());
   EXPECT_FALSE(std::filesystem::exists(home.links_file()));
   write_text(home.links_file(), "not json");
-  EXPECT_EQ(stderr_of([] { EXPECT_FALSE(known_link(test_identity(), Staging::pinned)); }), "");
+  EXPECT_EQ(test::log_of([] { EXPECT_FALSE(known_link(test_identity(), Staging::pinned)); }), "");
 }
 
 TEST(LinkCache, RemeasureReplacesTheEntry) {
@@ -153,7 +163,7 @@ TEST(LinkCache, ANewDriverMeasuresAgainAndDropsTheStaleEntryOnly) {
 
   const LinkIdentity updated = test_identity("driver 2.0");
   const std::string said =
-      stderr_of([&] { EXPECT_EQ(probe.link(LinkLookup::cached, updated).source, "probe"); });
+      test::log_of([&] { EXPECT_EQ(probe.link(LinkLookup::cached, updated).source, "probe"); });
   EXPECT_EQ(said, "") << "an absent entry is not a problem to report";
   EXPECT_EQ(probe.runs(), 3);
   const auto links = nlohmann::json::parse(test::read_text(home.links_file()))["links"];
@@ -170,7 +180,7 @@ TEST(LinkCache, CorruptFileIsReportedOnceAndRebuilt) {
     const test::ScopedCacheHome home;
     write_text(home.links_file(), text);
     FakeProbe probe;
-    const std::string said = stderr_of([&] { EXPECT_EQ(probe.link().source, "probe"); });
+    const std::string said = test::log_of([&] { EXPECT_EQ(probe.link().source, "probe"); });
     EXPECT_EQ(probe.runs(), 1);
     EXPECT_NE(said.find(home.links_file().string()), std::string::npos) << said;
     EXPECT_NE(said.find("measuring the link again"), std::string::npos) << said;
@@ -211,7 +221,7 @@ TEST(LinkCache, UnusableEntriesAreReportedAndMeasuredAgain) {
     SCOPED_TRACE(json.dump());
     write_text(home.links_file(), json.dump());
 
-    const std::string said = stderr_of([&] { EXPECT_EQ(probe.link().source, "probe"); });
+    const std::string said = test::log_of([&] { EXPECT_EQ(probe.link().source, "probe"); });
     EXPECT_EQ(probe.runs(), 2);
     EXPECT_NE(said.find(test.reported), std::string::npos) << said;
     json = nlohmann::json::parse(test::read_text(home.links_file()));
@@ -228,11 +238,11 @@ TEST(LinkCache, UnwritableCacheIsReportedOnceAndTheFiguresKeptForTheProcess) {
   write_text(blocker, "a file, not a directory");
   const test::ScopedEnv cache_dir("HETERO_CACHE_DIR", (blocker / "hetero").string());
   FakeProbe probe;
-  const std::string said = stderr_of([&] { EXPECT_EQ(probe.link().source, "probe"); });
+  const std::string said = test::log_of([&] { EXPECT_EQ(probe.link().source, "probe"); });
   EXPECT_NE(said.find("cannot be written"), std::string::npos) << said;
   EXPECT_EQ(std::count(said.begin(), said.end(), '\n'), 1) << said;
 
-  const std::string again = stderr_of([&] {
+  const std::string again = test::log_of([&] {
     const Link kept = probe.link();
     EXPECT_EQ(kept.source, "probe");
     EXPECT_DOUBLE_EQ(kept.to_device_bytes_per_s, 25e9);

@@ -330,9 +330,8 @@ TEST_F(opencl, CorruptOrMismatchingCacheIsReportedAndMeasuredAgain) {
   std::filesystem::create_directories(cache.links_file().parent_path());
   std::ofstream(cache.links_file()) << "{ \"links\": { this is not json";
 
-  ::testing::internal::CaptureStderr();
-  const Link recovered = cl::device_link(device);
-  const std::string reported = ::testing::internal::GetCapturedStderr();
+  Link recovered;
+  const std::string reported = test::log_of([&] { recovered = cl::device_link(device); });
   EXPECT_EQ(recovered.source, "probe");
   EXPECT_NE(reported.find("corrupt"), std::string::npos) << reported;
   EXPECT_NE(reported.find(cache.links_file().string()), std::string::npos) << reported;
@@ -342,9 +341,8 @@ TEST_F(opencl, CorruptOrMismatchingCacheIsReportedAndMeasuredAgain) {
   auto json = nlohmann::json::parse(test::read_text(cache.links_file()));
   json["links"][cl::link_identity(device).key()]["driver"] = "hetero-test-driver 0.0";
   std::ofstream(cache.links_file(), std::ios::trunc) << json.dump();
-  ::testing::internal::CaptureStderr();
-  EXPECT_EQ(cl::device_link(device).source, "probe");
-  const std::string mismatch = ::testing::internal::GetCapturedStderr();
+  const std::string mismatch =
+      test::log_of([&] { EXPECT_EQ(cl::device_link(device).source, "probe"); });
   EXPECT_NE(mismatch.find("does not match"), std::string::npos) << mismatch;
   EXPECT_EQ(cl::device_link(device).source, "cache");
 
@@ -353,9 +351,9 @@ TEST_F(opencl, CorruptOrMismatchingCacheIsReportedAndMeasuredAgain) {
   json["links"][cl::link_identity(device).key()]["to_host"]["latency_s"] = -1;
   json["links"]["other|entry"] = {{"backend", "other"}};
   std::ofstream(cache.links_file(), std::ios::trunc) << json.dump();
-  ::testing::internal::CaptureStderr();
-  EXPECT_EQ(cl::device_link(device).source, "probe");
-  EXPECT_NE(::testing::internal::GetCapturedStderr().find("corrupt"), std::string::npos);
+  const std::string corrupt =
+      test::log_of([&] { EXPECT_EQ(cl::device_link(device).source, "probe"); });
+  EXPECT_NE(corrupt.find("corrupt"), std::string::npos) << corrupt;
   json = nlohmann::json::parse(test::read_text(cache.links_file()));
   EXPECT_TRUE(json["links"].contains("other|entry"));
   EXPECT_GT(json["links"][cl::link_identity(device).key()]["to_host"]["latency_s"].get<double>(),

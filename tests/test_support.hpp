@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -190,6 +192,19 @@ inline std::filesystem::path make_temporary_directory() {
   std::string pattern = (std::filesystem::temp_directory_path() / "hetero-test-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   return pattern;
+}
+
+/// What `action` tells the application's log (hetero::set_log_sink), one line each; the library
+/// must print nothing on stderr meanwhile.
+template <typename Action>
+std::string log_of(Action&& action) {
+  std::string lines;
+  set_log_sink([&](std::string_view line) { lines.append(line).append("\n"); });
+  ::testing::internal::CaptureStderr();
+  action();
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "") << "the library printed on its own";
+  set_log_sink({});
+  return lines;
 }
 
 /// The cache directory of this test process (tests/hermetic_cache.cpp): HETERO_CACHE_DIR points

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/signals.hpp"
 #include "hetero/error.hpp"
+#include "hetero/settings.hpp"
 #include "hetero/version.hpp"
 #include "nodes/mpi/launch.hpp"
 
@@ -34,6 +36,11 @@ std::string one_line(std::string text) {
 
 int main(int argc, char** argv) {
   using namespace hetero::cli;
+  // The tool keeps measurements in the standard cache folder and prints the library's warnings.
+  hetero::set_cache_directory(std::filesystem::path());
+  hetero::set_log_sink([](std::string_view line) {
+    std::fprintf(stderr, "hetero: %.*s\n", static_cast<int>(line.size()), line.data());
+  });
   // Under mpirun, ranks other than 0 serve rank 0's dispatcher and end here.
   if (const std::optional<int> status = hetero::nodes::mpi::launch(argc, argv)) return *status;
   CLI::App app{"hetero: one data-parallel job across every compute resource of a machine"};

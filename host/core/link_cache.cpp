@@ -17,6 +17,7 @@
 #include "hetero/error.hpp"
 #include "hetero/model.hpp"
 #include "hetero/output.hpp"
+#include "hetero/settings.hpp"
 
 namespace hetero {
 namespace {
@@ -72,12 +73,12 @@ std::string field(const nlohmann::json& entry, const char* name) {
                                                     : std::string("(missing)");
 }
 
-// Prints `message` on stderr unless this process already printed it.
+// Gives `message` to the application's log unless this process already did.
 void report_once(const std::string& message) {
   static std::mutex mutex;
   static std::set<std::string> reported;
   const std::lock_guard lock(mutex);
-  if (reported.insert(message).second) std::cerr << "hetero: " << message << '\n';
+  if (reported.insert(message).second) detail::log_warning(message);
 }
 
 // Serialises device_link() and known_link(): one probe at a time, one writer of the file.
@@ -109,6 +110,7 @@ LinkCacheDocument read_cache(const std::filesystem::path& file, std::string& pro
 // Writes `document` over `file` through a temporary file; sets `problem` when it cannot.
 bool write_cache(const std::filesystem::path& file, const LinkCacheDocument& document,
                  std::string& problem) {
+  if (file.empty()) return false;  // no cache on disk: the figures stay in the process
   std::error_code error;
   std::filesystem::create_directories(file.parent_path(), error);
   try {
@@ -238,7 +240,8 @@ std::string LinkCacheDocument::dump() const {
 }
 
 std::filesystem::path link_cache_file() {
-  return cache_directory() / "links.json";
+  const std::optional<std::filesystem::path> directory = persistent_cache_directory();
+  return directory ? *directory / "links.json" : std::filesystem::path();
 }
 
 Link device_link(const LinkIdentity& identity, Staging staging, LinkLookup lookup,
@@ -272,7 +275,7 @@ Link device_link(const LinkIdentity& identity, Staging staging, LinkLookup looku
   if (write_cache(file, cache, problem)) {
     unsaved_figures.erase(memo);
   } else {
-    report_once(problem);
+    if (!problem.empty()) report_once(problem);
     unsaved_figures[memo] = figures;
   }
   return link;

@@ -89,7 +89,8 @@ class LinkCacheDocument {
   std::string problem_;
 };
 
-/// links.json in cache_directory(): $HETERO_CACHE_DIR, else ${XDG_CACHE_HOME:-$HOME/.cache}/hetero.
+/// links.json in persistent_cache_directory(); an empty path when the application keeps no
+/// cache on disk (the default: see hetero/settings.hpp).
 std::filesystem::path link_cache_file();
 
 enum class LinkLookup : std::uint8_t {
@@ -98,9 +99,10 @@ enum class LinkLookup : std::uint8_t {
 };
 
 /// The link of `identity`, with source "cache" or "probe"; `measure` runs the probe when one is
-/// needed (its exceptions propagate). A problem with the cache is reported once per process on
-/// stderr before measuring again; a cache that cannot be written is reported once and the
-/// figures are kept in memory for the rest of the process. Calls are serialised in a process,
+/// needed (its exceptions propagate). A problem with the cache is reported once per process to
+/// the application's log before measuring again; a cache that cannot be written is reported
+/// once and the figures are kept in memory for the rest of the process, as they are when no
+/// cache is kept on disk. Calls are serialised in a process,
 /// so two nodes never probe at the same time.
 Link device_link(const LinkIdentity& identity, Staging staging, LinkLookup lookup,
                  const std::function<LinkFigures()>& measure);

@@ -14,6 +14,7 @@
 #include "hetero/error.hpp"
 #include "hetero/model.hpp"
 #include "hetero/output.hpp"
+#include "hetero/settings.hpp"
 
 namespace hetero {
 namespace {
@@ -73,7 +74,7 @@ ThroughputModel::ThroughputModel(std::filesystem::path file) : file_(std::move(f
     samples_.clear();
     load_problem_ = fmt::format("ignoring the throughput model in '{}' ({}); it will be rebuilt",
                                 file_.string(), e.what());
-    std::fprintf(stderr, "hetero: warning: %s\n", load_problem_.c_str());
+    detail::log_warning(fmt::format("warning: {}", load_problem_));
   }
 }
 
@@ -188,7 +189,7 @@ void ThroughputModel::save() const {
     out.stream() << to_json() << '\n';
     out.commit();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hetero: warning: could not save the throughput model: %s\n", e.what());
+    detail::log_warning(fmt::format("warning: could not save the throughput model: {}", e.what()));
   }
 }
 

@@ -16,6 +16,7 @@
 #include "hetero/report.hpp"
 #include "hetero/runtime.hpp"
 #include "hetero/scaling.hpp"
+#include "hetero/settings.hpp"
 #include "hetero/trace.hpp"
 #include "hetero/version.hpp"
 #include "hetero/workload.hpp"

@@ -27,6 +27,7 @@
 
 #include "core/link_cache.hpp"
 #include "fuzz_support.hpp"
+#include "hetero/settings.hpp"
 
 namespace {
 
@@ -99,7 +100,7 @@ void check_device_link(const std::string& text, bool usable) {
   static const std::filesystem::path directory = [] {
     const std::filesystem::path path = hetero::fuzz::scratch_path("cache");
     std::filesystem::create_directories(path);
-    setenv("HETERO_CACHE_DIR", path.c_str(), 1);
+    hetero::set_cache_directory(path);
     return path;
   }();
   const std::filesystem::path file = directory / "links.json";
@@ -110,7 +111,6 @@ void check_device_link(const std::string& text, bool usable) {
   int runs = 0;
   hetero::Link link;
   {
-    const hetero::fuzz::QuietStderr quiet;  // a bad cache is reported at every input
     link = hetero::device_link(probe_identity(), hetero::Staging::pinned,
                                hetero::LinkLookup::cached, [&runs] {
                                  ++runs;
