@@ -1,6 +1,7 @@
 // The hetero command-line tool, driven as a user drives it: good runs and every bad input.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -192,6 +193,69 @@ TEST_F(CliTest, InterruptionStopsPromptlyAndLeavesNoOutput) {
     EXPECT_EQ(files_in_folder(), 0U) << "signal " << signal << " left a file behind";
     std::printf("  signal %d: stopped in %.3f s, exit %d\n", signal, seconds, WEXITSTATUS(status));
   }
+}
+
+// A second signal ends the run at once; it too leaves no output, not even a temporary file.
+// Waits up to 5 s until process `pid` has taken `signal` (no longer pending: /proc's ShdPnd).
+bool wait_until_taken(pid_t pid, int signal) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("ShdPnd:", 0) != 0) continue;
+      const unsigned long long pending = std::stoull(line.substr(7), nullptr, 16);
+      if ((pending & (1ULL << (signal - 1))) == 0) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return false;
+}
+
+TEST_F(CliTest, ASecondSignalEndsAtOnceAndLeavesNoFile) {
+  const std::string out = (folder_ / "long.png").string();
+  const std::string json = (folder_ / "long.json").string();
+  const std::string err = folder_.string() + ".stderr";
+  std::vector<std::string> args = {
+      HETERO_CLI_PATH, "render",     "--preset", "full",      "--width", "3000",   "--height",
+      "3000",          "--max-iter", "200000",   "--backend", "threads", "--tile", "9000000",
+      "--out",         out,          "--json",   json,        "--quiet"};
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, HETERO_CLI_PATH, &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  // Whatever fails below, the render (minutes long) does not outlive the test.
+  struct Reaper {
+    pid_t pid;
+    bool reaped = false;
+    ~Reaper() {
+      if (reaped) return;
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  } reaper{pid};
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  ASSERT_EQ(files_in_folder(), 2U) << "the outputs' temporary files exist while it runs";
+  // Two signals, the second once the first was taken (signals of one kind do not queue) and
+  // while the run still finishes its tile in hand: one tile of the whole image, minutes long.
+  kill(pid, SIGINT);
+  ASSERT_TRUE(wait_until_taken(pid, SIGINT)) << "the first signal was never taken";
+  kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  reaper.reaped = true;
+  const std::string said = read_file(err);
+  std::filesystem::remove(err);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT);
+  EXPECT_EQ(said.find("interrupted"), std::string::npos)
+      << "the run ended by its first signal, so the second was not tested: " << said;
+  EXPECT_EQ(files_in_folder(), 0U) << "a temporary file was left behind";
 }
 
 // Every bad input: a one-line error on stderr, nothing on stdout, exit status 2, no file.

@@ -4,6 +4,8 @@
 #include <unistd.h>
 #include <csignal>
 
+#include "hetero/output.hpp"
+
 namespace hetero::cli {
 namespace {
 
@@ -12,7 +14,10 @@ std::atomic<int> g_signal{0};
 static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
 
 extern "C" void on_stop_signal(int signal) {
-  if (g_stop.exchange(true)) _exit(128 + signal);  // second signal: leave now
+  if (g_stop.exchange(true)) {  // second signal: leave now, taking no partial file along
+    remove_unfinished_outputs();
+    _exit(128 + signal);
+  }
   g_signal.store(signal);
 }
 

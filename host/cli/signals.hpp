@@ -5,8 +5,8 @@
 
 namespace hetero::cli {
 
-/// Installs the handlers (idempotent). The first signal sets stop_flag(); a second one of the
-/// same kind ends the process at once.
+/// Installs the handlers (idempotent). The first signal sets stop_flag(); a second one ends the
+/// process at once, after removing the temporary files of unfinished outputs.
 void install_stop_handlers();
 const std::atomic<bool>& stop_flag();
 /// The signal that set the flag, or 0.

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -17,6 +19,35 @@
 namespace hetero {
 namespace {
 
+// The temporary files of OutputFiles in progress, in slots a signal handler can read: a slot's
+// path is complete before `used` is set, and `used` is cleared before the path changes.
+struct UnfinishedSlot {
+  std::atomic<bool> used{false};
+  std::array<char, 4096> path{};
+};
+std::array<UnfinishedSlot, 16> g_unfinished;
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+// Records `temporary` in a free slot; returns the slot, or -1 when none is free (or the path is
+// too long), in which case a process ended by a second signal may leave that file behind.
+int remember_unfinished(const std::filesystem::path& temporary) {
+  static std::mutex mutex;
+  const std::lock_guard lock(mutex);
+  const std::string& text = temporary.native();
+  for (std::size_t i = 0; i < g_unfinished.size(); ++i) {
+    UnfinishedSlot& slot = g_unfinished[i];
+    if (slot.used.load(std::memory_order_acquire) || text.size() >= slot.path.size()) continue;
+    std::memcpy(slot.path.data(), text.c_str(), text.size() + 1);
+    slot.used.store(true, std::memory_order_release);
+    return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void forget_unfinished(int slot) {
+  if (slot >= 0) g_unfinished[static_cast<std::size_t>(slot)].used.store(false);
+}
+
 std::filesystem::path temporary_for(const std::filesystem::path& destination) {
   static std::atomic<unsigned> counter{0};
   std::filesystem::path temporary = destination;
@@ -26,6 +57,12 @@ std::filesystem::path temporary_for(const std::filesystem::path& destination) {
 
 }  // namespace
 
+void remove_unfinished_outputs() noexcept {
+  for (UnfinishedSlot& slot : g_unfinished) {
+    if (slot.used.load(std::memory_order_acquire)) ::unlink(slot.path.data());
+  }
+}
+
 OutputFile::OutputFile(std::filesystem::path destination)
     : destination_(std::move(destination)), temporary_(temporary_for(destination_)) {
   std::error_code error;
@@ -33,8 +70,10 @@ OutputFile::OutputFile(std::filesystem::path destination)
     throw UsageError(fmt::format("cannot write '{}': it is a directory; give a file name",
                                  destination_.string()));
   }
+  unfinished_slot_ = remember_unfinished(temporary_);
   stream_.open(temporary_, std::ios::binary | std::ios::trunc);
   if (!stream_) {
+    forget_unfinished(std::exchange(unfinished_slot_, -1));
     const std::filesystem::path folder =
         destination_.has_parent_path() ? destination_.parent_path() : ".";
     throw UsageError(fmt::format("cannot write '{}': {} (check that '{}' exists and is writable)",
@@ -43,6 +82,7 @@ OutputFile::OutputFile(std::filesystem::path destination)
 }
 
 OutputFile::~OutputFile() {
+  forget_unfinished(unfinished_slot_);
   if (committed_) return;
   stream_.close();
   std::error_code ignored;
@@ -66,6 +106,7 @@ void OutputFile::commit() {
                             error.message()));
   }
   committed_ = true;
+  forget_unfinished(std::exchange(unfinished_slot_, -1));
 }
 
 namespace {

@@ -28,7 +28,12 @@ class OutputFile {
   std::filesystem::path destination_, temporary_;
   std::ofstream stream_;
   bool committed_ = false;
+  int unfinished_slot_ = -1;  // where remove_unfinished_outputs() finds the temporary file
 };
+
+/// Removes the temporary file of every OutputFile not yet committed or destroyed. Only
+/// async-signal-safe calls (unlink): for a signal handler that ends the process at once.
+void remove_unfinished_outputs() noexcept;
 
 /// The colour of a pixel with this count: black where it never escaped (count >= max_iter),
 /// else a palette through deep blue, white and amber indexed by log(count + 1) / log(max_iter + 1).
