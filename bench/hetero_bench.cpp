@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -44,34 +46,56 @@ BenchConfig take_own_flags(int& argc, char** argv) {
   return config;
 }
 
+// The checksum every run of `spec` must give: the serial node's, computed once per spec.
+const hetero::Checksum& reference_checksum(const hetero::JobSpec& spec) {
+  static std::map<
+      std::tuple<std::int64_t, std::int64_t, std::uint32_t, hetero::Precision, hetero::Mode>,
+      hetero::Checksum>
+      known;
+  const auto key =
+      std::make_tuple(spec.width, spec.height, spec.max_iter, spec.precision, spec.mode);
+  if (const auto it = known.find(key); it != known.end()) return it->second;
+  std::vector<std::unique_ptr<hetero::Node>> nodes;
+  nodes.push_back(hetero::NodeRegistry::builtin().create("serial"));
+  hetero::Dispatcher serial(std::move(nodes));
+  return known.emplace(key, serial.run(hetero::Job(spec)).report.checksum).first->second;
+}
+
+// One job on one node per iteration, after an untimed warm-up run; every run's checksum must be
+// the serial node's. Rates count work performed: iterations, pixels, bytes over the link.
 void render(benchmark::State& state, const std::string& backend, hetero::JobSpec spec) {
   std::vector<std::unique_ptr<hetero::Node>> nodes;
   nodes.push_back(hetero::NodeRegistry::builtin().create(backend));
   hetero::Dispatcher dispatcher(std::move(nodes));
   const hetero::Job job(spec);
+  const hetero::Checksum& expected = reference_checksum(spec);
+  hetero::RunResult result = dispatcher.run(job);  // warm-up: first touches, kernel builds
   std::uint64_t iterations = 0, bytes = 0;
   std::int64_t pixels = 0;
   for (auto _ : state) {
-    const hetero::RunResult result = dispatcher.run(job);
+    result = dispatcher.run(job);
     benchmark::DoNotOptimize(result.counts.data());
     iterations += result.report.iterations;
     pixels += spec.pixels();
     for (const auto& node : result.report.nodes) bytes += node.bytes_to_device + node.bytes_to_host;
-    state.counters["checksum"] = static_cast<double>(result.report.checksum.sum);
-    state.counters["peak_host_MiB"] =
-        static_cast<double>(result.report.peak_host_bytes) / (1024.0 * 1024.0);
-    state.counters["peak_device_MiB"] =
-        static_cast<double>(result.report.nodes.front().peak_device_bytes) / (1024.0 * 1024.0);
+    if (result.report.checksum != expected) {
+      state.SkipWithError(fmt::format("checksum {} {} differs from serial's {} {}",
+                                      result.report.checksum.sum, result.report.checksum.hash_hex(),
+                                      expected.sum, expected.hash_hex())
+                              .c_str());
+      return;
+    }
   }
   using benchmark::Counter;
-  state.counters["Giter/s"] = Counter(static_cast<double>(iterations) * 1e-9, Counter::kIsRate);
-  state.counters["Mpixel/s"] = Counter(static_cast<double>(pixels) * 1e-6, Counter::kIsRate);
-  state.counters["bytes_moved"] = Counter(static_cast<double>(bytes), Counter::kAvgIterations);
-  state.counters["GB/s"] = Counter(static_cast<double>(bytes) * 1e-9, Counter::kIsRate);
+  state.counters["iterations"] = Counter(static_cast<double>(iterations), Counter::kIsRate);
+  state.counters["pixels"] = Counter(static_cast<double>(pixels), Counter::kIsRate);
+  state.counters["link_bytes"] = Counter(static_cast<double>(bytes), Counter::kIsRate);
+  state.counters["peak_host_MiB"] =
+      static_cast<double>(result.report.peak_host_bytes) / (1024.0 * 1024.0);
+  state.counters["peak_device_MiB"] =
+      static_cast<double>(result.report.nodes.front().peak_device_bytes) / (1024.0 * 1024.0);
 }
 
-// Copy bandwidth over a device node's link: `bytes` per copy in `direction`, from pageable
-// host memory; the probe's figure for the same direction is reported beside it.
 void copy_over_link(benchmark::State& state, const std::string& backend, bool to_device) {
   const auto bytes = static_cast<std::size_t>(state.range(0));
   auto node = hetero::NodeRegistry::builtin().create(backend);
@@ -91,11 +115,22 @@ void copy_over_link(benchmark::State& state, const std::string& backend, bool to
     benchmark::ClobberMemory();
   }
   using benchmark::Counter;
-  state.counters["GB/s"] =
-      Counter(static_cast<double>(bytes) * 1e-9, Counter::kIsIterationInvariantRate);
+  state.counters["bytes"] = Counter(static_cast<double>(bytes), Counter::kIsIterationInvariantRate);
+  // Like with like: the host side is pageable memory, so the probe's pageable figure, at the
+  // probed copy size nearest to this one (0 where the probe swept no sizes).
   const hetero::Link& link = node->info().link;
-  state.counters["probe_GB/s"] =
-      (to_device ? link.to_device_bytes_per_s : link.to_host_bytes_per_s) * 1e-9;
+  const auto& table = (to_device ? link.to_device_by_size : link.to_host_by_size).pageable;
+  double probe_bytes_per_s = 0;
+  std::uint64_t probe_size = 0;
+  for (const auto& [size, rate] : table) {
+    const auto distance = [&](std::uint64_t s) { return s > bytes ? s - bytes : bytes - s; };
+    if (probe_size == 0 || distance(size) < distance(probe_size)) {
+      probe_size = size;
+      probe_bytes_per_s = rate;
+    }
+  }
+  state.counters["probe_pageable_GB/s"] = probe_bytes_per_s * 1e-9;
+  state.counters["probe_size_bytes"] = static_cast<double>(probe_size);
   state.counters["peak_device_MiB"] = static_cast<double>(space->peak_bytes()) / (1024.0 * 1024.0);
 }
 
@@ -201,7 +236,7 @@ int main(int argc, char** argv) {
     if (hetero::NodeRegistry::builtin().describe(name).kind != hetero::NodeKind::device) continue;
     for (const bool to_device : {true, false}) {
       benchmark::RegisterBenchmark(
-          fmt::format("copy/{}/{}", name, to_device ? "to_device" : "to_host").c_str(),
+          fmt::format("copy/{}/{}/pageable", name, to_device ? "to_device" : "to_host").c_str(),
           [name, to_device](benchmark::State& state) { copy_over_link(state, name, to_device); })
           ->RangeMultiplier(16)
           ->Range(4 << 10, 64 << 20)
