@@ -127,6 +127,26 @@ TEST_F(CliTest, CompareRunsEveryAvailableBackendAgainstSerial) {
   }
 }
 
+// Every point of every study, the weak study's taller images and the tile sweep included, is
+// checked against its reference.
+TEST_F(CliTest, ScaleChecksEveryPointsCounts) {
+  for (const std::string study : {"--study both", "--sweep tile"}) {
+    const CliResult result =
+        cli("scale --preset seed --width 40 --height 30 --backend threads --workers 1,2 " + study +
+            " --repeat 1 --warmup 0 --json -");
+    ASSERT_EQ(result.status, 0) << result.err;
+    const auto document = nlohmann::json::parse(result.out);
+    int points = 0;
+    for (const auto& entry : document["studies"]) {
+      for (const auto& point : entry["points"]) {
+        EXPECT_TRUE(point["identical_to_reference"].get<bool>()) << point.dump();
+        ++points;
+      }
+    }
+    EXPECT_GE(points, 2) << study;
+  }
+}
+
 // The CLI, run from the tests, keeps its model and link probes in the test process's own cache
 // directory: never in the user's ~/.cache/hetero.
 TEST_F(CliTest, RunsUseTheTestProcesssOwnCacheDirectory) {
