@@ -176,6 +176,34 @@ TEST(Validation, MemoryEstimateDoesNotWrapAround) {
   EXPECT_EQ(estimate_host_bytes(spec, false), 4000000U + 2000U * 12U);
 }
 
+// A spec built by hand is checked like a request: NaN, infinite or unordered bounds, sides and
+// max_iter out of range never reach a kernel.
+TEST(Validation, JobRefusesASpecThatResolveJobWouldRefuse) {
+  const JobSpec good = resolve_job(JobRequest{});
+  EXPECT_NO_THROW(Job{good});
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<JobSpec> bad(8, good);
+  bad[0].region.xmin = nan;
+  bad[1].region.ymax = inf;
+  bad[2].region.xmax = bad[2].region.xmin;
+  bad[3].region.ymin = bad[3].region.ymax + 1;
+  bad[4].width = 0;
+  bad[5].height = std::int64_t{1} << 31;
+  bad[6].max_iter = 0;
+  bad[7].max_iter = std::numeric_limits<std::uint32_t>::max();
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    try {
+      const Job job(bad[i]);
+      ADD_FAILURE() << "spec " << i << " was accepted";
+    } catch (const UsageError& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.rfind("job: ", 0), 0U) << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+  }
+}
+
 TEST(Parsing, NamesListTheValidChoices) {
   EXPECT_EQ(parse_precision("fp32"), Precision::fp32);
   EXPECT_EQ(parse_mode("fma"), Mode::fma);

@@ -1,9 +1,11 @@
 // Jobs, tiles and checksums.
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include <fmt/format.h>
 
+#include "hetero/error.hpp"
 #include "hetero/job.hpp"
 
 namespace hetero {
@@ -19,7 +21,32 @@ std::vector<Tile> make_tiles(std::int64_t pixels, std::int64_t tile_pixels) {
   return tiles;
 }
 
+namespace {
+
+// A spec a library user built by hand gets the checks resolve_job makes of a request.
+void check_spec(const JobSpec& spec) {
+  constexpr std::int64_t kMaxSide = 2147483647;
+  if (spec.width < 1 || spec.width > kMaxSide || spec.height < 1 || spec.height > kMaxSide) {
+    throw UsageError(fmt::format("job: a {}x{} image; width and height must be in [1, 2^31-1]",
+                                 spec.width, spec.height));
+  }
+  if (spec.max_iter < 1 || spec.max_iter > static_cast<std::uint32_t>(kMaxSide)) {
+    throw UsageError(fmt::format("job: max_iter {} must be in [1, 2^31-1]", spec.max_iter));
+  }
+  const Region& r = spec.region;
+  const bool finite = std::isfinite(r.xmin) && std::isfinite(r.xmax) && std::isfinite(r.ymin) &&
+                      std::isfinite(r.ymax);
+  if (!finite || !(r.xmin < r.xmax) || !(r.ymin < r.ymax)) {
+    throw UsageError(fmt::format(
+        "job: the region x [{}, {}], y [{}, {}] must be finite with xmin < xmax and ymin < ymax",
+        r.xmin, r.xmax, r.ymin, r.ymax));
+  }
+}
+
+}  // namespace
+
 Job::Job(JobSpec spec) : spec_(std::move(spec)) {
+  check_spec(spec_);
   Axes axes = make_axes(spec_);
   xs64_ = std::move(axes.xs);
   ys64_ = std::move(axes.ys);

@@ -35,6 +35,8 @@ struct AxesView {
 /// (fp32 axes are the fp64 axes rounded once).
 class Job {
  public:
+  /// Throws UsageError, one line, for sides or max_iter outside [1, 2^31-1] or a region that is
+  /// not finite and ordered (as resolve_job checks a request).
   explicit Job(JobSpec spec);
 
   const JobSpec& spec() const { return spec_; }

@@ -394,7 +394,8 @@ HWY_INLINE void IterateTested(D d, std::uint32_t limit, V (&x)[kSlots], V (&y)[k
     M any = bactive[0];
     for (int g = 0; g < kSlots; ++g) {
       const V r = Step<A>(bx[g], by[g], bxx[g], byy[g], bcx[g], bcy[g]);
-      bactive[g] = hn::And(bactive[g], hn::Le(r, four));
+      // Keep a lane while !(r > 4), as the scalar test escapes on r > 4: a NaN never escapes.
+      bactive[g] = hn::AndNot(hn::Gt(r, four), bactive[g]);
       bcount[g] = hn::IfThenElse(bactive[g], hn::Add(bcount[g], one), bcount[g]);
       if (g > 0) any = hn::Or(any, bactive[g]);
     }
@@ -603,10 +604,12 @@ std::uint64_t Tile(const Real* xs, const Real* ys, std::int64_t width, std::int6
       std::swap(current, next);
     }
   }
-  // iterations_of(count) = min(count + 1, max_iter) for count <= max_iter < 2^31, written
+  // iterations_of(count) = min(count + 1, max_iter), in 64 bits so that no count wraps, written
   // without a branch so the compiler vectorises the sum.
   std::uint64_t iterations = 0;
-  for (std::int64_t i = 0; i < end - begin; ++i) iterations += std::min(out[i] + 1, max_iter);
+  for (std::int64_t i = 0; i < end - begin; ++i) {
+    iterations += std::min<std::uint64_t>(std::uint64_t{out[i]} + 1, max_iter);
+  }
   return iterations;
 }
 
