@@ -36,6 +36,30 @@ std::string KernelDefinition::families() const {
   return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
 }
 
+bool reads_slice(Access access) {
+  return access == Access::read_slice || access == Access::read_write_slice;
+}
+
+bool writes_slice(Access access) {
+  return access == Access::write_slice || access == Access::read_write_slice;
+}
+
+ByteRange slice_of(const ArgumentBinding& argument, const TileRange& tile) {
+  const std::size_t element = argument.element_bytes;
+  if (tile.dims == 1) {
+    return {static_cast<std::size_t>(tile.begin) * element,
+            static_cast<std::size_t>(tile.end - tile.begin) * element};
+  }
+  const auto first = static_cast<std::size_t>(tile.begin * argument.pitch) * element;
+  const auto last =
+      static_cast<std::size_t>((tile.end - 1) * argument.pitch + argument.width) * element;
+  return {first, last - first};
+}
+
+std::string argument_label(std::size_t index) {
+  return fmt::format("argument {}", index + 1);
+}
+
 std::string opencl_build_source(const KernelDefinition& kernel,
                                 const OpenCLImplementation& implementation) {
   if (!kernel.exact) return implementation.source;

@@ -11,35 +11,10 @@
 #include "nodes/host_kernel.hpp"
 
 namespace hetero::nodes::cuda {
-namespace {
-
-bool reads_slice(Access access) {
-  return access == Access::read_slice || access == Access::read_write_slice;
-}
-bool writes_slice(Access access) {
-  return access == Access::write_slice || access == Access::read_write_slice;
-}
-
-// The part of an array a tile reads or writes, as a byte offset and length (see the opencl
-// node: 2-D slices run from the first row's start to the last row's end).
-std::pair<std::size_t, std::size_t> slice_of(const backend::ArgumentBinding& argument,
-                                             const backend::TileRange& tile) {
-  const std::size_t element = argument.element_bytes;
-  if (tile.dims == 1) {
-    return {static_cast<std::size_t>(tile.begin) * element,
-            static_cast<std::size_t>(tile.end - tile.begin) * element};
-  }
-  const auto first = static_cast<std::size_t>(tile.begin * argument.pitch) * element;
-  const auto last =
-      static_cast<std::size_t>((tile.end - 1) * argument.pitch + argument.width) * element;
-  return {first, last - first};
-}
-
-std::string argument_label(std::size_t index) {
-  return fmt::format("argument {}", index + 1);
-}
-
-}  // namespace
+using backend::argument_label;
+using backend::reads_slice;
+using backend::slice_of;
+using backend::writes_slice;
 
 bool KernelRunner::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
   if (kernel.cuda) return true;

@@ -11,32 +11,42 @@
 #include "hetero/error.hpp"
 
 namespace hetero::nodes::opencl {
+using backend::argument_label;
+using backend::reads_slice;
+using backend::slice_of;
+using backend::writes_slice;
+
 namespace {
 
-// The part of an array a tile reads or writes: byte offset and length in the replica (and in
-// host memory). 2-D: the tile's rows, from the first's start to the last's end.
-std::pair<std::size_t, std::size_t> slice_of(const backend::ArgumentBinding& argument,
-                                             const backend::TileRange& tile) {
-  const std::size_t element = argument.element_bytes;
-  if (tile.dims == 1) {
-    return {static_cast<std::size_t>(tile.begin) * element,
-            static_cast<std::size_t>(tile.end - tile.begin) * element};
+// Where the work-items of a tile's launch lie: one per element (1-D) or column (2-D), or one per
+// `elements_per_item` of them from offset 0 in 1-D; a global size rounded up to the local size
+// when one is given (the kernel then checks the tile's range).
+struct Geometry {
+  cl_uint dims = 1;
+  std::array<std::size_t, 2> offset{0, 0}, global{1, 1}, local{0, 1};
+};
+
+Geometry geometry_of(const OpenCLOptions& options, const backend::TileRange& range) {
+  const std::int64_t per_item = std::max<std::int64_t>(1, options.elements_per_item);
+  const std::size_t local = options.local_size;
+  const auto round_up = [&](std::size_t n) {
+    return local == 0 ? n : (n + local - 1) / local * local;
+  };
+  Geometry geometry;
+  geometry.dims = static_cast<cl_uint>(range.dims);
+  geometry.local[0] = local;
+  if (range.dims == 1) {
+    const auto items =
+        static_cast<std::size_t>((range.end - range.begin + per_item - 1) / per_item);
+    geometry.global[0] = round_up(items);
+    geometry.offset[0] = per_item > 1 ? 0 : static_cast<std::size_t>(range.begin);
+  } else {
+    geometry.global[0] =
+        round_up(static_cast<std::size_t>((range.width + per_item - 1) / per_item));
+    geometry.global[1] = static_cast<std::size_t>(range.end - range.begin);
+    geometry.offset[1] = static_cast<std::size_t>(range.begin);
   }
-  const std::size_t first = static_cast<std::size_t>(tile.begin * argument.pitch) * element;
-  const std::size_t last =
-      static_cast<std::size_t>((tile.end - 1) * argument.pitch + argument.width) * element;
-  return {first, last - first};
-}
-
-bool reads_slice(Access access) {
-  return access == Access::read_slice || access == Access::read_write_slice;
-}
-bool writes_slice(Access access) {
-  return access == Access::write_slice || access == Access::read_write_slice;
-}
-
-std::string argument_label(std::size_t index) {
-  return fmt::format("argument {}", index + 1);
+  return geometry;
 }
 
 }  // namespace
@@ -60,6 +70,29 @@ class KernelRunner::Replicas {
   OpenCLSpace& space_;
   std::vector<Buffer<std::byte>> buffers_;
 };
+
+// Binds the kernel's arguments in order: the tile's range first when the implementation asks for
+// it, then arrays as their replicas' cl_mem and scalars by value.
+void KernelRunner::bind_arguments(cl_kernel kernel, const OpenCLOptions& options,
+                                  const backend::Launch& launch, const backend::TileRange& range,
+                                  const Replicas& replicas) {
+  cl_uint position = 0;
+  if (options.tile_arguments || options.elements_per_item > 1) {
+    const cl_long begin = range.begin, end = range.end;
+    check(clSetKernelArg(kernel, position++, sizeof(begin), &begin), "clSetKernelArg(begin)");
+    check(clSetKernelArg(kernel, position++, sizeof(end), &end), "clSetKernelArg(end)");
+  }
+  for (std::size_t i = 0; i < launch.arguments.size(); ++i, ++position) {
+    const backend::ArgumentBinding& argument = launch.arguments[i];
+    const std::string what = fmt::format("clSetKernelArg({})", argument_label(i));
+    if (argument.is_array) {
+      const cl_mem memory = replicas.memory(i);
+      check(clSetKernelArg(kernel, position, sizeof(cl_mem), &memory), what);
+    } else {
+      check(clSetKernelArg(kernel, position, argument.scalar_bytes, argument.scalar.data()), what);
+    }
+  }
+}
 
 // A queue with the tile it has in flight and the commands it enqueued for it.
 struct KernelRunner::Slot {
@@ -151,69 +184,38 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
     }
   } drain{slots};
 
+  // Enqueues the copy of the tile's part of every array it reads (to the device) or writes (to
+  // the host), non-blocking, on the slot's queue.
+  const auto enqueue_slices = [&](Slot& slot, const backend::TileRange& range, bool to_device) {
+    for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
+      const backend::ArgumentBinding& argument = launch.arguments[i];
+      if (!argument.is_array) continue;
+      if (to_device ? !reads_slice(argument.access) : !writes_slice(argument.access)) continue;
+      const auto [offset, bytes] = slice_of(argument, range);
+      auto* host = static_cast<std::byte*>(argument.data) + offset;
+      Slot::Copy copy{
+          {}, to_device ? EventKind::copy_to_device : EventKind::copy_to_host, i, bytes};
+      const cl_int status =
+          to_device ? clEnqueueWriteBuffer(slot.queue, replicas.memory(i), CL_FALSE, offset, bytes,
+                                           host, 0, nullptr, copy.event.out())
+                    : clEnqueueReadBuffer(slot.queue, replicas.memory(i), CL_FALSE, offset, bytes,
+                                          host, 0, nullptr, copy.event.out());
+      check(status, fmt::format("{} of {}", to_device ? "write" : "read", argument_label(i)));
+      slot.copies.push_back(std::move(copy));
+    }
+  };
+
   const auto enqueue = [&](Slot& slot, const Tile& tile) {
     const backend::TileRange range = launch.range(tile);
-    for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
-      const backend::ArgumentBinding& argument = launch.arguments[i];
-      if (!argument.is_array || !reads_slice(argument.access)) continue;
-      const auto [offset, bytes] = slice_of(argument, range);
-      Slot::Copy copy{{}, EventKind::copy_to_device, i, bytes};
-      check(clEnqueueWriteBuffer(slot.queue, replicas.memory(i), CL_FALSE, offset, bytes,
-                                 static_cast<const std::byte*>(argument.data) + offset, 0, nullptr,
-                                 copy.event.out()),
-            fmt::format("write of {}", argument_label(i)));
-      slot.copies.push_back(std::move(copy));
-    }
-    cl_kernel handle = built.kernel.get();
-    cl_uint position = 0;
-    const backend::OpenCLImplementation& chosen = *implementation;
-    if (chosen.options.tile_arguments || chosen.options.elements_per_item > 1) {
-      const cl_long begin = range.begin, end = range.end;
-      check(clSetKernelArg(handle, position++, sizeof(begin), &begin), "clSetKernelArg(begin)");
-      check(clSetKernelArg(handle, position++, sizeof(end), &end), "clSetKernelArg(end)");
-    }
-    for (std::size_t i = 0; i < launch.arguments.size(); ++i, ++position) {
-      const backend::ArgumentBinding& argument = launch.arguments[i];
-      const std::string what = fmt::format("clSetKernelArg({})", argument_label(i));
-      if (argument.is_array) {
-        const cl_mem memory = replicas.memory(i);
-        check(clSetKernelArg(handle, position, sizeof(cl_mem), &memory), what);
-      } else {
-        check(clSetKernelArg(handle, position, argument.scalar_bytes, argument.scalar.data()),
-              what);
-      }
-    }
-    const std::int64_t per_item = std::max<std::int64_t>(1, chosen.options.elements_per_item);
-    const std::size_t local = chosen.options.local_size;
-    const auto round_up = [&](std::size_t n) {
-      return local == 0 ? n : (n + local - 1) / local * local;
-    };
-    std::array<std::size_t, 2> offset{0, 0}, global{1, 1}, local_sizes{local, 1};
-    if (range.dims == 1) {
-      const auto items =
-          static_cast<std::size_t>((range.end - range.begin + per_item - 1) / per_item);
-      global[0] = round_up(items);
-      offset[0] = per_item > 1 ? 0 : static_cast<std::size_t>(range.begin);
-    } else {
-      global[0] = round_up(static_cast<std::size_t>((range.width + per_item - 1) / per_item));
-      global[1] = static_cast<std::size_t>(range.end - range.begin);
-      offset[1] = static_cast<std::size_t>(range.begin);
-    }
-    check(clEnqueueNDRangeKernel(
-              slot.queue, handle, static_cast<cl_uint>(range.dims), offset.data(), global.data(),
-              local == 0 ? nullptr : local_sizes.data(), 0, nullptr, slot.kernel.out()),
+    enqueue_slices(slot, range, /*to_device=*/true);
+    bind_arguments(built.kernel.get(), implementation->options, launch, range, replicas);
+    const Geometry geometry = geometry_of(implementation->options, range);
+    check(clEnqueueNDRangeKernel(slot.queue, built.kernel.get(), geometry.dims,
+                                 geometry.offset.data(), geometry.global.data(),
+                                 geometry.local[0] == 0 ? nullptr : geometry.local.data(), 0,
+                                 nullptr, slot.kernel.out()),
           fmt::format("launch of kernel '{}'", kernel.name));
-    for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
-      const backend::ArgumentBinding& argument = launch.arguments[i];
-      if (!argument.is_array || !writes_slice(argument.access)) continue;
-      const auto [offset_bytes, bytes] = slice_of(argument, range);
-      Slot::Copy copy{{}, EventKind::copy_to_host, i, bytes};
-      check(clEnqueueReadBuffer(slot.queue, replicas.memory(i), CL_FALSE, offset_bytes, bytes,
-                                static_cast<std::byte*>(argument.data) + offset_bytes, 0, nullptr,
-                                copy.event.out()),
-            fmt::format("read of {}", argument_label(i)));
-      slot.copies.push_back(std::move(copy));
-    }
+    enqueue_slices(slot, range, /*to_device=*/false);
     check(clFlush(slot.queue), "clFlush");
     slot.tile = tile;
   };

@@ -43,6 +43,9 @@ class KernelRunner {
 
   Built& built_for(const backend::KernelDefinition& kernel,
                    const backend::OpenCLImplementation& implementation, TraceLane& lane);
+  static void bind_arguments(cl_kernel kernel, const OpenCLOptions& options,
+                             const backend::Launch& launch, const backend::TileRange& range,
+                             const Replicas& replicas);
 
   const Device& device_;
   cl_context context_;

@@ -93,6 +93,22 @@ struct KernelDefinition {
   std::string families() const;
 };
 
+/// Whether a tile copies its part of an array in before it runs (read slices), or out after
+/// it (written slices).
+bool reads_slice(Access access);
+bool writes_slice(Access access);
+
+/// The bytes of an array a tile reads or writes, as an offset and a length in the array (and in
+/// its replica, which has the array's shape). 2-D: the tile's rows, from the first's start to
+/// the last's end, with what lies between rows.
+struct ByteRange {
+  std::size_t offset = 0, bytes = 0;
+};
+ByteRange slice_of(const ArgumentBinding& argument, const TileRange& tile);
+
+/// "argument N" (1-based), as traces and errors name an argument.
+std::string argument_label(std::size_t index);
+
 /// The OpenCL C source a device builds for `implementation`: an exact kernel's source opens with
 /// `#pragma OPENCL FP_CONTRACT OFF`.
 std::string opencl_build_source(const KernelDefinition& kernel,
