@@ -62,7 +62,6 @@ TEST(MemoryCap, IsTheBytesGivenOrAShareOfTheFreeMemory) {
 class CappedSpace final : public MemorySpace {
  public:
   std::string_view name() const override { return "test space"; }
-  bool is_host() const override { return true; }
   void* allocate(std::size_t bytes) override {
     claim(bytes);
     return std::malloc(bytes);

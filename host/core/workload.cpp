@@ -68,10 +68,6 @@ Mode parse_mode(std::string_view text) {
   throw UsageError(fmt::format("unknown mode '{}': use exact or fma", text));
 }
 
-std::vector<std::string> preset_names() {
-  return {"seed", "full", "region"};
-}
-
 std::int64_t parse_integer(std::string_view what, std::string_view text, std::int64_t min,
                            std::int64_t max) {
   std::int64_t value = 0;

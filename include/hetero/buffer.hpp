@@ -22,7 +22,6 @@ class MemorySpace {
 
   virtual ~MemorySpace() = default;
   virtual std::string_view name() const = 0;
-  virtual bool is_host() const = 0;
   virtual void* allocate(std::size_t bytes) = 0;
   virtual void deallocate(void* pointer, std::size_t bytes) noexcept = 0;
   /// Synchronous copies across the space's link.
@@ -51,7 +50,6 @@ class HostSpace final : public MemorySpace {
  public:
   static HostSpace& instance();
   std::string_view name() const override { return "host"; }
-  bool is_host() const override { return true; }
   void* allocate(std::size_t bytes) override;
   void deallocate(void* pointer, std::size_t bytes) noexcept override;
   void copy_from_host(void* dst, const void* src, std::size_t bytes) override;

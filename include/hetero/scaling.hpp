@@ -32,9 +32,4 @@ struct AmdahlFit {
 AmdahlFit fit_amdahl(const std::vector<int>& workers, const std::vector<double>& seconds,
                      double seconds_one);
 
-/// Gustafson's scaled speed-up for a serial fraction a on p workers: p - a (p - 1).
-inline double gustafson_speedup(double serial_fraction, int workers) {
-  return workers - serial_fraction * (workers - 1);
-}
-
 }  // namespace hetero

@@ -59,9 +59,6 @@ struct JobSpec {
   std::int64_t pixels() const { return width * height; }
 };
 
-/// The preset names hetero knows.
-std::vector<std::string> preset_names();
-
 /// Resolve a request against its preset and validate it: sizes in [1, 2^31-1], finite ordered
 /// bounds, max_iter in [1, 2^31-1], and an image that fits in available memory. Throws
 /// UsageError with a one-line message otherwise.

@@ -34,7 +34,6 @@ class DeviceSpace final : public MemorySpace {
  public:
   DeviceSpace(std::string node, int device);
   std::string_view name() const override { return name_; }
-  bool is_host() const override { return false; }
   void* allocate(std::size_t bytes) override;
   void deallocate(void* pointer, std::size_t bytes) noexcept override;
   void copy_from_host(void* device_dst, const void* host_src, std::size_t bytes) override;
@@ -51,7 +50,6 @@ class PinnedHostSpace final : public MemorySpace {
  public:
   PinnedHostSpace(std::string node, int device);
   std::string_view name() const override { return name_; }
-  bool is_host() const override { return true; }
   void* allocate(std::size_t bytes) override;
   void deallocate(void* pointer, std::size_t bytes) noexcept override;
   void copy_from_host(void* dst, const void* src, std::size_t bytes) override;

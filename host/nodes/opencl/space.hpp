@@ -26,7 +26,6 @@ class OpenCLSpace final : public MemorySpace {
   OpenCLSpace& operator=(const OpenCLSpace&) = delete;
 
   std::string_view name() const override { return name_; }
-  bool is_host() const override { return false; }
   void* allocate(std::size_t bytes) override;
   void deallocate(void* pointer, std::size_t bytes) noexcept override;
   void copy_from_host(void* device_dst, const void* host_src, std::size_t bytes) override;
