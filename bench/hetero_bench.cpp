@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/host_info.hpp"
+#include "core/parse.hpp"
 #include "hetero/hetero.hpp"
 
 namespace {

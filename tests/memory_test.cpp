@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parse.hpp"
 #include "hetero/hetero.hpp"
 #include "nodes/tile_pieces.hpp"
 

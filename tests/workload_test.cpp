@@ -4,6 +4,7 @@
 #include <limits>
 #include <string_view>
 
+#include "core/parse.hpp"
 #include "hetero/hetero.hpp"
 #include "mandelbrot.hpp"
 

@@ -16,6 +16,7 @@
 #include "cli/measure.hpp"
 #include "cli/progress.hpp"
 #include "cli/signals.hpp"
+#include "core/parse.hpp"
 #include "hetero/hetero.hpp"
 #include "nodes/host_kernel.hpp"
 

@@ -6,6 +6,7 @@
 #include "cli/commands.hpp"
 #include "cli/measure.hpp"
 #include "cli/signals.hpp"
+#include "core/parse.hpp"
 #include "hetero/hetero.hpp"
 #include "nodes/mpi/projection.hpp"
 

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/parse.hpp"
 #include "hetero/error.hpp"
 #include "hetero/node.hpp"
 #include "hetero/workload.hpp"

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "core/parse.hpp"
 #include "hetero/error.hpp"
 #include "hetero/workload.hpp"
 

@@ -66,11 +66,6 @@ struct MemoryCap {
   std::uint64_t of(std::uint64_t free_bytes) const;
 };
 
-/// Parses a --device-memory value: a percentage of free memory ("75%", in (0, 100]) or a byte
-/// count with an optional binary unit ("512M", "2GiB", "1048576"; K, M, G, T with or without
-/// "iB"). Throws UsageError("<what>: expected ..., got '...'").
-MemoryCap parse_memory_cap(std::string_view what, std::string_view text);
-
 /// Run-time settings a node is created with.
 struct NodeOptions {
   int workers = 0;                ///< host workers; 0: one per hardware thread

@@ -78,9 +78,4 @@ struct Axes {
 };
 Axes make_axes(const JobSpec& spec);
 
-/// Strict number parsing for outside input; throw UsageError("<what>: expected ..., got '...'").
-std::int64_t parse_integer(std::string_view what, std::string_view text, std::int64_t min,
-                           std::int64_t max);
-double parse_real(std::string_view what, std::string_view text);
-
 }  // namespace hetero

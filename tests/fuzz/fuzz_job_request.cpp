@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/parse.hpp"
 #include "fuzz_support.hpp"
 #include "hetero/error.hpp"
 #include "hetero/workload.hpp"

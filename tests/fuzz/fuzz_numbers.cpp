@@ -23,6 +23,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/parse.hpp"
 #include "fuzz_support.hpp"
 #include "hetero/error.hpp"
 #include "hetero/node.hpp"

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/parse.hpp"
 #include "fuzz_support.hpp"
 #include "hetero/error.hpp"
 #include "hetero/workload.hpp"
