@@ -299,6 +299,9 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
   report.peak_host_bytes = detail::peak_resident_bytes();
   report.tiles_rerun = execution.tiles_rerun;
   report.notes = std::move(notes);
+  for (const std::uint32_t count : result.counts) {
+    report.effective_iterations += iterations_of(count, spec.max_iter);
+  }
   complete_node_reports(report, nodes_, execution);
   learn_and_rate(report, input, execution, spec, model);
   return result;

@@ -133,6 +133,7 @@ std::string to_json(const Report& report) {
       {"wall_s", report.wall_s},
       {"iterations", report.iterations},
       {"giters_per_s", report.giters},
+      {"effective_iterations", report.effective_iterations},
       {"peak_host_bytes", report.peak_host_bytes},
       {"checksum", {{"sum", report.checksum.sum}, {"hash", report.checksum.hash_hex()}}},
       {"tiles_rerun", report.tiles_rerun},
@@ -179,6 +180,13 @@ void print_table(const Report& report, std::ostream& out) {
                node.copy_gbps, node.failure.empty() ? "" : "  FAILED: " + node.failure);
   }
   if (mandelbrot) {
+    if (report.effective_iterations > report.iterations && report.wall_s > 0) {
+      fmt::print(out,
+                 "note: {} iterations performed; the counts stand for {} ({:.3f} Giter/s "
+                 "effective): the kernel settled points without iterating them\n",
+                 report.iterations, report.effective_iterations,
+                 static_cast<double>(report.effective_iterations) / report.wall_s * 1e-9);
+    }
     fmt::print(out, "wall {:.4f} s, {:.3f} Giter/s, checksum sum {} hash {}", report.wall_s,
                report.giters, report.checksum.sum, report.checksum.hash_hex());
   } else {

@@ -46,8 +46,11 @@ struct Report {
   std::int64_t tiles = 0;
   std::vector<NodeReport> nodes;
   double wall_s = 0;
-  std::uint64_t iterations = 0;
-  double giters = 0;
+  std::uint64_t iterations = 0;  ///< iterations performed (the compute events' sum)
+  double giters = 0;             ///< iterations performed per second
+  /// The Mandelbrot job: the iterations its counts stand for (iterations_of each count), more
+  /// than those performed when a kernel settled points without iterating them (simd-shortcuts).
+  std::uint64_t effective_iterations = 0;
   Checksum checksum;
   std::uint64_t peak_host_bytes = 0;
   std::optional<double> serial_wall_s;  ///< a serial run's wall time, when one is known

@@ -416,7 +416,7 @@ HWY_INLINE void IterateTested(D d, std::uint32_t limit, V (&x)[kSlots], V (&y)[k
 template <class D, Arith A, bool kShortcuts>
 void FirstRound(D d, const hn::TFromD<D>* xs, const hn::TFromD<D>* ys, PixelCursor cursor,
                 std::int64_t pixels, std::uint32_t limit, std::uint32_t max_iter,
-                std::uint32_t* out, Items<hn::TFromD<D>>* survivors) {
+                std::uint32_t* out, Items<hn::TFromD<D>>* survivors, std::uint64_t& settled) {
   using Real = hn::TFromD<D>;
   using V = hn::Vec<D>;
   using M = hn::Mask<D>;
@@ -447,6 +447,7 @@ void FirstRound(D d, const hn::TFromD<D>* xs, const hn::TFromD<D>* ys, PixelCurs
       StoreCounts(d, count[g], valid[g], out + first);
       for (std::uint64_t bits = inside[g]; bits != 0; bits &= bits - 1) {
         out[first + hwy::Num0BitsBelowLS1Bit_Nonzero64(bits)] = max_iter;
+        ++settled;
       }
       if (limit == max_iter || hn::AllFalse(d, active[g])) continue;
       // Survivors ran `limit` steps without escaping; they carry their state to the next round.
@@ -583,6 +584,7 @@ std::uint64_t Tile(const Real* xs, const Real* ys, std::int64_t width, std::int6
 #endif
   const hn::ScalableTag<Real> d;
   Scratch<Real>& scratch = ThreadScratch<Real>();
+  std::uint64_t settled = 0;  // pixels the shortcuts gave max_iter without iterating them
   for (std::int64_t first = begin; first < end; first += kChunkPixels) {
     const std::int64_t pixels = std::min(kChunkPixels, end - first);
     std::uint32_t* chunk_out = out + (first - begin);
@@ -592,7 +594,7 @@ std::uint64_t Tile(const Real* xs, const Real* ys, std::int64_t width, std::int6
     current->size = 0;
     std::uint32_t limit = std::min(max_iter, kFirstLimit);
     FirstRound<decltype(d), A, kShortcuts>(d, xs, ys, cursor, pixels, limit, max_iter, chunk_out,
-                                           current);
+                                           current, settled);
     while (current->size > 0) {
       PadItems(*current, hn::Lanes(d));
       const std::uint32_t start = limit;
@@ -605,12 +607,12 @@ std::uint64_t Tile(const Real* xs, const Real* ys, std::int64_t width, std::int6
     }
   }
   // iterations_of(count) = min(count + 1, max_iter), in 64 bits so that no count wraps, written
-  // without a branch so the compiler vectorises the sum.
+  // without a branch so the compiler vectorises the sum; the settled pixels performed none.
   std::uint64_t iterations = 0;
   for (std::int64_t i = 0; i < end - begin; ++i) {
     iterations += std::min<std::uint64_t>(std::uint64_t{out[i]} + 1, max_iter);
   }
-  return iterations;
+  return iterations - settled * max_iter;
 }
 
 #define HETERO_SIMD_TILE_ENTRY(name, Real, A, shortcuts)                                     \

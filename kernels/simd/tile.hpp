@@ -20,8 +20,8 @@ std::uint64_t tile(const Real* xs, const Real* ys, std::int64_t width, std::int6
 
 /// tile() that first settles the points well inside the main cardioid and the period-2 bulb
 /// (their orbits are attracted by a cycle, so their count is max_iter) without iterating them.
-/// The test keeps a margin inside both shapes, so it never changes a count. Returns the same
-/// total as tile(): the iterations the counts stand for, the settled pixels' included.
+/// The test keeps a margin inside both shapes, so it never changes a count. Returns the
+/// iterations it performed: tile()'s total less max_iter for each settled pixel.
 template <class Real, Arith A>
 std::uint64_t tile_shortcuts(const Real* xs, const Real* ys, std::int64_t width, std::int64_t begin,
                              std::int64_t end, std::uint32_t max_iter, std::uint32_t* out);
