@@ -127,6 +127,28 @@ TEST_F(CliTest, CompareRunsEveryAvailableBackendAgainstSerial) {
   }
 }
 
+// --python times the seed in pure Python here and checks its sum; without python3 it says why.
+TEST_F(CliTest, ComparePythonMeasuresThePurePythonSeedHere) {
+  const CliResult result =
+      cli("compare --preset seed --backend serial --repeat 1 --python --json -");
+  ASSERT_EQ(result.status, 0) << result.err;
+  const auto document = nlohmann::json::parse(result.out);
+  ASSERT_TRUE(document["python"]["ran"].get<bool>()) << document["python"].dump();
+  EXPECT_EQ(document["python"]["sum"].get<std::uint64_t>(), test::kSeedSum);
+  EXPECT_TRUE(document["python"]["identical_to_serial"].get<bool>());
+  EXPECT_GT(document["python"]["seconds"].get<double>(), 0);
+  EXPECT_GT(document["backends"][0]["speedup_over_python_measured"].get<double>(), 0);
+
+  const CliResult without =
+      cli("compare --preset seed --backend serial --repeat 1 --python --json -",
+          "PATH=/hetero-no-such-folder");
+  ASSERT_EQ(without.status, 0) << without.err;
+  const auto none = nlohmann::json::parse(without.out);
+  EXPECT_FALSE(none["python"]["ran"].get<bool>());
+  EXPECT_NE(none["python"]["why_not"].get<std::string>().find("python3"), std::string::npos);
+  EXPECT_FALSE(none["backends"][0].contains("speedup_over_python_measured"));
+}
+
 // Every point of every study, the weak study's taller images and the tile sweep included, is
 // checked against its reference.
 TEST_F(CliTest, ScaleChecksEveryPointsCounts) {
@@ -339,6 +361,8 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"frobnicate", "frobnicate"},
       {"", "subcommand"},
       {"compare --repeat 0", "--repeat"},
+      {"compare --preset seed --width 100 --python", "--python"},
+      {"compare --preset full --python", "--python"},
       {"compare --backend nope", "known backends are"},
       {"probe --backend serial", "no link to probe"},
       {"probe --backend threads,opencl", "no link to probe"},

@@ -15,6 +15,7 @@
 
 #include "cli/measure.hpp"
 #include "cli/progress.hpp"
+#include "cli/python_reference.hpp"
 #include "cli/signals.hpp"
 #include "core/parse.hpp"
 #include "hetero/hetero.hpp"
@@ -29,6 +30,8 @@ constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 constexpr double kSeedPythonSeconds = 11.0;
 // compare's untimed runs per measurement before the timed ones (a JIT compile, first touches).
 constexpr int kCompareWarmup = 1;
+// The longest `compare --python` lets the pure-Python seed run.
+constexpr std::chrono::seconds kPythonCap{120};
 
 std::optional<std::int64_t> integer_option(std::string_view flag,
                                            const std::optional<std::string>& text) {
@@ -428,6 +431,14 @@ int run_compare(const CompareOptions& options) {
 
   const Job job(spec);
   const bool seed = spec.preset == "seed";
+  const bool seed_as_published = seed && spec.width == 500 && spec.height == 500 &&
+                                 spec.max_iter == 1000 && spec.precision == Precision::fp64 &&
+                                 spec.mode == Mode::exact;
+  if (options.python && !seed_as_published) {
+    throw UsageError(
+        "--python: the pure-Python reference computes the seed preset as published (500x500, "
+        "max-iter 1000, fp64 exact); drop the size, iteration and precision options");
+  }
   struct Row {
     std::string name, device;
     int lanes = 0;
@@ -490,6 +501,20 @@ int run_compare(const CompareOptions& options) {
                  "", row.effective_giters);
     }
     rows.push_back(std::move(row));
+  }
+  PythonReference python;
+  if (options.python) {
+    python = run_python_reference(kPythonCap);
+    if (python.ran) {
+      fmt::print(log, "pure Python, measured here: {:.3f} s, counts sum {} ({}):", python.seconds,
+                 python.sum,
+                 python.sum == rows.front().checksum.sum ? "same as serial" : "DIFFERS");
+      for (const Row& row : rows)
+        fmt::print(log, " {} {:.0f}x", row.name, python.seconds / row.median_s);
+      fmt::print(log, "\n");
+    } else {
+      fmt::print(log, "pure Python: no measurement ({})\n", python.why_not);
+    }
   }
   if (seed) {
     fmt::print(
@@ -587,6 +612,7 @@ int run_compare(const CompareOptions& options) {
     if (row.on_host_cpu) entry["share_of_host_limit"] = row.giters / limit;
     // Against a time published in 2013 on another machine, not measured here.
     if (seed) entry["speedup_over_published_python_time"] = kSeedPythonSeconds / row.median_s;
+    if (python.ran) entry["speedup_over_python_measured"] = python.seconds / row.median_s;
     list.push_back(std::move(entry));
   }
   if (png_file) {
@@ -604,8 +630,16 @@ int run_compare(const CompareOptions& options) {
         {"repeat", repeat},
         {"host", host_json(spec.precision, spec.mode)},
         {"backends", list},
-        {"together",
-         together_json}}.dump(2);
+        {"together", together_json},
+        {"python",
+         options.python
+             ? nlohmann::json{{"ran", python.ran},
+                              {"why_not", python.why_not},
+                              {"seconds", python.seconds},
+                              {"sum", python.sum},
+                              {"identical_to_serial",
+                               python.ran && python.sum == rows.front().checksum.sum}}
+             : nlohmann::json()}}.dump(2);
     if (json_file) {
       json_file->stream() << json << '\n';
       json_file->commit();
@@ -613,6 +647,7 @@ int run_compare(const CompareOptions& options) {
       std::cout << json << '\n';
     }
   }
+  if (python.ran && python.sum != rows.front().checksum.sum) all_identical = false;
   if (!all_identical || !together_identical) {
     fmt::print(stderr, "hetero: error: some backends' counts differ from serial (see the table)\n");
     return 1;

@@ -45,6 +45,7 @@ struct CompareOptions {
   bool together = false;
   std::string policy = "auto";
   bool share = false;
+  bool python = false;  ///< also time the seed in pure Python here (tools/seed_python.py)
   std::optional<std::string> out, json;
 };
 

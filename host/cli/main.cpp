@@ -96,6 +96,9 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("--policy", compare.policy, "Policy of the --together run")
       ->capture_default_str();
   compare_cmd->add_flag("--share", compare.share, "As for render");
+  compare_cmd->add_flag("--python", compare.python,
+                        "Seed preset: also time the pure-Python version here (python3, at most "
+                        "120 s) and give each backend's speed-up over it");
   compare_cmd->add_option("-o,--out", compare.out, "Write the serial run's image as PNG");
   compare_cmd->add_option("--json", compare.json,
                           "Write the comparison as JSON ('-': stdout alone)");
