@@ -326,6 +326,26 @@ TEST(Dispatcher, AStopRequestEndsACalibrationToo) {
       << "a cancelled calibration left the node calibrating";
 }
 
+// Figures of another build, or of another tile kernel, are never mixed with this one's.
+TEST(ThroughputModelKeys, CarryTheBuildAndTheTileKernel) {
+  NodeOptions scalar, simd;
+  simd.kernel = "simd";
+  const NodeInfo plain = NodeRegistry::builtin().describe("threads", scalar);
+  const NodeInfo vector = NodeRegistry::builtin().describe("threads", simd);
+  EXPECT_NE(ThroughputModel::identity(plain), ThroughputModel::identity(vector));
+  EXPECT_EQ(ThroughputModel::identity(plain).rfind(std::string("hetero ") + version_string, 0), 0U);
+
+  ThroughputModel model;
+  model.record(plain, Precision::fp64, Mode::exact, 1.5);
+  std::string text = model.to_json();
+  // The same entry as another build wrote it is left out when loaded.
+  const std::string mine = std::string("hetero ") + version_string + "/";
+  text.replace(text.find(mine), mine.size(), "hetero 0.0.0-other/");
+  ThroughputModel reloaded;
+  reloaded.load_json(text);
+  EXPECT_EQ(reloaded.estimate(plain, Precision::fp64, Mode::exact).state, ModelState::uncalibrated);
+}
+
 TEST(Dispatcher, ProgressCountsEveryTile) {
   std::vector<std::unique_ptr<Node>> nodes;
   nodes.push_back(NodeRegistry::builtin().create("serial"));

@@ -15,11 +15,14 @@
 #include "hetero/model.hpp"
 #include "hetero/output.hpp"
 #include "hetero/settings.hpp"
+#include "hetero/version.hpp"
 
 namespace hetero {
 namespace {
 
-constexpr int kModelSchemaVersion = 1;
+// 2: samples count iterations performed (no longer those a shortcut settled), keys carry the
+// build; files of version 1 are rebuilt.
+constexpr int kModelSchemaVersion = 2;
 // No node reaches this (a thousand times an H100's bound): a larger sample is corrupt.
 constexpr double kMaxGiters = 1e6;
 
@@ -84,7 +87,8 @@ ThroughputModel& ThroughputModel::shared() {
 }
 
 std::string ThroughputModel::identity(const NodeInfo& node) {
-  return fmt::format("{}/{}/{}/{}", host_name(), node.name, node.device, node.concurrency);
+  return fmt::format("hetero {}/{}/{}/{}/{}", version_string, host_name(), node.name, node.device,
+                     node.concurrency);
 }
 
 std::string ThroughputModel::key(const NodeInfo& node, Precision precision, Mode mode) {
@@ -148,11 +152,15 @@ void ThroughputModel::load_json(const std::string& text) {
   if (!document.is_object() || document.value("schema", nlohmann::json()) != "hetero.models" ||
       document.value("schema_version", nlohmann::json()) != kModelSchemaVersion ||
       !document.contains("entries") || !document["entries"].is_object()) {
-    throw Error("not a hetero.models document of schema version 1");
+    throw Error(
+        fmt::format("not a hetero.models document of schema version {}", kModelSchemaVersion));
   }
   std::map<std::string, std::deque<double>> loaded;
+  const std::string this_build = fmt::format("hetero {}/", version_string);
   for (const auto& [name, values] : document["entries"].items()) {
     if (!values.is_array()) throw Error(fmt::format("entry '{}' is not a list", name));
+    // Another build's figures may mean something else: they are left out, never mixed in.
+    if (name.rfind(this_build, 0) != 0) continue;
     std::deque<double>& samples = loaded[name];
     for (const auto& value : values) {
       if (!value.is_number() || !(value.get<double>() > 0) || !(value.get<double>() < kMaxGiters)) {

@@ -41,7 +41,8 @@ class ThroughputModel {
   /// The process-wide model in cache_directory()/models.json.
   static ThroughputModel& shared();
 
-  /// The node's identity in the model: host, backend, device and worker count.
+  /// The node's identity in the model: the hetero build, host, backend, device (with the tile
+  /// kernel of nodes that can run several) and worker count.
   static std::string identity(const NodeInfo& node);
 
   ThroughputEstimate estimate(const NodeInfo& node, Precision precision, Mode mode) const;
