@@ -243,8 +243,13 @@ int run_devices(const DevicesOptions& options) {
                                  {"isa", machine.isa},
                                  {"vector_bits", machine.vector_bits},
                                  {"fma_ports", machine.fma_ports},
+                                 {"fma_ports_assumed", !machine.fma_ports_known},
+                                 {"fma_ports_basis", machine.fma_ports_basis},
                                  {"ghz", machine.ghz},
+                                 {"clock_source", machine.clock_source},
                                  {"cores", machine.cores},
+                                 {"cores_basis", machine.cores_basis},
+                                 {"hardware_threads", machine.hardware_threads},
                                  {"peak_giters_per_s",
                                   {{"fp64", machine.peak_giters(Precision::fp64)},
                                    {"fp32", machine.peak_giters(Precision::fp32)}}},
@@ -259,9 +264,12 @@ int run_devices(const DevicesOptions& options) {
     return 0;
   }
   const MachineModel& machine = host_machine();
-  fmt::print("host: {}, {} ({}-bit, {} FMA ports) at {:.2f} GHz, {} hardware threads\n",
-             machine.cpu, machine.isa, machine.vector_bits, machine.fma_ports, machine.ghz,
-             machine.cores);
+  fmt::print("host: {}, {} ({}-bit), {} FMA ports per core ({}{})\n", machine.cpu, machine.isa,
+             machine.vector_bits, machine.fma_ports, machine.fma_ports_known ? "known: " : "",
+             machine.fma_ports_basis);
+  fmt::print("      {} physical cores ({}), {} hardware threads; {:.2f} GHz from {}\n",
+             machine.cores, machine.cores_basis, machine.hardware_threads, machine.ghz,
+             machine.clock_source);
   fmt::print(
       "host limit (port-bound model, exact mode): fp64 {:.2f} Giter/s per core, {:.2f} in all; "
       "fp32 "
@@ -454,9 +462,13 @@ int run_compare(const CompareOptions& options) {
   fmt::print(log, "{} {}x{}, max-iter {}, {} {}, median of {} run(s) per backend\n", spec.preset,
              spec.width, spec.height, spec.max_iter, to_string(spec.precision),
              to_string(spec.mode), repeat);
-  fmt::print(log, "host limit: {:.2f} Giter/s ({} at {:.2f} GHz x {} hardware threads, {} model)\n",
+  fmt::print(log,
+             "host limit: {:.2f} Giter/s ({} at {:.2f} GHz x {} FMA ports{} x {} physical cores, "
+             "{} model)\n",
              host_machine().peak_giters(spec.precision, spec.mode), host_machine().isa,
-             host_machine().ghz, host_machine().cores, to_string(spec.precision));
+             host_machine().ghz, host_machine().fma_ports,
+             host_machine().fma_ports_known ? "" : " (assumed)", host_machine().cores,
+             to_string(spec.precision));
   const double limit = host_machine().peak_giters(spec.precision, spec.mode);
   fmt::print(log, "{:<8} {:>5} {:>10} {:>10} {:>10} {:>9} {:>8} {:>9} {:>12} {}\n", "backend",
              "lanes", "median s", "min s", "max s", "Giter/s", "% limit", "speed-up", "checksum",

@@ -30,7 +30,12 @@ nlohmann::json host_json(Precision precision, Mode mode) {
   const MachineModel& machine = host_machine();
   return {{"cpu", machine.cpu},
           {"isa", machine.isa},
+          {"fma_ports", machine.fma_ports},
+          {"fma_ports_assumed", !machine.fma_ports_known},
+          {"ghz", machine.ghz},
+          {"clock_source", machine.clock_source},
           {"cores", machine.cores},
+          {"hardware_threads", machine.hardware_threads},
           {"peak_giters_per_s", machine.peak_giters(precision, mode)},
           {"peak_giters_per_s_per_core", machine.peak_giters_per_core(precision, mode)}};
 }

@@ -60,7 +60,7 @@ class Scaler {
 std::vector<int> parse_workers(const std::string& text) {
   std::vector<int> workers;
   if (text.empty()) {
-    const int cores = host_machine().cores;
+    const int cores = host_machine().hardware_threads;
     for (int p = 1; p < cores; p *= 2) workers.push_back(p);
     workers.push_back(cores);
     return workers;

@@ -11,13 +11,13 @@
 #include "../host_kernel.hpp"
 #include "core/host_info.hpp"
 #include "core/thread_pool.hpp"
+#include "hetero/machine.hpp"
 #include "hetero/registry.hpp"
 #include "simd/tile.hpp"
 
 namespace hetero::nodes {
 namespace {
 
-constexpr int kVectorPipes = 2;  // vector arithmetic instructions retired per cycle and core
 constexpr std::string_view kShortcutsKernel = "simd-shortcuts";
 
 template <class Real, kernels::Arith A>
@@ -78,31 +78,17 @@ void register_simd_kernels() {
 
 }  // namespace
 
-double host_nominal_ghz() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("cpu MHz", 0) != 0) continue;
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) break;
-    try {
-      return std::stod(line.substr(colon + 1)) / 1000.0;
-    } catch (const std::exception&) {
-      break;
-    }
-  }
-  return 0.0;
-}
-
 double simd_peak_giters(Precision precision, Mode mode, int cores, double ghz) {
   const kernels::Arith arith = arith_of(mode);
   const int real_bytes = precision == Precision::fp64 ? 8 : 4;
   const int lanes = kernels::simd::vector_lanes(real_bytes, arith);
-  return cores * ghz * kVectorPipes * lanes / kernels::simd::vector_ops_per_iteration(arith);
+  return cores * ghz * host_machine().fma_ports * lanes /
+         kernels::simd::vector_ops_per_iteration(arith);
 }
 
 double simd_peak_giters(Precision precision, Mode mode, int cores) {
-  return simd_peak_giters(precision, mode, cores, host_nominal_ghz());
+  return simd_peak_giters(precision, mode, std::min(cores, host_machine().cores),
+                          host_machine().ghz);
 }
 
 NodeInfo SimdNode::describe(const NodeOptions& options) {
@@ -112,13 +98,11 @@ NodeInfo SimdNode::describe(const NodeOptions& options) {
   info.concurrency = options.workers > 0 ? options.workers : detail::host_hardware_threads();
   const std::string kernel =
       options.kernel == kShortcutsKernel ? fmt::format(", kernel {}", kShortcutsKernel) : "";
-  const double ghz = host_nominal_ghz();
-  const std::string model =
-      ghz > 0
-          ? fmt::format("model peak {:.1f} Giter/s fp64, {:.1f} fp32 in exact mode at {:.2f} GHz",
-                        simd_peak_giters(Precision::fp64, Mode::exact, info.concurrency, ghz),
-                        simd_peak_giters(Precision::fp32, Mode::exact, info.concurrency, ghz), ghz)
-          : std::string("clock unknown, no peak model");
+  // The host's model (machine.hpp) at this node's workers, on as many physical cores.
+  const std::string model = fmt::format(
+      "model peak {:.1f} Giter/s fp64, {:.1f} fp32 in exact mode at {:.2f} GHz",
+      simd_peak_giters(Precision::fp64, Mode::exact, info.concurrency),
+      simd_peak_giters(Precision::fp32, Mode::exact, info.concurrency), host_machine().ghz);
   info.device = fmt::format("{} ({} std::threads, {}{}; {})", detail::host_cpu_name(),
                             info.concurrency, isa_text(), kernel, model);
   info.resource = "host-cpu";

@@ -38,17 +38,13 @@ class SimdNode final : public Node {
   std::unique_ptr<detail::ThreadPool> pool_;
 };
 
-/// The clock of the host CPU in GHz as /proc/cpuinfo's first "cpu MHz" gives it (the nominal
-/// clock under a hypervisor, the current one on bare metal), or 0 when unknown.
-double host_nominal_ghz();
-
 /// The performance model's bound on the simd kernel, in Giter/s, for `cores` cores at
 /// `ghz` GHz:
 ///
 ///   peak = cores * ghz * pipes * lanes / ops
 ///
-/// - pipes = 2: vector arithmetic instructions a core retires per cycle (the two FMA pipes of
-///   AVX-512 server cores, and of AVX2 and SSE cores);
+/// - pipes: vector arithmetic instructions a core retires per cycle, the host model's
+///   fma_ports (hetero/machine.hpp);
 /// - lanes: values per vector of the dispatched instruction set for the precision (8 fp64 or
 ///   16 fp32 with AVX-512), 1 where the kernel runs scalar code;
 /// - ops: vector arithmetic instructions per iteration in the kernel's inner loop, where the
@@ -58,7 +54,8 @@ double host_nominal_ghz();
 ///
 /// A core that runs faster than `ghz` (turbo) can exceed it.
 double simd_peak_giters(Precision precision, Mode mode, int cores, double ghz);
-/// The same at the host's nominal clock.
+/// The same at the host's nominal clock, on at most the host's physical cores (two hardware
+/// threads of one core share its pipes).
 double simd_peak_giters(Precision precision, Mode mode, int cores);
 
 }  // namespace hetero::nodes

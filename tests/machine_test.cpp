@@ -1,0 +1,89 @@
+// The machine model against saved /proc/cpuinfo texts of a few CPUs (tests/data/cpuinfo): physical
+// cores from the topology, FMA ports per known microarchitecture or marked assumed, the clock
+// with its source; and the limit it gives.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "test_support.hpp"
+
+namespace hetero {
+namespace {
+
+#ifndef HETERO_TEST_DATA_DIR
+#define HETERO_TEST_DATA_DIR ""
+#endif
+
+MachineModel model_of(const std::string& name, const std::vector<int>& allowed = {}) {
+  const std::filesystem::path file = std::filesystem::path(HETERO_TEST_DATA_DIR) / "cpuinfo" / name;
+  const std::string text = test::read_text(file);
+  EXPECT_FALSE(text.empty()) << file;
+  return machine_from_cpuinfo(text, allowed);
+}
+
+TEST(MachineModel, KvmGuestOnSapphireRapids) {
+  const MachineModel m = model_of("kvm_sapphire_rapids_2vcpu");
+  EXPECT_EQ(m.isa, "avx512");
+  EXPECT_EQ(m.vector_bits, 512);
+  EXPECT_EQ(m.fma_ports, 2);  // AMX marks Sapphire Rapids, whatever model number the VM shows
+  EXPECT_TRUE(m.fma_ports_known) << m.fma_ports_basis;
+  EXPECT_EQ(m.cores, 2);
+  EXPECT_EQ(m.hardware_threads, 2);
+  EXPECT_NEAR(m.ghz, 2.6, 1e-3);
+  EXPECT_NE(m.clock_source.find("cpu MHz"), std::string::npos) << m.clock_source;
+  EXPECT_NEAR(m.peak_giters(Precision::fp64), 2 * 8 * 2 * 2.599998 / 7, 1e-9);
+}
+
+TEST(MachineModel, SmtThreadsShareTheirCoresPorts) {
+  const MachineModel m = model_of("xeon_gold_6338_smt");
+  EXPECT_EQ(m.hardware_threads, 4);
+  EXPECT_EQ(m.cores, 2) << "two hardware threads of one core count once";
+  EXPECT_EQ(m.fma_ports, 2);
+  EXPECT_TRUE(m.fma_ports_known);
+  EXPECT_DOUBLE_EQ(m.ghz, 2.0);
+  EXPECT_EQ(m.clock_source, "the model name");
+  EXPECT_DOUBLE_EQ(m.peak_giters(Precision::fp64), m.peak_giters_per_core(Precision::fp64) * 2);
+  // A process allowed on both threads of one core has one core's ports.
+  EXPECT_EQ(model_of("xeon_gold_6338_smt", {1, 3}).cores, 1);
+  EXPECT_EQ(model_of("xeon_gold_6338_smt", {0, 1}).cores, 2);
+}
+
+TEST(MachineModel, AmdZen3) {
+  const MachineModel m = model_of("epyc_7b13_smt");
+  EXPECT_EQ(m.isa, "avx2");
+  EXPECT_EQ(m.fma_ports, 2);
+  EXPECT_TRUE(m.fma_ports_known);
+  EXPECT_EQ(m.cores, 1);
+  EXPECT_NEAR(m.ghz, 2.45, 1e-9);
+}
+
+TEST(MachineModel, AnUncertainPartIsMarkedAssumed) {
+  const MachineModel m = model_of("xeon_skylake_sp");
+  EXPECT_EQ(m.fma_ports, 2);
+  EXPECT_FALSE(m.fma_ports_known);
+  EXPECT_EQ(m.fma_ports_basis.rfind("assumed", 0), 0U) << m.fma_ports_basis;
+  EXPECT_DOUBLE_EQ(m.ghz, 2.5);
+}
+
+TEST(MachineModel, WithoutTopologyFlagsOrClockEverythingSaysAssumed) {
+  const MachineModel m = model_of("no_topology");
+  EXPECT_EQ(m.isa, "scalar");
+  EXPECT_EQ(m.cores, 2);
+  EXPECT_EQ(m.cores_basis.rfind("assumed", 0), 0U) << m.cores_basis;
+  EXPECT_FALSE(m.fma_ports_known);
+  EXPECT_DOUBLE_EQ(m.ghz, 2.0);
+  EXPECT_EQ(m.clock_source.rfind("assumed", 0), 0U) << m.clock_source;
+}
+
+TEST(MachineModel, ThisHostHasAModelWithItsSources) {
+  const MachineModel& m = host_machine();
+  EXPECT_GE(m.cores, 1);
+  EXPECT_LE(m.cores, m.hardware_threads);
+  EXPECT_GT(m.ghz, 0);
+  EXPECT_FALSE(m.clock_source.empty());
+  EXPECT_FALSE(m.fma_ports_basis.empty());
+}
+
+}  // namespace
+}  // namespace hetero
