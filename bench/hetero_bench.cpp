@@ -245,6 +245,8 @@ int main(int argc, char** argv) {
     }
   }
   for (const std::string& name : backends) {
+    // The kernel has a host implementation only: host nodes run it.
+    if (hetero::NodeRegistry::builtin().describe(name).kind != hetero::NodeKind::host) continue;
     benchmark::RegisterBenchmark(
         fmt::format("kernel/{}/tile_overhead", name).c_str(),
         [name](benchmark::State& state) { kernel_tile_overhead(state, name); })
