@@ -14,9 +14,10 @@ struct Blend {
   }
 };
 
-int main() {
+int main(int argc, char** argv) {
   using namespace hetero;
   const auto blend = for_each_element("blend", Blend{});
+  if (auto status = Runtime::serve(argc, argv, blend)) return *status;  // MPI ranks above 0
   const std::int64_t n = 300001;
   std::vector<double> a(n), b(n), expected(n);
   for (std::int64_t i = 0; i < n; ++i) {
@@ -27,7 +28,7 @@ int main() {
   }
   const bool has_cuda = static_cast<bool>(blend.definition()->cuda);
   return examples::run_everywhere(
-      has_cuda ? "blend (host and CUDA)" : "blend (host)",
+      argc, argv, has_cuda ? "blend (host and CUDA)" : "blend (host)",
       [&](const std::string& node) {
         // Host nodes run the host implementation; GPU nodes the CUDA one when nvcc built this.
         return node != "opencl" && ((node != "cuda" && node != "thrust") || has_cuda);

@@ -42,7 +42,7 @@ std::uint32_t escape_count(double cx, double cy, std::uint32_t max_iter) {
   return max_iter;
 }
 
-int main() {
+int main(int argc, char** argv) {
   using namespace hetero;
   const auto mandelbrot =
       Kernel<Tile2D, View<const double>, View<const double>, View2D<std::uint32_t>, std::int64_t,
@@ -57,6 +57,7 @@ int main() {
           })
           .opencl(kMandelbrotOpenCL, "mandelbrot")
           .exact();
+  if (auto status = Runtime::serve(argc, argv, mandelbrot)) return *status;  // MPI ranks above 0
 
   // The seed grid as hetero builds it: 500 x 500 points, max-iter 1000.
   const JobSpec seed = resolve_job(JobRequest{});
@@ -74,7 +75,7 @@ int main() {
   if (sum != 51214485) return 1;
 
   return examples::run_everywhere(
-      "mandelbrot", [](const std::string&) { return true; },
+      argc, argv, "mandelbrot", [](const std::string&) { return true; },
       [&](Runtime& runtime) {
         std::vector<std::uint32_t> counts(expected.size());
         LaunchOptions options;

@@ -1,7 +1,8 @@
-// What every example does with its kernel: run it on each node available here, one at a time,
-// and compare the result with a plain loop.
+// What every example does with its kernel: run it on each node available here (or each that
+// `--nodes` names), one at a time, and compare the result with a plain loop.
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -11,11 +12,10 @@
 
 namespace examples {
 
-/// The backends that can run here, except mpi (it runs under mpirun).
+/// The backends that can run here (mpi on rank 0 of an mpirun job of 2 or more ranks).
 inline std::vector<std::string> available_nodes() {
   std::vector<std::string> names;
   for (const hetero::Backend& backend : hetero::NodeRegistry::builtin().backends()) {
-    if (backend.name == "mpi") continue;
     if (hetero::NodeRegistry::builtin().describe(backend.name).available) {
       names.push_back(backend.name);
     }
@@ -23,12 +23,29 @@ inline std::vector<std::string> available_nodes() {
   return names;
 }
 
-/// Calls `run(runtime)` with a Runtime of each available node that `wanted` accepts; `run`
-/// returns true when the result matched. Prints one line per node; returns the exit status.
+/// The nodes `--nodes NAME[,NAME...]` asks for, each of which must run; without it, every
+/// available node.
+inline std::vector<std::string> requested_nodes(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) != "--nodes") continue;
+    std::vector<std::string> names;
+    std::string list = argv[i + 1];
+    for (std::size_t start = 0, comma = 0; start <= list.size(); start = comma + 1) {
+      comma = std::min(list.find(',', start), list.size());
+      if (comma > start) names.push_back(list.substr(start, comma - start));
+    }
+    return names;
+  }
+  return available_nodes();
+}
+
+/// Calls `run(runtime)` with a Runtime of each requested node that `wanted` accepts; `run`
+/// returns true when the result matched. Prints one line per node; returns the exit status:
+/// non-zero when a node differed, failed or was not there, or when none ran.
 template <class Wanted, class Run>
-int run_everywhere(const char* example, Wanted wanted, Run run) {
+int run_everywhere(int argc, char** argv, const char* example, Wanted wanted, Run run) {
   int failures = 0, runs = 0;
-  for (const std::string& name : available_nodes()) {
+  for (const std::string& name : requested_nodes(argc, argv)) {
     if (!wanted(name)) continue;
     try {
       hetero::RuntimeOptions options;

@@ -1,4 +1,5 @@
-// SAXPY, z = a*x + y, with a host and an OpenCL implementation, on every node.
+// SAXPY, z = a*x + y, with a host and an OpenCL implementation, on every node (under mpirun
+// too: `mpirun -np 3 saxpy --nodes mpi`).
 #include <vector>
 
 #include "run_everywhere.hpp"
@@ -10,7 +11,7 @@ __kernel void saxpy(__global const float* x, __global const float* y, __global f
   z[i] = a * x[i] + y[i];
 })";
 
-int main() {
+int main(int argc, char** argv) {
   using namespace hetero;
   const auto saxpy =
       Kernel<Tile1D, View<const float>, View<const float>, View<float>, float>("saxpy")
@@ -19,6 +20,7 @@ int main() {
           })
           .opencl(kSaxpyOpenCL, "saxpy")
           .exact();
+  if (auto status = Runtime::serve(argc, argv, saxpy)) return *status;  // MPI ranks above 0
 
   const std::int64_t n = 1 << 20;
   std::vector<float> x(n), y(n), expected(n);
@@ -28,7 +30,7 @@ int main() {
     expected[i] = 2.5f * x[i] + y[i];
   }
   return examples::run_everywhere(
-      "saxpy", [](const std::string&) { return true; },
+      argc, argv, "saxpy", [](const std::string&) { return true; },
       [&](Runtime& runtime) {
         std::vector<float> z(n);
         runtime.run(saxpy, Grid1D{n}, read_slice(x), read_slice(y), write(z), 2.5f);

@@ -8,25 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "test_kernels.hpp"
 #include "test_support.hpp"
 
 namespace hetero {
 namespace {
 
-constexpr const char* kSaxpySource = R"(
-__kernel void saxpy(__global const float* x, __global const float* y, __global float* z, float a) {
-  const size_t i = get_global_id(0);
-  z[i] = a * x[i] + y[i];
-})";
-
-auto saxpy_kernel() {
-  return Kernel<Tile1D, View<const float>, View<const float>, View<float>, float>("saxpy")
-      .host([](Tile1D tile, View<const float> x, View<const float> y, View<float> z, float a) {
-        for (std::int64_t i = tile.begin; i < tile.end; ++i) z[i] = a * x[i] + y[i];
-      })
-      .opencl(kSaxpySource, "saxpy")
-      .exact();
-}
+using test::saxpy_kernel;
 
 std::vector<float> random_floats(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 random(seed);
@@ -74,19 +62,7 @@ TEST_P(KernelTest, SaxpyMatchesThePlainLoopUnderEveryPolicyAndTileSize) {
 }
 
 TEST_P(KernelTest, ReadWriteUpdatesInPlaceAndReadWholeSeesEveryElement) {
-  // y[i] += x[n - 1 - i]: each tile reads the whole of x, and its own part of y.
-  const auto reverse_add =
-      Kernel<Tile1D, View<const double>, View<double>, std::int64_t>("reverse_add")
-          .host([](Tile1D tile, View<const double> x, View<double> y, std::int64_t n) {
-            for (std::int64_t i = tile.begin; i < tile.end; ++i) y[i] += x[n - 1 - i];
-          })
-          .opencl(R"(
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-__kernel void reverse_add(__global const double* x, __global double* y, long n) {
-  const size_t i = get_global_id(0);
-  y[i] += x[n - 1 - i];
-})",
-                  "reverse_add");
+  const auto& reverse_add = test::reverse_add_kernel();
   const std::int64_t n = 5000;
   std::vector<double> x(static_cast<std::size_t>(n)), y(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
@@ -103,13 +79,6 @@ __kernel void reverse_add(__global const double* x, __global double* y, long n) 
   runtime.run(reverse_add, Grid1D{n}, read(x), read_write(y), n, options);
   EXPECT_EQ(y, expected);
 }
-
-constexpr const char* kScaleRowsSource = R"(
-__kernel void scale_rows(__global const float* in, __global const float* bias,
-                         __global float* out, long in_pitch, long out_pitch) {
-  const size_t x = get_global_id(0), y = get_global_id(1);
-  out[y * out_pitch + x] = in[y * in_pitch + x] * 2.0f + bias[y];
-})";
 
 TEST_P(KernelTest, TwoDimensionalKernelOverPitchedArraysMatchesThePlainLoop) {
   const std::int64_t width = 37, height = 29, in_pitch = 41;
@@ -130,19 +99,7 @@ TEST_P(KernelTest, TwoDimensionalKernelOverPitchedArraysMatchesThePlainLoop) {
           bias[static_cast<std::size_t>(yy)];
     }
   }
-  const auto scale_rows =
-      Kernel<Tile2D, View2D<const float>, View<const float>, View2D<float>, std::int64_t,
-             std::int64_t>("scale_rows")
-          .host([](Tile2D tile, View2D<const float> source, View<const float> row_bias,
-                   View2D<float> target, std::int64_t, std::int64_t) {
-            for (std::int64_t yy = tile.y_begin; yy < tile.y_end; ++yy) {
-              for (std::int64_t xx = tile.x_begin; xx < tile.x_end; ++xx) {
-                target(xx, yy) = source(xx, yy) * 2.0F + row_bias[yy];
-              }
-            }
-          })
-          .opencl(kScaleRowsSource, "scale_rows")
-          .exact();
+  const auto& scale_rows = test::scale_rows_kernel();
   Runtime runtime(on_this_node());
   for (const std::int64_t tile : {std::int64_t{0}, std::int64_t{1}, width * 5 + 3}) {
     std::fill(out.begin(), out.end(), 0.0F);
@@ -183,25 +140,28 @@ TEST_P(KernelTest, TraceHoldsEveryElementOnceAndDeviceCopiesWithTheirBytes) {
   }
   EXPECT_TRUE(std::all_of(computed.begin(), computed.end(), [](int c) { return c == 1; }));
   ASSERT_EQ(result.report.nodes.size(), 1U);
-  if (result.report.nodes[0].kind == NodeKind::host) {
+  const NodeKind kind = result.report.nodes[0].kind;
+  if (kind == NodeKind::host) {
     EXPECT_EQ(to_device + to_host, 0U) << "host nodes work in host memory";
-  } else {
+  } else if (kind == NodeKind::device) {
     EXPECT_EQ(to_device, 2 * n * sizeof(float)) << "x and y, each tile's slice once";
     EXPECT_EQ(to_host, n * sizeof(float)) << "z, each tile's slice once";
+  } else {
+    // Remote ranks get the kernel once each, and every tile's order and results carry a header
+    // beside the slices.
+    const auto messages = static_cast<std::uint64_t>(result.report.tiles + 16);
+    EXPECT_GE(to_device, 2 * n * sizeof(float));
+    EXPECT_LT(to_device, 2 * n * sizeof(float) + 256 * messages);
+    EXPECT_GE(to_host, n * sizeof(float));
+    EXPECT_LT(to_host, n * sizeof(float) + 256 * messages);
   }
 }
 
-struct Blend2D {
-  HETERO_HOST_DEVICE void operator()(std::int64_t x, std::int64_t y, View2D<const float> in,
-                                     View2D<float> out, float weight) const {
-    out(x, y) = weight * in(x, y) + static_cast<float>(y);
-  }
-};
-
 // A single-source element functor gives the host implementation (this file is compiled by g++):
-// host nodes run it; a device node without a CUDA compiler's implementation says why.
+// host nodes (and remote ranks computing with one) run it; a device node without a CUDA
+// compiler's implementation says why.
 TEST_P(KernelTest, ElementFunctorRunsWhereItHasAnImplementation) {
-  const auto blend = for_each_element_2d("blend2d", Blend2D{});
+  const auto& blend = test::blend_kernel();
   const std::int64_t width = 33, height = 17;
   std::vector<float> in(static_cast<std::size_t>(width * height)), out(in.size()),
       expected(in.size());
@@ -217,7 +177,7 @@ TEST_P(KernelTest, ElementFunctorRunsWhereItHasAnImplementation) {
     runtime.run(blend, Grid2D{width, height}, read_slice(span2d(std::as_const(in), width, height)),
                 write(span2d(out, width, height)), 0.75F);
   };
-  if (runtime.nodes().front().kind == NodeKind::host) {
+  if (runtime.nodes().front().kind != NodeKind::device) {
     run();
     EXPECT_EQ(out, expected);
   } else {

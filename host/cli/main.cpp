@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <optional>
 
 #include <string>
 #include <vector>
@@ -14,9 +15,9 @@
 #include "cli/commands.hpp"
 #include "cli/signals.hpp"
 #include "hetero/error.hpp"
+#include "hetero/runtime.hpp"
 #include "hetero/settings.hpp"
 #include "hetero/version.hpp"
-#include "nodes/mpi/launch.hpp"
 
 namespace {
 
@@ -42,7 +43,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hetero: %.*s\n", static_cast<int>(line.size()), line.data());
   });
   // Under mpirun, ranks other than 0 serve rank 0's dispatcher and end here.
-  if (const std::optional<int> status = hetero::nodes::mpi::launch(argc, argv)) return *status;
+  if (const std::optional<int> status = hetero::Runtime::serve(argc, argv)) return *status;
   CLI::App app{"hetero: one data-parallel job across every compute resource of a machine"};
   app.set_version_flag("--version", std::string("hetero ") + hetero::version_string);
   app.require_subcommand(1);

@@ -1,6 +1,8 @@
 // Kernel launches as nodes receive them: tiles in the space's terms, work units, and what a node
 // without user-kernel support says.
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -69,6 +71,39 @@ std::string opencl_build_source(const KernelDefinition& kernel,
 std::uint64_t next_kernel_id() {
   static std::atomic<std::uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+struct KernelTable {
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<const KernelDefinition>, std::less<>> by_name;
+};
+
+KernelTable& kernel_table() {
+  static KernelTable table;
+  return table;
+}
+
+}  // namespace
+
+void register_kernel(std::shared_ptr<const KernelDefinition> kernel) {
+  KernelTable& table = kernel_table();
+  std::lock_guard lock(table.mutex);
+  const auto [it, added] = table.by_name.try_emplace(kernel->name, kernel);
+  if (!added && it->second->id != kernel->id) {
+    throw UsageError(fmt::format(
+        "two different kernels are named '{}': the ranks of an MPI job find kernels by name, "
+        "so give each kernel a name of its own",
+        kernel->name));
+  }
+}
+
+std::shared_ptr<const KernelDefinition> find_kernel(std::string_view name) {
+  KernelTable& table = kernel_table();
+  std::lock_guard lock(table.mutex);
+  const auto it = table.by_name.find(name);
+  return it == table.by_name.end() ? nullptr : it->second;
 }
 
 TileRange Launch::range(const Tile& tile) const {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "hetero/error.hpp"
+#include "nodes/mpi/launch.hpp"
 
 namespace hetero {
 namespace {
@@ -87,6 +88,13 @@ Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
   }
   dispatcher_ = std::make_unique<Dispatcher>(std::move(nodes));
   for (const std::string& note : notes_) say(note);
+}
+
+std::optional<int> Runtime::serve_kernels(
+    int& argc, char** argv,
+    const std::vector<std::shared_ptr<const backend::KernelDefinition>>& kernels) {
+  for (const auto& kernel : kernels) backend::register_kernel(kernel);
+  return nodes::mpi::launch(argc, argv);
 }
 
 Runtime::~Runtime() {

@@ -313,6 +313,7 @@ class Kernel {
   explicit Kernel(std::string name) : definition_(std::make_shared<backend::KernelDefinition>()) {
     definition_->name = std::move(name);
     definition_->dims = detail::kDims<TileT>;
+    definition_->parameters = kArity;
     definition_->id = backend::next_kernel_id();
   }
 

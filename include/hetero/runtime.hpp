@@ -10,6 +10,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -84,6 +85,25 @@ class Runtime {
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
+
+  /// Takes part in an MPI job when an MPI launcher started this program. Call it first in
+  /// main(), with every kernel rank 0 may run on the mpi node:
+  ///
+  ///     if (auto status = hetero::Runtime::serve(argc, argv, saxpy)) return *status;
+  ///
+  /// It removes `--rank-backend NAME` from argv (the local backend the other ranks compute
+  /// with; default threads). Without MPI, and on rank 0, it returns nullopt: the program goes
+  /// on, and its Runtimes may use the mpi node. Every other rank computes the tiles rank 0
+  /// sends it, finding the kernels given here by name, until rank 0's program ends; then it
+  /// returns the exit status. Errors starting MPI are one line on stderr and a non-zero status.
+  template <class... Kernels>
+  static std::optional<int> serve(int& argc, char** argv, const Kernels&... kernels) {
+    return serve_kernels(argc, argv, {kernels.definition()...});
+  }
+  /// serve() with the kernels' definitions; throws UsageError when two differ but share a name.
+  static std::optional<int> serve_kernels(
+      int& argc, char** argv,
+      const std::vector<std::shared_ptr<const backend::KernelDefinition>>& kernels);
 
   /// The nodes this runtime runs on, in order.
   std::vector<NodeInfo> nodes() const;

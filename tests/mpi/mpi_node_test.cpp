@@ -1,11 +1,13 @@
 // Tests of the mpi node that need an MPI job of 3 ranks (run by mpirun from tests/mpi): its
-// links, its trace on rank 0's clock, a stop, and a failure whose tiles go to another node.
+// links, its trace on rank 0's clock, a stop, a failure whose tiles go to another node, and
+// user kernels: beside rank 0's own node, and one the ranks were not given.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <map>
 
 #include "nodes/mpi/runtime.hpp"
+#include "test_kernels.hpp"
 #include "test_support.hpp"
 
 namespace hetero {
@@ -117,6 +119,67 @@ TEST_F(MpiNodeUnderMpirun, AFailedRunLosesNoTileAndLeavesTheRanksInStep) {
   const RunResult again = dispatcher.run(job, options);
   EXPECT_EQ(again.report.checksum, failed.report.checksum);
   EXPECT_GT(again.report.nodes[0].tiles, 0);
+}
+
+// SAXPY on the ranks and rank 0's threads together, split evenly over their lanes (static):
+// both compute their share, and every element equals the plain loop's.
+TEST_F(MpiNodeUnderMpirun, KernelRunsOnTheRanksBesideALocalNode) {
+  const std::int64_t n = 200003;
+  std::vector<float> x(static_cast<std::size_t>(n)), y(x.size()), z(x.size(), -1.0F),
+      expected(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    x[i] = 0.001F * static_cast<float>(i % 997);
+    y[i] = 1.0F / static_cast<float>(i + 1);
+    expected[i] = 3.25F * x[i] + y[i];
+  }
+  RuntimeOptions options;
+  options.nodes = {"mpi", "threads"};
+  options.node_options.workers = 1;
+  options.share = true;
+  Runtime runtime(options);
+  LaunchOptions launch;
+  launch.policy = Policy::static_split;
+  launch.tile = 1000;
+  const LaunchResult result = runtime.run(test::saxpy_kernel(), Grid1D{n}, read_slice(x),
+                                          read_slice(y), write(z), 3.25F, launch);
+  EXPECT_EQ(z, expected);
+  ASSERT_EQ(result.report.nodes.size(), 2U);
+  EXPECT_GT(result.report.nodes[0].tiles, 0) << "the ranks computed";
+  EXPECT_GT(result.report.nodes[1].tiles, 0) << "rank 0's threads computed";
+  EXPECT_EQ(result.report.nodes[0].tiles + result.report.nodes[1].tiles, result.report.tiles);
+}
+
+// A kernel the ranks were not given in Runtime::serve: a one-line error that names the kernel
+// and the call, or with fallback, the other node runs it.
+TEST_F(MpiNodeUnderMpirun, AKernelTheRanksDoNotKnowIsAnErrorOrFallsBack) {
+  const auto unknown = Kernel<Tile1D, View<int>>("not_served").host([](Tile1D tile, View<int> out) {
+    for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = static_cast<int>(2 * i);
+  });
+  std::vector<int> out(5000);
+  RuntimeOptions options;
+  options.nodes = {"mpi", "threads"};
+  options.share = true;
+  Runtime strict(options);
+  try {
+    strict.run(unknown, Grid1D{5000}, write(out));
+    FAIL() << "a kernel the ranks do not know ran";
+  } catch (const UsageError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    for (const char* needle :
+         {"node 'mpi'", "kernel 'not_served'", "Runtime::serve", "--fallback"}) {
+      EXPECT_NE(message.find(needle), std::string::npos) << needle << " in: " << message;
+    }
+  }
+  options.fallback = true;
+  Runtime lenient(options);
+  const LaunchResult result = lenient.run(unknown, Grid1D{5000}, write(out));
+  for (std::size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], static_cast<int>(2 * i));
+  EXPECT_EQ(result.report.nodes[0].tiles, 0);
+  // The ranks are still in step: the next kernel they know runs on them.
+  std::vector<double> a(300, 1.0), b(300, 0.5);
+  lenient.run(test::reverse_add_kernel(), Grid1D{300}, read(a), read_write(b), std::int64_t{300});
+  EXPECT_EQ(b, std::vector<double>(300, 1.5));
 }
 
 }  // namespace

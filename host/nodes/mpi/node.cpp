@@ -1,4 +1,5 @@
-// The mpi node on rank 0: sends each rank the job and its tiles, receives their counts in place.
+// The mpi node on rank 0: sends each rank the run (the job, or a user's kernel) and its tiles,
+// and receives their results in place.
 #include "node.hpp"
 
 #include <mpi.h>
@@ -12,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "hetero/backend/launch.hpp"
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
 
@@ -60,6 +62,91 @@ NodeInfo base_info() {
   return info;
 }
 
+}  // namespace
+
+// What a run sends with each tile beyond its order, and where a tile's results land: a job's
+// counts go straight into place, a kernel's written slices through a staging buffer.
+class TileTraffic {
+ public:
+  virtual ~TileTraffic() = default;
+  /// The command that starts the run on every rank, and its name in the trace.
+  virtual std::vector<std::uint8_t> start_message() const = 0;
+  virtual const char* start_label() const = 0;
+  virtual const char* results_label() const = 0;
+  /// Appends to a tile's order what the rank needs to compute it.
+  virtual void append_inputs(const Tile& tile, std::vector<std::uint8_t>& order) const = 0;
+  virtual std::size_t result_bytes(const Tile& tile) const = 0;
+  /// Where the tile's results are received: in place, or in `staging` (sized here).
+  virtual std::uint8_t* result_target(const Tile& tile, std::vector<std::uint8_t>& staging) = 0;
+  /// Puts results received in `staging` in place.
+  virtual void accept(const Tile& tile, const std::vector<std::uint8_t>& staging) = 0;
+};
+
+namespace {
+
+class JobTraffic final : public TileTraffic {
+ public:
+  JobTraffic(const Job& job, const mpi::RankConfig& config, std::span<std::uint32_t> counts)
+      : job_(job), config_(config), counts_(counts) {}
+  std::vector<std::uint8_t> start_message() const override {
+    return mpi::encode(mpi::JobMessage{job_.spec(), config_, mpi::axes_hash(job_)});
+  }
+  const char* start_label() const override { return "job"; }
+  const char* results_label() const override { return "counts"; }
+  void append_inputs(const Tile&, std::vector<std::uint8_t>&) const override {}
+  std::size_t result_bytes(const Tile& tile) const override {
+    return static_cast<std::size_t>(tile.size()) * sizeof(std::uint32_t);
+  }
+  std::uint8_t* result_target(const Tile& tile, std::vector<std::uint8_t>&) override {
+    return reinterpret_cast<std::uint8_t*>(counts_.data() + tile.begin);
+  }
+  void accept(const Tile&, const std::vector<std::uint8_t>&) override {}
+
+ private:
+  const Job& job_;
+  const mpi::RankConfig& config_;
+  std::span<std::uint32_t> counts_;
+};
+
+class KernelTraffic final : public TileTraffic {
+ public:
+  KernelTraffic(const backend::Launch& launch, const mpi::RankConfig& config)
+      : launch_(launch), config_(config) {}
+  std::vector<std::uint8_t> start_message() const override {
+    mpi::LaunchMessage message;
+    message.kernel = query(*launch_.kernel, config_);
+    message.width = launch_.width;
+    message.height = launch_.height;
+    message.arguments = launch_.arguments;
+    return mpi::encode(message);
+  }
+  const char* start_label() const override { return "kernel"; }
+  const char* results_label() const override { return "results"; }
+  void append_inputs(const Tile& tile, std::vector<std::uint8_t>& order) const override {
+    mpi::pack_slices(launch_.arguments, launch_.range(tile), backend::reads_slice, order);
+  }
+  std::size_t result_bytes(const Tile& tile) const override {
+    return mpi::slice_bytes(launch_.arguments, launch_.range(tile), backend::writes_slice);
+  }
+  std::uint8_t* result_target(const Tile& tile, std::vector<std::uint8_t>& staging) override {
+    staging.resize(result_bytes(tile));
+    return staging.data();
+  }
+  void accept(const Tile& tile, const std::vector<std::uint8_t>& staging) override {
+    mpi::ByteReader reader(staging);
+    mpi::unpack_slices(launch_.arguments, launch_.range(tile), backend::writes_slice, reader);
+  }
+
+  static mpi::KernelQuery query(const backend::KernelDefinition& kernel,
+                                const mpi::RankConfig& config) {
+    return {kernel.name, kernel.dims, static_cast<std::int64_t>(kernel.parameters), config};
+  }
+
+ private:
+  const backend::Launch& launch_;
+  const mpi::RankConfig& config_;
+};
+
 // One result slot of one rank: a tile in flight and the buffers its messages use. Slots never
 // move while their requests are pending.
 struct Slot {
@@ -69,6 +156,7 @@ struct Slot {
   int pending = 0;
   Tile tile;
   std::vector<std::uint8_t> order;
+  std::vector<std::uint8_t> staging;  // results that do not go straight into place
   ResultHeader header;
   std::int64_t sent_ns = 0, order_done_ns = 0, received_ns = 0;  // trace clock
 };
@@ -101,16 +189,16 @@ class TileFeed {
   std::vector<std::pair<std::size_t, std::size_t>> blocks_;
 };
 
-// One run of the node: the message loop of rank 0 for one job.
+// One run of the node: the message loop of rank 0 for one job or kernel launch.
 class RankDriver {
  public:
   RankDriver(mpi::Runtime& runtime, const std::vector<mpi::RankLink>& links,
-             const std::vector<int>& concurrency, WorkSource& work, std::span<std::uint32_t> counts,
+             const std::vector<int>& concurrency, WorkSource& work, TileTraffic& traffic,
              NodeTrace& trace)
       : runtime_(runtime),
         links_(links),
         work_(work),
-        counts_(counts),
+        traffic_(traffic),
         trace_(trace),
         feed_(work, static_cast<int>(links.size())),
         lanes_(static_cast<int>(links.size())),
@@ -136,8 +224,8 @@ class RankDriver {
     origin_steady_ns_ = mpi::steady_now_ns() - trace.now_ns();
   }
 
-  void run(const Job& job, const mpi::RankConfig& config) {
-    send_job(job, config);
+  void run() {
+    send_start();
     for (int lane = 0; lane < lanes_; ++lane) {
       post_control(lane);
       last_heard_ns_[static_cast<std::size_t>(lane)] = trace_.now_ns();
@@ -167,14 +255,20 @@ class RankDriver {
   }
 
  private:
-  void send_job(const Job& job, const mpi::RankConfig& config) {
-    const std::vector<std::uint8_t> message =
-        mpi::encode(mpi::JobMessage{job.spec(), config, mpi::axes_hash(job)});
+  void send_start() {
+    const std::vector<std::uint8_t> message = traffic_.start_message();
+    if (message.size() > INT_MAX) {
+      throw UsageError(fmt::format(
+          "mpi: the arrays a kernel reads whole take {} bytes, more than one MPI message carries "
+          "({}); read them as slices, or run the kernel on other nodes",
+          message.size(), INT_MAX));
+    }
+    const std::string what = fmt::format("sending the {}", traffic_.start_label());
     for (int lane = 0; lane < lanes_; ++lane) {
       const std::int64_t begin = trace_.now_ns();
-      mpi::send_bytes(message, lane + 1, mpi::kCommandTag, kJobSendTimeoutS, "sending the job");
-      trace_.lane(lane).copy(EventKind::copy_to_device, "job", message.size(), begin,
-                             trace_.now_ns());
+      mpi::send_bytes(message, lane + 1, mpi::kCommandTag, kJobSendTimeoutS, what);
+      trace_.lane(lane).copy(EventKind::copy_to_device, traffic_.start_label(), message.size(),
+                             begin, trace_.now_ns());
     }
   }
 
@@ -214,21 +308,23 @@ class RankDriver {
     if (failure_) return false;
     const std::optional<Tile> tile = feed_.next(slot.lane);
     if (!tile) return false;
-    if (tile->size() > INT_MAX) {
+    slot.order = mpi::encode(mpi::TileOrder{slot.index, *tile});
+    traffic_.append_inputs(*tile, slot.order);
+    const std::size_t result_bytes = traffic_.result_bytes(*tile);
+    if (std::max(slot.order.size(), result_bytes) > INT_MAX) {
       failure_ = std::make_exception_ptr(Error(fmt::format(
-          "mpi: a tile of {} pixels is more than one MPI message carries: use --tile {} or less",
-          tile->size(), INT_MAX)));
+          "mpi: tile {} moves {} bytes, more than one MPI message carries ({}): use smaller tiles",
+          tile->index, std::max(slot.order.size(), result_bytes), INT_MAX)));
       return false;
     }
     const int rank = slot.lane + 1;
     const std::size_t base = slot_number(slot) * kRequestsPerSlot;
     slot.tile = *tile;
-    slot.order = mpi::encode(mpi::TileOrder{slot.index, *tile});
     slot.header = ResultHeader{};
     MPI_Irecv(&slot.header, sizeof(ResultHeader), MPI_BYTE, rank, mpi::kResultTag + 2 * slot.index,
               MPI_COMM_WORLD, &requests_[base + 1]);
-    MPI_Irecv(counts_.data() + tile->begin, static_cast<int>(tile->size()), MPI_UINT32_T, rank,
-              mpi::kResultTag + 2 * slot.index + 1, MPI_COMM_WORLD, &requests_[base + 2]);
+    MPI_Irecv(traffic_.result_target(*tile, slot.staging), static_cast<int>(result_bytes), MPI_BYTE,
+              rank, mpi::kResultTag + 2 * slot.index + 1, MPI_COMM_WORLD, &requests_[base + 2]);
     slot.sent_ns = trace_.now_ns();
     slot.order_done_ns = slot.received_ns = slot.sent_ns;
     MPI_Isend(slot.order.data(), static_cast<int>(slot.order.size()), MPI_BYTE, rank,
@@ -301,10 +397,11 @@ class RankDriver {
     TraceLane& lane = trace_.lane(slot.lane);
     lane.copy(EventKind::copy_to_device, "tile", slot.order.size(), slot.sent_ns,
               slot.order_done_ns, slot.tile.index);
-    lane.compute(slot.tile, begin, end, header.iterations);
-    lane.copy(EventKind::copy_to_host, "counts",
-              sizeof(ResultHeader) + static_cast<std::uint64_t>(slot.tile.size()) * 4, sent_back,
-              slot.received_ns, slot.tile.index);
+    lane.compute(slot.tile, begin, end, header.work);
+    lane.copy(EventKind::copy_to_host, traffic_.results_label(),
+              sizeof(ResultHeader) + traffic_.result_bytes(slot.tile), sent_back, slot.received_ns,
+              slot.tile.index);
+    traffic_.accept(slot.tile, slot.staging);
     slot.busy = false;
     --active_;
     --in_flight_[static_cast<std::size_t>(slot.lane)];
@@ -340,7 +437,7 @@ class RankDriver {
   mpi::Runtime& runtime_;
   const std::vector<mpi::RankLink>& links_;
   WorkSource& work_;
-  std::span<std::uint32_t> counts_;
+  TileTraffic& traffic_;
   NodeTrace& trace_;
   TileFeed feed_;
   int lanes_;
@@ -427,10 +524,31 @@ MpiNode::MpiNode(const NodeOptions& options)
 
 void MpiNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
                   NodeTrace& trace) {
+  JobTraffic traffic(job, config_, counts);
+  drive(traffic, work, trace);
+}
+
+bool MpiNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  const std::vector<mpi::RankReply> replies =
+      runtime_.ask_every_rank(mpi::encode(KernelTraffic::query(kernel, config_)));
+  for (const mpi::RankReply& reply : replies) {
+    if (reply.ok) continue;
+    why = fmt::format("node 'mpi' cannot run kernel '{}': {}", kernel.name, reply.error);
+    return false;
+  }
+  return true;
+}
+
+void MpiNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  KernelTraffic traffic(launch, config_);
+  drive(traffic, work, trace);
+}
+
+void MpiNode::drive(TileTraffic& traffic, WorkSource& work, NodeTrace& trace) {
   trace.reserve_lanes(static_cast<std::int32_t>(ranks_.size()));
   auto guard = runtime_.lock();
-  RankDriver driver(runtime_, links_, concurrency_, work, counts, trace);
-  driver.run(job, config_);
+  RankDriver driver(runtime_, links_, concurrency_, work, traffic, trace);
+  driver.run();
 }
 
 void register_mpi(NodeRegistry& registry) {

@@ -8,19 +8,28 @@
 
 namespace hetero::nodes {
 
-/// Lives on rank 0 of an mpirun job. Each other rank computes the tiles it is sent with its own
+class TileTraffic;
+
+/// Lives on rank 0 of an mpirun job. Each other rank computes the tiles it is sent (of the
+/// Mandelbrot job, or of a user's kernel the rank knows by name) with its own
 /// local node (`--rank-backend`, default threads, created with the same NodeOptions) and
-/// returns their counts. A run sends the job to every rank, keeps each rank's local workers
-/// busy plus one tile queued (two while tiles take under 2 ms), and sends a rank its next
+/// returns their results. A run sends the job or kernel to every rank, keeps each rank's local
+/// workers busy plus one tile queued (two while tiles take under 2 ms), and sends a rank its next
 /// tile as soon as a result arrives, so a slow rank gets fewer tiles. Tiles come from the shared
 /// queue (self-scheduling policies) or from the node's assigned tiles split into one contiguous
 /// block per rank. A rank that dies, hangs or fails ends the whole job (Runtime::abort_all).
+
 class MpiNode final : public Node {
  public:
   explicit MpiNode(const NodeOptions& options);
   const NodeInfo& info() const override { return info_; }
   void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
            NodeTrace& trace) override;
+  /// Asks every rank whether it knows the kernel (Runtime::serve) and its local node can run it.
+  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
+  /// Like run(): each tile's order carries the slices it reads, its results the slices it
+  /// writes; arrays read whole travel once per launch.
+  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
 
   /// Unavailable with the reason outside rank 0 of an MPI job of 2 or more ranks; otherwise
   /// the ranks and their measured links (probed on first use).
@@ -29,6 +38,8 @@ class MpiNode final : public Node {
   static std::vector<NodeInfo> enumerate();
 
  private:
+  void drive(TileTraffic& traffic, WorkSource& work, NodeTrace& trace);
+
   mpi::Runtime& runtime_;
   mpi::RankConfig config_;
   std::vector<mpi::RankLink> links_;   // per remote rank, rank 1 first

@@ -29,6 +29,30 @@ void put_node_info(ByteWriter& writer, const NodeInfo& info) {
   writer.put_string(info.reason);
 }
 
+void put_kernel(ByteWriter& writer, const KernelQuery& query) {
+  writer.put_string(query.name);
+  writer.put(query.dims);
+  writer.put(query.parameters);
+  put_options(writer, query.config);
+}
+
+// Calls `row(offset, bytes)` for each row of the tile in `argument`'s array: a 1-D tile is one
+// row; a 2-D tile's rows are its rows' first `width` elements.
+template <class Row>
+void for_each_row(const backend::ArgumentBinding& argument, const backend::TileRange& tile,
+                  Row row) {
+  const std::size_t element = argument.element_bytes;
+  if (tile.dims == 1) {
+    row(static_cast<std::size_t>(tile.begin) * element,
+        static_cast<std::size_t>(tile.end - tile.begin) * element);
+    return;
+  }
+  for (std::int64_t y = tile.begin; y < tile.end; ++y) {
+    row(static_cast<std::size_t>(y * argument.pitch) * element,
+        static_cast<std::size_t>(argument.width) * element);
+  }
+}
+
 NodeInfo get_node_info(ByteReader& reader) {
   NodeInfo info;
   info.name = reader.get_string();
@@ -78,6 +102,35 @@ std::vector<std::uint8_t> encode(const TileOrder& order) {
   ByteWriter writer = command(Command::tile);
   writer.put(order.slot);
   writer.put(order.tile);
+  return std::move(writer.bytes());
+}
+
+std::vector<std::uint8_t> encode(const KernelQuery& query) {
+  ByteWriter writer = command(Command::query_kernel);
+  put_kernel(writer, query);
+  return std::move(writer.bytes());
+}
+
+std::vector<std::uint8_t> encode(const LaunchMessage& message) {
+  ByteWriter writer = command(Command::launch);
+  put_kernel(writer, message.kernel);
+  writer.put(message.width);
+  writer.put(message.height);
+  writer.put(static_cast<std::uint32_t>(message.arguments.size()));
+  for (const backend::ArgumentBinding& argument : message.arguments) {
+    writer.put(static_cast<std::uint8_t>(argument.is_array ? 1 : 0));
+    if (!argument.is_array) {
+      writer.put(static_cast<std::uint32_t>(argument.scalar_bytes));
+      writer.put_bytes(argument.scalar.data(), argument.scalar_bytes);
+      continue;
+    }
+    writer.put(argument.access);
+    writer.put(static_cast<std::uint64_t>(argument.element_bytes));
+    writer.put(argument.width);
+    writer.put(argument.height);
+    writer.put(argument.pitch);
+    if (argument.access == Access::read_whole) writer.put_bytes(argument.data, argument.bytes());
+  }
   return std::move(writer.bytes());
 }
 
@@ -145,6 +198,80 @@ TileOrder decode_tile_order(ByteReader& reader) {
   order.slot = reader.get<std::int32_t>();
   order.tile = reader.get<Tile>();
   return order;
+}
+
+KernelQuery decode_kernel_query(ByteReader& reader) {
+  KernelQuery query;
+  query.name = reader.get_string();
+  query.dims = reader.get<std::int32_t>();
+  query.parameters = reader.get<std::int64_t>();
+  query.config = decode_rank_config(reader);
+  return query;
+}
+
+LaunchMessage decode_launch_message(ByteReader& reader) {
+  LaunchMessage message;
+  message.kernel = decode_kernel_query(reader);
+  message.width = reader.get<std::int64_t>();
+  message.height = reader.get<std::int64_t>();
+  const auto count = reader.get<std::uint32_t>();
+  message.arguments.resize(count);
+  message.arrays.resize(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    backend::ArgumentBinding& argument = message.arguments[i];
+    argument.is_array = reader.get<std::uint8_t>() != 0;
+    if (!argument.is_array) {
+      argument.scalar_bytes = reader.get<std::uint32_t>();
+      if (argument.scalar_bytes > argument.scalar.size()) {
+        throw Error("mpi: a kernel's scalar argument is larger than any kernel takes");
+      }
+      reader.get_bytes(argument.scalar.data(), argument.scalar_bytes);
+      continue;
+    }
+    argument.access = reader.get<Access>();
+    argument.element_bytes = reader.get<std::uint64_t>();
+    argument.width = reader.get<std::int64_t>();
+    argument.height = reader.get<std::int64_t>();
+    argument.pitch = reader.get<std::int64_t>();
+    std::vector<std::byte>& array = message.arrays[i];
+    array.resize(argument.bytes());
+    argument.data = array.data();
+    if (argument.access == Access::read_whole) reader.get_bytes(array.data(), array.size());
+  }
+  return message;
+}
+
+std::size_t slice_bytes(std::span<const backend::ArgumentBinding> arguments,
+                        const backend::TileRange& tile, AccessFilter selected) {
+  std::size_t total = 0;
+  for (const backend::ArgumentBinding& argument : arguments) {
+    if (!argument.is_array || !selected(argument.access)) continue;
+    for_each_row(argument, tile, [&](std::size_t, std::size_t bytes) { total += bytes; });
+  }
+  return total;
+}
+
+void pack_slices(std::span<const backend::ArgumentBinding> arguments,
+                 const backend::TileRange& tile, AccessFilter selected,
+                 std::vector<std::uint8_t>& bytes) {
+  for (const backend::ArgumentBinding& argument : arguments) {
+    if (!argument.is_array || !selected(argument.access)) continue;
+    const auto* array = static_cast<const std::uint8_t*>(argument.data);
+    for_each_row(argument, tile, [&](std::size_t offset, std::size_t size) {
+      bytes.insert(bytes.end(), array + offset, array + offset + size);
+    });
+  }
+}
+
+void unpack_slices(std::span<const backend::ArgumentBinding> arguments,
+                   const backend::TileRange& tile, AccessFilter selected, ByteReader& reader) {
+  for (const backend::ArgumentBinding& argument : arguments) {
+    if (!argument.is_array || !selected(argument.access)) continue;
+    auto* array = static_cast<std::uint8_t*>(argument.data);
+    for_each_row(argument, tile, [&](std::size_t offset, std::size_t size) {
+      reader.get_bytes(array + offset, size);
+    });
+  }
 }
 
 std::uint64_t axes_hash(const Job& job) {

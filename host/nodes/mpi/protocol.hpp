@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "hetero/backend/launch.hpp"
 #include "hetero/error.hpp"
 #include "hetero/job.hpp"
 #include "hetero/node.hpp"
@@ -16,9 +17,10 @@
 namespace hetero::nodes::mpi {
 
 // Tags. Rank 0 sends every command on kCommandTag; a rank answers a command that needs an answer
-// on kReplyTag, reports heartbeats and errors during a job on kControlTag, and returns the
+// on kReplyTag, reports heartbeats and errors during a run on kControlTag, and returns the
 // result of the tile in its slot s on kResultTag + 2 s (header) and kResultTag + 2 s + 1
-// (counts). The link probe's ping-pong uses kProbeTag in both directions.
+// (a job's counts, or a kernel's written slices). The link probe's ping-pong uses kProbeTag in both
+// directions.
 inline constexpr int kCommandTag = 1;
 inline constexpr int kReplyTag = 2;
 inline constexpr int kControlTag = 3;
@@ -31,12 +33,15 @@ inline constexpr int kControlBytes = 512;
 
 /// What rank 0 asks of a remote rank; the first byte of every command message.
 enum class Command : std::uint8_t {
-  probe = 1,      ///< run the link probe's ping-pong (payload: ProbePlan)
-  configure = 2,  ///< create the local node (payload: RankConfig); answered with RankReply
-  job = 3,        ///< start a job (payload: JobMessage); tiles follow
-  tile = 4,       ///< compute one tile (payload: TileOrder)
-  end_job = 5,    ///< no more tiles for this job: finish, wait for new commands
-  shutdown = 6,   ///< leave the worker loop and finalise MPI
+  probe = 1,         ///< run the link probe's ping-pong (payload: ProbePlan)
+  configure = 2,     ///< create the local node (payload: RankConfig); answered with RankReply
+  job = 3,           ///< start a job (payload: JobMessage); tiles follow
+  tile = 4,          ///< compute one tile (payload: TileOrder)
+  end_job = 5,       ///< no more tiles for this job: finish, wait for new commands
+  shutdown = 6,      ///< leave the worker loop and finalise MPI
+  query_kernel = 7,  ///< can the rank run a kernel? (payload: KernelQuery); answered with RankReply
+  launch = 8,  ///< start a run of a user's kernel (payload: LaunchMessage); tiles follow, each
+               ///< order followed by the tile's read slices
 };
 
 /// First byte of a control message.
@@ -50,6 +55,11 @@ class ByteWriter {
   requires std::is_trivially_copyable_v<T> ByteWriter& put(const T& value) {
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(&value);
     bytes_.insert(bytes_.end(), bytes, bytes + sizeof(T));
+    return *this;
+  }
+  ByteWriter& put_bytes(const void* data, std::size_t size) {
+    const auto* bytes = static_cast<const std::uint8_t*>(data);
+    bytes_.insert(bytes_.end(), bytes, bytes + size);
     return *this;
   }
   ByteWriter& put_string(std::string_view text) {
@@ -74,6 +84,11 @@ class ByteReader {
     std::memcpy(&value, bytes_.data() + at_, sizeof(T));
     at_ += sizeof(T);
     return value;
+  }
+  void get_bytes(void* data, std::size_t size) {
+    need(size);
+    if (size > 0) std::memcpy(data, bytes_.data() + at_, size);
+    at_ += size;
   }
   std::string get_string() {
     const auto size = get<std::uint32_t>();
@@ -127,16 +142,36 @@ struct JobMessage {
   std::uint64_t axes_hash = 0;
 };
 
+/// A user's kernel as rank 0 names it, with the node a rank is to run it on. Every rank finds
+/// its own copy by name (backend::find_kernel: the kernels passed to Runtime::serve).
+struct KernelQuery {
+  std::string name;
+  std::int32_t dims = 1;
+  std::int64_t parameters = 0;
+  RankConfig config;
+};
+
+/// One run of a user's kernel on the ranks: the kernel, the index space, and each argument's
+/// shape (arrays) or value (scalars). Encoded from rank 0's bindings, it carries the arrays a
+/// tile reads whole; decoded, `arrays` holds the rank's own copy of every array argument, of the
+/// argument's shape, and each array binding points into it.
+struct LaunchMessage {
+  KernelQuery kernel;
+  std::int64_t width = 0, height = 1;
+  std::vector<backend::ArgumentBinding> arguments;
+  std::vector<std::vector<std::byte>> arrays;
+};
+
 /// One tile for a rank, in the rank's result slot `slot`.
 struct TileOrder {
   std::int32_t slot = 0;
   Tile tile;
 };
 
-/// What a rank returns with a tile's counts. Times are the rank's own steady clock in ns.
+/// What a rank returns with a tile's results. Times are the rank's own steady clock in ns.
 struct ResultHeader {
   std::int64_t tile = -1;
-  std::uint64_t iterations = 0;
+  std::uint64_t work = 0;  ///< a job's iterations, or a kernel's work units
   std::int64_t compute_begin_ns = 0, compute_end_ns = 0;
   std::int64_t send_ns = 0;
 };
@@ -147,6 +182,8 @@ std::vector<std::uint8_t> encode(const ProbePlan& plan);
 std::vector<std::uint8_t> encode(const RankConfig& config);
 std::vector<std::uint8_t> encode(const JobMessage& message);
 std::vector<std::uint8_t> encode(const TileOrder& order);
+std::vector<std::uint8_t> encode(const KernelQuery& query);
+std::vector<std::uint8_t> encode(const LaunchMessage& message);
 std::vector<std::uint8_t> encode(Command command);  ///< a command with no payload
 /// A reply (no command byte).
 std::vector<std::uint8_t> encode(const RankReply& reply);
@@ -156,6 +193,21 @@ RankConfig decode_rank_config(ByteReader& reader);
 RankReply decode_rank_reply(ByteReader& reader);
 JobMessage decode_job_message(ByteReader& reader);
 TileOrder decode_tile_order(ByteReader& reader);
+KernelQuery decode_kernel_query(ByteReader& reader);
+LaunchMessage decode_launch_message(ByteReader& reader);
+
+/// A tile's part of the array arguments `selected` accepts (by access), as it travels: every
+/// argument in order, row by row (a 2-D row's width, without the gap up to its pitch).
+using AccessFilter = bool (*)(Access);
+std::size_t slice_bytes(std::span<const backend::ArgumentBinding> arguments,
+                        const backend::TileRange& tile, AccessFilter selected);
+/// Appends that part, read from the arguments' arrays, to `bytes`.
+void pack_slices(std::span<const backend::ArgumentBinding> arguments,
+                 const backend::TileRange& tile, AccessFilter selected,
+                 std::vector<std::uint8_t>& bytes);
+/// Writes that part, as pack_slices wrote it, into the arguments' arrays.
+void unpack_slices(std::span<const backend::ArgumentBinding> arguments,
+                   const backend::TileRange& tile, AccessFilter selected, ByteReader& reader);
 
 /// FNV-1a 64 of the job's fp64 axes, the check that every rank computes the same grid.
 std::uint64_t axes_hash(const Job& job);

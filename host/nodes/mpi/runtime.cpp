@@ -224,19 +224,23 @@ std::vector<RankLink> Runtime::measure_links() {
   return links;
 }
 
-std::vector<RankReply> Runtime::configure(const RankConfig& config) {
+std::vector<RankReply> Runtime::ask_every_rank(const std::vector<std::uint8_t>& command) {
   auto guard = lock();
-  const std::vector<std::uint8_t> command = encode(config);
   for (int rank = 1; rank < size_; ++rank) {
-    send_bytes(command, rank, kCommandTag, kCommandTimeoutS, "configuring the ranks");
+    send_bytes(command, rank, kCommandTag, kCommandTimeoutS, "sending the ranks a command");
   }
   std::vector<RankReply> replies;
   for (int rank = 1; rank < size_; ++rank) {
     const std::vector<std::uint8_t> bytes =
-        receive_bytes(rank, kReplyTag, kConfigureTimeoutS, "a rank creating its node");
+        receive_bytes(rank, kReplyTag, kConfigureTimeoutS, "a rank answering a command");
     ByteReader reader(bytes);
     replies.push_back(decode_rank_reply(reader));
   }
+  return replies;
+}
+
+std::vector<RankReply> Runtime::configure(const RankConfig& config) {
+  const std::vector<RankReply> replies = ask_every_rank(encode(config));
   for (std::size_t i = 0; i < replies.size(); ++i) {
     if (!replies[i].ok) {
       throw UsageError(fmt::format("mpi: rank {} on {} cannot compute with --rank-backend {}: {}",

@@ -58,6 +58,9 @@ class Runtime {
   /// Rank 0: the link to every remote rank, measured by ping-pong on first use or when
   /// `remeasure`. Takes the lock.
   std::vector<RankLink> links(bool remeasure = false);
+  /// Rank 0: sends `command` to every rank and returns their replies in rank order. Takes the
+  /// lock.
+  std::vector<RankReply> ask_every_rank(const std::vector<std::uint8_t>& command);
   /// Rank 0: every rank creates its local node for `config`; returns their replies in rank
   /// order. Throws UsageError naming the first rank that cannot. Takes the lock.
   std::vector<RankReply> configure(const RankConfig& config);

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "core/host_info.hpp"
+#include "hetero/backend/launch.hpp"
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
 
@@ -133,11 +134,18 @@ class TileQueue final : public WorkSource {
   bool closed_ = false, wake_ = false;
 };
 
-// A result on its way to rank 0: the header and the two sends (the counts are sent straight
-// from the job's counts array).
+// A result on its way to rank 0: the header and the two sends (a job's counts are sent straight
+// from its counts array, a kernel's written slices from `slices`).
 struct PendingResult {
   ResultHeader header;
+  std::vector<std::uint8_t> slices;
   MPI_Request requests[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+};
+
+// A run of a user's kernel on this rank: the launch bound to the rank's own arrays.
+struct KernelRun {
+  LaunchMessage message;  // owns the arrays
+  backend::Launch launch;
 };
 
 class RemoteWorker {
@@ -182,8 +190,14 @@ class RemoteWorker {
       case Command::job:
         start_job(decode_job_message(reader));
         return true;
+      case Command::query_kernel:
+        answer_query(decode_kernel_query(reader));
+        return true;
+      case Command::launch:
+        start_launch(decode_launch_message(reader));
+        return true;
       case Command::tile:
-        if (running_) queue_->push(decode_tile_order(reader));
+        if (running_) queue_->push(take_tile(reader));
         return true;
       case Command::end_job:
         end_job();
@@ -254,12 +268,100 @@ class RemoteWorker {
     send_bytes(encode(answer), 0, kReplyTag, kReplyTimeoutS, "answering the configuration");
   }
 
-  void start_job(const JobMessage& message) {
-    RankReply answer;
-    if (!make_node(message.config, answer)) {
-      fail(fmt::format("cannot create its {} node: {}", message.config.backend, answer.error));
-      return;
+  // The kernel `query` names, checked against rank 0's; on failure, `why` says what differs.
+  std::shared_ptr<const backend::KernelDefinition> find(const KernelQuery& query,
+                                                        std::string& why) const {
+    std::shared_ptr<const backend::KernelDefinition> kernel = backend::find_kernel(query.name);
+    if (!kernel) {
+      why = fmt::format(
+          "rank {} knows no kernel '{}': pass it to hetero::Runtime::serve() in main(), which "
+          "every rank runs",
+          runtime_.rank(), query.name);
+    } else if (kernel->dims != query.dims ||
+               static_cast<std::int64_t>(kernel->parameters) != query.parameters) {
+      why = fmt::format(
+          "rank {}'s kernel '{}' is {}-D with {} parameters, rank 0's {}-D with {}: run the same "
+          "program on every rank",
+          runtime_.rank(), query.name, kernel->dims, kernel->parameters, query.dims,
+          query.parameters);
+      kernel.reset();
     }
+    return kernel;
+  }
+
+  void answer_query(const KernelQuery& query) {
+    RankReply answer = reply();
+    std::string why;
+    if (const auto kernel = find(query, why); !kernel) {
+      answer.ok = false;
+      answer.error = why;
+    } else if (make_node(query.config, answer)) {
+      answer.node = node_->info();
+      if (!node_->can_run(*kernel, why)) {
+        answer.ok = false;
+        answer.error = fmt::format("rank {}: {}", runtime_.rank(), why);
+      }
+    }
+    send_bytes(encode(answer), 0, kReplyTag, kReplyTimeoutS, "answering a kernel query");
+  }
+
+  void start_launch(LaunchMessage message) {
+    if (!use_node(message.kernel.config)) return;
+    std::string why;
+    const auto kernel = find(message.kernel, why);
+    if (!kernel) fail(why);
+    kernel_run_ = std::make_unique<KernelRun>();
+    KernelRun& run = *kernel_run_;
+    run.message = std::move(message);
+    run.launch.kernel = kernel;
+    run.launch.width = run.message.width;
+    run.launch.height = run.message.height;
+    run.launch.arguments = run.message.arguments;
+    start_runner([this](NodeTrace& trace) { node_->launch(kernel_run_->launch, *queue_, trace); });
+  }
+
+  // A tile order; a kernel's tile brings the slices it reads, put in place before it is queued.
+  TileOrder take_tile(ByteReader& reader) {
+    const TileOrder order = decode_tile_order(reader);
+    if (kernel_run_) {
+      const backend::Launch& launch = kernel_run_->launch;
+      unpack_slices(launch.arguments, launch.range(order.tile), backend::reads_slice, reader);
+    }
+    return order;
+  }
+
+  // Makes the node `config` asks for; false (after reporting it) when it cannot be made.
+  bool use_node(const RankConfig& config) {
+    RankReply answer;
+    if (make_node(config, answer)) return true;
+    fail(fmt::format("cannot create its {} node: {}", config.backend, answer.error));
+  }
+
+  // Runs `body` with the local node on a thread of its own, which takes tiles from queue_.
+  template <class Body>
+  void start_runner(Body body) {
+    queue_ = std::make_unique<TileQueue>();
+    local_error_.clear();
+    runner_failed_ = false;
+    running_ = true;
+    last_heartbeat_ = std::chrono::steady_clock::now();
+    runner_ = std::thread([this, body = std::move(body)] {
+      TraceClock clock;
+      NodeTrace trace(&clock, 0);
+      trace.reserve_lanes(std::max(1, node_->lanes()));
+      try {
+        body(trace);
+      } catch (const std::exception& e) {
+        local_error_ = e.what();
+        runner_failed_ = true;
+        queue_->wake();
+      }
+    });
+  }
+
+  void start_job(const JobMessage& message) {
+    if (!use_node(message.config)) return;
+    kernel_run_.reset();
     if (!job_ || !same_spec(job_->spec(), message.spec)) {
       job_.reset();
       counts_.reset();
@@ -272,23 +374,9 @@ class RemoteWorker {
       fail("its axes for this job differ from rank 0's: run the same hetero build on every rank");
       return;
     }
-    queue_ = std::make_unique<TileQueue>();
-    local_error_.clear();
-    runner_failed_ = false;
-    running_ = true;
-    last_heartbeat_ = std::chrono::steady_clock::now();
-    runner_ = std::thread([this] {
-      TraceClock clock;
-      NodeTrace trace(&clock, 0);
-      trace.reserve_lanes(std::max(1, node_->lanes()));
-      try {
-        node_->run(*job_, *queue_,
-                   std::span(counts_.get(), static_cast<std::size_t>(job_->pixels())), trace);
-      } catch (const std::exception& e) {
-        local_error_ = e.what();
-        runner_failed_ = true;
-        queue_->wake();
-      }
+    start_runner([this](NodeTrace& trace) {
+      node_->run(*job_, *queue_, std::span(counts_.get(), static_cast<std::size_t>(job_->pixels())),
+                 trace);
     });
   }
 
@@ -322,16 +410,28 @@ class RemoteWorker {
 
   void send_result(const Finished& finished) {
     const Tile& tile = finished.tile;
-    const std::uint32_t* counts = counts_.get() + tile.begin;
-    std::uint64_t iterations = 0;
-    for (std::int64_t i = 0; i < tile.size(); ++i) {
-      iterations += iterations_of(counts[i], job_->max_iter());
-    }
     PendingResult& result = pending_.emplace_back();
-    result.header = {tile.index, iterations, finished.begin_ns, finished.end_ns, steady_now_ns()};
+    const void* payload = nullptr;
+    std::size_t payload_bytes = 0;
+    std::uint64_t work = 0;
+    if (kernel_run_) {
+      const backend::Launch& launch = kernel_run_->launch;
+      pack_slices(launch.arguments, launch.range(tile), backend::writes_slice, result.slices);
+      payload = result.slices.data();
+      payload_bytes = result.slices.size();
+      work = launch.work_units(tile);
+    } else {
+      const std::uint32_t* counts = counts_.get() + tile.begin;
+      for (std::int64_t i = 0; i < tile.size(); ++i) {
+        work += iterations_of(counts[i], job_->max_iter());
+      }
+      payload = counts;
+      payload_bytes = static_cast<std::size_t>(tile.size()) * sizeof(std::uint32_t);
+    }
+    result.header = {tile.index, work, finished.begin_ns, finished.end_ns, steady_now_ns()};
     MPI_Isend(&result.header, sizeof(ResultHeader), MPI_BYTE, 0, kResultTag + 2 * finished.slot,
               MPI_COMM_WORLD, &result.requests[0]);
-    MPI_Isend(counts, static_cast<int>(tile.size()), MPI_UINT32_T, 0,
+    MPI_Isend(payload, static_cast<int>(payload_bytes), MPI_BYTE, 0,
               kResultTag + 2 * finished.slot + 1, MPI_COMM_WORLD, &result.requests[1]);
     ++results_sent_;
     if (results_sent_ == 1 && (exit_after_first_ || stall_after_first_)) test_hook();
@@ -374,6 +474,7 @@ class RemoteWorker {
     if (heartbeat_request_ != MPI_REQUEST_NULL) MPI_Wait(&heartbeat_request_, MPI_STATUS_IGNORE);
     running_ = false;
     queue_.reset();
+    kernel_run_.reset();
   }
 
   // Tells rank 0 what went wrong (it then ends the job) and waits to be ended.
@@ -402,6 +503,7 @@ class RemoteWorker {
   std::unique_ptr<Node> node_;
   std::unique_ptr<Job> job_;
   std::unique_ptr<std::uint32_t[]> counts_;
+  std::unique_ptr<KernelRun> kernel_run_;  // set while a kernel runs, not a job
   std::unique_ptr<TileQueue> queue_;
   std::thread runner_;
   std::string local_error_;

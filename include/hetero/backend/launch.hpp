@@ -81,7 +81,8 @@ using CudaImplementation = std::function<void(void* stream, const TileRange& til
 struct KernelDefinition {
   std::string name;
   int dims = 1;
-  bool exact = false;    ///< no contraction: FP_CONTRACT OFF is added to OpenCL sources
+  std::size_t parameters = 0;  ///< the arguments every implementation takes
+  bool exact = false;          ///< no contraction: FP_CONTRACT OFF is added to OpenCL sources
   std::uint64_t id = 0;  ///< unique per definition as built: the key of per-device build caches
   HostImplementation host;
   std::vector<OpenCLImplementation> opencl;
@@ -116,6 +117,13 @@ std::string opencl_build_source(const KernelDefinition& kernel,
 
 /// A fresh definition id.
 std::uint64_t next_kernel_id();
+
+/// Kernels this process knows by name: those passed to Runtime::serve. The ranks of an MPI job
+/// run the kernel rank 0 names from here. Registering a second, different kernel under a name
+/// already taken throws UsageError; registering the same one again does nothing.
+void register_kernel(std::shared_ptr<const KernelDefinition> kernel);
+/// The kernel registered under `name`; nullptr when there is none.
+std::shared_ptr<const KernelDefinition> find_kernel(std::string_view name);
 
 /// One run of a kernel: what every node of the run receives.
 struct Launch {

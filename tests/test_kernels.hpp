@@ -1,0 +1,84 @@
+// The kernels of the per-backend kernel suite (kernel_test.cpp). Each is built once per process,
+// so that the ranks of an MPI job can be given the very kernels rank 0 runs (Runtime::serve in
+// tests/mpi/backend_main.cpp).
+#pragma once
+
+#include "hetero/hetero.hpp"
+
+namespace hetero::test {
+
+inline constexpr const char* kSaxpySource = R"(
+__kernel void saxpy(__global const float* x, __global const float* y, __global float* z, float a) {
+  const size_t i = get_global_id(0);
+  z[i] = a * x[i] + y[i];
+})";
+
+/// z = a x + y.
+inline const auto& saxpy_kernel() {
+  static const auto kernel =
+      Kernel<Tile1D, View<const float>, View<const float>, View<float>, float>("saxpy")
+          .host([](Tile1D tile, View<const float> x, View<const float> y, View<float> z, float a) {
+            for (std::int64_t i = tile.begin; i < tile.end; ++i) z[i] = a * x[i] + y[i];
+          })
+          .opencl(kSaxpySource, "saxpy")
+          .exact();
+  return kernel;
+}
+
+/// y[i] += x[n - 1 - i]: each tile reads the whole of x, and its own part of y.
+inline const auto& reverse_add_kernel() {
+  static const auto kernel =
+      Kernel<Tile1D, View<const double>, View<double>, std::int64_t>("reverse_add")
+          .host([](Tile1D tile, View<const double> x, View<double> y, std::int64_t n) {
+            for (std::int64_t i = tile.begin; i < tile.end; ++i) y[i] += x[n - 1 - i];
+          })
+          .opencl(R"(
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+__kernel void reverse_add(__global const double* x, __global double* y, long n) {
+  const size_t i = get_global_id(0);
+  y[i] += x[n - 1 - i];
+})",
+                  "reverse_add");
+  return kernel;
+}
+
+inline constexpr const char* kScaleRowsSource = R"(
+__kernel void scale_rows(__global const float* in, __global const float* bias,
+                         __global float* out, long in_pitch, long out_pitch) {
+  const size_t x = get_global_id(0), y = get_global_id(1);
+  out[y * out_pitch + x] = in[y * in_pitch + x] * 2.0f + bias[y];
+})";
+
+/// out(x, y) = 2 in(x, y) + bias[y], over pitched 2-D arrays.
+inline const auto& scale_rows_kernel() {
+  static const auto kernel =
+      Kernel<Tile2D, View2D<const float>, View<const float>, View2D<float>, std::int64_t,
+             std::int64_t>("scale_rows")
+          .host([](Tile2D tile, View2D<const float> source, View<const float> row_bias,
+                   View2D<float> target, std::int64_t, std::int64_t) {
+            for (std::int64_t yy = tile.y_begin; yy < tile.y_end; ++yy) {
+              for (std::int64_t xx = tile.x_begin; xx < tile.x_end; ++xx) {
+                target(xx, yy) = source(xx, yy) * 2.0F + row_bias[yy];
+              }
+            }
+          })
+          .opencl(kScaleRowsSource, "scale_rows")
+          .exact();
+  return kernel;
+}
+
+struct Blend2D {
+  HETERO_HOST_DEVICE void operator()(std::int64_t x, std::int64_t y, View2D<const float> in,
+                                     View2D<float> out, float weight) const {
+    out(x, y) = weight * in(x, y) + static_cast<float>(y);
+  }
+};
+
+/// A single-source element functor: out = weight in + y. Compiled by g++, it has a host
+/// implementation only.
+inline const auto& blend_kernel() {
+  static const auto kernel = for_each_element_2d("blend2d", Blend2D{});
+  return kernel;
+}
+
+}  // namespace hetero::test
