@@ -185,7 +185,8 @@ TEST_F(CliTest, RunsUseTheTestProcesssOwnCacheDirectory) {
 }
 
 // HETERO_INJECT_FAULT makes a node fail mid-run: its tiles run on the others, the counts stay the
-// seed's, the report names the failure; a malformed value is a one-line error.
+// seed's, the report names the failure; a malformed value, or a node the run does not have, is
+// a one-line error.
 TEST_F(CliTest, InjectedFaultLosesNoWorkAndTheReportNamesIt) {
   const CliResult result =
       cli("render --preset seed --backend threads,serial --policy dynamic --tile 500 --json -",
@@ -203,7 +204,7 @@ TEST_F(CliTest, InjectedFaultLosesNoWorkAndTheReportNamesIt) {
   }
   EXPECT_TRUE(named) << result.out;
 
-  for (const std::string bad : {"threads", "threads:many", "threads:-1"}) {
+  for (const std::string bad : {"threads", "threads:many", "threads:-1", "threads:1", "1:1"}) {
     const CliResult refused =
         cli("render --preset seed --backend serial", "HETERO_INJECT_FAULT=" + bad);
     EXPECT_EQ(refused.status, 2) << bad << ": " << refused.err;

@@ -73,7 +73,7 @@ TEST(Dispatcher, AFailedNodesTilesAreRerunAndCountsStayIdentical) {
     RunOptions options;
     options.policy = parse_policy(policy);
     options.tile_pixels = 400;
-    options.faults = {{"threads", 3}};
+    options.faults = {{1, 3}};  // threads
     const RunResult result = dispatcher.run(Job(spec), options);
     EXPECT_EQ(result.counts, reference) << policy;
     EXPECT_NE(result.report.nodes[1].failure.find("injected fault"), std::string::npos) << policy;
@@ -95,12 +95,28 @@ TEST(Dispatcher, AFailedNodesTilesAreRerunAndCountsStayIdentical) {
   }
 }
 
+// Nodes are told apart by position, not name: of two serial nodes, only the second fails.
+TEST(Dispatcher, AFaultHitsTheNodeAtItsPositionAmongNodesOfOneName) {
+  std::vector<std::unique_ptr<Node>> nodes;
+  nodes.push_back(NodeRegistry::builtin().create("serial"));
+  nodes.push_back(NodeRegistry::builtin().create("serial"));
+  Dispatcher dispatcher(std::move(nodes));
+  const JobSpec spec = resolve_job(JobRequest{});
+  RunOptions options;
+  options.tile_pixels = 5000;
+  options.faults = {{1, 2}};
+  const RunResult result = dispatcher.run(Job(spec), options);
+  EXPECT_EQ(result.counts, test::reference_counts(spec));
+  EXPECT_TRUE(result.report.nodes[0].failure.empty());
+  EXPECT_NE(result.report.nodes[1].failure.find("injected fault"), std::string::npos);
+}
+
 TEST(Dispatcher, WhenEveryNodeFailsTheRunFails) {
   std::vector<std::unique_ptr<Node>> nodes;
   nodes.push_back(NodeRegistry::builtin().create("serial"));
   Dispatcher dispatcher(std::move(nodes));
   RunOptions options;
-  options.faults = {{"serial", 1}};
+  options.faults = {{0, 1}};
   EXPECT_THROW(dispatcher.run(Job(resolve_job(JobRequest{})), options), Error);
 }
 

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_kernels.hpp"
@@ -336,6 +339,44 @@ __kernel void multiply_add(__global const float* a, __global const float* b, __g
 }
 
 // Submitted runs take effect in order: the second reads what the first wrote.
+TEST(KernelModel, SignatureNamesEachParametersElementTypeAndShape) {
+  EXPECT_EQ(saxpy_kernel().definition()->signature, "(f32[] const, f32[] const, f32[], f32)");
+  EXPECT_EQ(test::scale_rows_kernel().definition()->signature,
+            "(f32[,] const, f32[] const, f32[,], i64, i64)");
+  const auto odd = Kernel<Tile1D, View<std::uint8_t>, bool, std::array<char, 3>>("odd");
+  EXPECT_EQ(odd.definition()->signature, "(u8[], bool, b3)");
+}
+
+// A kernel's throughput is learned per element types: "scaled" on doubles is another entry
+// than "scaled" on floats. Each tile takes a millisecond, so that the runs are long enough to
+// be learned from.
+template <class T>
+Kernel<Tile1D, View<T>, T> slow_scaling_kernel() {
+  return Kernel<Tile1D, View<T>, T>("scaled").host([](Tile1D tile, View<T> out, T factor) {
+    for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = factor * static_cast<T>(i);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+}
+
+TEST(KernelModel, RatesAreKeptPerNameAndElementTypes) {
+  ThroughputModel model;
+  RuntimeOptions options;
+  options.nodes = {"serial"};
+  options.model = &model;
+  Runtime runtime(options);
+  LaunchOptions launch;
+  launch.tile = 100;
+  std::vector<float> floats(3000);
+  runtime.run(slow_scaling_kernel<float>(), Grid1D{3000}, write(floats), 2.0F, launch);
+  EXPECT_EQ(floats[2999], 5998.0F);
+  const std::string after_floats = model.to_json();
+  EXPECT_NE(after_floats.find("scaled(f32[], f32)@"), std::string::npos) << after_floats;
+  EXPECT_EQ(after_floats.find("scaled(f64"), std::string::npos);
+  std::vector<double> doubles(3000);
+  runtime.run(slow_scaling_kernel<double>(), Grid1D{3000}, write(doubles), 2.0, launch);
+  EXPECT_NE(model.to_json().find("scaled(f64[], f64)@"), std::string::npos);
+}
+
 TEST(Runtime, SubmittedRunsAreOrderedByWhatTheyReadAndWrite) {
   const auto fill = make_kernel("fill", [](Tile1D tile, View<int> out, int value) {
     for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = value + static_cast<int>(i);

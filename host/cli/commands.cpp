@@ -124,8 +124,9 @@ void check_image_fits(const JobSpec& spec) {
 }
 
 // HETERO_INJECT_FAULT=NODE:TILES[,NODE:TILES...]: a test hook that makes a node fail after
-// completing that many tiles.
-std::vector<FaultInjection> faults_from_environment() {
+// completing that many tiles. NODE is the node's position in the run (0 first) or its name,
+// when one node alone has it.
+std::vector<FaultInjection> faults_from_environment(const std::vector<NodeInfo>& nodes) {
   std::vector<FaultInjection> faults;
   const char* text = std::getenv("HETERO_INJECT_FAULT");
   if (text == nullptr || *text == '\0') return faults;
@@ -137,8 +138,22 @@ std::vector<FaultInjection> faults_from_environment() {
     if (colon == std::string_view::npos) {
       throw UsageError(fmt::format("HETERO_INJECT_FAULT: expected NODE:TILES, got '{}'", item));
     }
-    faults.push_back({std::string(item.substr(0, colon)),
-                      parse_integer("HETERO_INJECT_FAULT", item.substr(colon + 1), 0, kInt64Max)});
+    const std::string_view node = item.substr(0, colon);
+    std::vector<std::size_t> named;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (nodes[i].name == node) named.push_back(i);
+    }
+    if (named.size() > 1) {
+      throw UsageError(fmt::format(
+          "HETERO_INJECT_FAULT: {} nodes are named '{}': give the node's position instead",
+          named.size(), node));
+    }
+    const auto position = named.empty() ? static_cast<std::size_t>(parse_integer(
+                                              "HETERO_INJECT_FAULT: the node's position", node, 0,
+                                              static_cast<std::int64_t>(nodes.size()) - 1))
+                                        : named.front();
+    faults.push_back(
+        {position, parse_integer("HETERO_INJECT_FAULT", item.substr(colon + 1), 0, kInt64Max)});
   }
   return faults;
 }
@@ -371,7 +386,6 @@ int run_render(const RenderOptions& options) {
   runtime_options.share = options.share;
   runtime_options.fallback = options.fallback;
   runtime_options.model = &ThroughputModel::shared();
-  const std::vector<FaultInjection> faults = faults_from_environment();
   if (options.out) check_image_fits(spec);
 
   // Open every output first: an unwritable path fails before any work is done.
@@ -392,7 +406,7 @@ int run_render(const RenderOptions& options) {
   run_options.tile_pixels = tile;
   run_options.stop = &stop_flag();
   run_options.model = &ThroughputModel::shared();
-  run_options.faults = faults;
+  run_options.faults = faults_from_environment(runtime.nodes());
   RunResult result;
   {
     ProgressBar bar(progress, !options.quiet);

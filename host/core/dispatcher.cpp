@@ -313,7 +313,9 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
   std::vector<std::string> notes;
   detail::RoundsInput input = nodes_of(nodes_);
   const std::string& kernel = launch.kernel->name;
-  const std::string model_key = fmt::format("{}@{}", kernel, version_string);
+  // The kernel's identity in the model: its name, element types and the build it runs in.
+  const std::string model_key =
+      fmt::format("{}{}@{}", kernel, launch.kernel->signature, version_string);
   leave_out_incapable_nodes(nodes_, *launch.kernel, options.fallback, input, notes);
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     input.weights[i] = input.active[i] ? model.kernel_rate(model_key, input.infos[i]) : 0;

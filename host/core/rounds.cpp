@@ -230,9 +230,7 @@ RoundPlan plan_round(Policy policy, const std::vector<Tile>& tiles, const std::v
 std::vector<std::int64_t> injected_faults(const RoundsInput& input, const RunOptions& options) {
   std::vector<std::int64_t> fail_after(input.infos.size(), -1);
   for (const FaultInjection& fault : options.faults) {
-    for (std::size_t i = 0; i < input.infos.size(); ++i) {
-      if (input.infos[i].name == fault.node) fail_after[i] = fault.after_tiles;
-    }
+    if (fault.node < fail_after.size()) fail_after[fault.node] = fault.after_tiles;
   }
   return fail_after;
 }

@@ -17,9 +17,10 @@
 
 namespace hetero {
 
-/// A fault injected for tests: node `node` fails after completing `after_tiles` tiles.
+/// A fault injected for tests: the node at position `node` of the run fails after completing
+/// `after_tiles` tiles.
 struct FaultInjection {
-  std::string node;
+  std::size_t node = 0;
   std::int64_t after_tiles = 0;
 };
 

@@ -235,6 +235,43 @@ TileT to_tile(const backend::TileRange& range) {
   }
 }
 
+/// How the model names an element type: f32, f64, i8 ... u64, bool, or bN for N bytes of
+/// anything else.
+template <class T>
+std::string type_tag() {
+  using U = std::remove_cv_t<T>;
+  if constexpr (std::is_same_v<U, bool>) {
+    return "bool";
+  } else if constexpr (std::is_floating_point_v<U>) {
+    return "f" + std::to_string(8 * sizeof(U));
+  } else if constexpr (std::is_integral_v<U>) {
+    return (std::is_signed_v<U> ? "i" : "u") + std::to_string(8 * sizeof(U));
+  } else {
+    return "b" + std::to_string(sizeof(U));
+  }
+}
+
+/// A parameter as the signature shows it: "f32" (scalar), "f32[]" (1-D view), "f32[,]" (2-D),
+/// with " const" for a view of const elements.
+template <class Param>
+std::string parameter_tag() {
+  if constexpr (kIsView<Param>) {
+    using T = typename Param::element_type;
+    const bool two_d = std::is_same_v<Param, View2D<T>>;
+    return type_tag<T>() + (two_d ? "[,]" : "[]") + (std::is_const_v<T> ? " const" : "");
+  } else {
+    return type_tag<Param>();
+  }
+}
+
+template <class... Params>
+std::string signature_of() {
+  std::string text = "(";
+  ((text += parameter_tag<Params>() + ", "), ...);
+  if (text.size() > 1) text.resize(text.size() - 2);
+  return text + ")";
+}
+
 /// The parameter a typed implementation receives for one bound argument.
 template <class Param>
 Param from_binding(const backend::ArgumentBinding& binding) {
@@ -314,6 +351,7 @@ class Kernel {
     definition_->name = std::move(name);
     definition_->dims = detail::kDims<TileT>;
     definition_->parameters = kArity;
+    definition_->signature = detail::signature_of<Params...>();
     definition_->id = backend::next_kernel_id();
   }
 

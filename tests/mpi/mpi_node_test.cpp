@@ -110,7 +110,7 @@ TEST_F(MpiNodeUnderMpirun, AFailedRunLosesNoTileAndLeavesTheRanksInStep) {
   const Job job(resolve_job(JobRequest{}));
   RunOptions options;
   options.tile_pixels = 2000;
-  options.faults.push_back({"mpi", 3});
+  options.faults.push_back({0, 3});  // the mpi node
   const RunResult failed = dispatcher.run(job, options);
   EXPECT_EQ(failed.report.checksum.sum, 51214485u);
   EXPECT_FALSE(failed.report.nodes[0].failure.empty());

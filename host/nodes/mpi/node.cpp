@@ -139,7 +139,7 @@ class KernelTraffic final : public TileTraffic {
 
   static mpi::KernelQuery query(const backend::KernelDefinition& kernel,
                                 const mpi::RankConfig& config) {
-    return {kernel.name, kernel.dims, static_cast<std::int64_t>(kernel.parameters), config};
+    return {kernel.name, kernel.dims, kernel.signature, config};
   }
 
  private:

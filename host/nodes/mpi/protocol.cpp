@@ -32,7 +32,7 @@ void put_node_info(ByteWriter& writer, const NodeInfo& info) {
 void put_kernel(ByteWriter& writer, const KernelQuery& query) {
   writer.put_string(query.name);
   writer.put(query.dims);
-  writer.put(query.parameters);
+  writer.put_string(query.signature);
   put_options(writer, query.config);
 }
 
@@ -204,7 +204,7 @@ KernelQuery decode_kernel_query(ByteReader& reader) {
   KernelQuery query;
   query.name = reader.get_string();
   query.dims = reader.get<std::int32_t>();
-  query.parameters = reader.get<std::int64_t>();
+  query.signature = reader.get_string();
   query.config = decode_rank_config(reader);
   return query;
 }

@@ -147,7 +147,7 @@ struct JobMessage {
 struct KernelQuery {
   std::string name;
   std::int32_t dims = 1;
-  std::int64_t parameters = 0;
+  std::string signature;  ///< the parameters' element types (KernelDefinition::signature)
   RankConfig config;
 };
 

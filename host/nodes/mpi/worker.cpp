@@ -277,13 +277,12 @@ class RemoteWorker {
           "rank {} knows no kernel '{}': pass it to hetero::Runtime::serve() in main(), which "
           "every rank runs",
           runtime_.rank(), query.name);
-    } else if (kernel->dims != query.dims ||
-               static_cast<std::int64_t>(kernel->parameters) != query.parameters) {
+    } else if (kernel->dims != query.dims || kernel->signature != query.signature) {
       why = fmt::format(
-          "rank {}'s kernel '{}' is {}-D with {} parameters, rank 0's {}-D with {}: run the same "
-          "program on every rank",
-          runtime_.rank(), query.name, kernel->dims, kernel->parameters, query.dims,
-          query.parameters);
+          "rank {}'s kernel '{}' is {}-D {}, rank 0's {}-D {}: run the same program on every "
+          "rank",
+          runtime_.rank(), query.name, kernel->dims, kernel->signature, query.dims,
+          query.signature);
       kernel.reset();
     }
     return kernel;

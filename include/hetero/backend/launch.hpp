@@ -82,6 +82,9 @@ struct KernelDefinition {
   std::string name;
   int dims = 1;
   std::size_t parameters = 0;  ///< the arguments every implementation takes
+  /// The parameters' element types, e.g. "(f32[] const, f32[] const, f32[], f32)": with the
+  /// name, the kernel's identity in the throughput model.
+  std::string signature;
   bool exact = false;          ///< no contraction: FP_CONTRACT OFF is added to OpenCL sources
   std::uint64_t id = 0;  ///< unique per definition as built: the key of per-device build caches
   HostImplementation host;
