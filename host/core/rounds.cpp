@@ -1,4 +1,5 @@
-// The dispatcher's engine: tiles handed out by policy, proxy threads, failure recovery.
+// The dispatcher's engine: rounds of tiles handed out by a policy's distribution, proxy threads,
+// failure recovery.
 #include "rounds.hpp"
 
 #include <algorithm>
@@ -12,12 +13,10 @@
 #include <fmt/ranges.h>
 
 #include "hetero/error.hpp"
+#include "policies/distribution.hpp"
 
 namespace hetero::detail {
 namespace {
-
-// Fraction of the tiles the auto policy assigns up front by weight; the rest is a shared tail.
-constexpr int kAutoTailEvery = 5;
 
 // Which node completed each tile of the job; shared by every round of one run.
 class Completion {
@@ -48,19 +47,11 @@ class Completion {
   Progress* progress_;
 };
 
-// How the tiles of one round are handed out.
-struct RoundPlan {
-  Policy policy = Policy::dynamic;
-  std::vector<std::vector<Tile>> own;  // per node: fixed (static, weighted) or first (auto) tiles
-  std::vector<Tile> queue;             // shared queue (dynamic, guided, auto's tail)
-  int total_lanes = 1;
-};
-
 class Round;
 
 class NodeWork final : public WorkSource {
  public:
-  NodeWork(Round& round, int node, std::int64_t fail_after)
+  NodeWork(Round& round, std::size_t node, std::int64_t fail_after)
       : round_(round), node_(node), fail_after_(fail_after) {}
   bool self_scheduling() const override;
   std::span<const Tile> assigned() const override;
@@ -70,84 +61,39 @@ class NodeWork final : public WorkSource {
 
  private:
   Round& round_;
-  int node_;
+  std::size_t node_;
   std::int64_t fail_after_;  // < 0: no injected fault
   std::atomic<std::int64_t> completed_{0};
-  std::atomic<std::size_t> own_next_{0};
-  std::mutex chunk_mutex_;
-  std::size_t chunk_begin_ = 0, chunk_end_ = 0;
 };
 
+// One round: its tiles distributed by policy, the run's completion, and its stop flag.
 class Round {
  public:
-  Round(RoundPlan plan, Completion& completion, const std::atomic<bool>* stop)
-      : plan_(std::move(plan)), completion_(completion), stop_(stop) {}
+  Round(std::unique_ptr<TileDistribution> distribution, Completion& completion,
+        const std::atomic<bool>* stop)
+      : distribution_(std::move(distribution)), completion_(completion), stop_(stop) {}
 
-  const RoundPlan& plan() const { return plan_; }
+  TileDistribution& distribution() { return *distribution_; }
   Completion& completion() { return completion_; }
   bool stop_requested() const { return stop_ != nullptr && stop_->load(std::memory_order_relaxed); }
 
-  std::optional<Tile> next_from_queue() {
-    if (stop_requested()) return std::nullopt;
-    const std::size_t i = queue_next_.fetch_add(1, std::memory_order_relaxed);
-    if (i >= plan_.queue.size()) return std::nullopt;
-    return plan_.queue[i];
-  }
-  // Guided: the next chunk of the queue, about remaining / (2 * lanes) tiles.
-  std::pair<std::size_t, std::size_t> next_chunk() {
-    if (stop_requested()) return {0, 0};
-    const std::size_t total = plan_.queue.size();
-    std::size_t begin = queue_next_.load(std::memory_order_relaxed);
-    for (;;) {
-      if (begin >= total) return {0, 0};
-      const std::size_t chunk = std::max<std::size_t>(
-          1, (total - begin) / (2 * static_cast<std::size_t>(plan_.total_lanes)));
-      if (queue_next_.compare_exchange_weak(begin, begin + chunk)) {
-        return {begin, std::min(total, begin + chunk)};
-      }
-    }
-  }
-
  private:
-  RoundPlan plan_;
+  std::unique_ptr<TileDistribution> distribution_;
   Completion& completion_;
   const std::atomic<bool>* stop_;
-  std::atomic<std::size_t> queue_next_{0};
 };
 
 bool NodeWork::self_scheduling() const {
-  const Policy policy = round_.plan().policy;
-  return policy != Policy::static_split && policy != Policy::weighted;
+  return round_.distribution().self_scheduling();
 }
 
 std::span<const Tile> NodeWork::assigned() const {
-  if (self_scheduling()) return {};
-  return round_.plan().own[static_cast<std::size_t>(node_)];
+  return round_.distribution().assigned(node_);
 }
 
 std::optional<Tile> NodeWork::next() {
-  const RoundPlan& plan = round_.plan();
-  switch (plan.policy) {
-    case Policy::static_split:
-    case Policy::weighted:
-      return std::nullopt;
-    case Policy::dynamic:
-      return round_.next_from_queue();
-    case Policy::guided: {
-      std::lock_guard lock(chunk_mutex_);
-      if (chunk_begin_ == chunk_end_) std::tie(chunk_begin_, chunk_end_) = round_.next_chunk();
-      if (chunk_begin_ == chunk_end_ || round_.stop_requested()) return std::nullopt;
-      return plan.queue[chunk_begin_++];
-    }
-    case Policy::automatic: {
-      if (round_.stop_requested()) return std::nullopt;
-      const auto& own = plan.own[static_cast<std::size_t>(node_)];
-      const std::size_t i = own_next_.fetch_add(1, std::memory_order_relaxed);
-      if (i < own.size()) return own[i];
-      return round_.next_from_queue();
-    }
-  }
-  return std::nullopt;
+  if (round_.stop_requested()) return std::nullopt;
+  return round_.distribution().next(node_);
 }
 
 bool NodeWork::stop_requested() const {
@@ -155,7 +101,7 @@ bool NodeWork::stop_requested() const {
 }
 
 void NodeWork::completed(const Tile& tile) {
-  round_.completion().mark(tile, node_);
+  round_.completion().mark(tile, static_cast<int>(node_));
   const std::int64_t count = completed_.fetch_add(1, std::memory_order_relaxed) + 1;
   if (fail_after_ >= 0 && count >= fail_after_) {
     throw Error(fmt::format("injected fault after {} tiles", count));
@@ -170,60 +116,6 @@ std::string describe_exception(const std::exception_ptr& error) {
   } catch (...) {
     return "unknown exception";
   }
-}
-
-RoundPlan plan_round(Policy policy, const std::vector<Tile>& tiles, const std::vector<int>& lanes,
-                     const std::vector<double>& weights, const std::vector<bool>& active) {
-  RoundPlan plan;
-  plan.policy = policy;
-  plan.own.resize(lanes.size());
-  plan.total_lanes = 0;
-  for (std::size_t i = 0; i < lanes.size(); ++i) {
-    if (active[i]) plan.total_lanes += lanes[i];
-  }
-  plan.total_lanes = std::max(1, plan.total_lanes);
-  // Weights of the active nodes; equal shares when none is known.
-  std::vector<double> shares(lanes.size(), 0.0);
-  double known = 0;
-  for (std::size_t i = 0; i < lanes.size(); ++i) {
-    if (active[i]) known += std::max(0.0, weights[i]);
-  }
-  for (std::size_t i = 0; i < lanes.size(); ++i) {
-    if (active[i]) shares[i] = known > 0 ? std::max(0.0, weights[i]) : 1.0;
-  }
-  switch (policy) {
-    case Policy::static_split: {
-      // Contiguous blocks, each node's share proportional to its lanes.
-      std::size_t first = 0;
-      long lanes_before = 0;
-      for (std::size_t i = 0; i < lanes.size(); ++i) {
-        if (!active[i]) continue;
-        lanes_before += lanes[i];
-        const auto last = static_cast<std::size_t>(static_cast<long double>(tiles.size()) *
-                                                   lanes_before / plan.total_lanes);
-        plan.own[i].assign(tiles.begin() + static_cast<std::ptrdiff_t>(first),
-                           tiles.begin() + static_cast<std::ptrdiff_t>(last));
-        first = last;
-      }
-      break;
-    }
-    case Policy::weighted:
-      plan.own = spread_by_weight(tiles, shares);
-      break;
-    case Policy::dynamic:
-    case Policy::guided:
-      plan.queue = tiles;
-      break;
-    case Policy::automatic: {
-      std::vector<Tile> head;
-      for (const Tile& tile : tiles) {
-        (tile.index % kAutoTailEvery == kAutoTailEvery - 1 ? plan.queue : head).push_back(tile);
-      }
-      plan.own = spread_by_weight(head, shares);
-      break;
-    }
-  }
-  return plan;
 }
 
 // Node i's injected fault: fail after that many tiles; -1: none.
@@ -244,7 +136,7 @@ std::vector<std::exception_ptr> run_round(Round& round, const std::vector<bool>&
   for (std::size_t i = 0; i < active.size(); ++i) {
     if (!active[i]) continue;
     proxies.emplace_back([&, i] {
-      NodeWork work(round, static_cast<int>(i), fail_after[i]);
+      NodeWork work(round, i, fail_after[i]);
       try {
         task(i, work, traces[i]);
       } catch (...) {
@@ -305,8 +197,9 @@ Execution execute_rounds(const RoundsInput& input, const RunOptions& options, Pr
   std::vector<Tile> round_tiles = tiles;
   Policy round_policy = options.policy;
   for (;;) {
-    Round round(plan_round(round_policy, round_tiles, input.lanes, input.weights, active),
-                completion, options.stop);
+    Round round(
+        distribute(round_policy, shape_round(round_tiles, input.lanes, input.weights, active)),
+        completion, options.stop);
     const std::vector<std::exception_ptr> errors =
         run_round(round, active, fail_after, traces, task);
 
