@@ -15,6 +15,7 @@
 
 #include "core/host_info.hpp"
 #include "core/parse.hpp"
+#include "hetero/backend/dispatcher.hpp"
 #include "hetero/hetero.hpp"
 
 namespace {

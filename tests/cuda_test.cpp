@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hetero/backend/dispatcher.hpp"
 #include "nodes/cuda/device_probe.hpp"
 #include "test_support.hpp"
 

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "hetero/backend/dispatcher.hpp"
 #include "test_support.hpp"
 
 namespace hetero {

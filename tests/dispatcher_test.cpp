@@ -12,6 +12,7 @@
 #include <png.h>
 #include <nlohmann/json.hpp>
 
+#include "hetero/backend/dispatcher.hpp"
 #include "nodes/host_kernel.hpp"
 #include "test_support.hpp"
 

@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 
+#include "hetero/backend/dispatcher.hpp"
 #include "test_support.hpp"
 
 namespace hetero {

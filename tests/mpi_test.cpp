@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "hetero/backend/node.hpp"
 #include "hetero/hetero.hpp"
 
 namespace hetero {

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "hetero/backend/dispatcher.hpp"
 #include "hetero/hetero.hpp"
 #include "nodes/mpi/projection.hpp"
 

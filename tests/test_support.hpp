@@ -20,6 +20,7 @@
 #include <system_error>
 #include <vector>
 
+#include "hetero/backend/dispatcher.hpp"
 #include "hetero/hetero.hpp"
 
 namespace hetero::test {

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/parse.hpp"
+#include "hetero/backend/dispatcher.hpp"
 #include "hetero/hetero.hpp"
 #include "mandelbrot.hpp"
 

@@ -1,5 +1,6 @@
 // Repeated timed runs and shared JSON blocks.
 #include "cli/measure.hpp"
+#include "hetero/backend/dispatcher.hpp"
 
 namespace hetero::cli {
 

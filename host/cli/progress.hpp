@@ -4,7 +4,7 @@
 #include <atomic>
 #include <thread>
 
-#include "hetero/dispatcher.hpp"
+#include "hetero/backend/dispatcher.hpp"
 
 namespace hetero::cli {
 

@@ -14,6 +14,7 @@
 #include "cli/measure.hpp"
 #include "cli/signals.hpp"
 #include "core/parse.hpp"
+#include "hetero/backend/dispatcher.hpp"
 #include "hetero/hetero.hpp"
 
 namespace hetero::cli {

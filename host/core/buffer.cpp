@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "hetero/buffer.hpp"
+#include "hetero/backend/memory.hpp"
 #include "hetero/error.hpp"
 
 namespace hetero {

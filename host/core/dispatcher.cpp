@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "hetero/dispatcher.hpp"
+#include "hetero/backend/dispatcher.hpp"
 #include "hetero/error.hpp"
 #include "hetero/version.hpp"
 #include "host_info.hpp"

@@ -9,8 +9,8 @@
 #include <fmt/ranges.h>
 
 #include "hetero/backend/launch.hpp"
+#include "hetero/backend/node.hpp"
 #include "hetero/error.hpp"
-#include "hetero/node.hpp"
 
 namespace hetero {
 

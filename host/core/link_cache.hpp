@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 
 namespace hetero {
 

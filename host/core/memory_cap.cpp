@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 
 #include "core/parse.hpp"
+#include "hetero/backend/node.hpp"
 #include "hetero/error.hpp"
-#include "hetero/node.hpp"
 #include "hetero/workload.hpp"
 
 namespace hetero {

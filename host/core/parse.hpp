@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 
 namespace hetero {
 

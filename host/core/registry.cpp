@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include "core/host_info.hpp"
+#include "hetero/backend/node.hpp"
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "hetero/dispatcher.hpp"
-#include "hetero/node.hpp"
+#include "hetero/backend/dispatcher.hpp"
+#include "hetero/backend/node.hpp"
 #include "hetero/trace.hpp"
 
 namespace hetero::detail {

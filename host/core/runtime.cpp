@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "hetero/backend/dispatcher.hpp"
 #include "hetero/error.hpp"
 #include "nodes/mpi/launch.hpp"
 

@@ -12,7 +12,7 @@
 
 #include "hetero/backend/launch.hpp"
 #include "hetero/job.hpp"
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 #include "hetero/trace.hpp"
 #include "scalar/tile.hpp"
 

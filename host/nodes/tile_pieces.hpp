@@ -7,10 +7,10 @@
 #include <optional>
 #include <span>
 
-#include "hetero/buffer.hpp"
+#include "hetero/backend/memory.hpp"
 #include "hetero/error.hpp"
 #include "hetero/job.hpp"
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 
 namespace hetero::nodes {
 

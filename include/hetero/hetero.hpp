@@ -1,8 +1,7 @@
-// Umbrella header: the whole public API of hetero.
+// Umbrella header: the whole user API of hetero. The interface backends implement (nodes,
+// memory spaces, the dispatcher) is under hetero/backend/.
 #pragma once
 
-#include "hetero/buffer.hpp"
-#include "hetero/dispatcher.hpp"
 #include "hetero/element.hpp"
 #include "hetero/error.hpp"
 #include "hetero/job.hpp"
@@ -14,6 +13,7 @@
 #include "hetero/policy.hpp"
 #include "hetero/registry.hpp"
 #include "hetero/report.hpp"
+#include "hetero/run.hpp"
 #include "hetero/runtime.hpp"
 #include "hetero/scaling.hpp"
 #include "hetero/settings.hpp"

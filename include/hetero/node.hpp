@@ -1,23 +1,14 @@
-// Node: one compute resource with its own memory, its link to the host, and its workers.
+// What a node is, as users see it: its kind, its link to the host, what it runs on, and the
+// options it is created with. The interface backends implement is hetero/backend/node.hpp.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 
-#include "hetero/buffer.hpp"
-#include "hetero/job.hpp"
-#include "hetero/trace.hpp"
-
 namespace hetero {
-
-namespace backend {
-struct KernelDefinition;
-struct Launch;
-}  // namespace backend
 
 enum class NodeKind : std::uint8_t { host, device, remote };
 std::string_view to_string(NodeKind kind);
@@ -72,47 +63,6 @@ struct NodeOptions {
   std::string device;             ///< device selector for device nodes; empty: the first
   std::string kernel = "scalar";  ///< host tile kernel of threads/openmp: scalar or simd
   MemoryCap memory;               ///< device nodes: the cap on their own memory
-};
-
-/// The tiles a node is given during one run, as its policy hands them out.
-class WorkSource {
- public:
-  virtual ~WorkSource() = default;
-  /// True when tiles are pulled one at a time from a shared queue (dynamic policies);
-  /// false when the node's tiles are fixed up front and returned by assigned().
-  virtual bool self_scheduling() const = 0;
-  virtual std::span<const Tile> assigned() const = 0;
-  /// Next tile under a self-scheduling policy; nullopt when none is left or a stop was asked.
-  virtual std::optional<Tile> next() = 0;
-  /// True once the run was asked to stop: nodes finish the tile in hand and return.
-  virtual bool stop_requested() const = 0;
-  /// Reports a finished tile (its counts are in place).
-  virtual void completed(const Tile& tile) = 0;
-};
-
-/// A compute resource. Created through the NodeRegistry; driven by the Dispatcher from one
-/// proxy thread per node.
-class Node {
- public:
-  virtual ~Node() = default;
-  virtual const NodeInfo& info() const = 0;
-  /// Lanes this node records trace events on (workers, streams or queues).
-  virtual int lanes() const { return info().concurrency; }
-  /// Computes every tile `work` gives it, writing the counts of tile t to
-  /// counts[t.begin, t.end) in host memory. Returns when `work` has no more tiles; throws
-  /// Error on failure.
-  virtual void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-                   NodeTrace& trace) = 0;
-  /// The node's own memory space (device nodes); nullptr for nodes that use host memory.
-  virtual MemorySpace* memory_space() { return nullptr; }
-
-  /// Whether this node has an implementation of `kernel` it can run; when not, `why` says so
-  /// in words that name the node and the implementations the kernel has.
-  virtual bool can_run(const backend::KernelDefinition& kernel, std::string& why) const;
-  /// Runs the user's kernel over every tile `work` gives it, with the implementation
-  /// can_run() accepted. Arguments are bound to host memory: a device node copies in what a
-  /// tile reads and copies out what it writes, each copy traced. Throws Error on failure.
-  virtual void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace);
 };
 
 }  // namespace hetero

@@ -11,6 +11,8 @@
 
 namespace hetero {
 
+class Node;  // hetero/backend/node.hpp
+
 /// One backend as the registry knows it, built into this library or not.
 struct Backend {
   std::string name;

@@ -18,12 +18,15 @@
 #include <utility>
 #include <vector>
 
-#include "hetero/dispatcher.hpp"
 #include "hetero/kernel.hpp"
+#include "hetero/model.hpp"
 #include "hetero/node.hpp"
 #include "hetero/registry.hpp"
+#include "hetero/run.hpp"
 
 namespace hetero {
+
+class Dispatcher;
 
 struct RuntimeOptions {
   /// Backends to run on, as `hetero devices` names them, or {"all"}: every available one.

@@ -7,10 +7,10 @@
 
 int main() {
   const hetero::Job job(hetero::resolve_job(hetero::JobRequest{}));
-  std::vector<std::unique_ptr<hetero::Node>> nodes;
-  nodes.push_back(hetero::NodeRegistry::builtin().create("threads"));
-  hetero::Dispatcher dispatcher(std::move(nodes));
-  const hetero::RunResult result = dispatcher.run(job);
+  hetero::RuntimeOptions options;
+  options.nodes = {"threads"};
+  hetero::Runtime runtime(options);
+  const hetero::RunResult result = runtime.run(job);
   const hetero::Checksum& checksum = result.report.checksum;
   std::printf("hetero %s: seed checksum sum %llu hash %s\n", hetero::version_string,
               static_cast<unsigned long long>(checksum.sum), checksum.hash_hex().c_str());

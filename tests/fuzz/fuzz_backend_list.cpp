@@ -22,6 +22,7 @@
 
 #include "core/host_info.hpp"
 #include "fuzz_support.hpp"
+#include "hetero/backend/node.hpp"
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
 

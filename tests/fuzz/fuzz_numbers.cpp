@@ -26,7 +26,7 @@
 #include "core/parse.hpp"
 #include "fuzz_support.hpp"
 #include "hetero/error.hpp"
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 #include "hetero/workload.hpp"
 
 namespace {

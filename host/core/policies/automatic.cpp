@@ -1,7 +1,7 @@
 // "auto": four tiles in five assigned up front in proportion to the nodes' shares (spread over
 // the image), the fifth a shared tail that evens out what the shares got wrong.
 #include "distribution.hpp"
-#include "hetero/dispatcher.hpp"
+#include "hetero/backend/dispatcher.hpp"
 #include "queue.hpp"
 
 namespace hetero::detail {

@@ -1,6 +1,6 @@
 // "weighted": fixed tiles spread over the image in proportion to the nodes' shares.
 #include "fixed.hpp"
-#include "hetero/dispatcher.hpp"
+#include "hetero/backend/dispatcher.hpp"
 
 namespace hetero::detail {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/link_cache.hpp"
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 
 namespace hetero::nodes::cuda {
 

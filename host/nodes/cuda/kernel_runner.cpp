@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "hetero/buffer.hpp"
+#include "hetero/backend/memory.hpp"
 #include "hetero/error.hpp"
 #include "nodes/host_kernel.hpp"
 

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "hetero/backend/launch.hpp"
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 #include "nodes/cuda/runtime.hpp"
 
 namespace hetero::nodes::cuda {

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "cuda/tile.hpp"
-#include "hetero/buffer.hpp"
+#include "hetero/backend/memory.hpp"
 #include "hetero/registry.hpp"
 #include "nodes/cuda/device_probe.hpp"
 #include "nodes/cuda/kernel_runner.hpp"

@@ -10,7 +10,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include "hetero/buffer.hpp"
+#include "hetero/backend/memory.hpp"
 #include "hetero/trace.hpp"
 
 namespace hetero::nodes::cuda {

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 #include "runtime.hpp"
 
 namespace hetero::nodes {

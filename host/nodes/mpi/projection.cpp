@@ -11,7 +11,7 @@
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
-#include "hetero/dispatcher.hpp"
+#include "hetero/backend/dispatcher.hpp"
 #include "hetero/error.hpp"
 #include "hetero/job.hpp"
 

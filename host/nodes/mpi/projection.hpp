@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 #include "hetero/workload.hpp"
 #include "nodes/mpi/rank_counts.hpp"
 

@@ -12,7 +12,7 @@
 #include "hetero/backend/launch.hpp"
 #include "hetero/error.hpp"
 #include "hetero/job.hpp"
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 
 namespace hetero::nodes::mpi {
 

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "clock.hpp"
-#include "hetero/buffer.hpp"
+#include "hetero/backend/memory.hpp"
 #include "hetero/error.hpp"
 
 namespace hetero::nodes::opencl {

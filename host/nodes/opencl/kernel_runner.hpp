@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "hetero/backend/launch.hpp"
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 #include "runtime.hpp"
 #include "space.hpp"
 

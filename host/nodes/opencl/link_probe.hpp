@@ -5,7 +5,7 @@
 
 #include "core/link_cache.hpp"
 #include "device.hpp"
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 
 namespace hetero::nodes::opencl {
 

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "clock.hpp"
-#include "hetero/buffer.hpp"
+#include "hetero/backend/memory.hpp"
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
 #include "kernel_runner.hpp"

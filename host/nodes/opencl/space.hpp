@@ -7,7 +7,7 @@
 #include <mutex>
 #include <string>
 
-#include "hetero/buffer.hpp"
+#include "hetero/backend/memory.hpp"
 #include "runtime.hpp"
 
 namespace hetero::nodes::opencl {

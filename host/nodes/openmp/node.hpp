@@ -1,7 +1,7 @@
 // The openmp node: an OpenMP parallel region, one lane per OpenMP thread.
 #pragma once
 
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 
 namespace hetero::nodes {
 

@@ -1,7 +1,7 @@
 // The serial node: one host thread, the reference every other backend is checked against.
 #pragma once
 
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 
 namespace hetero::nodes {
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 #include "hetero/workload.hpp"
 
 namespace hetero::detail {

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "hetero/node.hpp"
+#include "hetero/backend/node.hpp"
 
 namespace hetero::nodes {
 

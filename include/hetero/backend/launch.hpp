@@ -85,7 +85,7 @@ struct KernelDefinition {
   /// The parameters' element types, e.g. "(f32[] const, f32[] const, f32[], f32)": with the
   /// name, the kernel's identity in the throughput model.
   std::string signature;
-  bool exact = false;          ///< no contraction: FP_CONTRACT OFF is added to OpenCL sources
+  bool exact = false;    ///< no contraction: FP_CONTRACT OFF is added to OpenCL sources
   std::uint64_t id = 0;  ///< unique per definition as built: the key of per-device build caches
   HostImplementation host;
   std::vector<OpenCLImplementation> opencl;

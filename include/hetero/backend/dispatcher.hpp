@@ -1,59 +1,17 @@
-// Dispatcher: runs a job on a set of nodes at once under a policy.
+// Dispatcher: runs a job, or a user's kernel, on a set of nodes at once under a policy. For
+// backend authors and tools that build their own nodes; users run through hetero::Runtime.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "hetero/backend/launch.hpp"
-#include "hetero/job.hpp"
+#include "hetero/backend/node.hpp"
 #include "hetero/model.hpp"
-#include "hetero/node.hpp"
-#include "hetero/policy.hpp"
-#include "hetero/report.hpp"
-#include "hetero/trace.hpp"
+#include "hetero/run.hpp"
 
 namespace hetero {
-
-/// A fault injected for tests: the node at position `node` of the run fails after completing
-/// `after_tiles` tiles.
-struct FaultInjection {
-  std::size_t node = 0;
-  std::int64_t after_tiles = 0;
-};
-
-struct RunOptions {
-  Policy policy = Policy::dynamic;
-  std::int64_t tile_pixels = 0;             ///< 0: chosen automatically
-  const std::atomic<bool>* stop = nullptr;  ///< set to stop the run after the tiles in hand
-  /// Throughput model used by weighted and auto (calibrating nodes it does not know) and
-  /// taught by every run; nullptr: a model private to this run.
-  ThroughputModel* model = nullptr;
-  std::vector<FaultInjection> faults;  ///< test hook
-  /// User kernels: a node with no implementation of the kernel is left out, with a note,
-  /// instead of failing the run.
-  bool fallback = false;
-};
-
-/// Live progress of a run, readable from any thread.
-struct Progress {
-  std::atomic<std::int64_t> tiles_done{0};
-  std::atomic<std::int64_t> tiles_total{0};
-};
-
-struct RunResult {
-  std::vector<std::uint32_t> counts;  ///< row-major, width * height
-  Report report;
-  Trace trace;
-};
-
-/// What a run of a user's kernel gives: its results are in the arrays it wrote.
-struct LaunchResult {
-  Report report;
-  Trace trace;
-};
 
 /// The tile size chosen when the user gives none: about 16 tiles per lane, at most about 2^25
 /// worst-case iterations each (2^35 when device or remote nodes take part), rounded down to

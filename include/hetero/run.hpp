@@ -1,0 +1,55 @@
+// What a run is asked and what it gives: its options, its live progress, its results.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hetero/job.hpp"
+#include "hetero/model.hpp"
+#include "hetero/policy.hpp"
+#include "hetero/report.hpp"
+#include "hetero/trace.hpp"
+
+namespace hetero {
+
+/// A fault injected for tests: the node at position `node` of the run fails after completing
+/// `after_tiles` tiles.
+struct FaultInjection {
+  std::size_t node = 0;
+  std::int64_t after_tiles = 0;
+};
+
+struct RunOptions {
+  Policy policy = Policy::dynamic;
+  std::int64_t tile_pixels = 0;             ///< 0: chosen automatically
+  const std::atomic<bool>* stop = nullptr;  ///< set to stop the run after the tiles in hand
+  /// Throughput model used by weighted and auto (calibrating nodes it does not know) and
+  /// taught by every run; nullptr: a model private to this run.
+  ThroughputModel* model = nullptr;
+  std::vector<FaultInjection> faults;  ///< test hook
+  /// User kernels: a node with no implementation of the kernel is left out, with a note,
+  /// instead of failing the run.
+  bool fallback = false;
+};
+
+/// Live progress of a run, readable from any thread.
+struct Progress {
+  std::atomic<std::int64_t> tiles_done{0};
+  std::atomic<std::int64_t> tiles_total{0};
+};
+
+struct RunResult {
+  std::vector<std::uint32_t> counts;  ///< row-major, width * height
+  Report report;
+  Trace trace;
+};
+
+/// What a run of a user's kernel gives: its results are in the arrays it wrote.
+struct LaunchResult {
+  Report report;
+  Trace trace;
+};
+
+}  // namespace hetero
