@@ -1,5 +1,6 @@
 // What every example does with its kernel: run it on each node available here (or each that
-// `--nodes` names), one at a time, and compare the result with a plain loop.
+// `--nodes` names), one at a time and then all together, and compare the result with a plain
+// loop.
 #pragma once
 
 #include <algorithm>
@@ -39,32 +40,41 @@ inline std::vector<std::string> requested_nodes(int argc, char** argv) {
   return available_nodes();
 }
 
-/// Calls `run(runtime)` with a Runtime of each requested node that `wanted` accepts; `run`
-/// returns true when the result matched. Prints one line per node; returns the exit status:
-/// non-zero when a node differed, failed or was not there, or when none ran.
+/// Runs `run(runtime)` on a Runtime of `nodes` and prints whether it matched; false if not.
+template <class Run>
+bool run_on(const char* example, const std::vector<std::string>& nodes, Run& run) {
+  std::string names;
+  for (const std::string& name : nodes) names += (names.empty() ? "" : "+") + name;
+  try {
+    hetero::RuntimeOptions options;
+    options.nodes = nodes;
+    hetero::Runtime runtime(options);
+    const bool same = run(runtime);
+    std::printf("%s on %s: %s\n", example, names.c_str(),
+                same ? "matches the plain loop" : "DIFFERS");
+    return same;
+  } catch (const std::exception& e) {
+    std::printf("%s on %s: failed: %s\n", example, names.c_str(), e.what());
+    return false;
+  }
+}
+
+/// Calls `run(runtime)` with a Runtime of each requested node that `wanted` accepts, then of
+/// all of them together; `run` returns true when the result matched. Prints one line per run;
+/// returns the exit status: non-zero when a run differed or failed, or when none ran.
 template <class Wanted, class Run>
 int run_everywhere(int argc, char** argv, const char* example, Wanted wanted, Run run) {
-  int failures = 0, runs = 0;
+  std::vector<std::string> nodes;
   for (const std::string& name : requested_nodes(argc, argv)) {
-    if (!wanted(name)) continue;
-    try {
-      hetero::RuntimeOptions options;
-      options.nodes = {name};
-      hetero::Runtime runtime(options);
-      const bool same = run(runtime);
-      std::printf("%s on %s: %s\n", example, name.c_str(),
-                  same ? "matches the plain loop" : "DIFFERS");
-      if (!same) ++failures;
-      ++runs;
-    } catch (const std::exception& e) {
-      std::printf("%s on %s: failed: %s\n", example, name.c_str(), e.what());
-      ++failures;
-    }
+    if (wanted(name)) nodes.push_back(name);
   }
-  if (runs == 0) {
+  if (nodes.empty()) {
     std::printf("%s: no node could run it\n", example);
     return 1;
   }
+  int failures = 0;
+  for (const std::string& name : nodes) failures += run_on(example, {name}, run) ? 0 : 1;
+  if (nodes.size() > 1) failures += run_on(example, nodes, run) ? 0 : 1;
   return failures == 0 ? 0 : 1;
 }
 

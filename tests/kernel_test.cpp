@@ -160,6 +160,43 @@ TEST_P(KernelTest, TraceHoldsEveryElementOnceAndDeviceCopiesWithTheirBytes) {
   }
 }
 
+// A 3x3 blur reads each tile's rows and one more on each side: the result equals the plain loop
+// on every tile size, and a device node copies in exactly the rows each tile reaches.
+TEST_P(KernelTest, HaloReadsTheTilesRowsAndOneMoreOnEachSide) {
+  const std::int64_t width = 41, height = 23;
+  std::vector<float> in(static_cast<std::size_t>(width * height)), expected(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>((i * 7919) % 1000) * 0.01F;
+  for (std::int64_t y = 0; y < height; ++y) {
+    for (std::int64_t x = 0; x < width; ++x) {
+      expected[static_cast<std::size_t>(y * width + x)] =
+          test::blur_at(in.data(), width, height, x, y);
+    }
+  }
+  Runtime runtime(on_this_node());
+  for (const std::int64_t rows : {1, 4, 23}) {
+    std::vector<float> out(in.size(), -1.0F);
+    LaunchOptions options;
+    options.tile = rows * width;
+    const LaunchResult result =
+        runtime.run(test::blur_kernel(), Grid2D{width, height},
+                    read_halo(span2d(std::as_const(in), width, height), 1),
+                    write(span2d(out, width, height)), width, height, options);
+    EXPECT_EQ(out, expected) << rows << " rows per tile";
+    if (result.report.nodes[0].kind != NodeKind::device) continue;
+    // Each tile's rows and the halo rows inside the image, once.
+    std::uint64_t expected_bytes = 0, copied = 0;
+    for (std::int64_t first = 0; first < height; first += rows) {
+      const std::int64_t reach_begin = std::max<std::int64_t>(0, first - 1);
+      const std::int64_t reach_end = std::min(height, first + rows + 1);
+      expected_bytes += static_cast<std::uint64_t>((reach_end - reach_begin) * width) * 4;
+    }
+    for (const TraceEvent& event : result.trace.events) {
+      if (event.kind == EventKind::copy_to_device) copied += event.bytes;
+    }
+    EXPECT_EQ(copied, expected_bytes) << rows << " rows per tile";
+  }
+}
+
 // A single-source element functor gives the host implementation (this file is compiled by g++):
 // host nodes (and remote ranks computing with one) run it; a device node without a CUDA
 // compiler's implementation says why.
@@ -244,6 +281,20 @@ TEST(KernelErrors, ArraysThatDoNotFitTheSpaceAreOneLineErrors) {
                     write(span2d(out, 12, 10)));
       },
       {"kernel 'copy2d'", "argument 1", "12 elements", "11 elements apart"});
+}
+
+TEST(KernelErrors, AHaloLargerThanTheArrayOrNegativeIsAOneLineError) {
+  Runtime runtime;
+  std::vector<float> in(10 * 6), out(10 * 6);
+  const auto run = [&](std::int64_t halo) {
+    runtime.run(test::blur_kernel(), Grid2D{10, 6},
+                read_halo(span2d(std::as_const(in), 10, 6), halo), write(span2d(out, 10, 6)),
+                std::int64_t{10}, std::int64_t{6});
+  };
+  expect_one_line_error([&] { run(7); },
+                        {"kernel 'blur3'", "argument 1", "halo of 7 rows", "array's 6"});
+  expect_one_line_error([&] { run(-1); }, {"kernel 'blur3'", "argument 1", "negative"});
+  EXPECT_NO_THROW(run(6)) << "a halo of the whole array reaches every row";
 }
 
 TEST(KernelErrors, ANodeWithoutAnImplementationNamesTheNodeAndFallback) {

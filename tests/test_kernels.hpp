@@ -3,6 +3,9 @@
 // tests/mpi/backend_main.cpp).
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
+
 #include "hetero/hetero.hpp"
 
 namespace hetero::test {
@@ -63,6 +66,47 @@ inline const auto& scale_rows_kernel() {
             }
           })
           .opencl(kScaleRowsSource, "scale_rows")
+          .exact();
+  return kernel;
+}
+
+inline constexpr const char* kBlurSource = R"(
+__kernel void blur3(__global const float* in, __global float* out, long width, long height) {
+  const long x = get_global_id(0), y = get_global_id(1);
+  float sum = 0.0f;
+  for (long dy = -1; dy <= 1; ++dy) {
+    const long yy = clamp(y + dy, 0L, height - 1);
+    for (long dx = -1; dx <= 1; ++dx) sum += in[yy * width + clamp(x + dx, 0L, width - 1)];
+  }
+  out[y * width + x] = sum / 9.0f;
+})";
+
+/// The 3x3 box blur of `in` (edges clamped) at (x, y): what blur3 computes, and the plain loop.
+inline float blur_at(const float* in, std::int64_t width, std::int64_t height, std::int64_t x,
+                     std::int64_t y) {
+  float sum = 0.0F;
+  for (std::int64_t dy = -1; dy <= 1; ++dy) {
+    const std::int64_t yy = std::clamp<std::int64_t>(y + dy, 0, height - 1);
+    for (std::int64_t dx = -1; dx <= 1; ++dx) {
+      sum += in[yy * width + std::clamp<std::int64_t>(x + dx, 0, width - 1)];
+    }
+  }
+  return sum / 9.0F;
+}
+
+/// A 3x3 box blur over rows: each tile reads its rows and a halo of one row on each side.
+inline const auto& blur_kernel() {
+  static const auto kernel =
+      Kernel<Tile2D, View2D<const float>, View2D<float>, std::int64_t, std::int64_t>("blur3")
+          .host([](Tile2D tile, View2D<const float> in, View2D<float> out, std::int64_t width,
+                   std::int64_t height) {
+            for (std::int64_t y = tile.y_begin; y < tile.y_end; ++y) {
+              for (std::int64_t x = tile.x_begin; x < tile.x_end; ++x) {
+                out(x, y) = blur_at(in.data(), width, height, x, y);
+              }
+            }
+          })
+          .opencl(kBlurSource, "blur3")
           .exact();
   return kernel;
 }

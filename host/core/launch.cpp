@@ -1,5 +1,6 @@
 // Kernel launches as nodes receive them: tiles in the space's terms, work units, and what a node
 // without user-kernel support says.
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -46,7 +47,17 @@ bool writes_slice(Access access) {
   return access == Access::write_slice || access == Access::read_write_slice;
 }
 
-ByteRange slice_of(const ArgumentBinding& argument, const TileRange& tile) {
+TileRange reach_of(const ArgumentBinding& argument, const TileRange& tile) {
+  if (argument.halo <= 0) return tile;
+  const std::int64_t extent = tile.dims == 1 ? argument.width : argument.height;
+  TileRange reach = tile;
+  reach.begin = std::max<std::int64_t>(0, tile.begin - argument.halo);
+  reach.end = std::min(extent, tile.end + argument.halo);
+  return reach;
+}
+
+ByteRange slice_of(const ArgumentBinding& argument, const TileRange& own) {
+  const TileRange tile = reach_of(argument, own);
   const std::size_t element = argument.element_bytes;
   if (tile.dims == 1) {
     return {static_cast<std::size_t>(tile.begin) * element,

@@ -62,6 +62,16 @@ void validate_launch(const backend::Launch& launch) {
     if (argument.data == nullptr && argument.elements() > 0) {
       throw UsageError(fmt::format("{}: the array has no data", what()));
     }
+    if (argument.halo < 0) {
+      throw UsageError(
+          fmt::format("{}: a halo of {} is negative; give 0 or more", what(), argument.halo));
+    }
+    const std::int64_t extent = launch.dims() == 1 ? argument.width : argument.height;
+    if (argument.halo > extent) {
+      throw UsageError(fmt::format("{}: a halo of {} {} is larger than the array's {}", what(),
+                                   argument.halo, launch.dims() == 1 ? "elements" : "rows",
+                                   extent));
+    }
     if (argument.access == Access::read_whole) continue;
     if (launch.dims() == 1 && argument.width < launch.width) {
       throw UsageError(fmt::format(

@@ -117,8 +117,8 @@ concept Scalar =
 }  // namespace detail
 
 /// An array argument with its access mode, as written at the call site: hetero::read(x),
-/// hetero::read_slice(x), hetero::write(y), hetero::read_write(y). `ViewT` is the view the
-/// implementations receive.
+/// hetero::read_slice(x), hetero::read_halo(x, n), hetero::write(y), hetero::read_write(y). `ViewT`
+/// is the view the implementations receive.
 template <class ViewT>
 struct ArrayArgument {
   backend::ArgumentBinding binding;
@@ -172,6 +172,26 @@ template <class T>
 ArrayArgument<View2D<const T>> read_slice(Span2D<T> data) {
   return detail::array_argument<View2D>(Access::read_slice, static_cast<const T*>(data.data),
                                         data.width, data.height, data.pitch);
+}
+
+/// Reads the tile's own elements (1-D) or rows (2-D) and `halo` more on each side, clamped at
+/// the array's edges (a 3x3 filter reads a halo of 1): a device node copies in that much. The
+/// view is const: a halo is never written.
+template <class T>
+ArrayArgument<View<const T>> read_halo(std::span<const T> data, std::int64_t halo) {
+  auto argument = read_slice(data);
+  argument.binding.halo = halo;
+  return argument;
+}
+template <class T>
+ArrayArgument<View<const T>> read_halo(const std::vector<T>& data, std::int64_t halo) {
+  return read_halo(std::span<const T>(data), halo);
+}
+template <class T>
+ArrayArgument<View2D<const T>> read_halo(Span2D<T> data, std::int64_t halo) {
+  auto argument = read_slice(data);
+  argument.binding.halo = halo;
+  return argument;
 }
 
 /// Writes the tile's own elements (1-D) or rows (2-D): the array covers the index space.

@@ -36,11 +36,12 @@ void put_kernel(ByteWriter& writer, const KernelQuery& query) {
   put_options(writer, query.config);
 }
 
-// Calls `row(offset, bytes)` for each row of the tile in `argument`'s array: a 1-D tile is one
-// row; a 2-D tile's rows are its rows' first `width` elements.
+// Calls `row(offset, bytes)` for each row of the tile's reach in `argument`'s array: in 1-D one
+// row; in 2-D each row's first `width` elements.
 template <class Row>
-void for_each_row(const backend::ArgumentBinding& argument, const backend::TileRange& tile,
+void for_each_row(const backend::ArgumentBinding& argument, const backend::TileRange& own,
                   Row row) {
+  const backend::TileRange tile = backend::reach_of(argument, own);
   const std::size_t element = argument.element_bytes;
   if (tile.dims == 1) {
     row(static_cast<std::size_t>(tile.begin) * element,
@@ -129,6 +130,7 @@ std::vector<std::uint8_t> encode(const LaunchMessage& message) {
     writer.put(argument.width);
     writer.put(argument.height);
     writer.put(argument.pitch);
+    writer.put(argument.halo);
     if (argument.access == Access::read_whole) writer.put_bytes(argument.data, argument.bytes());
   }
   return std::move(writer.bytes());
@@ -233,6 +235,7 @@ LaunchMessage decode_launch_message(ByteReader& reader) {
     argument.width = reader.get<std::int64_t>();
     argument.height = reader.get<std::int64_t>();
     argument.pitch = reader.get<std::int64_t>();
+    argument.halo = reader.get<std::int64_t>();
     std::vector<std::byte>& array = message.arrays[i];
     array.resize(argument.bytes());
     argument.data = array.data();

@@ -51,7 +51,10 @@ struct ArgumentBinding {
   void* data = nullptr;  ///< arrays: the first element (host memory)
   std::size_t element_bytes = 0;
   std::int64_t width = 0, height = 1, pitch = 0;  ///< arrays, in elements; 1-D: height 1
-  std::array<std::byte, 16> scalar{};             ///< scalars: the value's bytes
+  /// Read slices: elements (1-D) or rows (2-D) a tile also reads beyond each side of its own,
+  /// clamped at the array's edges.
+  std::int64_t halo = 0;
+  std::array<std::byte, 16> scalar{};  ///< scalars: the value's bytes
   std::size_t scalar_bytes = 0;
 
   std::int64_t elements() const { return height > 1 ? pitch * (height - 1) + width : width; }
@@ -102,9 +105,13 @@ struct KernelDefinition {
 bool reads_slice(Access access);
 bool writes_slice(Access access);
 
-/// The bytes of an array a tile reads or writes, as an offset and a length in the array (and in
-/// its replica, which has the array's shape). 2-D: the tile's rows, from the first's start to
-/// the last's end, with what lies between rows.
+/// The part of an array a tile reaches: its own elements (1-D) or rows (2-D), widened by the
+/// argument's halo on each side and clamped at the array's edges.
+TileRange reach_of(const ArgumentBinding& argument, const TileRange& tile);
+
+/// The bytes of an array a tile reads or writes (its reach), as an offset and a length in the
+/// array (and in its replica, which has the array's shape). 2-D: the rows, from the first's
+/// start to the last's end, with what lies between rows.
 struct ByteRange {
   std::size_t offset = 0, bytes = 0;
 };
