@@ -495,6 +495,40 @@ TEST(Trace, ChromeTraceHasOneEventPerComputeAndNodeNames) {
   EXPECT_EQ(processes, (std::set<std::string>{"serial", "threads"}));
 }
 
+// A copy's cause travels to the Chrome trace and into the report's bytes by cause.
+TEST(Trace, CopiesCarryTheirCauseIntoTheTraceAndTheReport) {
+  TraceClock clock;
+  NodeTrace node(&clock, 0);
+  TraceLane& lane = node.lane(0);
+  lane.copy(EventKind::copy_to_device, "x", 100, 0, 10, 0);
+  lane.copy(EventKind::copy_to_device, TransferCause::halo, "x", 8, 10, 12, 0);
+  lane.copy(EventKind::copy_to_host, "z", 50, 20, 30, 0);
+  Trace trace;
+  trace.node_names = {"opencl"};
+  trace.events = lane.events();
+  trace.wall_ns = 40;
+  std::ostringstream out;
+  write_chrome_trace(trace, out);
+  std::multiset<std::string> causes;
+  const auto document = nlohmann::json::parse(out.str());
+  for (const auto& event : document["traceEvents"]) {
+    if (event["ph"] == "X") causes.insert(event["args"]["cause"].get<std::string>());
+  }
+  EXPECT_EQ(causes, (std::multiset<std::string>{"read miss", "halo", "write-back"}));
+  NodeInfo info;
+  info.name = "opencl";
+  info.kind = NodeKind::device;
+  JobSpec space;
+  const Report report = make_report(trace, {info}, {1}, space, Policy::dynamic, 1, 1, Checksum{});
+  const TransferBytes& bytes = report.nodes[0].transfers;
+  EXPECT_EQ(bytes.read_miss, 100U);
+  EXPECT_EQ(bytes.halo, 8U);
+  EXPECT_EQ(bytes.write_back, 50U);
+  EXPECT_EQ(bytes.eviction, 0U);
+  const auto json = nlohmann::json::parse(to_json(report));
+  EXPECT_EQ(json["nodes"][0]["bytes_by_cause"]["halo"].get<std::uint64_t>(), 8U);
+}
+
 class OutputFileTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -182,18 +182,24 @@ TEST_P(KernelTest, HaloReadsTheTilesRowsAndOneMoreOnEachSide) {
                     read_halo(span2d(std::as_const(in), width, height), 1),
                     write(span2d(out, width, height)), width, height, options);
     EXPECT_EQ(out, expected) << rows << " rows per tile";
-    if (result.report.nodes[0].kind != NodeKind::device) continue;
-    // Each tile's rows and the halo rows inside the image, once.
-    std::uint64_t expected_bytes = 0, copied = 0;
+    const NodeReport& node = result.report.nodes[0];
+    if (node.kind == NodeKind::host) {
+      EXPECT_EQ(node.bytes_to_device + node.bytes_to_host, 0U);
+      continue;
+    }
+    // Each tile's own rows in and out once, and its halo rows inside the image in, as halo.
+    std::uint64_t halo_rows = 0;
     for (std::int64_t first = 0; first < height; first += rows) {
-      const std::int64_t reach_begin = std::max<std::int64_t>(0, first - 1);
-      const std::int64_t reach_end = std::min(height, first + rows + 1);
-      expected_bytes += static_cast<std::uint64_t>((reach_end - reach_begin) * width) * 4;
+      halo_rows += (first > 0 ? 1 : 0) + (first + rows < height ? 1 : 0);
     }
-    for (const TraceEvent& event : result.trace.events) {
-      if (event.kind == EventKind::copy_to_device) copied += event.bytes;
+    const auto row_bytes = static_cast<std::uint64_t>(width) * sizeof(float);
+    EXPECT_EQ(node.transfers.halo, halo_rows * row_bytes) << rows << " rows per tile";
+    EXPECT_EQ(node.transfers.eviction, 0U);
+    if (node.kind == NodeKind::device) {
+      EXPECT_EQ(node.transfers.read_miss, static_cast<std::uint64_t>(height) * row_bytes);
+      EXPECT_EQ(node.transfers.write_back, static_cast<std::uint64_t>(height) * row_bytes);
+      EXPECT_EQ(node.bytes_to_device, node.transfers.read_miss + node.transfers.halo);
     }
-    EXPECT_EQ(copied, expected_bytes) << rows << " rows per tile";
   }
 }
 

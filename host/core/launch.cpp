@@ -56,8 +56,10 @@ TileRange reach_of(const ArgumentBinding& argument, const TileRange& tile) {
   return reach;
 }
 
-ByteRange slice_of(const ArgumentBinding& argument, const TileRange& own) {
-  const TileRange tile = reach_of(argument, own);
+namespace {
+
+// The bytes of the elements (1-D) or rows (2-D) `tile` names, with what lies between rows.
+ByteRange bytes_of(const ArgumentBinding& argument, const TileRange& tile) {
   const std::size_t element = argument.element_bytes;
   if (tile.dims == 1) {
     return {static_cast<std::size_t>(tile.begin) * element,
@@ -67,6 +69,33 @@ ByteRange slice_of(const ArgumentBinding& argument, const TileRange& own) {
   const auto last =
       static_cast<std::size_t>((tile.end - 1) * argument.pitch + argument.width) * element;
   return {first, last - first};
+}
+
+}  // namespace
+
+ByteRange slice_of(const ArgumentBinding& argument, const TileRange& tile) {
+  return bytes_of(argument, reach_of(argument, tile));
+}
+
+std::vector<SliceCopy> tile_copies(const ArgumentBinding& argument, const TileRange& tile,
+                                   bool to_device) {
+  if (!argument.is_array) return {};
+  if (!to_device) {
+    if (!writes_slice(argument.access)) return {};
+    return {{bytes_of(argument, tile), TransferCause::write_back}};
+  }
+  if (!reads_slice(argument.access)) return {};
+  std::vector<SliceCopy> copies{{bytes_of(argument, tile), TransferCause::read_miss}};
+  const TileRange reach = reach_of(argument, tile);
+  TileRange before = tile, after = tile;
+  before.begin = reach.begin;
+  before.end = tile.begin;
+  after.begin = tile.end;
+  after.end = reach.end;
+  for (const TileRange& halo : {before, after}) {
+    if (halo.end > halo.begin) copies.push_back({bytes_of(argument, halo), TransferCause::halo});
+  }
+  return copies;
 }
 
 std::string argument_label(std::size_t index) {

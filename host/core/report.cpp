@@ -51,11 +51,13 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
         break;
       case EventKind::copy_to_device:
         node.bytes_to_device += event.bytes;
+        node.transfers.of(event.cause) += event.bytes;
         node.transfer_s += seconds;
         copy_s[i] += seconds;
         break;
       case EventKind::copy_to_host:
         node.bytes_to_host += event.bytes;
+        node.transfers.of(event.cause) += event.bytes;
         node.transfer_s += seconds;
         copy_s[i] += seconds;
         break;
@@ -81,6 +83,20 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
   return report;
 }
 
+std::uint64_t& TransferBytes::of(TransferCause cause) {
+  switch (cause) {
+    case TransferCause::halo:
+      return halo;
+    case TransferCause::write_back:
+      return write_back;
+    case TransferCause::eviction:
+      return eviction;
+    case TransferCause::read_miss:
+      break;
+  }
+  return read_miss;
+}
+
 std::string to_json(const Report& report) {
   using nlohmann::json;
   json nodes = json::array();
@@ -99,6 +115,11 @@ std::string to_json(const Report& report) {
                      {"giters_per_s", node.giters},
                      {"bytes_to_device", node.bytes_to_device},
                      {"bytes_to_host", node.bytes_to_host},
+                     {"bytes_by_cause",
+                      {{"read_miss", node.transfers.read_miss},
+                       {"halo", node.transfers.halo},
+                       {"write_back", node.transfers.write_back},
+                       {"eviction", node.transfers.eviction}}},
                      {"copy_gb_per_s", node.copy_gbps},
                      {"tile_share", node.tile_share},
                      {"iteration_share", node.iteration_share},
@@ -110,7 +131,7 @@ std::string to_json(const Report& report) {
   const JobSpec& job = report.job;
   json document = {
       {"schema", "hetero.report"},
-      {"schema_version", 2},
+      {"schema_version", 3},
       {"hetero_version", report.version},
       {"kernel", report.kernel},
       {"job",

@@ -21,6 +21,20 @@ std::string_view to_string(EventKind kind) {
   return "unknown";
 }
 
+std::string_view to_string(TransferCause cause) {
+  switch (cause) {
+    case TransferCause::read_miss:
+      return "read miss";
+    case TransferCause::halo:
+      return "halo";
+    case TransferCause::write_back:
+      return "write-back";
+    case TransferCause::eviction:
+      return "eviction";
+  }
+  return "unknown";
+}
+
 void TraceLane::compute(const Tile& tile, std::int64_t begin_ns, std::int64_t end_ns,
                         std::uint64_t iterations) {
   events_.push_back({EventKind::compute,
@@ -37,8 +51,14 @@ void TraceLane::compute(const Tile& tile, std::int64_t begin_ns, std::int64_t en
 
 void TraceLane::copy(EventKind direction, std::string label, std::uint64_t bytes,
                      std::int64_t begin_ns, std::int64_t end_ns, std::int64_t tile) {
+  copy(direction, default_cause(direction), std::move(label), bytes, begin_ns, end_ns, tile);
+}
+
+void TraceLane::copy(EventKind direction, TransferCause cause, std::string label,
+                     std::uint64_t bytes, std::int64_t begin_ns, std::int64_t end_ns,
+                     std::int64_t tile) {
   events_.push_back(
-      {direction, node_, lane_, begin_ns, end_ns, tile, 0, 0, bytes, std::move(label)});
+      {direction, node_, lane_, begin_ns, end_ns, tile, 0, 0, bytes, std::move(label), cause});
 }
 
 void TraceLane::wait(std::string label, std::int64_t begin_ns, std::int64_t end_ns) {
@@ -72,6 +92,9 @@ void write_chrome_trace(const Trace& trace, std::ostream& out) {
     if (event.kind == EventKind::compute) args["iterations"] = event.iterations;
     if (event.bytes != 0) args["bytes"] = event.bytes;
     if (!event.label.empty()) args["label"] = event.label;
+    if (event.kind == EventKind::copy_to_device || event.kind == EventKind::copy_to_host) {
+      args["cause"] = to_string(event.cause);
+    }
     std::string name = event.kind == EventKind::compute ? "tile " + std::to_string(event.tile)
                                                         : std::string(to_string(event.kind));
     events.push_back({{"name", std::move(name)},

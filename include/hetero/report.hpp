@@ -14,6 +14,12 @@
 
 namespace hetero {
 
+/// Bytes a node's copies moved, by cause (both directions).
+struct TransferBytes {
+  std::uint64_t read_miss = 0, halo = 0, write_back = 0, eviction = 0;
+  std::uint64_t& of(TransferCause cause);
+};
+
 struct NodeReport {
   std::string name;
   std::string device;
@@ -28,6 +34,7 @@ struct NodeReport {
   double idle_s = 0;      ///< wall time the node's lanes were neither busy nor copying
   double giters = 0;      ///< iterations / wall time, in 1e9 per second
   std::uint64_t bytes_to_device = 0, bytes_to_host = 0;
+  TransferBytes transfers;              ///< the same bytes by cause
   double copy_gbps = 0;                 ///< bytes moved / time copying, in 1e9 bytes per second
   double tile_share = 0;                ///< this node's fraction of the job's tiles
   double iteration_share = 0;           ///< this node's fraction of the job's iterations
@@ -76,7 +83,7 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
                    const std::vector<int>& lanes, const JobSpec& job, Policy policy,
                    std::int64_t tile_pixels, std::int64_t tiles, const Checksum& checksum);
 
-/// The report as JSON (schema "hetero.report", version 1).
+/// The report as JSON (schema "hetero.report", version 3: bytes by cause per node).
 std::string to_json(const Report& report);
 /// The report as a table for people.
 void print_table(const Report& report, std::ostream& out);

@@ -15,6 +15,17 @@ namespace hetero {
 enum class EventKind : std::uint8_t { compute, copy_to_device, copy_to_host, wait };
 std::string_view to_string(EventKind kind);
 
+/// Why a copy crossed a link: a tile read what the node did not hold (read miss), the rows
+/// around a tile's own that it reads too (halo), results going back (write-back), or room made
+/// in a full memory (eviction).
+enum class TransferCause : std::uint8_t { read_miss, halo, write_back, eviction };
+std::string_view to_string(TransferCause cause);
+/// A copy's cause when none is given: read miss towards the node, write-back from it.
+constexpr TransferCause default_cause(EventKind direction) {
+  return direction == EventKind::copy_to_host ? TransferCause::write_back
+                                              : TransferCause::read_miss;
+}
+
 /// One interval on the trace clock (nanoseconds since the run started).
 struct TraceEvent {
   EventKind kind = EventKind::compute;
@@ -27,6 +38,7 @@ struct TraceEvent {
   std::uint64_t iterations = 0;  ///< compute: iterations performed
   std::uint64_t bytes = 0;       ///< copies: bytes moved
   std::string label;             ///< e.g. "axes", "counts", the link's name
+  TransferCause cause = TransferCause::read_miss;  ///< copies: why
 };
 
 /// Monotonic clock shared by every node of a run.
@@ -54,6 +66,8 @@ class TraceLane {
                std::uint64_t iterations);
   void copy(EventKind direction, std::string label, std::uint64_t bytes, std::int64_t begin_ns,
             std::int64_t end_ns, std::int64_t tile = -1);
+  void copy(EventKind direction, TransferCause cause, std::string label, std::uint64_t bytes,
+            std::int64_t begin_ns, std::int64_t end_ns, std::int64_t tile = -1);
   void wait(std::string label, std::int64_t begin_ns, std::int64_t end_ns);
   const std::vector<TraceEvent>& events() const { return events_; }
   std::int32_t lane() const { return lane_; }

@@ -12,9 +12,6 @@
 
 namespace hetero::nodes::cuda {
 using backend::argument_label;
-using backend::reads_slice;
-using backend::slice_of;
-using backend::writes_slice;
 
 bool KernelRunner::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
   if (kernel.cuda) return true;
@@ -48,20 +45,20 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
     }
   }
 
-  // Copies the tile's slice of every array it reads (to the device) or writes (to the host).
+  // Copies the tile's part of every array it reads (to the device, the halo as copies of its
+  // own) or writes (to the host).
   const auto copy_slices = [&](const backend::TileRange& range, const Tile& tile, bool to_device) {
     for (std::size_t i = 0; i < on_device.size(); ++i) {
       const backend::ArgumentBinding& argument = launch.arguments[i];
-      if (!argument.is_array) continue;
-      if (to_device ? !reads_slice(argument.access) : !writes_slice(argument.access)) continue;
-      const auto [offset, bytes] = slice_of(argument, range);
-      auto* host = static_cast<std::byte*>(argument.data) + offset;
-      if (to_device) {
-        copy(replicas[i], offset, std::span<const std::byte>(host, bytes), lane, argument_label(i),
-             tile.index);
-      } else {
-        copy(std::span<std::byte>(host, bytes), replicas[i], offset, lane, argument_label(i),
-             tile.index);
+      for (const auto& [slice, cause] : backend::tile_copies(argument, range, to_device)) {
+        auto* host = static_cast<std::byte*>(argument.data) + slice.offset;
+        if (to_device) {
+          copy(replicas[i], slice.offset, std::span<const std::byte>(host, slice.bytes), lane,
+               argument_label(i), tile.index, cause);
+        } else {
+          copy(std::span<std::byte>(host, slice.bytes), replicas[i], slice.offset, lane,
+               argument_label(i), tile.index);
+        }
       }
     }
   };

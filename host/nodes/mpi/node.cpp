@@ -75,6 +75,8 @@ class TileTraffic {
   virtual const char* results_label() const = 0;
   /// Appends to a tile's order what the rank needs to compute it.
   virtual void append_inputs(const Tile& tile, std::vector<std::uint8_t>& order) const = 0;
+  /// The bytes of those inputs that are halo rows beyond the tile's own.
+  virtual std::size_t halo_bytes(const Tile& /*tile*/) const { return 0; }
   virtual std::size_t result_bytes(const Tile& tile) const = 0;
   /// Where the tile's results are received: in place, or in `staging` (sized here).
   virtual std::uint8_t* result_target(const Tile& tile, std::vector<std::uint8_t>& staging) = 0;
@@ -124,6 +126,9 @@ class KernelTraffic final : public TileTraffic {
   const char* results_label() const override { return "results"; }
   void append_inputs(const Tile& tile, std::vector<std::uint8_t>& order) const override {
     mpi::pack_slices(launch_.arguments, launch_.range(tile), backend::reads_slice, order);
+  }
+  std::size_t halo_bytes(const Tile& tile) const override {
+    return mpi::halo_bytes(launch_.arguments, launch_.range(tile), backend::reads_slice);
   }
   std::size_t result_bytes(const Tile& tile) const override {
     return mpi::slice_bytes(launch_.arguments, launch_.range(tile), backend::writes_slice);
@@ -395,8 +400,14 @@ class RankDriver {
                                                    kTileTimeSmoothing * compute_us;
     backoff_.set_max_us(std::clamp(static_cast<int>(typical_tile_us_ / 8), kPollMinUs, kPollMaxUs));
     TraceLane& lane = trace_.lane(slot.lane);
-    lane.copy(EventKind::copy_to_device, "tile", slot.order.size(), slot.sent_ns,
+    // The order is one message; its halo rows are counted apart, their time within the order's.
+    const std::size_t halo = traffic_.halo_bytes(slot.tile);
+    lane.copy(EventKind::copy_to_device, "tile", slot.order.size() - halo, slot.sent_ns,
               slot.order_done_ns, slot.tile.index);
+    if (halo > 0) {
+      lane.copy(EventKind::copy_to_device, TransferCause::halo, "tile halo", halo,
+                slot.order_done_ns, slot.order_done_ns, slot.tile.index);
+    }
     lane.compute(slot.tile, begin, end, header.work);
     lane.copy(EventKind::copy_to_host, traffic_.results_label(),
               sizeof(ResultHeader) + traffic_.result_bytes(slot.tile), sent_back, slot.received_ns,

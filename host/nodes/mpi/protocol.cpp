@@ -254,6 +254,19 @@ std::size_t slice_bytes(std::span<const backend::ArgumentBinding> arguments,
   return total;
 }
 
+std::size_t halo_bytes(std::span<const backend::ArgumentBinding> arguments,
+                       const backend::TileRange& tile, AccessFilter selected) {
+  std::size_t total = 0;
+  for (const backend::ArgumentBinding& argument : arguments) {
+    if (!argument.is_array || !selected(argument.access) || argument.halo <= 0) continue;
+    backend::ArgumentBinding own = argument;
+    own.halo = 0;
+    for_each_row(argument, tile, [&](std::size_t, std::size_t bytes) { total += bytes; });
+    for_each_row(own, tile, [&](std::size_t, std::size_t bytes) { total -= bytes; });
+  }
+  return total;
+}
+
 void pack_slices(std::span<const backend::ArgumentBinding> arguments,
                  const backend::TileRange& tile, AccessFilter selected,
                  std::vector<std::uint8_t>& bytes) {

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "hetero/backend/launch.hpp"
+#include "hetero/backend/node.hpp"
 #include "hetero/error.hpp"
 #include "hetero/job.hpp"
-#include "hetero/backend/node.hpp"
 
 namespace hetero::nodes::mpi {
 
@@ -201,6 +201,9 @@ LaunchMessage decode_launch_message(ByteReader& reader);
 using AccessFilter = bool (*)(Access);
 std::size_t slice_bytes(std::span<const backend::ArgumentBinding> arguments,
                         const backend::TileRange& tile, AccessFilter selected);
+/// The bytes of that part that lie in the arguments' halos (the rows beyond the tile's own).
+std::size_t halo_bytes(std::span<const backend::ArgumentBinding> arguments,
+                       const backend::TileRange& tile, AccessFilter selected);
 /// Appends that part, read from the arguments' arrays, to `bytes`.
 void pack_slices(std::span<const backend::ArgumentBinding> arguments,
                  const backend::TileRange& tile, AccessFilter selected,

@@ -12,9 +12,6 @@
 
 namespace hetero::nodes::opencl {
 using backend::argument_label;
-using backend::reads_slice;
-using backend::slice_of;
-using backend::writes_slice;
 
 namespace {
 
@@ -103,6 +100,7 @@ struct KernelRunner::Slot {
   struct Copy {
     Event event;
     EventKind direction;
+    TransferCause cause;
     std::size_t argument;
     std::size_t bytes;
   };
@@ -184,24 +182,26 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
     }
   } drain{slots};
 
-  // Enqueues the copy of the tile's part of every array it reads (to the device) or writes (to
-  // the host), non-blocking, on the slot's queue.
+  // Enqueues the copies of the tile's part of every array it reads (to the device, the halo as
+  // copies of its own) or writes (to the host), non-blocking, on the slot's queue.
   const auto enqueue_slices = [&](Slot& slot, const backend::TileRange& range, bool to_device) {
     for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
       const backend::ArgumentBinding& argument = launch.arguments[i];
-      if (!argument.is_array) continue;
-      if (to_device ? !reads_slice(argument.access) : !writes_slice(argument.access)) continue;
-      const auto [offset, bytes] = slice_of(argument, range);
-      auto* host = static_cast<std::byte*>(argument.data) + offset;
-      Slot::Copy copy{
-          {}, to_device ? EventKind::copy_to_device : EventKind::copy_to_host, i, bytes};
-      const cl_int status =
-          to_device ? clEnqueueWriteBuffer(slot.queue, replicas.memory(i), CL_FALSE, offset, bytes,
-                                           host, 0, nullptr, copy.event.out())
-                    : clEnqueueReadBuffer(slot.queue, replicas.memory(i), CL_FALSE, offset, bytes,
-                                          host, 0, nullptr, copy.event.out());
-      check(status, fmt::format("{} of {}", to_device ? "write" : "read", argument_label(i)));
-      slot.copies.push_back(std::move(copy));
+      for (const auto& [slice, cause] : backend::tile_copies(argument, range, to_device)) {
+        auto* host = static_cast<std::byte*>(argument.data) + slice.offset;
+        Slot::Copy copy{{},
+                        to_device ? EventKind::copy_to_device : EventKind::copy_to_host,
+                        cause,
+                        i,
+                        slice.bytes};
+        const cl_int status =
+            to_device ? clEnqueueWriteBuffer(slot.queue, replicas.memory(i), CL_FALSE, slice.offset,
+                                             slice.bytes, host, 0, nullptr, copy.event.out())
+                      : clEnqueueReadBuffer(slot.queue, replicas.memory(i), CL_FALSE, slice.offset,
+                                            slice.bytes, host, 0, nullptr, copy.event.out());
+        check(status, fmt::format("{} of {}", to_device ? "write" : "read", argument_label(i)));
+        slot.copies.push_back(std::move(copy));
+      }
     }
   };
 
@@ -230,8 +230,8 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
     slot.lane->compute(tile, compute_begin, compute_end, launch.work_units(tile));
     for (const Slot::Copy& copy : slot.copies) {
       const auto [begin, end] = clock.map(copy.event.get(), now);
-      slot.lane->copy(copy.direction, argument_label(copy.argument), copy.bytes, begin, end,
-                      tile.index);
+      slot.lane->copy(copy.direction, copy.cause, argument_label(copy.argument), copy.bytes, begin,
+                      end, tile.index);
     }
     slot.copies.clear();
     slot.kernel.reset();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "hetero/job.hpp"
+#include "hetero/trace.hpp"
 
 namespace hetero {
 
@@ -116,6 +117,17 @@ struct ByteRange {
   std::size_t offset = 0, bytes = 0;
 };
 ByteRange slice_of(const ArgumentBinding& argument, const TileRange& tile);
+
+/// One copy a tile makes of an array argument: a byte range (as slice_of gives) and its cause.
+struct SliceCopy {
+  ByteRange range;
+  TransferCause cause = TransferCause::read_miss;
+};
+/// The copies of an array a tile reads (to the device) or writes (to the host): its own part,
+/// and the halo's rows before and after it, each a copy of its own. Empty when the tile neither
+/// reads nor writes the array that way.
+std::vector<SliceCopy> tile_copies(const ArgumentBinding& argument, const TileRange& tile,
+                                   bool to_device);
 
 /// "argument N" (1-based), as traces and errors name an argument.
 std::string argument_label(std::size_t index);

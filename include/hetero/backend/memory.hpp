@@ -95,11 +95,12 @@ class Buffer {
 /// Copies host data into `dst` at element `offset`, recorded on `lane` as a copy to the device.
 template <class T>
 void copy(Buffer<T>& dst, std::size_t offset, std::span<const T> src, TraceLane& lane,
-          std::string label, std::int64_t tile = -1) {
+          std::string label, std::int64_t tile = -1,
+          TransferCause cause = TransferCause::read_miss) {
   const std::int64_t begin = lane.now_ns();
   dst.space().copy_from_host(dst.data() + offset, src.data(), src.size_bytes());
-  lane.copy(EventKind::copy_to_device, std::move(label), src.size_bytes(), begin, lane.now_ns(),
-            tile);
+  lane.copy(EventKind::copy_to_device, cause, std::move(label), src.size_bytes(), begin,
+            lane.now_ns(), tile);
 }
 
 /// Copies `dst.size()` elements of `src` from element `offset` to the host, recorded on `lane`.
