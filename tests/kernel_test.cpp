@@ -492,6 +492,29 @@ TEST(Runtime, RunsTheSeedPresetOnItsNodes) {
   EXPECT_EQ(result.report.checksum.hash_hex(), test::kSeedHash);
 }
 
+// Nodes exactly as asked, as a scaling study needs them: two threads nodes of 1 and 2 workers
+// on this 2-core machine are neither merged nor split, and repeated runs are timed.
+TEST(Runtime, ExactNodesKeepTheirOwnOptionsAndRepeatedRunsAreTimed) {
+  NodeOptions one, two;
+  one.workers = 1;
+  two.workers = 2;
+  RuntimeOptions options;
+  options.exact_nodes = {{"threads", one}, {"threads", two}, {"serial", {}}};
+  options.nodes = {"no-such-backend"};  // not used with exact nodes
+  Runtime runtime(options);
+  const std::vector<NodeInfo> nodes = runtime.nodes();
+  ASSERT_EQ(nodes.size(), 3U);
+  EXPECT_EQ(nodes[0].concurrency, 1);
+  EXPECT_EQ(nodes[1].concurrency, 2);
+  EXPECT_EQ(runtime.lanes(), 4);
+  EXPECT_TRUE(runtime.notes().empty()) << "nothing was planned";
+  const TimedRuns timed = runtime.time(Job(resolve_job(JobRequest{})), RunOptions{}, 1, 3);
+  EXPECT_EQ(timed.last.report.checksum.sum, test::kSeedSum);
+  EXPECT_GT(timed.timing.min_s, 0);
+  EXPECT_LE(timed.timing.min_s, timed.timing.median_s);
+  EXPECT_LE(timed.timing.median_s, timed.timing.max_s);
+}
+
 TEST(Runtime, UnknownBackendIsAOneLineError) {
   RuntimeOptions options;
   options.nodes = {"quantum"};

@@ -493,12 +493,11 @@ int run_compare(const CompareOptions& options) {
       fmt::print(log, "{:<8} skipped: {}\n", name, info.reason);
       continue;
     }
-    std::vector<std::unique_ptr<Node>> nodes;
-    nodes.push_back(registry.create(name, node_opts));
+    Runtime runtime(exactly({{name, node_opts}}));
     RunOptions run_options;
     run_options.stop = &stop_flag();
     run_options.model = &ThroughputModel::shared();
-    Measured measured = measure_runs(std::move(nodes), job, run_options, kCompareWarmup, repeat);
+    TimedRuns measured = runtime.time(job, run_options, kCompareWarmup, repeat);
     RunResult& result = measured.last;
     Row row;
     row.name = name;
@@ -566,21 +565,24 @@ int run_compare(const CompareOptions& options) {
     if (plan.names.size() < 2) {
       throw UsageError("--together needs two or more backends that can run at once");
     }
-    auto median_run = [&](std::vector<std::unique_ptr<Node>> nodes) {
+    auto median_run = [&](Runtime& runtime) {
       RunOptions run_options;
-      run_options.policy = nodes.size() == 1 ? Policy::dynamic : policy;
+      run_options.policy = runtime.nodes().size() == 1 ? Policy::dynamic : policy;
       run_options.stop = &stop_flag();
       run_options.model = &ThroughputModel::shared();
-      Measured measured = measure_runs(std::move(nodes), job, run_options, kCompareWarmup, repeat);
+      TimedRuns measured = runtime.time(job, run_options, kCompareWarmup, repeat);
       return std::make_pair(measured.timing.median_s, std::move(measured.last));
     };
+    std::vector<NodeSpec> set;
+    for (std::size_t i = 0; i < plan.names.size(); ++i) {
+      set.push_back({plan.names[i], plan.options[i]});
+    }
     double ideal = 0;
     nlohmann::json alone = nlohmann::json::array();
     for (std::size_t i = 0; i < plan.names.size(); ++i) {
-      std::vector<std::unique_ptr<Node>> nodes;
-      nodes.push_back(registry.create(plan.names[i], plan.options[i]));
-      const int lanes = nodes.front()->lanes();
-      auto [wall, result] = median_run(std::move(nodes));
+      Runtime alone_runtime(exactly({set[i]}));
+      const int lanes = alone_runtime.lanes();
+      auto [wall, result] = median_run(alone_runtime);
       const double giters = static_cast<double>(result.report.iterations) / wall * 1e-9;
       ideal += giters;
       fmt::print(log, "alone    {:<8} {:>3} lanes {:>10.4f} s {:>9.3f} Giter/s\n", plan.names[i],
@@ -590,11 +592,8 @@ int run_compare(const CompareOptions& options) {
                        {"wall_s", wall},
                        {"giters_per_s", giters}});
     }
-    std::vector<std::unique_ptr<Node>> nodes;
-    for (std::size_t i = 0; i < plan.names.size(); ++i) {
-      nodes.push_back(registry.create(plan.names[i], plan.options[i]));
-    }
-    auto [wall, result] = median_run(std::move(nodes));
+    Runtime together(exactly(set));
+    auto [wall, result] = median_run(together);
     const double giters = static_cast<double>(result.report.iterations) / wall * 1e-9;
     together_identical = rows.empty() || result.report.checksum == rows.front().checksum;
     fmt::print(log,

@@ -1,21 +1,12 @@
-// Repeated timed runs and shared JSON blocks.
+// Measurements' nodes as asked, and shared JSON blocks.
 #include "cli/measure.hpp"
-#include "hetero/backend/dispatcher.hpp"
 
 namespace hetero::cli {
 
-Measured measure_runs(std::vector<std::unique_ptr<Node>> nodes, const Job& job,
-                      const RunOptions& options, int warmup, int repeat) {
-  Measured measured;
-  for (const auto& node : nodes) measured.lanes += node->lanes();
-  Dispatcher dispatcher(std::move(nodes));
-  std::vector<double> seconds;
-  for (int i = 0; i < warmup + repeat; ++i) {
-    measured.last = dispatcher.run(job, options);
-    if (i >= warmup) seconds.push_back(measured.last.report.wall_s);
-  }
-  measured.timing = summarize(std::move(seconds));
-  return measured;
+RuntimeOptions exactly(std::vector<NodeSpec> nodes) {
+  RuntimeOptions options;
+  options.exact_nodes = std::move(nodes);
+  return options;
 }
 
 nlohmann::json job_json(const JobSpec& spec) {

@@ -1,4 +1,4 @@
-// Repeated timed runs and the JSON blocks the comparison and scaling outputs share.
+// What the comparison and scaling measurements share: their nodes as asked, and JSON blocks.
 #pragma once
 
 #include <memory>
@@ -10,16 +10,9 @@
 
 namespace hetero::cli {
 
-struct Measured {
-  TimingSummary timing;
-  RunResult last;  ///< the last timed run
-  int lanes = 0;   ///< lanes of all the nodes
-};
-
-/// Runs `job` on `nodes` `warmup` times untimed, then `repeat` times timed (wall time of each
-/// run); stops early with Cancelled on a stop request.
-Measured measure_runs(std::vector<std::unique_ptr<Node>> nodes, const Job& job,
-                      const RunOptions& options, int warmup, int repeat);
+/// Runtime options for exactly these nodes, each with its own options: what a measurement
+/// compares must not be replanned.
+RuntimeOptions exactly(std::vector<NodeSpec> nodes);
 
 /// {"preset", "width", "height", "max_iter", "precision", "mode"} of a job.
 nlohmann::json job_json(const JobSpec& spec);

@@ -35,11 +35,10 @@ int run_project(const ProjectOptions& options) {
   if (options.job.device_memory) {
     node_options.memory = parse_memory_cap("--device-memory", *options.job.device_memory);
   }
-  std::vector<std::unique_ptr<Node>> nodes;
-  nodes.push_back(NodeRegistry::builtin().create(options.backend, node_options));
+  Runtime runtime(exactly({{options.backend, node_options}}));
   RunOptions run_options;
   run_options.stop = &stop_flag();
-  const Measured measured = measure_runs(std::move(nodes), Job(spec), run_options, 0, 1);
+  const TimedRuns measured = runtime.time(Job(spec), run_options, 0, 1);
   const double giters = options.giters ? parse_real("--giters", *options.giters)
                                        : static_cast<double>(measured.last.report.iterations) /
                                              measured.timing.median_s * 1e-9;
@@ -60,7 +59,7 @@ int run_project(const ProjectOptions& options) {
       throw UsageError(fmt::format(
           "no measured rank link ({}): give --latency-us and --bandwidth-gbs", info.reason));
     }
-    model = mpi::projection_model(giters, NodeRegistry::builtin().create("mpi")->info().link);
+    model = mpi::projection_model(giters, info.link);
   }
   model.message_cost_s = parse_real("--message-us", options.message_us) * 1e-6;
   model.tiles_in_flight = static_cast<int>(parse_integer("--in-flight", options.in_flight, 1, 64));

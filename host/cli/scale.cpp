@@ -14,7 +14,6 @@
 #include "cli/measure.hpp"
 #include "cli/signals.hpp"
 #include "core/parse.hpp"
-#include "hetero/backend/dispatcher.hpp"
 #include "hetero/hetero.hpp"
 
 namespace hetero::cli {
@@ -39,18 +38,19 @@ class Scaler {
       : policy_(policy), repeat_(repeat), warmup_(warmup) {}
 
   Measurement measure(const Setup& setup, const JobSpec& spec, std::int64_t tile = 0) const {
-    std::vector<std::unique_ptr<Node>> nodes;
+    std::vector<NodeSpec> nodes;
     for (std::size_t i = 0; i < setup.names.size(); ++i) {
-      nodes.push_back(NodeRegistry::builtin().create(setup.names[i], setup.options[i]));
+      nodes.push_back({setup.names[i], setup.options[i]});
     }
+    Runtime runtime(exactly(std::move(nodes)));
     RunOptions options;
     options.policy =
         setup.names.size() > 1 || policy_ != Policy::automatic ? policy_ : Policy::dynamic;
     options.tile_pixels = tile;
     options.stop = &stop_flag();
-    const Measured measured = measure_runs(std::move(nodes), Job(spec), options, warmup_, repeat_);
+    const TimedRuns measured = runtime.time(Job(spec), options, warmup_, repeat_);
     return {measured.timing, measured.last.report.iterations, measured.last.report.checksum,
-            measured.lanes};
+            runtime.lanes()};
   }
 
  private:

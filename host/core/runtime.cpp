@@ -89,6 +89,14 @@ void validate_launch(const backend::Launch& launch) {
 }
 
 Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
+  if (!options_.exact_nodes.empty()) {
+    std::vector<std::unique_ptr<Node>> nodes;
+    for (const NodeSpec& spec : options_.exact_nodes) {
+      nodes.push_back(NodeRegistry::builtin().create(spec.name, spec.options));
+    }
+    dispatcher_ = std::make_unique<Dispatcher>(std::move(nodes));
+    return;
+  }
   const std::vector<std::string> names = resolve_names(options_, unavailable_, notes_);
   const NodePlan plan =
       plan_nodes(names, options_.node_options, options_.share, NodeRegistry::builtin());
@@ -136,6 +144,23 @@ RunResult Runtime::run(const Job& job, const RunOptions& options, Progress* prog
   result.report.notes.insert(result.report.notes.begin(), notes_.begin(), notes_.end());
   result.report.unavailable = unavailable_;
   return result;
+}
+
+TimedRuns Runtime::time(const Job& job, const RunOptions& options, int warmup, int repeat) {
+  TimedRuns runs;
+  std::vector<double> seconds;
+  for (int i = 0; i < warmup + repeat; ++i) {
+    runs.last = run(job, options);
+    if (i >= warmup) seconds.push_back(runs.last.report.wall_s);
+  }
+  runs.timing = summarize(std::move(seconds));
+  return runs;
+}
+
+int Runtime::lanes() const {
+  int lanes = 0;
+  for (const auto& node : dispatcher_->nodes()) lanes += node->lanes();
+  return lanes;
 }
 
 LaunchResult Runtime::launch(const Prepared& prepared) {

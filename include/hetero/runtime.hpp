@@ -23,14 +23,25 @@
 #include "hetero/node.hpp"
 #include "hetero/registry.hpp"
 #include "hetero/run.hpp"
+#include "hetero/scaling.hpp"
 
 namespace hetero {
 
 class Dispatcher;
 
+/// One node exactly as asked: its backend and the options it is created with.
+struct NodeSpec {
+  std::string name;
+  NodeOptions options;
+};
+
 struct RuntimeOptions {
   /// Backends to run on, as `hetero devices` names them, or {"all"}: every available one.
   std::vector<std::string> nodes = {"threads"};
+  /// Nodes created exactly as given, each with its own options (a scaling study's 1, 2, 4
+  /// workers): no "all", no split of the CPU. When not empty, `nodes`, `node_options` and
+  /// `share` are not used.
+  std::vector<NodeSpec> exact_nodes;
   NodeOptions node_options;  ///< workers, device selector, device memory cap
   /// Nodes on the same hardware run as asked; by default they split it (see plan_nodes).
   bool share = false;
@@ -42,6 +53,12 @@ struct RuntimeOptions {
   std::function<void(std::string_view line)> log;
   /// Learns each node's throughput; nullptr: a model of the runtime's own, in memory only.
   ThroughputModel* model = nullptr;
+};
+
+/// Repeated runs of one job: the spread of their wall times and the last run's result.
+struct TimedRuns {
+  TimingSummary timing;
+  RunResult last;
 };
 
 /// How one run of a kernel is dispatched.
@@ -135,6 +152,11 @@ class Runtime {
 
   /// Runs the Mandelbrot job on the nodes.
   RunResult run(const Job& job, const RunOptions& options = {}, Progress* progress = nullptr);
+  /// Runs `job` `warmup` times untimed, then `repeat` times timed (each run's wall time).
+  /// Throws Cancelled when `options.stop` ends a run.
+  TimedRuns time(const Job& job, const RunOptions& options, int warmup, int repeat);
+  /// The lanes of every node together.
+  int lanes() const;
 
  private:
   struct Prepared {

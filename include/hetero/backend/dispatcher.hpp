@@ -13,15 +13,6 @@
 
 namespace hetero {
 
-/// The tile size chosen when the user gives none: about 16 tiles per lane, at most about 2^25
-/// worst-case iterations each (2^35 when device or remote nodes take part), rounded down to
-/// whole rows when a row is shorter.
-std::int64_t auto_tile_pixels(const JobSpec& spec, int total_lanes, bool device_nodes = false);
-
-/// The tile size of a user kernel's run when none is given: about 16 tiles per lane, at least
-/// 256 elements each (a 2-D run rounds it to whole rows).
-std::int64_t auto_tile_elements(std::int64_t width, std::int64_t height, int total_lanes);
-
 /// Assigns tiles to nodes in proportion to `weights`, spread over the whole image (smooth
 /// weighted round robin) so that no node gets one expensive region; returns one list per node.
 std::vector<std::vector<Tile>> spread_by_weight(const std::vector<Tile>& tiles,
