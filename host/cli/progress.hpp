@@ -4,7 +4,7 @@
 #include <atomic>
 #include <thread>
 
-#include "hetero/backend/dispatcher.hpp"
+#include "hetero/run.hpp"
 
 namespace hetero::cli {
 
