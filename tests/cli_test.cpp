@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -210,6 +211,44 @@ TEST_F(CliTest, InjectedFaultLosesNoWorkAndTheReportNamesIt) {
     EXPECT_EQ(refused.status, 2) << bad << ": " << refused.err;
     EXPECT_EQ(refused.err.find("HETERO_INJECT_FAULT"), 15U) << refused.err;
     EXPECT_EQ(refused.err.find('\n'), refused.err.size() - 1) << refused.err;
+  }
+}
+
+// A render journaled and stopped at a random moment, by SIGINT (a clean stop) or SIGKILL (no
+// chance to flush), then resumed on other backends: the counts are the uninterrupted run's.
+TEST_F(CliTest, AnInterruptedRenderResumesFromItsJournalToTheSameChecksum) {
+  const std::string job = "--preset full --width 1024 --height 1024 --max-iter 3000 --tile 8192";
+  const CliResult whole = cli("render " + job + " --backend threads --json -");
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  const auto expected = nlohmann::json::parse(whole.out)["checksum"];
+  std::mt19937 random(::testing::UnitTest::GetInstance()->random_seed());
+  std::uniform_int_distribution<int> delay_ms(150, 700);
+  for (const int signal : {SIGINT, SIGKILL, SIGKILL, SIGKILL}) {
+    const std::string journal = (folder_ / "render.journal").string();
+    std::filesystem::remove(journal);
+    std::vector<std::string> args = {
+        HETERO_CLI_PATH, "render",  "--preset",   "full",  "--width", "1024",
+        "--height",      "1024",    "--max-iter", "3000",  "--tile",  "8192",
+        "--backend",     "threads", "--journal",  journal, "--quiet"};
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, HETERO_CLI_PATH, nullptr, nullptr, argv.data(), environ), 0);
+    const int delay = delay_ms(random);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0) << "the render ended before it was stopped";
+    kill(pid, signal);
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    const CliResult resumed = cli("render " + job + " --backend serial,threads --share --resume " +
+                                  journal + " --json -");
+    ASSERT_EQ(resumed.status, 0) << resumed.err;
+    const auto report = nlohmann::json::parse(resumed.out);
+    EXPECT_EQ(report["checksum"], expected) << "signal " << signal << " after " << delay << " ms";
+    const std::string note = report["notes"].dump();
+    EXPECT_NE(note.find("resumed"), std::string::npos) << note;
+    std::printf("  signal %d after %d ms: %s\n", signal, delay, note.c_str());
   }
 }
 

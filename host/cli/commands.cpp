@@ -407,6 +407,10 @@ int run_render(const RenderOptions& options) {
   run_options.stop = &stop_flag();
   run_options.model = &ThroughputModel::shared();
   run_options.faults = faults_from_environment(runtime.nodes());
+  if (options.journal || options.resume) {
+    run_options.journal = options.resume ? *options.resume : *options.journal;
+    run_options.resume = options.resume.has_value();
+  }
   RunResult result;
   {
     ProgressBar bar(progress, !options.quiet);

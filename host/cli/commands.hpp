@@ -35,6 +35,8 @@ struct RenderOptions {
   bool fallback = false;  ///< run an unavailable backend's tiles on the available ones
   std::string tile = "auto";
   std::optional<std::string> out, json, trace;
+  /// A journal of completed tiles to write, or one to resume from (and go on writing).
+  std::optional<std::string> journal, resume;
   bool quiet = false;
 };
 

@@ -82,6 +82,14 @@ int main(int argc, char** argv) {
   render_cmd->add_option("-o,--out", render.out, "Write the image as PNG");
   render_cmd->add_option("--json", render.json, "Write the report as JSON ('-': stdout alone)");
   render_cmd->add_option("--trace", render.trace, "Write a Chrome trace (opens in Perfetto)");
+  render_cmd->add_option("--journal", render.journal,
+                         "Append every completed tile to this journal, so that an interrupted "
+                         "run can be resumed");
+  render_cmd
+      ->add_option("--resume", render.resume,
+                   "Take the tiles this journal holds, compute the rest (on whatever backends "
+                   "are asked for now) and go on journaling")
+      ->excludes("--journal");
   render_cmd->add_flag("-q,--quiet", render.quiet, "Print no table");
 
   CompareOptions compare;

@@ -10,6 +10,7 @@
 #include "hetero/error.hpp"
 #include "hetero/version.hpp"
 #include "host_info.hpp"
+#include "journal.hpp"
 #include "rounds.hpp"
 
 namespace hetero {
@@ -265,6 +266,36 @@ void leave_out_incapable_nodes(const std::vector<std::unique_ptr<Node>>& nodes,
   }
 }
 
+// The run's journal, when it has one: a resume first puts the journal's tiles in `counts` and
+// marks them done, then goes on appending; every tile completed after is appended.
+std::unique_ptr<detail::JournalWriter> open_journal(const RunOptions& options,
+                                                    const std::string& identity,
+                                                    std::span<std::uint32_t> counts,
+                                                    detail::RoundsInput& input,
+                                                    std::vector<std::string>& notes) {
+  if (options.journal.empty()) return nullptr;
+  std::uint64_t keep_bytes = 0;
+  if (options.resume) {
+    const detail::JournalContents contents =
+        detail::read_journal(options.journal, identity, input.tiles, counts);
+    input.done.assign(input.tiles.size(), false);
+    for (const auto& entry : contents.tiles)
+      input.done[static_cast<std::size_t>(entry.first)] = true;
+    keep_bytes = contents.good_bytes;
+    notes.push_back(fmt::format(
+        "resumed {} of {} tiles from the journal{}", contents.tiles.size(), input.tiles.size(),
+        contents.dropped_bytes == 0 ? std::string()
+                                    : fmt::format("; dropped its torn or corrupt tail of {} bytes",
+                                                  contents.dropped_bytes)));
+  }
+  auto journal = std::make_unique<detail::JournalWriter>(options.journal, identity, keep_bytes);
+  input.on_completed = [writer = journal.get(), counts](const Tile& tile) {
+    writer->append(tile, counts.subspan(static_cast<std::size_t>(tile.begin),
+                                        static_cast<std::size_t>(tile.size())));
+  };
+  return journal;
+}
+
 }  // namespace
 
 RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* progress) {
@@ -274,23 +305,30 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
   std::vector<std::string> notes;
 
   detail::RoundsInput input = nodes_of(nodes_);
-  weigh_nodes(nodes_, spec, options, model, input, notes);
+  const bool resume = options.resume && !options.journal.empty();
   const std::int64_t tile_pixels =
-      options.tile_pixels > 0 ? std::min(options.tile_pixels, job.pixels())
-                              : auto_tile_pixels(spec, total_lanes(input), has_device_nodes(input));
+      resume ? detail::journal_tile_pixels(options.journal)
+      : options.tile_pixels > 0
+          ? std::min(options.tile_pixels, job.pixels())
+          : auto_tile_pixels(spec, total_lanes(input), has_device_nodes(input));
   input.tiles = make_tiles(job.pixels(), tile_pixels);
-  if (options.policy == Policy::automatic && nodes_.size() > 1) {
-    drop_slow_nodes(input, "Giter/s", notes);
-  }
-
   RunResult result;
   result.counts.assign(static_cast<std::size_t>(job.pixels()), 0);
   const std::span<std::uint32_t> counts(result.counts);
+  // The journal before any compute: a path that cannot be read or written fails the run now.
+  const std::unique_ptr<detail::JournalWriter> journal =
+      open_journal(options, detail::journal_identity(spec, tile_pixels), counts, input, notes);
+
+  weigh_nodes(nodes_, spec, options, model, input, notes);
+  if (options.policy == Policy::automatic && nodes_.size() > 1) {
+    drop_slow_nodes(input, "Giter/s", notes);
+  }
   detail::Execution execution = detail::execute_rounds(
       input, options, progress, [&](std::size_t i, WorkSource& work, NodeTrace& trace) {
         nodes_[i]->run(job, work, counts, trace);
       });
   notes.insert(notes.end(), execution.notes.begin(), execution.notes.end());
+  if (journal) journal->close();
 
   result.trace = std::move(execution.trace);
   Report& report = result.report;

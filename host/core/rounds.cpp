@@ -21,15 +21,23 @@ namespace {
 // Which node completed each tile of the job; shared by every round of one run.
 class Completion {
  public:
-  Completion(std::size_t tiles, Progress* progress) : done_by_(tiles), progress_(progress) {
-    for (auto& slot : done_by_) slot.store(-1, std::memory_order_relaxed);
-  }
-  void mark(const Tile& tile, int node) {
-    int expected = -1;
-    if (done_by_[static_cast<std::size_t>(tile.index)].compare_exchange_strong(expected, node) &&
-        progress_ != nullptr) {
-      progress_->tiles_done.fetch_add(1, std::memory_order_relaxed);
+  // Tiles `done` (a resumed run's) count as completed by no node.
+  Completion(std::size_t tiles, const std::vector<bool>& done, Progress* progress)
+      : done_by_(tiles), progress_(progress) {
+    for (std::size_t i = 0; i < tiles; ++i) {
+      const bool was_done = i < done.size() && done[i];
+      done_by_[i].store(was_done ? kNoNode : kNotDone, std::memory_order_relaxed);
+      if (was_done && progress_ != nullptr) progress_->tiles_done.fetch_add(1);
     }
+  }
+  // True the first time `tile` is marked.
+  bool mark(const Tile& tile, int node) {
+    int expected = kNotDone;
+    if (!done_by_[static_cast<std::size_t>(tile.index)].compare_exchange_strong(expected, node)) {
+      return false;
+    }
+    if (progress_ != nullptr) progress_->tiles_done.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
   int done_by(std::int64_t tile) const {
     return done_by_[static_cast<std::size_t>(tile)].load(std::memory_order_relaxed);
@@ -37,12 +45,13 @@ class Completion {
   std::vector<Tile> remaining(const std::vector<Tile>& tiles) const {
     std::vector<Tile> left;
     for (const Tile& tile : tiles) {
-      if (done_by(tile.index) < 0) left.push_back(tile);
+      if (done_by(tile.index) == kNotDone) left.push_back(tile);
     }
     return left;
   }
 
  private:
+  static constexpr int kNotDone = -1, kNoNode = -2;
   std::vector<std::atomic<int>> done_by_;
   Progress* progress_;
 };
@@ -51,8 +60,9 @@ class Round;
 
 class NodeWork final : public WorkSource {
  public:
-  NodeWork(Round& round, std::size_t node, std::int64_t fail_after)
-      : round_(round), node_(node), fail_after_(fail_after) {}
+  NodeWork(Round& round, std::size_t node, std::int64_t fail_after,
+           const std::function<void(const Tile&)>& on_completed)
+      : round_(round), node_(node), fail_after_(fail_after), on_completed_(on_completed) {}
   bool self_scheduling() const override;
   std::span<const Tile> assigned() const override;
   std::optional<Tile> next() override;
@@ -63,6 +73,7 @@ class NodeWork final : public WorkSource {
   Round& round_;
   std::size_t node_;
   std::int64_t fail_after_;  // < 0: no injected fault
+  const std::function<void(const Tile&)>& on_completed_;
   std::atomic<std::int64_t> completed_{0};
 };
 
@@ -101,7 +112,9 @@ bool NodeWork::stop_requested() const {
 }
 
 void NodeWork::completed(const Tile& tile) {
-  round_.completion().mark(tile, static_cast<int>(node_));
+  if (round_.completion().mark(tile, static_cast<int>(node_)) && on_completed_) {
+    on_completed_(tile);
+  }
   const std::int64_t count = completed_.fetch_add(1, std::memory_order_relaxed) + 1;
   if (fail_after_ >= 0 && count >= fail_after_) {
     throw Error(fmt::format("injected fault after {} tiles", count));
@@ -128,7 +141,8 @@ std::vector<std::int64_t> injected_faults(const RoundsInput& input, const RunOpt
 }
 
 // Runs one round: each active node on a proxy thread; returns each node's error, if any.
-std::vector<std::exception_ptr> run_round(Round& round, const std::vector<bool>& active,
+std::vector<std::exception_ptr> run_round(Round& round, const RoundsInput& input,
+                                          const std::vector<bool>& active,
                                           const std::vector<std::int64_t>& fail_after,
                                           std::vector<NodeTrace>& traces, const NodeTask& task) {
   std::vector<std::exception_ptr> errors(active.size());
@@ -136,7 +150,7 @@ std::vector<std::exception_ptr> run_round(Round& round, const std::vector<bool>&
   for (std::size_t i = 0; i < active.size(); ++i) {
     if (!active[i]) continue;
     proxies.emplace_back([&, i] {
-      NodeWork work(round, i, fail_after[i]);
+      NodeWork work(round, i, fail_after[i], input.on_completed);
       try {
         task(i, work, traces[i]);
       } catch (...) {
@@ -180,7 +194,7 @@ Execution execute_rounds(const RoundsInput& input, const RunOptions& options, Pr
     progress->tiles_done = 0;
     progress->tiles_total = static_cast<std::int64_t>(tiles.size());
   }
-  Completion completion(tiles.size(), progress);
+  Completion completion(tiles.size(), input.done, progress);
   TraceClock clock;
   std::vector<NodeTrace> traces;
   traces.reserve(node_count);
@@ -194,14 +208,14 @@ Execution execute_rounds(const RoundsInput& input, const RunOptions& options, Pr
   execution.failures.resize(node_count);
   execution.active = input.active;
   std::vector<bool>& active = execution.active;
-  std::vector<Tile> round_tiles = tiles;
+  std::vector<Tile> round_tiles = completion.remaining(tiles);
   Policy round_policy = options.policy;
   for (;;) {
     Round round(
         distribute(round_policy, shape_round(round_tiles, input.lanes, input.weights, active)),
         completion, options.stop);
     const std::vector<std::exception_ptr> errors =
-        run_round(round, active, fail_after, traces, task);
+        run_round(round, input, active, fail_after, traces, task);
 
     std::vector<std::size_t> failed_now;
     for (std::size_t i = 0; i < node_count; ++i) {

@@ -24,6 +24,9 @@ struct RoundsInput {
   std::vector<double> weights;  ///< weighted and auto: shares by throughput; all 0: equal
   std::vector<bool> active;     ///< nodes that take part (auto may have dropped some)
   std::vector<Tile> tiles;
+  std::vector<bool> done;  ///< tiles already computed (a resumed run); empty: none
+  /// Called once per tile, on the node's thread, when its results are first in place.
+  std::function<void(const Tile&)> on_completed;
 };
 
 /// What the rounds did.

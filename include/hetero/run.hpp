@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,14 @@ struct RunOptions {
   /// User kernels: a node with no implementation of the kernel is left out, with a note,
   /// instead of failing the run.
   bool fallback = false;
+  /// The Mandelbrot job: a journal file every completed tile is appended to, so that an
+  /// interrupted run can be resumed; empty: none. Its writes are batched, and synced to disk
+  /// every 2 s and at the end of the run (a stop included).
+  std::filesystem::path journal;
+  /// With `journal`: take the tiles that journal holds (a torn or corrupt tail is dropped),
+  /// compute only the rest, with the journal's tile size, and go on appending to it. The
+  /// journal must be of this very job.
+  bool resume = false;
 };
 
 /// Live progress of a run, readable from any thread.
