@@ -30,8 +30,9 @@ constexpr auto kWritePeriod = std::chrono::milliseconds(100);
 
 template <class T>
 void put(std::vector<std::uint8_t>& bytes, const T& value) {
-  const auto* raw = reinterpret_cast<const std::uint8_t*>(&value);
-  bytes.insert(bytes.end(), raw, raw + sizeof(T));
+  const std::size_t at = bytes.size();
+  bytes.resize(at + sizeof(T));
+  std::memcpy(bytes.data() + at, &value, sizeof(T));
 }
 
 template <class T>
@@ -46,10 +47,11 @@ std::uint64_t hash_of(std::span<const std::uint8_t> bytes) {
 }
 
 std::vector<std::uint8_t> header_bytes(const std::string& identity) {
-  std::vector<std::uint8_t> bytes(kMagic.begin(), kMagic.end());
-  put(bytes, static_cast<std::uint32_t>(identity.size()));
-  bytes.insert(bytes.end(), identity.begin(), identity.end());
-  return bytes;
+  std::string text(kMagic);
+  const auto length = static_cast<std::uint32_t>(identity.size());
+  text.append(reinterpret_cast<const char*>(&length), sizeof(length));
+  text += identity;
+  return {text.begin(), text.end()};
 }
 
 // The first line of `theirs` that `ours` does not have, for the refusal.
@@ -172,7 +174,15 @@ JournalWriter::JournalWriter(const std::filesystem::path& path, const std::strin
       throw UsageError(fmt::format("--journal {}: cannot continue it: {}", path.string(), why));
     }
   } else {
-    pending_ = header_bytes(identity);
+    // The header goes to disk at once: a run killed before its first tile leaves a journal
+    // that resumes (with nothing in it) rather than an empty file.
+    try {
+      write_out(header_bytes(identity));
+      if (::fdatasync(fd_) != 0) throw Error(std::strerror(errno));
+    } catch (const Error& e) {
+      ::close(fd_);
+      throw UsageError(fmt::format("--journal {}: cannot write it: {}", path.string(), e.what()));
+    }
   }
   writer_ = std::thread([this] { write_loop(); });
 }

@@ -8,6 +8,8 @@
 #              rank_exits   rank 2 exits after its first tile: the job fails within LIMIT_S
 #              rank_stalls  rank 2 stops answering after its first tile: the job fails within
 #                           LIMIT_S, rank 0 saying which rank
+#              resume       the same failure with a journal, then `--resume` on RANKS - 1 ranks:
+#                           the counts equal serial's, and tiles came from the journal
 #   RANKS, JOB (job options, space-separated), POLICY, BACKENDS, EXPECTED_SUM, LIMIT_S
 cmake_minimum_required(VERSION 3.25)
 separate_arguments(JOB UNIX_COMMAND "${JOB}")
@@ -73,6 +75,38 @@ if(MODE STREQUAL "compare")
     fail("the report has no mpi node:\n${report}")
   endif()
   message(STATUS "${RANKS} ranks, ${BACKENDS}, ${POLICY}: sum ${mpi_sum} hash ${mpi_hash} = serial")
+elseif(MODE STREQUAL "resume")
+  execute_process(COMMAND ${TOOL} render --backend serial ${JOB} --json -
+                  OUTPUT_VARIABLE serial RESULT_VARIABLE rc)
+  read_checksum("${serial}" serial serial_sum serial_hash)
+  set(journal "${CMAKE_CURRENT_BINARY_DIR}/mpi-resume.journal")
+  file(REMOVE "${journal}")
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env HETERO_MPI_TEST_STALL_RANK=2
+                          HETERO_MPI_TIMEOUT_S=3
+                          ${launch} ${TOOL} render --backend mpi --policy dynamic ${rank_options}
+                          ${JOB} --tile 2000 --journal ${journal} --json -
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc TIMEOUT ${LIMIT_S})
+  if(rc EQUAL 0 OR NOT rc MATCHES "^[0-9]+$")
+    fail("the job with a stalled rank did not fail within ${LIMIT_S} s (${rc})")
+  endif()
+  math(EXPR fewer "${RANKS} - 1")
+  execute_process(COMMAND ${MPIEXEC} ${MPIEXEC_FLAGS} -np ${fewer} ${TOOL} render --backend mpi
+                          --policy dynamic ${rank_options} ${JOB} --resume ${journal} --json -
+                  OUTPUT_VARIABLE report ERROR_VARIABLE report_err RESULT_VARIABLE rc
+                  TIMEOUT 150)
+  file(REMOVE "${journal}")
+  if(NOT rc EQUAL 0)
+    fail("the resume on ${fewer} ranks failed (${rc}): ${report_err}")
+  endif()
+  read_checksum("${report}" resumed sum hash)
+  if(NOT sum EQUAL serial_sum OR NOT hash STREQUAL serial_hash)
+    fail("resumed: sum ${sum} hash ${hash}, serial: sum ${serial_sum} hash ${serial_hash}")
+  endif()
+  if(NOT report MATCHES "resumed ([1-9][0-9]*) of ([0-9]+) tiles")
+    fail("the resume took no tile from the journal:\n${report}")
+  endif()
+  message(STATUS "resumed ${CMAKE_MATCH_1} of ${CMAKE_MATCH_2} tiles on ${fewer} ranks: sum ${sum} "
+                 "hash ${hash} = serial")
 elseif(MODE STREQUAL "unavailable")
   execute_process(COMMAND ${launch} ${TOOL} render --backend mpi ${JOB} --json -
                   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc TIMEOUT 60)
