@@ -92,19 +92,6 @@ TEST_F(JournalTest, ATornOrCorruptTailIsDroppedAndRecomputed) {
   EXPECT_LT(corrupt.report.nodes[0].tiles, 30);
 }
 
-// Expects `resume` to be refused in one line that holds `needle`, before any tile is computed.
-template <class Run>
-void expect_refused(Run resume, const std::string& needle) {
-  try {
-    resume();
-    FAIL() << "resumed";
-  } catch (const UsageError& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-    EXPECT_NE(message.find(needle), std::string::npos) << message;
-  }
-}
-
 TEST_F(JournalTest, ForeignGarbageMissingOrUnwritableJournalsAreRefusedInOneLine) {
   // Another job's journal names what differs.
   {
@@ -118,16 +105,17 @@ TEST_F(JournalTest, ForeignGarbageMissingOrUnwritableJournalsAreRefusedInOneLine
     options.journal = path_;
     runtime.run(Job(resolve_job(other)), options);
   }
-  expect_refused([&] { run(true); }, "max_iter=999 where this job has max_iter=1000");
+  test::expect_one_line_error([&] { run(true); },
+                              {"max_iter=999 where this job has max_iter=1000"});
   {
     std::ofstream garbage(path_, std::ios::binary | std::ios::trunc);
     garbage << "PNG or something else entirely";
   }
-  expect_refused([&] { run(true); }, "not a hetero journal");
+  test::expect_one_line_error([&] { run(true); }, {"not a hetero journal"});
   std::filesystem::remove(path_);
-  expect_refused([&] { run(true); }, "cannot read it");
+  test::expect_one_line_error([&] { run(true); }, {"cannot read it"});
   path_ = folder_ / "no-such-folder" / "run.journal";
-  expect_refused([&] { run(false); }, "cannot write it");
+  test::expect_one_line_error([&] { run(false); }, {"cannot write it"});
 }
 
 // What the reader trusts, byte by byte: a journal cut at any length keeps whole records only.

@@ -238,30 +238,15 @@ std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
 INSTANTIATE_TEST_SUITE_P(Backends, KernelTest, ::testing::ValuesIn(NodeRegistry::builtin().names()),
                          test_name);
 
-// Expects `run` to throw UsageError with one line holding every one of `needles`.
-template <class Run>
-void expect_one_line_error(Run run, const std::vector<std::string>& needles) {
-  try {
-    run();
-    FAIL() << "no error";
-  } catch (const UsageError& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-    for (const std::string& needle : needles) {
-      EXPECT_NE(message.find(needle), std::string::npos) << needle << " in: " << message;
-    }
-  }
-}
-
 TEST(KernelErrors, ArraysThatDoNotFitTheSpaceAreOneLineErrors) {
   Runtime runtime;
   const auto saxpy = saxpy_kernel();
   std::vector<float> x(100), y(99), z(100);
-  expect_one_line_error(
+  test::expect_one_line_error(
       [&] { runtime.run(saxpy, Grid1D{100}, read_slice(x), read_slice(y), write(z), 1.0F); },
       {"kernel 'saxpy'", "argument 2", "read slice", "99 elements", "100"});
   std::vector<float> short_z(50);
-  expect_one_line_error(
+  test::expect_one_line_error(
       [&] { runtime.run(saxpy, Grid1D{100}, read_slice(x), read_slice(x), write(short_z), 1.0F); },
       {"kernel 'saxpy'", "argument 3", "write slice", "50 elements"});
   // Read whole: any size is the kernel's business.
@@ -275,13 +260,13 @@ TEST(KernelErrors, ArraysThatDoNotFitTheSpaceAreOneLineErrors) {
         }
       });
   std::vector<int> in(12 * 10), out(12 * 10);
-  expect_one_line_error(
+  test::expect_one_line_error(
       [&] {
         runtime.run(copy2d, Grid2D{12, 10}, read_slice(span2d(std::as_const(in), 10, 12)),
                     write(span2d(out, 12, 10)));
       },
       {"kernel 'copy2d'", "argument 1", "10x12", "12x10"});
-  expect_one_line_error(
+  test::expect_one_line_error(
       [&] {
         runtime.run(copy2d, Grid2D{12, 10}, read_slice(Span2D<const int>{in.data(), 12, 10, 11}),
                     write(span2d(out, 12, 10)));
@@ -297,9 +282,9 @@ TEST(KernelErrors, AHaloLargerThanTheArrayOrNegativeIsAOneLineError) {
                 read_halo(span2d(std::as_const(in), 10, 6), halo), write(span2d(out, 10, 6)),
                 std::int64_t{10}, std::int64_t{6});
   };
-  expect_one_line_error([&] { run(7); },
-                        {"kernel 'blur3'", "argument 1", "halo of 7 rows", "array's 6"});
-  expect_one_line_error([&] { run(-1); }, {"kernel 'blur3'", "argument 1", "negative"});
+  test::expect_one_line_error([&] { run(7); },
+                              {"kernel 'blur3'", "argument 1", "halo of 7 rows", "array's 6"});
+  test::expect_one_line_error([&] { run(-1); }, {"kernel 'blur3'", "argument 1", "negative"});
   EXPECT_NO_THROW(run(6)) << "a halo of the whole array reaches every row";
 }
 
@@ -316,8 +301,8 @@ TEST(KernelErrors, ANodeWithoutAnImplementationNamesTheNodeAndFallback) {
   options.nodes = {"opencl", "serial"};
   options.share = true;
   Runtime strict(options);
-  expect_one_line_error([&] { strict.run(host_only, Grid1D{1000}, write(out)); },
-                        {"node 'opencl'", "kernel 'host_only'", "--fallback"});
+  test::expect_one_line_error([&] { strict.run(host_only, Grid1D{1000}, write(out)); },
+                              {"node 'opencl'", "kernel 'host_only'", "--fallback"});
 
   options.fallback = true;
   Runtime lenient(options);
@@ -518,7 +503,7 @@ TEST(Runtime, ExactNodesKeepTheirOwnOptionsAndRepeatedRunsAreTimed) {
 TEST(Runtime, UnknownBackendIsAOneLineError) {
   RuntimeOptions options;
   options.nodes = {"quantum"};
-  expect_one_line_error([&] { Runtime runtime(options); }, {"quantum", "known backends are"});
+  test::expect_one_line_error([&] { Runtime runtime(options); }, {"quantum", "known backends are"});
 }
 
 }  // namespace

@@ -232,4 +232,19 @@ class ScopedCacheHome {
   ScopedEnv hetero_{"HETERO_CACHE_DIR", std::nullopt};
 };
 
+// Expects `run` to throw UsageError with one line holding every one of `needles`.
+template <class Run>
+void expect_one_line_error(Run run, const std::vector<std::string>& needles) {
+  try {
+    run();
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    for (const std::string& needle : needles) {
+      EXPECT_NE(message.find(needle), std::string::npos) << needle << " in: " << message;
+    }
+  }
+}
+
 }  // namespace hetero::test
