@@ -349,6 +349,9 @@ TEST_F(CliTest, ASecondSignalEndsAtOnceAndLeavesNoFile) {
 // Every bad input: a one-line error on stderr, nothing on stdout, exit status 2, no file.
 TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
   const std::string out = (folder_ / "out.png").string();
+  // A folder where the image would go, outside the folder the test checks is left empty.
+  const auto folder_named_png = folder_.parent_path() / (folder_.filename().string() + ".png");
+  std::filesystem::create_directories(folder_named_png);
   std::vector<std::pair<std::string, std::string>> cases = {
       {"render --width 0", "--width"},
       {"render --width -5", "--width"},
@@ -390,16 +393,18 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"render --device-memory 0%", "--device-memory"},
       {"render --device-memory %", "--device-memory"},
       {"render --device-memory nan%", "--device-memory"},
+      {"render --device-memory 50", "50%"},
+      {"render --out '" + (folder_ / "image.jpg").string() + "'", "ending in .png"},
+      {"compare --out '" + (folder_ / "image").string() + "'", "ending in .png"},
       {"scale --device-memory 12..5M", "--device-memory"},
       {"render --out '" + (folder_ / "no" / "such" / "dir.png").string() + "'", "cannot write"},
-      {"render --out '" + folder_.string() + "'", "directory"},
+      {"render --out '" + folder_named_png.string() + "'", "directory"},
       {"render --json '" + (folder_ / "no" / "report.json").string() + "'", "cannot write"},
       {"render --trace '" + (folder_ / "no" / "trace.json").string() + "'", "cannot write"},
       {"render --out '" + out + "' --width 0", "--width"},
       {"render --bogus-flag", "bogus"},
       {"render extra-word", "extra"},
       {"frobnicate", "frobnicate"},
-      {"", "subcommand"},
       {"compare --repeat 0", "--repeat"},
       {"compare --preset seed --width 100 --python", "--python"},
       {"compare --preset full --python", "--python"},
@@ -430,7 +435,21 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
     EXPECT_EQ(files_in_folder(), 0U) << "hetero " << args << " left a file behind";
     std::printf("  bad input: hetero %s\n    -> %s", args.c_str(), result.err.c_str());
   }
+  std::filesystem::remove(folder_named_png);
   std::printf("%zu bad inputs tried\n", cases.size());
+}
+
+// `hetero` alone shows the usage as an error; `hetero help` shows it as asked.
+TEST_F(CliTest, NoCommandOrHelpShowsTheUsage) {
+  const CliResult alone = cli("");
+  EXPECT_EQ(alone.status, 2);
+  EXPECT_TRUE(alone.out.empty());
+  for (const char* needle : {"Usage: hetero", "render", "compare", "scale"}) {
+    EXPECT_NE(alone.err.find(needle), std::string::npos) << needle << " in: " << alone.err;
+  }
+  const CliResult help = cli("help");
+  EXPECT_EQ(help.status, 0) << help.err;
+  EXPECT_EQ(help.out, alone.err);
 }
 
 // --fallback runs the tiles of a backend that cannot run here on the others, and says so in the

@@ -23,12 +23,10 @@ TEST(MemoryCap, ParsesPercentagesAndBinaryByteCounts) {
     std::uint64_t bytes;
   };
   const std::vector<Case> cases = {
-      {"90%", 0.9, 0},           {"100%", 1.0, 0},
-      {"0.5%", 0.005, 0},        {"1", 0.9, 1},
-      {"1048576", 0.9, 1 << 20}, {"64K", 0.9, 64 << 10},
-      {"64k", 0.9, 64 << 10},    {"64KiB", 0.9, 64 << 10},
-      {"512M", 0.9, 512 << 20},  {"1.5G", 0.9, 3ULL << 29},
-      {"2GiB", 0.9, 2ULL << 30}, {"1T", 0.9, 1ULL << 40},
+      {"90%", 0.9, 0},           {"100%", 1.0, 0},          {"0.5%", 0.005, 0},
+      {"100", 0.9, 100},         {"1048576", 0.9, 1 << 20}, {"64K", 0.9, 64 << 10},
+      {"64k", 0.9, 64 << 10},    {"64KiB", 0.9, 64 << 10},  {"512M", 0.9, 512 << 20},
+      {"1.5G", 0.9, 3ULL << 29}, {"2GiB", 0.9, 2ULL << 30}, {"1T", 0.9, 1ULL << 40},
       {"100B", 0.9, 100},        {"+8M", 0.9, 8 << 20},
   };
   for (const Case& c : cases) {
@@ -39,9 +37,9 @@ TEST(MemoryCap, ParsesPercentagesAndBinaryByteCounts) {
 }
 
 TEST(MemoryCap, RejectsAnythingElseInOneLineNamingTheOption) {
-  for (const char* text :
-       {"",     "0",    "-1",        "0.5", "lots",  "5X",    "M",      "%",    "0%",  "-5%",
-        "101%", "nan%", "4.9e-324%", "inf", "1e300", "2048T", "12..5M", "90 %", "1 G", "0x10"}) {
+  for (const char* text : {"",       "0",    "-1",   "0.5",  "lots",      "5X",  "M",     "%",
+                           "0%",     "-5%",  "101%", "nan%", "4.9e-324%", "inf", "1e300", "2048T",
+                           "12..5M", "90 %", "1 G",  "0x10", "50",        "1",   "99.5"}) {
     try {
       parse_memory_cap("--device-memory", text);
       ADD_FAILURE() << "'" << text << "' was accepted";

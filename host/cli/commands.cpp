@@ -2,8 +2,10 @@
 #include "cli/commands.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -111,6 +113,19 @@ nlohmann::json to_json(const Link& link) {
           {"to_host_bytes_per_s_by_size", to_json(link.to_host_by_size)}};
 }
 
+// The image is PNG: a path that names another format is refused rather than given PNG bytes.
+void check_png_path(const std::string& path) {
+  std::string extension = std::filesystem::path(path).extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (extension != ".png") {
+    throw UsageError(
+        fmt::format("--out {}: the image is written as PNG; give a path ending in "
+                    ".png",
+                    path));
+  }
+}
+
 void check_image_fits(const JobSpec& spec) {
   const std::uint64_t needed = estimate_host_bytes(spec, /*with_image=*/true);
   const std::uint64_t available = available_host_bytes();
@@ -121,6 +136,12 @@ void check_image_fits(const JobSpec& spec) {
         spec.width, spec.height, static_cast<double>(needed) / (1 << 30),
         static_cast<double>(available) / (1 << 30)));
   }
+}
+
+// An image output: a PNG path, and memory for the image.
+void check_image_output(const JobSpec& spec, const std::string& path) {
+  check_png_path(path);
+  check_image_fits(spec);
 }
 
 // HETERO_INJECT_FAULT=NODE:TILES[,NODE:TILES...]: a test hook that makes a node fail after
@@ -386,7 +407,7 @@ int run_render(const RenderOptions& options) {
   runtime_options.share = options.share;
   runtime_options.fallback = options.fallback;
   runtime_options.model = &ThroughputModel::shared();
-  if (options.out) check_image_fits(spec);
+  if (options.out) check_image_output(spec, *options.out);
 
   // Open every output first: an unwritable path fails before any work is done.
   const bool json_to_stdout = options.json && *options.json == "-";
@@ -448,7 +469,7 @@ int run_compare(const CompareOptions& options) {
   // serial is the reference: it runs first whether or not it was named.
   std::erase(names, "serial");
   names.insert(names.begin(), "serial");
-  if (options.out) check_image_fits(spec);
+  if (options.out) check_image_output(spec, *options.out);
 
   const bool json_to_stdout = options.json && *options.json == "-";
   std::unique_ptr<OutputFile> png_file, json_file;

@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
   });
   // Under mpirun, ranks other than 0 serve rank 0's dispatcher and end here.
   if (const std::optional<int> status = hetero::Runtime::serve(argc, argv)) return *status;
-  CLI::App app{"hetero: one data-parallel job across every compute resource of a machine"};
+  CLI::App app{"hetero: one data-parallel job across every compute resource of a machine",
+               "hetero"};
   app.set_version_flag("--version", std::string("hetero ") + hetero::version_string);
   app.require_subcommand(1);
 
@@ -155,6 +156,11 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> names;
   for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
+  // `hetero` alone or `hetero help`: the usage, on stdout for help, on stderr as an error alone.
+  if (argc == 1 || (argc == 2 && std::string_view(argv[1]) == "help")) {
+    std::fputs(app.help().c_str(), argc == 1 ? stderr : stdout);
+    return argc == 1 ? kExitUsage : 0;
+  }
   if (argc > 1 && argv[1][0] != '-' &&
       std::find(names.begin(), names.end(), argv[1]) == names.end()) {
     fmt::print(stderr, "hetero: error: unknown command '{}': use {}\n", argv[1],

@@ -79,6 +79,21 @@ MemoryCap parse_memory_cap(std::string_view what, std::string_view text) {
     }
   }
   if (number.empty()) throw fail();
+  // A bare number under 100 is almost surely a percentage without its sign: refuse it.
+  if (unit == 1 && number.size() == text.size()) {
+    double bare = 0;
+    try {
+      bare = parse_real(what, number);
+    } catch (const UsageError&) {
+      throw fail();
+    }
+    if (bare > 0 && bare < 100) {
+      throw UsageError(
+          fmt::format("{}: '{}' would be {} bytes; write {}% for a share of the "
+                      "device's memory, or a size with its unit ({}M, {}G)",
+                      what, text, text, text, text, text));
+    }
+  }
   double value = 0;
   try {
     value = parse_real(what, number) * unit;

@@ -11,7 +11,8 @@
 //   - text of that form with a finite, normal (or zero) value is accepted;
 //   - parse_memory_cap accepts exactly R% with R such a real in (0, 100] (fraction R/100), and
 //     R followed by an optional unit (B, K, M, G, T, KiB, MiB, GiB, TiB in any case) whose
-//     bytes lie in [1, 2^50] (bytes: the value times the unit, truncated).
+//     bytes lie in [1, 2^50] (bytes: the value times the unit, truncated), except a bare R
+//     (no unit) under 100: a percentage missing its sign.
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -25,8 +26,8 @@
 
 #include "core/parse.hpp"
 #include "fuzz_support.hpp"
-#include "hetero/error.hpp"
 #include "hetero/backend/node.hpp"
+#include "hetero/error.hpp"
 #include "hetero/workload.hpp"
 
 namespace {
@@ -174,7 +175,8 @@ void check_memory_cap(std::string_view text) {
     const auto [number, unit] = split_unit(text);
     const ReferenceReal real = reference_real(number);
     decided = !real.decimal || real.value.has_value();
-    if (real.value && *real.value * unit >= 1 && *real.value * unit <= 0x1p50) {
+    const bool bare_under_100 = number.size() == text.size() && real.value && *real.value < 100;
+    if (real.value && *real.value * unit >= 1 && *real.value * unit <= 0x1p50 && !bare_under_100) {
       expected = hetero::MemoryCap{0.9, static_cast<std::uint64_t>(*real.value * unit)};
     }
   }
