@@ -117,6 +117,35 @@ TEST_P(KernelTest, TwoDimensionalKernelOverPitchedArraysMatchesThePlainLoop) {
   }
 }
 
+// A written 2-D array whose rows lie apart: every element of the space is written, and what lies
+// between rows (the pitch's gap) is left exactly as it was on every node.
+TEST_P(KernelTest, WritingAPitchedArrayLeavesTheGapBetweenRowsAlone) {
+  const std::int64_t width = 19, height = 11, pitch = 24;
+  std::vector<float> in(static_cast<std::size_t>(width * height));
+  for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i) * 0.5F;
+  const std::vector<float> bias(static_cast<std::size_t>(height), 1.0F);
+  Runtime runtime(on_this_node());
+  for (const std::int64_t rows : {1, 3, 11}) {
+    std::vector<float> out(static_cast<std::size_t>(pitch * height), -9.0F);
+    LaunchOptions options;
+    options.tile = rows * width;
+    runtime.run(test::scale_rows_kernel(), Grid2D{width, height},
+                read_slice(span2d(std::as_const(in), width, height)), read(bias),
+                write(Span2D<float>{out.data(), width, height, pitch}), width, pitch, options);
+    for (std::int64_t y = 0; y < height; ++y) {
+      for (std::int64_t x = 0; x < pitch; ++x) {
+        const float got = out[static_cast<std::size_t>(y * pitch + x)];
+        if (x < width) {
+          ASSERT_EQ(got, in[static_cast<std::size_t>(y * width + x)] * 2.0F + 1.0F)
+              << x << "," << y;
+        } else if (y < height - 1) {
+          ASSERT_EQ(got, -9.0F) << "the gap at " << x << "," << y << " was written";
+        }
+      }
+    }
+  }
+}
+
 TEST_P(KernelTest, TraceHoldsEveryElementOnceAndDeviceCopiesWithTheirBytes) {
   const std::size_t n = 4099;
   const std::vector<float> x = random_floats(n, 3), y = random_floats(n, 4);

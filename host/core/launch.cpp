@@ -82,7 +82,19 @@ std::vector<SliceCopy> tile_copies(const ArgumentBinding& argument, const TileRa
   if (!argument.is_array) return {};
   if (!to_device) {
     if (!writes_slice(argument.access)) return {};
-    return {{bytes_of(argument, tile), TransferCause::write_back}};
+    if (tile.dims == 1 || argument.pitch == argument.width) {
+      return {{bytes_of(argument, tile), TransferCause::write_back}};
+    }
+    // Rows apart: each row alone, so that what lies between rows in the host array (not the
+    // kernel's to write) is left as it is.
+    std::vector<SliceCopy> rows;
+    for (std::int64_t y = tile.begin; y < tile.end; ++y) {
+      TileRange row = tile;
+      row.begin = y;
+      row.end = y + 1;
+      rows.push_back({bytes_of(argument, row), TransferCause::write_back});
+    }
+    return rows;
   }
   if (!reads_slice(argument.access)) return {};
   std::vector<SliceCopy> copies{{bytes_of(argument, tile), TransferCause::read_miss}};

@@ -124,8 +124,9 @@ struct SliceCopy {
   TransferCause cause = TransferCause::read_miss;
 };
 /// The copies of an array a tile reads (to the device) or writes (to the host): its own part,
-/// and the halo's rows before and after it, each a copy of its own. Empty when the tile neither
-/// reads nor writes the array that way.
+/// and the halo's rows before and after it, each a copy of its own; a written 2-D array whose
+/// rows lie apart (pitch > width) goes back row by row, leaving the host's bytes between rows
+/// alone. Empty when the tile neither reads nor writes the array that way.
 std::vector<SliceCopy> tile_copies(const ArgumentBinding& argument, const TileRange& tile,
                                    bool to_device);
 
