@@ -159,7 +159,12 @@ JournalContents parse_journal(std::span<const std::uint8_t> bytes, const std::st
 }
 
 std::int64_t journal_tile_pixels(const std::filesystem::path& path) {
-  const std::vector<std::uint8_t> bytes = read_bytes(path);
+  // The header alone: the records are read once, by read_journal.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) refuse(path, fmt::format("cannot read it: {}", std::strerror(errno)));
+  std::vector<std::uint8_t> bytes(kMagic.size() + 4 + kMaxIdentity);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
   constexpr std::string_view kTile = "\ntile=";
   if (bytes.size() >= kMagic.size() + 4 &&
       std::memcmp(bytes.data(), kMagic.data(), kMagic.size()) == 0) {
