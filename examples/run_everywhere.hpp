@@ -40,7 +40,8 @@ inline std::vector<std::string> requested_nodes(int argc, char** argv) {
   return available_nodes();
 }
 
-/// Runs `run(runtime)` on a Runtime of `nodes` and prints whether it matched; false if not.
+/// Runs `run(runtime)` on a Runtime of every one of `nodes` and prints whether it matched; false if
+/// not.
 template <class Run>
 bool run_on(const char* example, const std::vector<std::string>& nodes, Run& run) {
   std::string names;
@@ -48,6 +49,7 @@ bool run_on(const char* example, const std::vector<std::string>& nodes, Run& run
   try {
     hetero::RuntimeOptions options;
     options.nodes = nodes;
+    options.share = true;  // every node named runs, even where several share the CPU
     hetero::Runtime runtime(options);
     const bool same = run(runtime);
     std::printf("%s on %s: %s\n", example, names.c_str(),

@@ -232,6 +232,48 @@ TEST_P(KernelTest, HaloReadsTheTilesRowsAndOneMoreOnEachSide) {
   }
 }
 
+// Registered arrays on every node: a run reads what the one before it wrote (wherever that is),
+// under every policy, and the host sees the results through an acquire.
+TEST_P(KernelTest, RegisteredArraysCarryResultsFromRunToRunAndBackThroughAnAcquire) {
+  const std::int64_t n = 10007;
+  const std::vector<float> x0 = random_floats(n, 3), y0 = random_floats(n, 4);
+  Array<float> x(n), y(n), z(n), w(n);
+  std::copy(x0.begin(), x0.end(), x.acquire_write().view().begin());
+  std::copy(y0.begin(), y0.end(), y.acquire_write().view().begin());
+  Runtime runtime(on_this_node());
+  const auto& saxpy = saxpy_kernel();
+  for (const std::string_view policy : policy_names()) {
+    LaunchOptions options;
+    options.policy = parse_policy(policy);
+    options.tile = 999;
+    runtime.run(saxpy, Grid1D{n}, read_slice(x), read_slice(y), write(z), 2.0F, options);
+    runtime.run(saxpy, Grid1D{n}, read_slice(z), read_slice(y), write(w), 0.5F, options);
+    const auto result = w.acquire_read();
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      ASSERT_EQ(result[i], 0.5F * (2.0F * x0[k] + y0[k]) + y0[k]) << policy << " at " << i;
+    }
+  }
+
+  const std::int64_t width = 41, height = 23;
+  Array2D<float> image(width, height), blurred(width, height);
+  std::vector<float> pixels(static_cast<std::size_t>(width * height));
+  for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<float>(i % 97);
+  std::copy(pixels.begin(), pixels.end(), image.acquire_write().view().data);
+  LaunchOptions bands;
+  bands.tile = 4 * width;
+  runtime.run(test::blur_kernel(), Grid2D{width, height}, read_halo(image, 1), write(blurred),
+              width, height, bands);
+  const auto result = blurred.acquire_read();
+  for (std::int64_t yy = 0; yy < height; ++yy) {
+    for (std::int64_t xx = 0; xx < width; ++xx) {
+      ASSERT_EQ(result.view().data[yy * width + xx],
+                test::blur_at(pixels.data(), width, height, xx, yy))
+          << xx << "," << yy;
+    }
+  }
+}
+
 // A single-source element functor gives the host implementation (this file is compiled by g++):
 // host nodes (and remote ranks computing with one) run it; a device node without a CUDA
 // compiler's implementation says why.

@@ -101,6 +101,26 @@ TEST(Distribution, GuidedChunksShrinkAsTheQueueEmpties) {
   EXPECT_EQ(chunk_starts[2], 43) << "then 75 / 4";
 }
 
+TEST(Distribution, DynamicGivesANodeTheTilesItHoldsFirstThenFreeOnesThenStealsFromTheEnd) {
+  // Ten tiles: node 0 holds 0-2, node 1 holds 5-8, nobody 3, 4, 9.
+  const std::vector<int> preferred{0, 0, 0, -1, -1, 1, 1, 1, 1, -1};
+  const auto distribution =
+      dynamic(shape_round(make_tiles(100, 10), {1, 1}, {0.0, 0.0}, {true, true}, preferred));
+  const auto take = [&](std::size_t node) { return distribution->next(node)->index; };
+  EXPECT_EQ(take(0), 0);
+  EXPECT_EQ(take(1), 5);
+  EXPECT_EQ(take(0), 1);
+  EXPECT_EQ(take(0), 2);
+  EXPECT_EQ(take(0), 3) << "its own done: the tiles nobody holds, in order";
+  EXPECT_EQ(take(0), 4);
+  EXPECT_EQ(take(0), 9);
+  EXPECT_EQ(take(0), 8) << "then node 1's, from the end";
+  EXPECT_EQ(take(1), 6);
+  EXPECT_EQ(take(1), 7);
+  EXPECT_FALSE(distribution->next(0));
+  EXPECT_FALSE(distribution->next(1));
+}
+
 TEST(Distribution, AutoAssignsFourInFiveAndSharesEveryFifthAsATail) {
   const auto distribution = automatic(three_nodes_middle_inactive());
   EXPECT_TRUE(distribution->self_scheduling());

@@ -345,6 +345,43 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
   return result;
 }
 
+namespace {
+
+// Per tile: the active node whose memory already holds the most bytes the tile reads or writes
+// of registered arrays; -1 when none holds any. Empty when no tile has one.
+std::vector<int> preferred_nodes(const backend::Launch& launch, const detail::RoundsInput& input,
+                                 const std::vector<std::unique_ptr<Node>>& nodes) {
+  std::vector<const MemorySpace*> spaces;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    spaces.push_back(input.active[i] ? nodes[i]->memory_space() : nullptr);
+  }
+  std::vector<int> preferred(input.tiles.size(), -1);
+  bool any = false;
+  for (const Tile& tile : input.tiles) {
+    const backend::TileRange range = launch.range(tile);
+    std::size_t most = 0;
+    for (std::size_t i = 0; i < spaces.size(); ++i) {
+      if (spaces[i] == nullptr) continue;
+      std::size_t held = 0;
+      for (const backend::ArgumentBinding& argument : launch.arguments) {
+        if (!argument.array) continue;
+        std::vector<backend::BlockRun> runs = backend::blocks_to_read(argument, range);
+        runs.push_back(backend::blocks_written(argument, range));
+        for (const backend::BlockRun run : runs)
+          held += argument.array->resident_bytes(spaces[i], run);
+      }
+      if (held > most) {
+        most = held;
+        preferred[static_cast<std::size_t>(tile.index)] = static_cast<int>(i);
+        any = true;
+      }
+    }
+  }
+  return any ? preferred : std::vector<int>{};
+}
+
+}  // namespace
+
 LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions& options,
                                 Progress* progress) {
   ThroughputModel& model = options.model != nullptr ? *options.model : kernel_model_;
@@ -362,7 +399,10 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
                           ? std::min(options.tile_pixels, launch.elements())
                           : auto_tile_elements(launch.width, launch.height, total_lanes(input));
   if (launch.dims() == 2) tile = std::max<std::int64_t>(1, tile / launch.width) * launch.width;
+  const std::int64_t granule = launch.tile_granule();
+  tile = (tile + granule - 1) / granule * granule;
   input.tiles = make_tiles(launch.elements(), tile);
+  input.preferred = preferred_nodes(launch, input, nodes_);
   const bool weighted = options.policy == Policy::weighted || options.policy == Policy::automatic;
   if (weighted && nodes_.size() > 1) {
     bool all_known = true;

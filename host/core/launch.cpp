@@ -168,6 +168,57 @@ std::uint64_t Launch::work_units(const Tile& tile) const {
   return static_cast<std::uint64_t>(std::llround(std::max(0.0, kernel->cost(range(tile)))));
 }
 
+std::int64_t Launch::tile_granule() const {
+  std::int64_t granule = 1;
+  if (dims() != 1) return granule;
+  for (const ArgumentBinding& argument : arguments) {
+    if (argument.array && writes_slice(argument.access)) {
+      granule = std::max(granule, argument.array->block_extent());
+    }
+  }
+  return granule;
+}
+
+std::vector<BlockRun> blocks_to_read(const ArgumentBinding& argument, const TileRange& tile) {
+  if (!argument.array) return {};
+  const ArrayRecord& array = *argument.array;
+  if (argument.access == Access::read_whole) return {array.all_blocks()};
+  if (reads_slice(argument.access)) {
+    const TileRange reach = reach_of(argument, tile);
+    return {array.blocks_of(reach.begin, reach.end)};
+  }
+  // A written slice: the blocks it shares with its neighbours' parts or the array's rest.
+  const std::int64_t extent = array.block_extent();
+  const std::int64_t limit = tile.dims == 1 ? argument.width : argument.height;
+  std::vector<BlockRun> partial;
+  if (tile.begin % extent != 0) partial.push_back(array.blocks_of(tile.begin, tile.begin + 1));
+  if (tile.end % extent != 0 && tile.end != limit) {
+    const BlockRun last = array.blocks_of(tile.end - 1, tile.end);
+    if (partial.empty() || partial.back().first != last.first) partial.push_back(last);
+  }
+  return partial;
+}
+
+BlockRun blocks_written(const ArgumentBinding& argument, const TileRange& tile) {
+  if (!argument.array || !writes_slice(argument.access)) return {};
+  return argument.array->blocks_of(tile.begin, tile.end);
+}
+
+void stage_on_host(const Launch& launch, const TileRange& tile, TraceLane* lane) {
+  for (const ArgumentBinding& argument : launch.arguments) {
+    for (const BlockRun run : blocks_to_read(argument, tile)) {
+      argument.array->make_host_valid(run, lane);
+    }
+  }
+}
+
+void commit_on_host(const Launch& launch, const TileRange& tile) {
+  for (const ArgumentBinding& argument : launch.arguments) {
+    const BlockRun written = blocks_written(argument, tile);
+    if (!written.empty()) argument.array->mark_written(ArrayRecord::kHost, written);
+  }
+}
+
 }  // namespace backend
 
 bool Node::can_run(const backend::KernelDefinition& kernel, std::string& why) const {

@@ -211,9 +211,9 @@ Execution execute_rounds(const RoundsInput& input, const RunOptions& options, Pr
   std::vector<Tile> round_tiles = completion.remaining(tiles);
   Policy round_policy = options.policy;
   for (;;) {
-    Round round(
-        distribute(round_policy, shape_round(round_tiles, input.lanes, input.weights, active)),
-        completion, options.stop);
+    Round round(distribute(round_policy, shape_round(round_tiles, input.lanes, input.weights,
+                                                     active, input.preferred)),
+                completion, options.stop);
     const std::vector<std::exception_ptr> errors =
         run_round(round, input, active, fail_after, traces, task);
 

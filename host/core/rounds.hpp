@@ -25,6 +25,9 @@ struct RoundsInput {
   std::vector<bool> active;     ///< nodes that take part (auto may have dropped some)
   std::vector<Tile> tiles;
   std::vector<bool> done;  ///< tiles already computed (a resumed run); empty: none
+  /// Per tile index: the node that holds most of its data, which takes it first under dynamic;
+  /// -1: none does. Empty: no tile has a preference.
+  std::vector<int> preferred;
   /// Called once per tile, on the node's thread, when its results are first in place.
   std::function<void(const Tile&)> on_completed;
 };

@@ -40,6 +40,34 @@ std::string shape_of(const backend::ArgumentBinding& argument) {
                              : fmt::format("{}", argument.width);
 }
 
+// A registered array: the host holds no access the launch conflicts with, and an array that
+// is written appears once among the arguments.
+void check_registered(const backend::Launch& launch, std::size_t index) {
+  const backend::ArgumentBinding& argument = launch.arguments[index];
+  const bool writes = backend::writes_slice(argument.access);
+  const std::string what = fmt::format("kernel '{}', argument {}", launch.kernel->name, index + 1);
+  argument.array->check_no_host_access(writes, what);
+  for (std::size_t j = 0; j < launch.arguments.size(); ++j) {
+    const backend::ArgumentBinding& other = launch.arguments[j];
+    if (j == index || other.array != argument.array) continue;
+    if (writes || backend::writes_slice(other.access)) {
+      throw UsageError(
+          fmt::format("{}: {} is also argument {} and one of them writes it; pass it once, with "
+                      "hetero::read_write",
+                      what, argument.array->label(), j + 1));
+    }
+  }
+}
+
+// Counts the registered arrays `launch` writes as pending (delta +1 at submit, -1 when done).
+void count_pending_writes(const backend::Launch& launch, int delta) {
+  for (const backend::ArgumentBinding& argument : launch.arguments) {
+    if (argument.array && backend::writes_slice(argument.access)) {
+      argument.array->add_pending_writer(delta);
+    }
+  }
+}
+
 }  // namespace
 
 void validate_launch(const backend::Launch& launch) {
@@ -72,6 +100,7 @@ void validate_launch(const backend::Launch& launch) {
                                    argument.halo, launch.dims() == 1 ? "elements" : "rows",
                                    extent));
     }
+    if (argument.array) check_registered(launch, i);
     if (argument.access == Access::read_whole) continue;
     if (launch.dims() == 1 && argument.width < launch.width) {
       throw UsageError(fmt::format(
@@ -181,6 +210,7 @@ LaunchResult Runtime::launch(const Prepared& prepared) {
 
 RunHandle Runtime::enqueue(Prepared prepared) {
   std::lock_guard lock(queue_mutex_);
+  count_pending_writes(prepared.launch, +1);
   Submitted submitted{std::move(prepared), {}};
   RunHandle handle(submitted.done.get_future().share());
   queue_.push_back(std::move(submitted));
@@ -200,8 +230,11 @@ void Runtime::serve_queue() {
       queue_.pop_front();
     }
     try {
-      next.done.set_value(launch(next.prepared));
+      LaunchResult result = launch(next.prepared);
+      count_pending_writes(next.prepared.launch, -1);
+      next.done.set_value(std::move(result));
     } catch (...) {
+      count_pending_writes(next.prepared.launch, -1);
       next.done.set_exception(std::current_exception());
     }
   }

@@ -90,9 +90,12 @@ bool host_can_run(const NodeInfo& node, const backend::KernelDefinition& kernel,
 
 void run_host_tile(const backend::Launch& launch, const Tile& tile, TraceLane& lane,
                    WorkSource& work) {
+  const backend::TileRange range = launch.range(tile);
+  backend::stage_on_host(launch, range, &lane);
   const std::int64_t begin = lane.now_ns();
-  launch.kernel->host(launch.range(tile), launch.arguments);
+  launch.kernel->host(range, launch.arguments);
   lane.compute(tile, begin, lane.now_ns(), launch.work_units(tile));
+  backend::commit_on_host(launch, range);
   work.completed(tile);
 }
 

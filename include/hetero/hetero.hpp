@@ -2,6 +2,7 @@
 // memory spaces, the dispatcher) is under hetero/backend/.
 #pragma once
 
+#include "hetero/array.hpp"
 #include "hetero/element.hpp"
 #include "hetero/error.hpp"
 #include "hetero/job.hpp"

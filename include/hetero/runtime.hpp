@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "hetero/array.hpp"
 #include "hetero/kernel.hpp"
 #include "hetero/model.hpp"
 #include "hetero/node.hpp"

@@ -6,9 +6,11 @@
 namespace hetero::detail {
 
 RoundShape shape_round(std::vector<Tile> tiles, const std::vector<int>& lanes,
-                       const std::vector<double>& weights, const std::vector<bool>& active) {
+                       const std::vector<double>& weights, const std::vector<bool>& active,
+                       std::vector<int> preferred) {
   RoundShape shape;
   shape.tiles = std::move(tiles);
+  shape.preferred = std::move(preferred);
   shape.lanes = lanes;
   shape.active = active;
   shape.shares.assign(lanes.size(), 0.0);

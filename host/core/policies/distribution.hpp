@@ -20,12 +20,15 @@ struct RoundShape {
   std::vector<double> shares;  ///< per node: its share by throughput; 0 for inactive nodes
   std::vector<bool> active;    ///< nodes that take part
   int total_lanes = 1;         ///< lanes of the active nodes
+  /// Per tile index: the node that holds most of the tile's data; -1: none. Empty: none does.
+  std::vector<int> preferred;
 };
 
 /// Builds a round's shape: the active nodes' shares are their weights, or equal when no
 /// weight is known.
 RoundShape shape_round(std::vector<Tile> tiles, const std::vector<int>& lanes,
-                       const std::vector<double>& weights, const std::vector<bool>& active);
+                       const std::vector<double>& weights, const std::vector<bool>& active,
+                       std::vector<int> preferred = {});
 
 /// How the tiles of one round reach its nodes. Thread-safe: every node's proxy calls it.
 class TileDistribution {
@@ -44,7 +47,9 @@ class TileDistribution {
 std::unique_ptr<TileDistribution> static_split(const RoundShape& shape);
 /// "weighted": fixed tiles spread over the image in proportion to the nodes' shares.
 std::unique_ptr<TileDistribution> weighted(const RoundShape& shape);
-/// "dynamic": one shared queue; each lane takes the next tile when it is free.
+/// "dynamic": one shared queue; each lane takes the next tile when it is free. Where tiles have
+/// a preferred node (its data is there), that node takes them first, then the tiles no node
+/// holds, then the rest of the others' from their ends.
 std::unique_ptr<TileDistribution> dynamic(const RoundShape& shape);
 /// "guided": a shared queue taken in chunks of about remaining / (2 lanes) tiles.
 std::unique_ptr<TileDistribution> guided(const RoundShape& shape);

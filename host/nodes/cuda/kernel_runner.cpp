@@ -38,6 +38,8 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
     replicas.back() = Buffer<std::byte>(space_, std::max<std::size_t>(1, argument.bytes()));
     argument.data = replicas.back().data();
     if (argument.access == Access::read_whole && argument.bytes() > 0) {
+      // A registered array is staged through its host copy: no replica stays here yet.
+      if (argument.array) argument.array->make_host_valid(argument.array->all_blocks(), &lane);
       copy(replicas.back(), 0,
            std::span<const std::byte>(static_cast<const std::byte*>(launch.arguments[i].data),
                                       argument.bytes()),
@@ -65,6 +67,7 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
 
   for_each_tile(work, 0, 1, [&](const Tile& tile) {
     const backend::TileRange range = launch.range(tile);
+    backend::stage_on_host(launch, range, &lane);
     copy_slices(range, tile, /*to_device=*/true);
     started.record(stream.get(), node_, device_);
     launch.kernel->cuda(stream.get(), range, on_device);
@@ -76,6 +79,7 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
     const std::int64_t end = std::min(clock.host_ns(computed.get()), now);
     lane.compute(tile, std::min(clock.host_ns(started.get()), end), end, launch.work_units(tile));
     copy_slices(range, tile, /*to_device=*/false);
+    backend::commit_on_host(launch, range);
     work.completed(tile);
   });
 }

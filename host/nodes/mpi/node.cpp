@@ -114,7 +114,13 @@ class KernelTraffic final : public TileTraffic {
  public:
   KernelTraffic(const backend::Launch& launch, const mpi::RankConfig& config)
       : launch_(launch), config_(config) {}
+  // Registered arrays go to the ranks from their host copies, and come back into them.
   std::vector<std::uint8_t> start_message() const override {
+    for (const backend::ArgumentBinding& argument : launch_.arguments) {
+      if (argument.array && argument.access == Access::read_whole) {
+        argument.array->make_host_valid(argument.array->all_blocks(), nullptr);
+      }
+    }
     mpi::LaunchMessage message;
     message.kernel = query(*launch_.kernel, config_);
     message.width = launch_.width;
@@ -125,6 +131,7 @@ class KernelTraffic final : public TileTraffic {
   const char* start_label() const override { return "kernel"; }
   const char* results_label() const override { return "results"; }
   void append_inputs(const Tile& tile, std::vector<std::uint8_t>& order) const override {
+    backend::stage_on_host(launch_, launch_.range(tile), nullptr);
     mpi::pack_slices(launch_.arguments, launch_.range(tile), backend::reads_slice, order);
   }
   std::size_t halo_bytes(const Tile& tile) const override {
@@ -140,6 +147,7 @@ class KernelTraffic final : public TileTraffic {
   void accept(const Tile& tile, const std::vector<std::uint8_t>& staging) override {
     mpi::ByteReader reader(staging);
     mpi::unpack_slices(launch_.arguments, launch_.range(tile), backend::writes_slice, reader);
+    backend::commit_on_host(launch_, launch_.range(tile));
   }
 
   static mpi::KernelQuery query(const backend::KernelDefinition& kernel,

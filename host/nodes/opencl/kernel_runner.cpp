@@ -9,6 +9,7 @@
 #include "clock.hpp"
 #include "hetero/backend/memory.hpp"
 #include "hetero/error.hpp"
+#include "replica.hpp"
 
 namespace hetero::nodes::opencl {
 using backend::argument_label;
@@ -46,27 +47,93 @@ Geometry geometry_of(const OpenCLOptions& options, const backend::TileRange& ran
   return geometry;
 }
 
+// A stale run of blocks split where the tile's own blocks begin and end: the tile's own are a
+// read miss, those around them (a halo) are the halo's.
+std::vector<std::pair<backend::BlockRun, TransferCause>> split_by_cause(backend::BlockRun stale,
+                                                                        backend::BlockRun own,
+                                                                        Access access) {
+  if (access == Access::read_whole || access == Access::write_slice) {
+    return {{stale, TransferCause::read_miss}};
+  }
+  std::vector<std::pair<backend::BlockRun, TransferCause>> parts;
+  const auto add = [&](std::int64_t first, std::int64_t end, TransferCause cause) {
+    first = std::max(first, stale.first);
+    end = std::min(end, stale.end());
+    if (end > first) parts.push_back({{first, end - first}, cause});
+  };
+  add(stale.first, own.first, TransferCause::halo);
+  add(own.first, own.end(), TransferCause::read_miss);
+  add(own.end(), stale.end(), TransferCause::halo);
+  return parts;
+}
+
+std::string block_label(const backend::ArrayRecord& array, backend::BlockRun run) {
+  return run.count == 1 ? fmt::format("{} block {}", array.label(), run.first)
+                        : fmt::format("{} blocks {}-{}", array.label(), run.first, run.end() - 1);
+}
+
 }  // namespace
 
 // Device replicas of a launch's arrays, in the node's memory space: arrays are indexed by
-// position in the space on every node, so a replica has the host array's shape.
+// position in the space on every node, so a replica has the host array's shape. Plain host
+// arrays get one for this launch; registered arrays keep theirs between launches.
 class KernelRunner::Replicas {
  public:
-  Replicas(const backend::Launch& launch, OpenCLSpace& space) : space_(space) {
+  Replicas(const backend::Launch& launch, KernelRunner& runner) {
     for (const backend::ArgumentBinding& argument : launch.arguments) {
       buffers_.emplace_back();
-      if (argument.is_array)
-        buffers_.back() = Buffer<std::byte>(space, std::max<std::size_t>(1, argument.bytes()));
+      registered_.push_back(nullptr);
+      if (argument.array) {
+        registered_.back() = &runner.replica_of(*argument.array);
+      } else if (argument.is_array) {
+        buffers_.back() =
+            Buffer<std::byte>(runner.space_, std::max<std::size_t>(1, argument.bytes()));
+        plain_.push_back(runner.space_.resolve(buffers_.back().data(), buffers_.back().bytes()));
+      }
+      memories_.push_back(registered_.back() != nullptr ? registered_.back()->memory()
+                          : argument.is_array           ? plain_.back().memory
+                                                        : nullptr);
     }
   }
-  cl_mem memory(std::size_t i) const {
-    return space_.resolve(buffers_[i].data(), buffers_[i].bytes()).memory;
-  }
+  cl_mem memory(std::size_t i) const { return memories_[i]; }
+  /// The registered array's replica of argument i; nullptr for plain arrays and scalars.
+  OpenCLReplica* registered(std::size_t i) const { return registered_[i]; }
 
  private:
-  OpenCLSpace& space_;
   std::vector<Buffer<std::byte>> buffers_;
+  std::vector<OpenCLSpace::Region> plain_;
+  std::vector<OpenCLReplica*> registered_;
+  std::vector<cl_mem> memories_;
 };
+
+KernelRunner::KernelRunner(const Device& device, cl_context context,
+                           std::array<cl_command_queue, kQueues> queues, OpenCLSpace& space)
+    : device_(device),
+      context_(context),
+      queues_(queues),
+      space_(space),
+      write_back_queue_(create_profiling_queue(context, device)) {}
+
+// Blocks only this node holds go back to the host before its replicas (and memory) go.
+KernelRunner::~KernelRunner() {
+  for (const std::weak_ptr<backend::ArrayRecord>& held : held_) {
+    if (const auto array = held.lock()) {
+      try {
+        array->detach(space_key(), nullptr);
+      } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor cannot report; data is lost
+      }
+    }
+  }
+}
+
+OpenCLReplica& KernelRunner::replica_of(backend::ArrayRecord& array) {
+  if (backend::Replica* held = array.replica(space_key()))
+    return static_cast<OpenCLReplica&>(*held);
+  std::erase_if(held_, [](const auto& held) { return held.expired(); });
+  held_.push_back(array.weak_from_this());
+  return static_cast<OpenCLReplica&>(array.attach(
+      space_key(), std::make_unique<OpenCLReplica>(space_, write_back_queue_.get(), array)));
+}
 
 // Binds the kernel's arguments in order: the tile's range first when the implementation asks for
 // it, then arrays as their replicas' cl_mem and scalars by value.
@@ -98,13 +165,14 @@ struct KernelRunner::Slot {
   std::optional<Tile> tile;
   Event kernel;
   struct Copy {
-    Event event;
+    std::shared_ptr<Event> event;
     EventKind direction;
     TransferCause cause;
-    std::size_t argument;
+    std::string label;
     std::size_t bytes;
   };
   std::vector<Copy> copies;
+  std::vector<cl_event> wait_list;  // copies on other queues the kernel reads
 };
 
 const backend::OpenCLImplementation* KernelRunner::choose(
@@ -155,15 +223,16 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
   TraceLane& first_lane = *slots[0].lane;
   const std::int64_t start_ns = first_lane.now_ns();
   Built& built = built_for(kernel, *implementation, first_lane);
-  const Replicas replicas(launch, space_);
+  const Replicas replicas(launch, *this);
   Buffer<std::uint32_t> clock_probe(space_, 1);
   const DeviceClock clock(slots[0].queue, space_.resolve(clock_probe.data(), 4).memory, first_lane,
                           start_ns);
 
-  // Arrays every tile reads go in whole, once, before any kernel.
+  // Plain arrays every tile reads go in whole, once, before any kernel.
   for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
     const backend::ArgumentBinding& argument = launch.arguments[i];
-    if (!argument.is_array || argument.access != Access::read_whole || argument.bytes() == 0) {
+    if (!argument.is_array || argument.array || argument.access != Access::read_whole ||
+        argument.bytes() == 0) {
       continue;
     }
     Event write;
@@ -187,33 +256,71 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
   const auto enqueue_slices = [&](Slot& slot, const backend::TileRange& range, bool to_device) {
     for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
       const backend::ArgumentBinding& argument = launch.arguments[i];
+      if (argument.array) continue;
       for (const auto& [slice, cause] : backend::tile_copies(argument, range, to_device)) {
         auto* host = static_cast<std::byte*>(argument.data) + slice.offset;
-        Slot::Copy copy{{},
-                        to_device ? EventKind::copy_to_device : EventKind::copy_to_host,
-                        cause,
-                        i,
-                        slice.bytes};
+        Slot::Copy copy{std::make_shared<Event>(),
+                        to_device ? EventKind::copy_to_device : EventKind::copy_to_host, cause,
+                        argument_label(i), slice.bytes};
         const cl_int status =
             to_device ? clEnqueueWriteBuffer(slot.queue, replicas.memory(i), CL_FALSE, slice.offset,
-                                             slice.bytes, host, 0, nullptr, copy.event.out())
+                                             slice.bytes, host, 0, nullptr, copy.event->out())
                       : clEnqueueReadBuffer(slot.queue, replicas.memory(i), CL_FALSE, slice.offset,
-                                            slice.bytes, host, 0, nullptr, copy.event.out());
+                                            slice.bytes, host, 0, nullptr, copy.event->out());
         check(status, fmt::format("{} of {}", to_device ? "write" : "read", argument_label(i)));
         slot.copies.push_back(std::move(copy));
       }
     }
   };
 
+  // Registered arrays: the blocks the tile needs that are stale here come from the host (after
+  // whichever space modified them wrote them back); blocks copied in by the other queue are
+  // waited for by the kernel.
+  const auto enqueue_registered_reads = [&](Slot& slot, const backend::TileRange& range) {
+    for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
+      OpenCLReplica* replica = replicas.registered(i);
+      if (replica == nullptr) continue;
+      const backend::ArgumentBinding& argument = launch.arguments[i];
+      backend::ArrayRecord& array = *argument.array;
+      const backend::BlockRun own = array.blocks_of(range.begin, range.end);
+      for (const backend::BlockRun needed : backend::blocks_to_read(argument, range)) {
+        for (const backend::BlockRun stale : array.claim_for_read(space_key(), needed, slot.lane)) {
+          for (const auto& [part, cause] : split_by_cause(stale, own, argument.access)) {
+            const std::size_t bytes = array.payload_of(part);
+            array.count(EventKind::copy_to_device, cause, bytes);
+            slot.copies.push_back({replica->copy_from_host(slot.queue, array, part),
+                                   EventKind::copy_to_device, cause, block_label(array, part),
+                                   bytes});
+          }
+        }
+        replica->add_pending(needed, slot.wait_list);
+      }
+    }
+  };
+
+  // After the tile's kernel: the blocks it wrote are modified here; a wrapped array asking for
+  // it gets them back at once.
+  const auto commit_registered_writes = [&](Slot& slot, const backend::TileRange& range) {
+    for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
+      const backend::BlockRun written = backend::blocks_written(launch.arguments[i], range);
+      if (written.empty()) continue;
+      backend::ArrayRecord& array = *launch.arguments[i].array;
+      array.mark_written(space_key(), written);
+      if (array.policy() == WriteBack::after_each_run) array.make_host_valid(written, slot.lane);
+    }
+  };
+
   const auto enqueue = [&](Slot& slot, const Tile& tile) {
     const backend::TileRange range = launch.range(tile);
     enqueue_slices(slot, range, /*to_device=*/true);
+    enqueue_registered_reads(slot, range);
     bind_arguments(built.kernel.get(), implementation->options, launch, range, replicas);
     const Geometry geometry = geometry_of(implementation->options, range);
-    check(clEnqueueNDRangeKernel(slot.queue, built.kernel.get(), geometry.dims,
-                                 geometry.offset.data(), geometry.global.data(),
-                                 geometry.local[0] == 0 ? nullptr : geometry.local.data(), 0,
-                                 nullptr, slot.kernel.out()),
+    check(clEnqueueNDRangeKernel(
+              slot.queue, built.kernel.get(), geometry.dims, geometry.offset.data(),
+              geometry.global.data(), geometry.local[0] == 0 ? nullptr : geometry.local.data(),
+              static_cast<cl_uint>(slot.wait_list.size()),
+              slot.wait_list.empty() ? nullptr : slot.wait_list.data(), slot.kernel.out()),
           fmt::format("launch of kernel '{}'", kernel.name));
     enqueue_slices(slot, range, /*to_device=*/false);
     check(clFlush(slot.queue), "clFlush");
@@ -222,18 +329,18 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
 
   const auto finish = [&](Slot& slot) {
     const Tile tile = *slot.tile;
-    for (const Slot::Copy& copy : slot.copies)
-      wait_for(copy.event.get(), argument_label(copy.argument));
+    for (const Slot::Copy& copy : slot.copies) wait_for(copy.event->get(), copy.label);
     wait_for(slot.kernel.get(), fmt::format("kernel '{}'", kernel.name));
     const std::int64_t now = slot.lane->now_ns();
     const auto [compute_begin, compute_end] = clock.map(slot.kernel.get(), now);
     slot.lane->compute(tile, compute_begin, compute_end, launch.work_units(tile));
     for (const Slot::Copy& copy : slot.copies) {
-      const auto [begin, end] = clock.map(copy.event.get(), now);
-      slot.lane->copy(copy.direction, copy.cause, argument_label(copy.argument), copy.bytes, begin,
-                      end, tile.index);
+      const auto [begin, end] = clock.map(copy.event->get(), now);
+      slot.lane->copy(copy.direction, copy.cause, copy.label, copy.bytes, begin, end, tile.index);
     }
+    commit_registered_writes(slot, launch.range(tile));
     slot.copies.clear();
+    slot.wait_list.clear();
     slot.kernel.reset();
     slot.tile.reset();
     work.completed(tile);

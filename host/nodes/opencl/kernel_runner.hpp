@@ -6,12 +6,15 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "hetero/backend/launch.hpp"
 #include "hetero/backend/node.hpp"
+#include "replica.hpp"
 #include "runtime.hpp"
 #include "space.hpp"
 
@@ -22,15 +25,20 @@ class KernelRunner {
   static constexpr int kQueues = 2;
 
   KernelRunner(const Device& device, cl_context context,
-               std::array<cl_command_queue, kQueues> queues, OpenCLSpace& space)
-      : device_(device), context_(context), queues_(queues), space_(space) {}
+               std::array<cl_command_queue, kQueues> queues, OpenCLSpace& space);
+  /// Writes the blocks only this node holds back to their arrays' host copies.
+  ~KernelRunner();
+  KernelRunner(const KernelRunner&) = delete;
+  KernelRunner& operator=(const KernelRunner&) = delete;
 
   /// The implementation of `kernel` for this device: one for its type (CPU or GPU), else one
   /// for any device; nullptr when there is none.
   const backend::OpenCLImplementation* choose(const backend::KernelDefinition& kernel) const;
 
-  /// Runs every tile `work` gives the node: read arrays go in once, each tile's slices in and
-  /// its written slices out, kQueues tiles in flight on as many queues (lane i is queue i).
+  /// Runs every tile `work` gives the node: plain read arrays go in once, each tile's slices in
+  /// and its written slices out; registered arrays keep a replica here between runs, from which
+  /// only stale blocks are copied in and written blocks stay until something else needs them.
+  /// kQueues tiles in flight on as many queues (lane i is queue i).
   void run(const backend::Launch& launch, WorkSource& work, NodeTrace& trace);
 
  private:
@@ -40,6 +48,11 @@ class KernelRunner {
   };
   struct Slot;
   class Replicas;
+
+  /// This node's space as array records know it: the MemorySpace the node reports.
+  const void* space_key() const { return static_cast<const MemorySpace*>(&space_); }
+  /// The replica of `array` in this node's space, made on first use.
+  OpenCLReplica& replica_of(backend::ArrayRecord& array);
 
   Built& built_for(const backend::KernelDefinition& kernel,
                    const backend::OpenCLImplementation& implementation, TraceLane& lane);
@@ -52,6 +65,8 @@ class KernelRunner {
   std::array<cl_command_queue, kQueues> queues_;
   OpenCLSpace& space_;
   std::map<std::pair<std::uint64_t, const backend::OpenCLImplementation*>, Built> built_;
+  Queue write_back_queue_;  // copies of registered arrays back to the host, for any thread
+  std::vector<std::weak_ptr<backend::ArrayRecord>> held_;  // arrays with a replica here
 };
 
 }  // namespace hetero::nodes::opencl

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "hetero/backend/coherence.hpp"
 #include "hetero/job.hpp"
 #include "hetero/trace.hpp"
 
@@ -57,6 +58,9 @@ struct ArgumentBinding {
   std::int64_t halo = 0;
   std::array<std::byte, 16> scalar{};  ///< scalars: the value's bytes
   std::size_t scalar_bytes = 0;
+  /// Registered arrays (hetero::Array): the record whose host copy `data` points to. Nodes keep
+  /// replicas of it between runs and copy only stale blocks; null for plain host arrays.
+  std::shared_ptr<ArrayRecord> array;
 
   std::int64_t elements() const { return height > 1 ? pitch * (height - 1) + width : width; }
   std::size_t bytes() const { return static_cast<std::size_t>(elements()) * element_bytes; }
@@ -159,7 +163,25 @@ struct Launch {
   TileRange range(const Tile& tile) const;
   std::uint64_t work_units(const Tile& tile) const;
   std::int64_t elements() const { return width * height; }
+  /// What 1-D tile sizes are a multiple of: the largest block of a registered array written
+  /// by slices, so that no two tiles write one block; 1 when there is none (and in 2-D, whose
+  /// blocks are rows).
+  std::int64_t tile_granule() const;
 };
+
+/// The blocks of a registered array a tile needs valid where it runs before it starts: those it
+/// reads (its reach; every block for a whole read), and of a written slice the blocks it covers
+/// only in part, whose other elements must be kept. Empty for plain host arrays.
+std::vector<BlockRun> blocks_to_read(const ArgumentBinding& argument, const TileRange& tile);
+/// The blocks of a registered array a tile writes; empty unless it writes its slice.
+BlockRun blocks_written(const ArgumentBinding& argument, const TileRange& tile);
+
+/// For nodes that compute in host memory (host workers, and those that copy from and to it):
+/// before a tile, the registered arrays' blocks it needs are made valid on the host (copied back
+/// from the space that modified them, traced on `lane` when given); after it, the blocks it
+/// wrote are marked modified on the host, invalidating every replica.
+void stage_on_host(const Launch& launch, const TileRange& tile, TraceLane* lane);
+void commit_on_host(const Launch& launch, const TileRange& tile);
 
 }  // namespace backend
 }  // namespace hetero

@@ -1,0 +1,338 @@
+// Registered arrays (hetero::Array): block geometry, the MSI states of their copies, and what
+// crosses a link when kernels run on host and OpenCL nodes: only stale blocks, halos as rows,
+// nothing between kernels that keep data on one device, every byte counted by cause.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_kernels.hpp"
+#include "test_support.hpp"
+
+namespace hetero {
+namespace {
+
+using backend::ArrayRecord;
+using backend::BlockRun;
+
+// ---------------------------------------------------------------------------------------------
+// The record alone, with replicas that only log what they copy back.
+
+struct LoggingReplica final : backend::Replica {
+  std::vector<BlockRun>* copied;
+  explicit LoggingReplica(std::vector<BlockRun>* log) : copied(log) {}
+  std::string_view space_name() const override { return "logging"; }
+  void copy_to_host(const ArrayRecord&, BlockRun run) override { copied->push_back(run); }
+};
+
+TEST(ArrayRecord, BlocksAreRowsIn2DAnd64KiBIn1DOrA64thOfASmallerArray) {
+  EXPECT_EQ(Array<float>(1 << 20).record()->block_extent(), 16384);
+  EXPECT_EQ(Array<float>(1 << 20).record()->blocks(), 64);
+  EXPECT_EQ(Array<double>(1 << 21).record()->block_extent(), 8192);
+  EXPECT_EQ(Array<double>(1 << 21).record()->blocks(), 256);
+  EXPECT_EQ(Array<float>(1000).record()->block_extent(), 16);
+  EXPECT_EQ(Array<float>(1000).record()->blocks(), 63);
+  const Array2D<float> image(100, 7);
+  EXPECT_EQ(image.record()->block_extent(), 1);
+  EXPECT_EQ(image.record()->blocks(), 7);
+  const Array2D<float> pitched(10, 4, 16, "pitched");
+  const ArrayRecord& record = *pitched.record();
+  EXPECT_EQ(record.offset_of({1, 2}), 16 * 4U);
+  EXPECT_EQ(record.span_of({1, 2}), (16 + 10) * 4U);
+  EXPECT_EQ(record.payload_of({1, 2}), 2 * 10 * 4U);
+}
+
+TEST(ArrayRecord, AWriteInOneSpaceInvalidatesTheOthersAndAReadThereCopiesOnlyThoseBlocks) {
+  const Array<float> array(1024);  // 64 blocks of 16 elements
+  ArrayRecord& record = *array.record();
+  const int a = 0, b = 0;
+  std::vector<BlockRun> copied_from_a, copied_from_b;
+  record.attach(&a, std::make_unique<LoggingReplica>(&copied_from_a));
+  record.attach(&b, std::make_unique<LoggingReplica>(&copied_from_b));
+
+  EXPECT_EQ(record.claim_for_read(&a, record.all_blocks(), nullptr),
+            (std::vector<BlockRun>{{0, 64}}));
+  EXPECT_TRUE(record.claim_for_read(&a, record.all_blocks(), nullptr).empty());
+
+  record.mark_written(&a, {8, 4});
+  EXPECT_EQ(record.claim_for_read(&b, {0, 64}, nullptr), (std::vector<BlockRun>{{0, 64}}));
+  EXPECT_EQ(copied_from_a, (std::vector<BlockRun>{{8, 4}}));
+  EXPECT_TRUE(record.claim_for_read(&a, {0, 64}, nullptr).empty());
+
+  // Adjacent blocks written apart go back, and come in, as one copy.
+  record.mark_written(&b, {3, 2});
+  record.mark_written(&b, {5, 1});
+  EXPECT_EQ(record.claim_for_read(&a, {0, 64}, nullptr), (std::vector<BlockRun>{{3, 3}}));
+  EXPECT_EQ(copied_from_b, (std::vector<BlockRun>{{3, 3}}));
+  EXPECT_EQ(array.transfers().to_host_by(TransferCause::write_back), (4 + 3) * 16 * 4U);
+
+  // The host writing makes every replica stale; a space going away writes its blocks back.
+  record.mark_written(ArrayRecord::kHost, {0, 1});
+  EXPECT_EQ(record.claim_for_read(&a, {0, 2}, nullptr), (std::vector<BlockRun>{{0, 1}}));
+  record.mark_written(&a, {10, 1});
+  record.detach(&a, nullptr);
+  EXPECT_EQ(copied_from_a.back(), (BlockRun{10, 1}));
+  EXPECT_EQ(record.replica(&a), nullptr);
+  EXPECT_EQ(record.claim_for_read(&b, {10, 1}, nullptr), (std::vector<BlockRun>{{10, 1}}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels over registered arrays.
+
+const auto& increment_kernel() {
+  static const auto kernel = Kernel<Tile1D, View<float>>("increment")
+                                 .host([](Tile1D tile, View<float> x) {
+                                   for (std::int64_t i = tile.begin; i < tile.end; ++i)
+                                     x[i] += 1.0F;
+                                 })
+                                 .opencl(R"(
+__kernel void increment(__global float* x) { x[get_global_id(0)] += 1.0f; })",
+                                         "increment");
+  return kernel;
+}
+
+const auto& scale_kernel() {
+  static const auto kernel =
+      Kernel<Tile1D, View<const float>, View<float>, float>("scale")
+          .host([](Tile1D tile, View<const float> in, View<float> out, float a) {
+            for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = a * in[i];
+          })
+          .opencl(R"(
+__kernel void scale(__global const float* in, __global float* out, float a) {
+  const size_t i = get_global_id(0);
+  out[i] = a * in[i];
+})",
+                  "scale");
+  return kernel;
+}
+
+// out[i] = in[n - 1 - i]: every tile reads the whole of `in`.
+const auto& reverse_kernel() {
+  static const auto kernel =
+      Kernel<Tile1D, View<const float>, View<float>, std::int64_t>("reverse")
+          .host([](Tile1D tile, View<const float> in, View<float> out, std::int64_t n) {
+            for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = in[n - 1 - i];
+          })
+          .opencl(R"(
+__kernel void reverse(__global const float* in, __global float* out, long n) {
+  const size_t i = get_global_id(0);
+  out[i] = in[n - 1 - i];
+})",
+                  "reverse");
+  return kernel;
+}
+
+void fill_iota(Array<float>& array) {
+  auto host = array.acquire_write();
+  std::iota(host.view().begin(), host.view().end(), 0.0F);
+}
+
+bool opencl_available() {
+  return NodeRegistry::builtin().describe("opencl").available;
+}
+#define SKIP_WITHOUT_OPENCL() \
+  if (!opencl_available())    \
+  GTEST_SKIP() << "opencl is unavailable: " << NodeRegistry::builtin().describe("opencl").reason
+
+RuntimeOptions on(std::vector<std::string> nodes) {
+  RuntimeOptions options;
+  for (std::string& name : nodes) options.exact_nodes.push_back({std::move(name), {}});
+  return options;
+}
+
+TEST(Array, OnHostNodesKernelsWorkInTheHostCopyAndMoveNoBytes) {
+  Runtime runtime(on({"threads"}));
+  Array<float> in(5000), middle(5000), out(5000);
+  fill_iota(in);
+  runtime.run(scale_kernel(), Grid1D{5000}, read_slice(in), write(middle), 2.0F);
+  runtime.run(reverse_kernel(), Grid1D{5000}, read(middle), write(out), std::int64_t{5000});
+  const auto result = out.acquire_read();
+  for (std::int64_t i = 0; i < 5000; ++i) ASSERT_EQ(result[i], 2.0F * static_cast<float>(4999 - i));
+  EXPECT_EQ(in.transfers().total() + middle.transfers().total() + out.transfers().total(), 0U);
+}
+
+TEST(ArrayOnOpenCL, AHaloReadCopiesOnlyTheHaloRowsAndARepeatedReadCopiesNothing) {
+  SKIP_WITHOUT_OPENCL();
+  const std::int64_t width = 64, height = 48;
+  Runtime runtime(on({"opencl"}));
+  Array2D<float> in(width, height), out(width, height);
+  {
+    auto host = in.acquire_write();
+    for (std::int64_t y = 0; y < height; ++y) {
+      for (std::int64_t x = 0; x < width; ++x) host.view().data[y * width + x] = float(x * y % 17);
+    }
+  }
+  LaunchOptions rows_of_six;
+  rows_of_six.tile = 6 * width;
+  const LaunchResult first = runtime.run(test::blur_kernel(), Grid2D{width, height},
+                                         read_halo(in, 1), write(out), width, height, rows_of_six);
+  const std::size_t row = width * sizeof(float);
+  const std::uint64_t tiles = static_cast<std::uint64_t>(first.report.tiles);
+  ASSERT_EQ(tiles, 8U);
+  // Every row once: a tile's lower halo row is the next tile's first, which it then holds.
+  EXPECT_EQ(in.transfers().to_device_by(TransferCause::halo), (tiles - 1) * row);
+  EXPECT_EQ(in.transfers().to_device_by(TransferCause::read_miss), (height - (tiles - 1)) * row);
+  EXPECT_EQ(first.report.nodes[0].transfers.halo, (tiles - 1) * row);
+  // Results stay on the device: nothing came back yet.
+  EXPECT_EQ(out.transfers().total(), 0U);
+  EXPECT_EQ(first.report.nodes[0].bytes_to_host, 0U);
+
+  const LaunchResult again = runtime.run(test::blur_kernel(), Grid2D{width, height},
+                                         read_halo(in, 1), write(out), width, height, rows_of_six);
+  EXPECT_EQ(again.report.nodes[0].bytes_to_device, 0U);
+  EXPECT_EQ(in.transfers().to_device_by(TransferCause::read_miss) +
+                in.transfers().to_device_by(TransferCause::halo),
+            height * row);
+
+  const auto source = in.acquire_read();
+  const auto result = out.acquire_read();
+  EXPECT_EQ(out.transfers().to_host_by(TransferCause::write_back), height * row);
+  for (std::int64_t y = 0; y < height; ++y) {
+    for (std::int64_t x = 0; x < width; ++x) {
+      ASSERT_EQ(result.view().data[y * width + x],
+                test::blur_at(source.view().data, width, height, x, y))
+          << x << "," << y;
+    }
+  }
+}
+
+TEST(ArrayOnOpenCL, AnIntermediateArrayStaysOnTheDeviceBetweenKernels) {
+  SKIP_WITHOUT_OPENCL();
+  const std::int64_t n = 100000;
+  Runtime runtime(on({"opencl"}));
+  Array<float> in(n), middle(n), out(n);
+  fill_iota(in);
+  runtime.run(scale_kernel(), Grid1D{n}, read_slice(in), write(middle), 3.0F);
+  const LaunchResult second = runtime.run(reverse_kernel(), Grid1D{n}, read(middle), write(out), n);
+  EXPECT_EQ(middle.transfers().total(), 0U);
+  EXPECT_EQ(second.report.nodes[0].bytes_to_device + second.report.nodes[0].bytes_to_host, 0U);
+  const auto result = out.acquire_read();
+  EXPECT_EQ(out.transfers().to_host_by(TransferCause::write_back), n * sizeof(float));
+  for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(result[i], 3.0F * static_cast<float>(n - 1 - i));
+}
+
+TEST(ArrayOnOpenCL, AWriteOnOneNodeInvalidatesTheOthersReplicaAndTheNextReadCopiesThoseBlocks) {
+  SKIP_WITHOUT_OPENCL();
+  const std::int64_t n = 1 << 16;  // 64 blocks of 1024 elements
+  Runtime runtime(on({"opencl", "opencl"}));
+  Array<float> x(n), out(n);
+  fill_iota(x);
+  LaunchOptions split;
+  split.policy = Policy::static_split;
+  runtime.run(reverse_kernel(), Grid1D{n}, read(x), write(out), n, split);
+  const std::size_t bytes = n * sizeof(float);
+  EXPECT_EQ(x.transfers().to_device_by(TransferCause::read_miss), 2 * bytes);
+
+  // Each node writes its own part: its copy of the other's part is now stale.
+  const LaunchResult written = runtime.run(increment_kernel(), Grid1D{n}, read_write(x), split);
+  EXPECT_EQ(x.transfers().to_device_by(TransferCause::read_miss), 2 * bytes);
+  const std::array<std::size_t, 2> part{
+      static_cast<std::size_t>(written.report.nodes[0].pixels) * sizeof(float),
+      static_cast<std::size_t>(written.report.nodes[1].pixels) * sizeof(float)};
+  ASSERT_GT(part[0], 0U);
+  ASSERT_GT(part[1], 0U);
+
+  // Reading the whole array, each node copies exactly the other's part, which that node wrote
+  // back to the host first.
+  const LaunchResult reread =
+      runtime.run(reverse_kernel(), Grid1D{n}, read(x), write(out), n, split);
+  EXPECT_EQ(reread.report.nodes[0].transfers.read_miss, part[1]);
+  EXPECT_EQ(reread.report.nodes[1].transfers.read_miss, part[0]);
+  EXPECT_EQ(x.transfers().to_host_by(TransferCause::write_back), bytes);
+  EXPECT_EQ(x.transfers().to_device_by(TransferCause::read_miss), 3 * bytes);
+
+  const auto result = out.acquire_read();
+  for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(result[i], static_cast<float>(n - 1 - i) + 1.0F);
+}
+
+TEST(ArrayOnOpenCL, HostAndDeviceNodesTakingTurnsAgreeOnEveryElement) {
+  SKIP_WITHOUT_OPENCL();
+  const std::int64_t n = 50000;
+  Runtime runtime(on({"serial", "opencl"}));
+  Array<float> x(n);
+  fill_iota(x);
+  LaunchOptions small_tiles;
+  small_tiles.tile = 1000;
+  for (const Policy policy : {Policy::dynamic, Policy::static_split, Policy::guided}) {
+    small_tiles.policy = policy;
+    runtime.run(increment_kernel(), Grid1D{n}, read_write(x), small_tiles);
+  }
+  // The host writes too, between runs: every replica is then stale.
+  {
+    auto host = x.acquire_write();
+    for (float& value : host) value *= 2.0F;
+  }
+  runtime.run(increment_kernel(), Grid1D{n}, read_write(x), small_tiles);
+  const auto result = x.acquire_read();
+  for (std::int64_t i = 0; i < n; ++i) {
+    ASSERT_EQ(result[i], (static_cast<float>(i) + 3.0F) * 2.0F + 1.0F) << i;
+  }
+}
+
+TEST(ArrayOnOpenCL, BlocksOnlyANodeHeldGoBackWhenItsRuntimeEnds) {
+  SKIP_WITHOUT_OPENCL();
+  Array<float> x(4096);
+  fill_iota(x);
+  {
+    Runtime runtime(on({"opencl"}));
+    runtime.run(increment_kernel(), Grid1D{4096}, read_write(x));
+    EXPECT_EQ(x.transfers().to_host_by(TransferCause::write_back), 0U);
+  }
+  EXPECT_EQ(x.transfers().to_host_by(TransferCause::write_back), 4096 * sizeof(float));
+  const auto result = x.acquire_read();
+  for (std::int64_t i = 0; i < 4096; ++i) ASSERT_EQ(result[i], static_cast<float>(i) + 1.0F);
+}
+
+TEST(ArrayOnOpenCL, AWrappedArrayWrittenBackAfterEachRunHoldsTheResultsWhenTheRunReturns) {
+  SKIP_WITHOUT_OPENCL();
+  std::vector<float> values(3000);
+  std::iota(values.begin(), values.end(), 0.0F);
+  Array<float> x = Array<float>::wrap(values, WriteBack::after_each_run, "values");
+  Runtime runtime(on({"opencl"}));
+  runtime.run(increment_kernel(), Grid1D{3000}, read_write(x));
+  for (std::int64_t i = 0; i < 3000; ++i) ASSERT_EQ(values[i], static_cast<float>(i) + 1.0F);
+  EXPECT_EQ(x.transfers().to_host_by(TransferCause::write_back), 3000 * sizeof(float));
+}
+
+TEST(ArrayErrors, ConflictingHostAccessAndAnArrayPassedTwiceAreOneLineErrors) {
+  Runtime runtime(on({"serial"}));
+  Array<float> x(100), y(100);
+  {
+    const auto reading = x.acquire_read();
+    test::expect_one_line_error(
+        [&] { runtime.run(increment_kernel(), Grid1D{100}, read_write(x)); },
+        {"kernel 'increment', argument 1", "acquired by the host for reading"});
+    test::expect_one_line_error([&] { static_cast<void>(x.acquire_write()); },
+                                {"already holds it for reading"});
+    // Reading while the host reads is fine.
+    runtime.run(scale_kernel(), Grid1D{100}, read_slice(x), write(y), 1.0F);
+  }
+  test::expect_one_line_error(
+      [&] { runtime.run(scale_kernel(), Grid1D{100}, read_slice(x), write(x), 1.0F); },
+      {"kernel 'scale', argument 1", "is also argument 2", "hetero::read_write"});
+}
+
+TEST(ArrayErrors, AcquiringAnArrayASubmittedRunWritesIsAnErrorUntilItIsWaitedFor) {
+  // A kernel that holds its run open until the test lets it finish.
+  static std::atomic<bool> gate_open{false};
+  const auto gated = Kernel<Tile1D, View<float>>("gated").host([](Tile1D tile, View<float> x) {
+    while (!gate_open.load()) std::this_thread::yield();
+    for (std::int64_t i = tile.begin; i < tile.end; ++i) x[i] = 7.0F;
+  });
+  Runtime runtime(on({"serial"}));
+  Array<float> x(1000);
+  const RunHandle handle = runtime.submit(gated, Grid1D{1000}, write(x));
+  test::expect_one_line_error([&] { static_cast<void>(x.acquire_read()); },
+                              {"a submitted run writes this array", "wait()"});
+  gate_open = true;
+  handle.wait();
+  const auto result = x.acquire_read();
+  EXPECT_EQ(result[999], 7.0F);
+}
+
+}  // namespace
+}  // namespace hetero
