@@ -274,6 +274,26 @@ TEST_P(KernelTest, RegisteredArraysCarryResultsFromRunToRunAndBackThroughAnAcqui
   }
 }
 
+// A reduction's partials are chunks summed in order and folded in order: the same bits under
+// every policy and tile size, on every node.
+TEST_P(KernelTest, ReduceGivesTheSameBitsUnderEveryPolicyAndTileSize) {
+  const std::int64_t n = 100003;
+  const std::vector<float> x = random_floats(n, 5), y = random_floats(n, 6);
+  const float expected = test::chunked_dot(x, y, test::kDotChunk);
+  Runtime runtime(on_this_node());
+  for (const std::string_view policy : policy_names()) {
+    for (const std::int64_t tile : {std::int64_t{0}, std::int64_t{1}, std::int64_t{77777}}) {
+      LaunchOptions options;
+      options.policy = parse_policy(policy);
+      options.tile = tile;
+      float dot = -1.0F;
+      runtime.run(test::dot_kernel(), Grid1D{n}, read_slice(x), read_slice(y),
+                  reduce(dot, Plus{}, test::kDotChunk), test::kDotChunk, options);
+      EXPECT_EQ(dot, expected) << policy << " tile " << tile;
+    }
+  }
+}
+
 // A single-source element functor gives the host implementation (this file is compiled by g++):
 // host nodes (and remote ranks computing with one) run it; a device node without a CUDA
 // compiler's implementation says why.

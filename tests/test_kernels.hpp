@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "hetero/hetero.hpp"
 
@@ -109,6 +110,47 @@ inline const auto& blur_kernel() {
           .opencl(kBlurSource, "blur3")
           .exact();
   return kernel;
+}
+
+/// Elements per partial of the dot product: its OpenCL work-items each sum one chunk.
+inline constexpr std::int64_t kDotChunk = 1000;
+
+inline constexpr const char* kDotSource = R"(
+__kernel void dot_chunks(long begin, long end, __global const float* x, __global const float* y,
+                  __global float* partials, long chunk) {
+  const long first = begin + (long)get_global_id(0) * chunk;
+  if (first >= end) return;
+  const long last = min(first + chunk, end);
+  float sum = 0.0f;
+  for (long i = first; i < last; ++i) sum += x[i] * y[i];
+  partials[first / chunk] = sum;
+})";
+
+/// The dot product of x and y through hetero::reduce: each chunk summed in order.
+inline const auto& dot_kernel() {
+  static const auto kernel =
+      Kernel<Tile1D, View<const float>, View<const float>, Reducer<float>, std::int64_t>("dot")
+          .host([](Tile1D tile, View<const float> x, View<const float> y, Reducer<float> sum,
+                   std::int64_t) {
+            for (std::int64_t i = tile.begin; i < tile.end; ++i) sum[i] += x[i] * y[i];
+          })
+          .opencl(kDotSource, "dot_chunks",
+                  {.elements_per_item = kDotChunk, .tile_arguments = true})
+          .exact();
+  return kernel;
+}
+
+/// What dot_kernel gives: the chunks' sums in order, each summed in order.
+inline float chunked_dot(const std::vector<float>& x, const std::vector<float>& y,
+                         std::int64_t chunk) {
+  float total = 0.0F;
+  for (std::size_t first = 0; first < x.size(); first += static_cast<std::size_t>(chunk)) {
+    float partial = 0.0F;
+    const std::size_t last = std::min(x.size(), first + static_cast<std::size_t>(chunk));
+    for (std::size_t i = first; i < last; ++i) partial += x[i] * y[i];
+    total += partial;
+  }
+  return total;
 }
 
 struct Blend2D {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <vector>
 
 #include <fmt/format.h>
@@ -47,7 +48,13 @@ bool writes_slice(Access access) {
   return access == Access::write_slice || access == Access::read_write_slice;
 }
 
-TileRange reach_of(const ArgumentBinding& argument, const TileRange& tile) {
+TileRange own_range(const ArgumentBinding& argument, const TileRange& tile) {
+  if (argument.chunk <= 0) return tile;
+  return {tile.begin / argument.chunk, (tile.end + argument.chunk - 1) / argument.chunk, 0, 1};
+}
+
+TileRange reach_of(const ArgumentBinding& argument, const TileRange& own) {
+  const TileRange tile = own_range(argument, own);
   if (argument.halo <= 0) return tile;
   const std::int64_t extent = tile.dims == 1 ? argument.width : argument.height;
   TileRange reach = tile;
@@ -77,9 +84,10 @@ ByteRange slice_of(const ArgumentBinding& argument, const TileRange& tile) {
   return bytes_of(argument, reach_of(argument, tile));
 }
 
-std::vector<SliceCopy> tile_copies(const ArgumentBinding& argument, const TileRange& tile,
+std::vector<SliceCopy> tile_copies(const ArgumentBinding& argument, const TileRange& own,
                                    bool to_device) {
   if (!argument.is_array) return {};
+  const TileRange tile = own_range(argument, own);
   if (!to_device) {
     if (!writes_slice(argument.access)) return {};
     if (tile.dims == 1 || argument.pitch == argument.width) {
@@ -173,18 +181,20 @@ std::int64_t Launch::tile_granule() const {
   if (dims() != 1) return granule;
   for (const ArgumentBinding& argument : arguments) {
     if (argument.array && writes_slice(argument.access)) {
-      granule = std::max(granule, argument.array->block_extent());
+      granule = std::lcm(
+          granule, argument.array->block_extent() * std::max<std::int64_t>(1, argument.chunk));
     }
   }
   return granule;
 }
 
-std::vector<BlockRun> blocks_to_read(const ArgumentBinding& argument, const TileRange& tile) {
+std::vector<BlockRun> blocks_to_read(const ArgumentBinding& argument, const TileRange& own) {
   if (!argument.array) return {};
+  const TileRange tile = own_range(argument, own);
   const ArrayRecord& array = *argument.array;
   if (argument.access == Access::read_whole) return {array.all_blocks()};
   if (reads_slice(argument.access)) {
-    const TileRange reach = reach_of(argument, tile);
+    const TileRange reach = reach_of(argument, own);
     return {array.blocks_of(reach.begin, reach.end)};
   }
   // A written slice: the blocks it shares with its neighbours' parts or the array's rest.
@@ -201,7 +211,8 @@ std::vector<BlockRun> blocks_to_read(const ArgumentBinding& argument, const Tile
 
 BlockRun blocks_written(const ArgumentBinding& argument, const TileRange& tile) {
   if (!argument.array || !writes_slice(argument.access)) return {};
-  return argument.array->blocks_of(tile.begin, tile.end);
+  const TileRange own = own_range(argument, tile);
+  return argument.array->blocks_of(own.begin, own.end);
 }
 
 void stage_on_host(const Launch& launch, const TileRange& tile, TraceLane* lane) {

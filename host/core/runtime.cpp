@@ -68,6 +68,28 @@ void count_pending_writes(const backend::Launch& launch, int delta) {
   }
 }
 
+// Gives each reduction of `launch` its partials: one per chunk of the space, each the op's
+// identity.
+void make_partials(backend::Launch& launch) {
+  for (backend::ArgumentBinding& argument : launch.arguments) {
+    if (!argument.reduction || argument.chunk < 1) continue;
+    const std::int64_t count = (launch.elements() + argument.chunk - 1) / argument.chunk;
+    argument.array = argument.reduction->make_partials(count);
+    argument.data = argument.array->host();
+    argument.width = argument.pitch = count;
+    argument.height = 1;
+  }
+}
+
+// Brings each reduction's partials to the host and folds them, in chunk order, into its result.
+void fold_partials(const backend::Launch& launch) {
+  for (const backend::ArgumentBinding& argument : launch.arguments) {
+    if (!argument.reduction) continue;
+    argument.array->make_host_valid(argument.array->all_blocks(), nullptr);
+    argument.reduction->combine(argument.array->host(), argument.width);
+  }
+}
+
 }  // namespace
 
 void validate_launch(const backend::Launch& launch) {
@@ -79,6 +101,12 @@ void validate_launch(const backend::Launch& launch) {
   for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
     const backend::ArgumentBinding& argument = launch.arguments[i];
     if (!argument.is_array) continue;
+    if (argument.reduction && argument.chunk < 1) {
+      throw UsageError(
+          fmt::format("kernel '{}', argument {} (reduce): chunks of {} elements; give "
+                      "1 or more",
+                      kernel.name, i + 1, argument.chunk));
+    }
     const auto what = [&] {
       return fmt::format("kernel '{}', argument {} ({})", kernel.name, i + 1,
                          to_string(argument.access));
@@ -101,7 +129,7 @@ void validate_launch(const backend::Launch& launch) {
                                    extent));
     }
     if (argument.array) check_registered(launch, i);
-    if (argument.access == Access::read_whole) continue;
+    if (argument.access == Access::read_whole || argument.reduction) continue;
     if (launch.dims() == 1 && argument.width < launch.width) {
       throw UsageError(fmt::format(
           "{}: the array has {} elements, fewer than the {} of the index space; pass an array "
@@ -193,7 +221,9 @@ int Runtime::lanes() const {
 }
 
 LaunchResult Runtime::launch(const Prepared& prepared) {
-  validate_launch(prepared.launch);
+  backend::Launch launch = prepared.launch;
+  make_partials(launch);
+  validate_launch(launch);
   RunOptions options;
   options.policy = prepared.options.policy;
   options.tile_pixels = prepared.options.tile;
@@ -201,7 +231,8 @@ LaunchResult Runtime::launch(const Prepared& prepared) {
   options.model = options_.model != nullptr ? options_.model : &own_model_;
   options.fallback = options_.fallback;
   std::lock_guard lock(run_mutex_);
-  LaunchResult result = dispatcher_->launch(prepared.launch, options);
+  LaunchResult result = dispatcher_->launch(launch, options);
+  fold_partials(launch);
   for (const std::string& note : result.report.notes) say(note);
   result.report.notes.insert(result.report.notes.begin(), notes_.begin(), notes_.end());
   result.report.unavailable = unavailable_;

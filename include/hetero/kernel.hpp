@@ -3,9 +3,11 @@
 // receive; and the access modes its array arguments are passed with.
 #pragma once
 
+#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -82,6 +84,64 @@ class View2D {
   std::int64_t width_ = 0, height_ = 0, pitch_ = 0;
 };
 
+/// A reduction as an implementation sees it: one partial per `chunk` elements of the 1-D space.
+/// A tile covers whole chunks and folds its elements into their partials in order
+/// (`r[i] = op(r[i], value)`, or `r[i] += value` for a sum), each partial starting at the op's
+/// identity; the runtime then folds the partials in chunk order. Every split of the space gives
+/// the same partials, and so the same bits. An OpenCL implementation receives the partials as a
+/// __global pointer indexed by element / chunk.
+template <class T>
+class Reducer {
+ public:
+  using element_type = T;
+  Reducer() = default;
+  HETERO_HOST_DEVICE Reducer(T* partials, std::int64_t chunk)
+      : partials_(partials), chunk_(chunk) {}
+  /// The partial of the chunk that holds element i.
+  HETERO_HOST_DEVICE T& operator[](std::int64_t i) const { return partials_[i / chunk_]; }
+  HETERO_HOST_DEVICE std::int64_t chunk() const { return chunk_; }
+  HETERO_HOST_DEVICE T* partials() const { return partials_; }
+
+ private:
+  T* partials_ = nullptr;
+  std::int64_t chunk_ = 1;
+};
+
+/// Reduction operators: an identity and an associative combination.
+struct Plus {
+  template <class T>
+  static constexpr T identity() {
+    return T{};
+  }
+  template <class T>
+  HETERO_HOST_DEVICE T operator()(T a, T b) const {
+    return a + b;
+  }
+};
+struct Minimum {
+  template <class T>
+  static constexpr T identity() {
+    return std::numeric_limits<T>::max();
+  }
+  template <class T>
+  HETERO_HOST_DEVICE T operator()(T a, T b) const {
+    return b < a ? b : a;
+  }
+};
+struct Maximum {
+  template <class T>
+  static constexpr T identity() {
+    return std::numeric_limits<T>::lowest();
+  }
+  template <class T>
+  HETERO_HOST_DEVICE T operator()(T a, T b) const {
+    return a < b ? b : a;
+  }
+};
+
+/// Elements per partial of a reduction unless the call site says otherwise.
+inline constexpr std::int64_t kReduceChunk = 4096;
+
 /// A 2-D host array: `width` x `height` elements, rows `pitch` elements apart (pitch >= width).
 template <class T>
 struct Span2D {
@@ -108,6 +168,12 @@ template <class T>
 inline constexpr bool kIsView<View<T>> = true;
 template <class T>
 inline constexpr bool kIsView<View2D<T>> = true;
+template <class T>
+inline constexpr bool kIsView<Reducer<T>> = true;
+template <class T>
+inline constexpr bool kIsReducer = false;
+template <class T>
+inline constexpr bool kIsReducer<Reducer<T>> = true;
 
 /// A scalar passes by value: trivially copyable, at most 16 bytes.
 template <class T>
@@ -241,6 +307,46 @@ ArrayArgument<View2D<T>> read_write(Span2D<T> data) {
                                         data.height, data.pitch);
 }
 
+/// A reduction argument, as written at the call site: hetero::reduce(result, op). The result
+/// must live until the run is done.
+template <class T>
+struct ReduceArgument {
+  backend::ArgumentBinding binding;
+};
+
+/// Reduces into `result` with `op` (Plus, Minimum, Maximum, or a type with the same members):
+/// the kernel's Reducer<T> parameter receives partials of `chunk` elements each, folded in order
+/// into `result` when the run is done; the same bits on every split, node and policy.
+template <class T, class Op = Plus>
+ReduceArgument<T> reduce(T& result, Op op = {}, std::int64_t chunk = kReduceChunk) {
+  static_assert(std::is_trivially_copyable_v<T>, "a reduction's result is trivially copyable");
+  ReduceArgument<T> argument;
+  backend::ArgumentBinding& binding = argument.binding;
+  binding.is_array = true;
+  binding.access = Access::write_slice;
+  binding.element_bytes = sizeof(T);
+  binding.chunk = chunk;
+  auto reduction = std::make_shared<backend::Reduction>();
+  reduction->chunk = chunk;
+  reduction->make_partials = [](std::int64_t count) {
+    std::shared_ptr<T[]> partials(
+        new T[static_cast<std::size_t>(std::max<std::int64_t>(1, count))]);
+    std::fill(partials.get(), partials.get() + count, Op::template identity<T>());
+    backend::ArrayRecord::Shape shape{sizeof(T), count, 1, count, 1};
+    return std::make_shared<backend::ArrayRecord>(
+        partials.get(), std::shared_ptr<void>(partials, partials.get()), shape,
+        "reduction partials", WriteBack::on_acquire);
+  };
+  reduction->combine = [&result, op](const void* partials, std::int64_t count) {
+    const T* values = static_cast<const T*>(partials);
+    T folded = Op::template identity<T>();
+    for (std::int64_t i = 0; i < count; ++i) folded = op(folded, values[i]);
+    result = folded;
+  };
+  binding.reduction = std::move(reduction);
+  return argument;
+}
+
 namespace detail {
 
 template <class TileT>
@@ -275,7 +381,9 @@ std::string type_tag() {
 /// with " const" for a view of const elements.
 template <class Param>
 std::string parameter_tag() {
-  if constexpr (kIsView<Param>) {
+  if constexpr (kIsReducer<Param>) {
+    return type_tag<typename Param::element_type>() + " reduce";
+  } else if constexpr (kIsView<Param>) {
     using T = typename Param::element_type;
     const bool two_d = std::is_same_v<Param, View2D<T>>;
     return type_tag<T>() + (two_d ? "[,]" : "[]") + (std::is_const_v<T> ? " const" : "");
@@ -295,7 +403,9 @@ std::string signature_of() {
 /// The parameter a typed implementation receives for one bound argument.
 template <class Param>
 Param from_binding(const backend::ArgumentBinding& binding) {
-  if constexpr (kIsView<Param>) {
+  if constexpr (kIsReducer<Param>) {
+    return Param(static_cast<typename Param::element_type*>(binding.data), binding.chunk);
+  } else if constexpr (kIsView<Param>) {
     using T = typename Param::element_type;
     if constexpr (std::is_same_v<Param, View<T>>) {
       return Param(static_cast<T*>(binding.data), binding.elements());
@@ -313,7 +423,11 @@ Param from_binding(const backend::ArgumentBinding& binding) {
 template <class Param, class Arg>
 backend::ArgumentBinding to_binding(Arg&& argument) {
   using A = std::remove_cvref_t<Arg>;
-  if constexpr (kIsView<Param>) {
+  if constexpr (kIsReducer<Param>) {
+    static_assert(std::is_same_v<A, ReduceArgument<typename Param::element_type>>,
+                  "the kernel reduces this argument: pass hetero::reduce(result, op) of its type");
+    return argument.binding;
+  } else if constexpr (kIsView<Param>) {
     using T = typename Param::element_type;
     if constexpr (std::is_same_v<A, ArrayArgument<Param>>) {
       return argument.binding;
@@ -360,8 +474,10 @@ class Kernel {
   static_assert(std::is_same_v<TileT, Tile1D> || std::is_same_v<TileT, Tile2D>,
                 "a kernel's first parameter is hetero::Tile1D or hetero::Tile2D");
   static_assert(((detail::kIsView<Params> || detail::Scalar<Params>)&&...),
-                "a kernel parameter is a hetero::View, hetero::View2D or a trivially copyable "
-                "scalar of at most 16 bytes");
+                "a kernel parameter is a hetero::View, hetero::View2D, hetero::Reducer or a "
+                "trivially copyable scalar of at most 16 bytes");
+  static_assert(std::is_same_v<TileT, Tile1D> || !(detail::kIsReducer<Params> || ...),
+                "a hetero::Reducer parameter needs a 1-D kernel (Tile1D)");
 
  public:
   using tile_type = TileT;

@@ -6,9 +6,9 @@
 
 int main(int argc, char** argv) {
   using namespace hetero::test;
-  if (const std::optional<int> status =
-          hetero::Runtime::serve(argc, argv, saxpy_kernel(), reverse_add_kernel(),
-                                 scale_rows_kernel(), blend_kernel(), blur_kernel())) {
+  if (const std::optional<int> status = hetero::Runtime::serve(
+          argc, argv, saxpy_kernel(), reverse_add_kernel(), scale_rows_kernel(), blend_kernel(),
+          blur_kernel(), dot_kernel())) {
     return *status;
   }
   ::testing::InitGoogleTest(&argc, argv);

@@ -131,6 +131,7 @@ std::vector<std::uint8_t> encode(const LaunchMessage& message) {
     writer.put(argument.height);
     writer.put(argument.pitch);
     writer.put(argument.halo);
+    writer.put(argument.chunk);
     if (argument.access == Access::read_whole) writer.put_bytes(argument.data, argument.bytes());
   }
   return std::move(writer.bytes());
@@ -236,6 +237,7 @@ LaunchMessage decode_launch_message(ByteReader& reader) {
     argument.height = reader.get<std::int64_t>();
     argument.pitch = reader.get<std::int64_t>();
     argument.halo = reader.get<std::int64_t>();
+    argument.chunk = reader.get<std::int64_t>();
     std::vector<std::byte>& array = message.arrays[i];
     array.resize(argument.bytes());
     argument.data = array.data();

@@ -61,9 +61,22 @@ struct ArgumentBinding {
   /// Registered arrays (hetero::Array): the record whose host copy `data` points to. Nodes keep
   /// replicas of it between runs and copy only stale blocks; null for plain host arrays.
   std::shared_ptr<ArrayRecord> array;
+  /// Reductions (a written slice of partials): each partial covers `chunk` elements of the 1-D
+  /// space, and a tile writes the partials of the chunks it covers (tiles cover whole chunks).
+  std::int64_t chunk = 0;
+  std::shared_ptr<const struct Reduction> reduction;
 
   std::int64_t elements() const { return height > 1 ? pitch * (height - 1) + width : width; }
   std::size_t bytes() const { return static_cast<std::size_t>(elements()) * element_bytes; }
+};
+
+/// What a reduction argument does around a run: it makes the partials (registered, each the
+/// op's identity) for a space, and folds them in chunk order into the caller's result, so the
+/// result does not depend on how the run was split.
+struct Reduction {
+  std::int64_t chunk = 0;
+  std::function<std::shared_ptr<ArrayRecord>(std::int64_t partials)> make_partials;
+  std::function<void(const void* partials, std::int64_t count)> combine;
 };
 
 /// A tile in the space's own terms, as implementations receive it.
@@ -109,6 +122,10 @@ struct KernelDefinition {
 /// it (written slices).
 bool reads_slice(Access access);
 bool writes_slice(Access access);
+
+/// A tile in an argument's own indices: the tile itself, or for a reduction's partials the
+/// partials of the chunks it covers (1-D).
+TileRange own_range(const ArgumentBinding& argument, const TileRange& tile);
 
 /// The part of an array a tile reaches: its own elements (1-D) or rows (2-D), widened by the
 /// argument's halo on each side and clamped at the array's edges.
@@ -163,9 +180,9 @@ struct Launch {
   TileRange range(const Tile& tile) const;
   std::uint64_t work_units(const Tile& tile) const;
   std::int64_t elements() const { return width * height; }
-  /// What 1-D tile sizes are a multiple of: the largest block of a registered array written
-  /// by slices, so that no two tiles write one block; 1 when there is none (and in 2-D, whose
-  /// blocks are rows).
+  /// What 1-D tile sizes are a multiple of: every block of a registered array written by
+  /// slices (a reduction's: its chunks), so that no two tiles write one block; 1 when there is
+  /// none (and in 2-D, whose blocks are rows).
   std::int64_t tile_granule() const;
 };
 
