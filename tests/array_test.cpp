@@ -3,6 +3,7 @@
 // nothing between kernels that keep data on one device, every byte counted by cause.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <numeric>
@@ -287,6 +288,48 @@ TEST(ArrayOnOpenCL, BlocksOnlyANodeHeldGoBackWhenItsRuntimeEnds) {
   for (std::int64_t i = 0; i < 4096; ++i) ASSERT_EQ(result[i], static_cast<float>(i) + 1.0F);
 }
 
+TEST(ArrayOnOpenCL, AFullDeviceEvictsTheLeastRecentlyUsedReplicaWritingItsResultsBackFirst) {
+  SKIP_WITHOUT_OPENCL();
+  const std::int64_t n = 1 << 18;  // 1 MiB of floats each; the device holds two and a half
+  const std::size_t bytes = n * sizeof(float);
+  RuntimeOptions options;
+  NodeOptions capped;
+  capped.memory.bytes = bytes * 5 / 2;
+  options.exact_nodes = {{"opencl", capped}};
+  Runtime runtime(options);
+  Array<float> a(n), b(n), c(n);
+  fill_iota(a);
+  runtime.run(scale_kernel(), Grid1D{n}, read_slice(a), write(b), 2.0F);
+  // c needs room: a, read only, goes without a copy.
+  const LaunchResult second = runtime.run(scale_kernel(), Grid1D{n}, read_slice(b), write(c), 2.0F);
+  EXPECT_EQ(second.report.nodes[0].transfers.eviction, 0U);
+  EXPECT_EQ(a.transfers().to_host_by(TransferCause::eviction), 0U);
+  // a needs room again: b, which only the device held, goes back to the host first.
+  const LaunchResult third = runtime.run(scale_kernel(), Grid1D{n}, read_slice(c), write(a), 2.0F);
+  EXPECT_EQ(third.report.nodes[0].transfers.eviction, bytes);
+  EXPECT_EQ(b.transfers().to_host_by(TransferCause::eviction), bytes);
+  EXPECT_LE(third.report.nodes[0].peak_device_bytes, capped.memory.bytes);
+
+  const auto in_a = a.acquire_read();
+  const auto in_b = b.acquire_read();
+  const auto in_c = c.acquire_read();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto value = static_cast<float>(i);
+    ASSERT_EQ(in_b[i], 2.0F * value) << i;
+    ASSERT_EQ(in_c[i], 4.0F * value) << i;
+    ASSERT_EQ(in_a[i], 8.0F * value) << i;
+  }
+  // A launch whose own arrays do not fit is the one-line error naming the cap.
+  Array<float> big(n * 3);
+  try {
+    runtime.run(increment_kernel(), Grid1D{n * 3}, read_write(big));
+    FAIL() << "an array larger than the cap ran";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("memory cap"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ArrayOnOpenCL, AWrappedArrayWrittenBackAfterEachRunHoldsTheResultsWhenTheRunReturns) {
   SKIP_WITHOUT_OPENCL();
   std::vector<float> values(3000);
@@ -296,6 +339,59 @@ TEST(ArrayOnOpenCL, AWrappedArrayWrittenBackAfterEachRunHoldsTheResultsWhenTheRu
   runtime.run(increment_kernel(), Grid1D{3000}, read_write(x));
   for (std::int64_t i = 0; i < 3000; ++i) ASSERT_EQ(values[i], static_cast<float>(i) + 1.0F);
   EXPECT_EQ(x.transfers().to_host_by(TransferCause::write_back), 3000 * sizeof(float));
+}
+
+TEST(Reduce, GivesTheSameBitsOnOneTwoAndThreeNodesUnderEveryPolicy) {
+  const std::int64_t n = 250007;
+  std::vector<float> x(static_cast<std::size_t>(n)), y(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    x[i] = static_cast<float>((i * 7919) % 2003) * 0.37F - 300.0F;
+    y[i] = static_cast<float>((i * 104729) % 1009) * 0.013F;
+  }
+  const float expected = test::chunked_dot(x, y, test::kDotChunk);
+  std::vector<std::vector<std::string>> node_sets{{"serial"}, {"serial", "threads"}};
+  node_sets.push_back(opencl_available() ? std::vector<std::string>{"serial", "threads", "opencl"}
+                                         : std::vector<std::string>{"serial", "threads", "simd"});
+  for (const auto& nodes : node_sets) {
+    Runtime runtime(on(nodes));
+    for (const std::string_view policy : policy_names()) {
+      LaunchOptions options;
+      options.policy = parse_policy(policy);
+      float dot = 0.0F;
+      runtime.run(test::dot_kernel(), Grid1D{n}, read_slice(x), read_slice(y),
+                  reduce(dot, Plus{}, test::kDotChunk), test::kDotChunk, options);
+      EXPECT_EQ(dot, expected) << nodes.size() << " nodes, " << policy;
+    }
+  }
+}
+
+TEST(Reduce, MinimumAndMaximumStartFromTheirIdentities) {
+  const auto extremes =
+      Kernel<Tile1D, View<const std::int32_t>, Reducer<std::int32_t>, Reducer<std::int32_t>>(
+          "extremes")
+          .host([](Tile1D tile, View<const std::int32_t> v, Reducer<std::int32_t> low,
+                   Reducer<std::int32_t> high) {
+            for (std::int64_t i = tile.begin; i < tile.end; ++i) {
+              low[i] = Minimum{}(low[i], v[i]);
+              high[i] = Maximum{}(high[i], v[i]);
+            }
+          });
+  std::vector<std::int32_t> values(10000);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    values[i] = static_cast<std::int32_t>((i * 7919) % 20011) - 10000;
+  }
+  Runtime runtime(on({"threads"}));
+  std::int32_t low = 0, high = 0;
+  runtime.run(extremes, Grid1D{10000}, read_slice(values), reduce(low, Minimum{}, 64),
+              reduce(high, Maximum{}, 64));
+  EXPECT_EQ(low, *std::min_element(values.begin(), values.end()));
+  EXPECT_EQ(high, *std::max_element(values.begin(), values.end()));
+  test::expect_one_line_error(
+      [&] {
+        runtime.run(extremes, Grid1D{10000}, read_slice(values), reduce(low, Minimum{}, 0),
+                    reduce(high, Maximum{}, 64));
+      },
+      {"kernel 'extremes', argument 2 (reduce)", "chunks of 0 elements"});
 }
 
 TEST(ArrayErrors, ConflictingHostAccessAndAnArrayPassedTwiceAreOneLineErrors) {

@@ -117,20 +117,21 @@ Replica& ArrayRecord::attach(Space space, std::unique_ptr<Replica> replica) {
   return *holders_.back().replica;
 }
 
-void ArrayRecord::detach(Space space, TraceLane* lane) {
+void ArrayRecord::detach(Space space, TraceLane* lane, TransferCause cause) {
   std::unique_ptr<Replica> dropped;  // freed after the lock is released
   std::lock_guard lock(mutex_);
   const auto it = std::find_if(holders_.begin(), holders_.end(),
                                [&](const Holder& h) { return h.space == space; });
   if (it == holders_.end() || it->space == kHost) return;
-  write_back_locked(*it, all_blocks(), lane);
+  write_back_locked(*it, all_blocks(), lane, cause);
   dropped = std::move(it->replica);
   holders_.erase(it);
 }
 
 // Copies the blocks of `run` that `from` alone holds back to the host, adjacent ones as one
 // copy; they become shared in both.
-void ArrayRecord::write_back_locked(Holder& from, BlockRun run, TraceLane* lane) {
+void ArrayRecord::write_back_locked(Holder& from, BlockRun run, TraceLane* lane,
+                                    TransferCause cause) {
   Holder& host = holders_.front();
   std::int64_t b = run.first;
   while (b < run.end()) {
@@ -146,9 +147,9 @@ void ArrayRecord::write_back_locked(Holder& from, BlockRun run, TraceLane* lane)
     const std::int64_t begin = lane != nullptr ? lane->now_ns() : 0;
     from.replica->copy_to_host(*this, stale);
     const std::size_t moved = payload_of(stale);
-    transfers_.to_host[static_cast<std::size_t>(TransferCause::write_back)] += moved;
+    transfers_.to_host[static_cast<std::size_t>(cause)] += moved;
     if (lane != nullptr) {
-      lane->copy(EventKind::copy_to_host, TransferCause::write_back,
+      lane->copy(EventKind::copy_to_host, cause,
                  fmt::format("{} blocks {}-{} from {}", label_, stale.first, stale.end() - 1,
                              from.replica->space_name()),
                  moved, begin, lane->now_ns());

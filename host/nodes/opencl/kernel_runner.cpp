@@ -79,15 +79,16 @@ std::string block_label(const backend::ArrayRecord& array, backend::BlockRun run
 // arrays get one for this launch; registered arrays keep theirs between launches.
 class KernelRunner::Replicas {
  public:
-  Replicas(const backend::Launch& launch, KernelRunner& runner) {
+  Replicas(const backend::Launch& launch, KernelRunner& runner, TraceLane& lane) {
     for (const backend::ArgumentBinding& argument : launch.arguments) {
       buffers_.emplace_back();
       registered_.push_back(nullptr);
       if (argument.array) {
-        registered_.back() = &runner.replica_of(*argument.array);
+        registered_.back() = &runner.replica_of(*argument.array, launch, lane);
       } else if (argument.is_array) {
-        buffers_.back() =
-            Buffer<std::byte>(runner.space_, std::max<std::size_t>(1, argument.bytes()));
+        buffers_.back() = runner.with_room(launch, lane, [&] {
+          return Buffer<std::byte>(runner.space_, std::max<std::size_t>(1, argument.bytes()));
+        });
         plain_.push_back(runner.space_.resolve(buffers_.back().data(), buffers_.back().bytes()));
       }
       memories_.push_back(registered_.back() != nullptr ? registered_.back()->memory()
@@ -116,8 +117,8 @@ KernelRunner::KernelRunner(const Device& device, cl_context context,
 
 // Blocks only this node holds go back to the host before its replicas (and memory) go.
 KernelRunner::~KernelRunner() {
-  for (const std::weak_ptr<backend::ArrayRecord>& held : held_) {
-    if (const auto array = held.lock()) {
+  for (const Held& held : held_) {
+    if (const auto array = held.array.lock()) {
       try {
         array->detach(space_key(), nullptr);
       } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor cannot report; data is lost
@@ -126,13 +127,39 @@ KernelRunner::~KernelRunner() {
   }
 }
 
-OpenCLReplica& KernelRunner::replica_of(backend::ArrayRecord& array) {
-  if (backend::Replica* held = array.replica(space_key()))
-    return static_cast<OpenCLReplica&>(*held);
-  std::erase_if(held_, [](const auto& held) { return held.expired(); });
-  held_.push_back(array.weak_from_this());
-  return static_cast<OpenCLReplica&>(array.attach(
-      space_key(), std::make_unique<OpenCLReplica>(space_, write_back_queue_.get(), array)));
+OpenCLReplica& KernelRunner::replica_of(backend::ArrayRecord& array, const backend::Launch& launch,
+                                        TraceLane& lane) {
+  std::erase_if(held_, [](const Held& held) { return held.array.expired(); });
+  for (Held& held : held_) {
+    if (held.array.lock().get() == &array) held.last_used = launches_;
+  }
+  if (backend::Replica* replica = array.replica(space_key())) {
+    return static_cast<OpenCLReplica&>(*replica);
+  }
+  auto replica = with_room(launch, lane, [&] {
+    return std::make_unique<OpenCLReplica>(space_, write_back_queue_.get(), array);
+  });
+  held_.push_back({array.weak_from_this(), launches_});
+  return static_cast<OpenCLReplica&>(array.attach(space_key(), std::move(replica)));
+}
+
+bool KernelRunner::evict_one(const backend::Launch& launch, TraceLane& lane) {
+  const auto in_use = [&](const backend::ArrayRecord* array) {
+    return std::any_of(launch.arguments.begin(), launch.arguments.end(),
+                       [&](const backend::ArgumentBinding& a) { return a.array.get() == array; });
+  };
+  auto oldest = held_.end();
+  for (auto it = held_.begin(); it != held_.end(); ++it) {
+    const auto array = it->array.lock();
+    if (!array || in_use(array.get())) continue;
+    if (oldest == held_.end() || it->last_used < oldest->last_used) oldest = it;
+  }
+  if (oldest == held_.end()) return false;
+  if (const auto array = oldest->array.lock()) {
+    array->detach(space_key(), &lane, TransferCause::eviction);
+  }
+  held_.erase(oldest);
+  return true;
 }
 
 // Binds the kernel's arguments in order: the tile's range first when the implementation asks for
@@ -223,7 +250,8 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
   TraceLane& first_lane = *slots[0].lane;
   const std::int64_t start_ns = first_lane.now_ns();
   Built& built = built_for(kernel, *implementation, first_lane);
-  const Replicas replicas(launch, *this);
+  ++launches_;
+  const Replicas replicas(launch, *this, first_lane);
   Buffer<std::uint32_t> clock_probe(space_, 1);
   const DeviceClock clock(slots[0].queue, space_.resolve(clock_probe.data(), 4).memory, first_lane,
                           start_ns);
@@ -282,7 +310,8 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
       if (replica == nullptr) continue;
       const backend::ArgumentBinding& argument = launch.arguments[i];
       backend::ArrayRecord& array = *argument.array;
-      const backend::BlockRun own = array.blocks_of(range.begin, range.end);
+      const backend::TileRange own_rows = backend::own_range(argument, range);
+      const backend::BlockRun own = array.blocks_of(own_rows.begin, own_rows.end);
       for (const backend::BlockRun needed : backend::blocks_to_read(argument, range)) {
         for (const backend::BlockRun stale : array.claim_for_read(space_key(), needed, slot.lane)) {
           for (const auto& [part, cause] : split_by_cause(stale, own, argument.access)) {

@@ -14,6 +14,7 @@
 
 #include "hetero/backend/launch.hpp"
 #include "hetero/backend/node.hpp"
+#include "hetero/error.hpp"
 #include "replica.hpp"
 #include "runtime.hpp"
 #include "space.hpp"
@@ -51,8 +52,24 @@ class KernelRunner {
 
   /// This node's space as array records know it: the MemorySpace the node reports.
   const void* space_key() const { return static_cast<const MemorySpace*>(&space_); }
-  /// The replica of `array` in this node's space, made on first use.
-  OpenCLReplica& replica_of(backend::ArrayRecord& array);
+  /// The replica of `array` in this node's space, made on first use (see with_room).
+  OpenCLReplica& replica_of(backend::ArrayRecord& array, const backend::Launch& launch,
+                            TraceLane& lane);
+  /// Calls `allocate()`; while the space is full, evicts the replica least recently used by a
+  /// launch (not one `launch` uses: its blocks only this node held go back to the host first,
+  /// traced on `lane` as evictions) and tries again. Throws OutOfMemory when nothing is left
+  /// to evict.
+  template <class Allocate>
+  auto with_room(const backend::Launch& launch, TraceLane& lane, Allocate allocate) {
+    for (;;) {
+      try {
+        return allocate();
+      } catch (const OutOfMemory&) {
+        if (!evict_one(launch, lane)) throw;
+      }
+    }
+  }
+  bool evict_one(const backend::Launch& launch, TraceLane& lane);
 
   Built& built_for(const backend::KernelDefinition& kernel,
                    const backend::OpenCLImplementation& implementation, TraceLane& lane);
@@ -66,7 +83,12 @@ class KernelRunner {
   OpenCLSpace& space_;
   std::map<std::pair<std::uint64_t, const backend::OpenCLImplementation*>, Built> built_;
   Queue write_back_queue_;  // copies of registered arrays back to the host, for any thread
-  std::vector<std::weak_ptr<backend::ArrayRecord>> held_;  // arrays with a replica here
+  struct Held {
+    std::weak_ptr<backend::ArrayRecord> array;  // an array with a replica here
+    std::uint64_t last_used = 0;                // the launch that last used it
+  };
+  std::vector<Held> held_;
+  std::uint64_t launches_ = 0;
 };
 
 }  // namespace hetero::nodes::opencl

@@ -106,9 +106,10 @@ class ArrayRecord : public std::enable_shared_from_this<ArrayRecord> {
   Replica* replica(Space space) const;
   /// Gives `space` a replica (every block invalid there) and returns it.
   Replica& attach(Space space, std::unique_ptr<Replica> replica);
-  /// Writes the blocks only `space` holds back to the host (traced on `lane` when given) and
-  /// drops its replica.
-  void detach(Space space, TraceLane* lane);
+  /// Writes the blocks only `space` holds back to the host (traced on `lane` when given, with
+  /// `cause`: a write-back when the space goes away, an eviction when it makes room) and drops
+  /// its replica.
+  void detach(Space space, TraceLane* lane, TransferCause cause = TransferCause::write_back);
 
   /// Makes `run` valid on the host: blocks modified in a space are copied back (write-back,
   /// traced on `lane` when given) and become shared there.
@@ -147,7 +148,8 @@ class ArrayRecord : public std::enable_shared_from_this<ArrayRecord> {
 
   Holder* holder(Space space);
   const Holder* holder(Space space) const;
-  void write_back_locked(Holder& from, BlockRun run, TraceLane* lane);
+  void write_back_locked(Holder& from, BlockRun run, TraceLane* lane,
+                         TransferCause cause = TransferCause::write_back);
 
   void* host_;
   std::shared_ptr<void> storage_;
