@@ -98,6 +98,25 @@ TEST_F(CliTest, RenderWritesImageReportAndTrace) {
   EXPECT_EQ(files_in_folder(), 3U);  // no temporary files left
 }
 
+TEST_F(CliTest, HeatGivesOneChecksumOnEveryBackendAndDrawsItsField) {
+  const auto png = folder_ / "heat.png";
+  const std::string run = "render --workload heat --size 48x40 --steps 12 --json - --backend ";
+  const CliResult serial = cli(run + "serial --out '" + png.string() + "'");
+  ASSERT_EQ(serial.status, 0) << serial.err;
+  const auto reference = nlohmann::json::parse(serial.out)["checksum"];
+  EXPECT_EQ(read_file(png).substr(1, 3), "PNG");
+  const bool opencl = NodeRegistry::builtin().describe("opencl").available;
+  for (const std::string backends :
+       {std::string("threads"),
+        std::string(opencl ? "threads,opencl --share" : "serial,threads")}) {
+    const CliResult other = cli(run + backends);
+    ASSERT_EQ(other.status, 0) << backends << ": " << other.err;
+    const auto report = nlohmann::json::parse(other.out);
+    EXPECT_EQ(report["checksum"], reference) << backends;
+    EXPECT_EQ(report["kernel"], "heat");
+  }
+}
+
 TEST_F(CliTest, DevicesListsEveryBackendWithAStateOrReason) {
   const CliResult result = cli("devices");
   ASSERT_EQ(result.status, 0) << result.err;
@@ -378,6 +397,13 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"render --preset mandel", "unknown preset"},
       {"render --policy fastest", "unknown policy"},
       {"render --tile 0", "--tile"},
+      {"render --workload weather", "the workloads are mandelbrot and heat"},
+      {"render --steps 5", "add --workload heat"},
+      {"render --workload heat --preset seed", "--preset is an option of the mandelbrot"},
+      {"render --workload heat --steps 0", "--steps 0"},
+      {"render --workload heat --size 2x9", "at least 3x3"},
+      {"render --workload heat --size 64", "WIDTHxHEIGHT"},
+      {"render --workload heat --size 4000000x4000000", "use a smaller grid"},
       {"render --tile many", "--tile"},
       {"render --precision fp16", "precision"},
       {"render --mode fast", "mode"},

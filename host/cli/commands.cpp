@@ -397,7 +397,81 @@ int run_probe(const ProbeOptions& options) {
   return 0;
 }
 
+namespace {
+
+// "WIDTHxHEIGHT" as two integers.
+std::pair<std::int64_t, std::int64_t> parse_size(const std::string& text) {
+  const auto x = text.find('x');
+  if (x == std::string::npos) {
+    throw UsageError(fmt::format("--size '{}': give WIDTHxHEIGHT, e.g. 1024x768", text));
+  }
+  return {parse_integer("--size", text.substr(0, x), 1, kInt64Max),
+          parse_integer("--size", text.substr(x + 1), 1, kInt64Max)};
+}
+
+// The heat workload: runs of its step kernel on the nodes, the final field as a PNG.
+int run_heat_render(const RenderOptions& options) {
+  if (!options.mandelbrot_options.empty()) {
+    throw UsageError(
+        fmt::format("{} is an option of the mandelbrot workload; heat takes --size and --steps",
+                    options.mandelbrot_options.front()));
+  }
+  if (options.trace) {
+    throw UsageError("--trace: heat is one run per step and writes no trace yet; drop --trace");
+  }
+  HeatSpec spec;
+  if (options.size) std::tie(spec.width, spec.height) = parse_size(*options.size);
+  if (options.steps) spec.steps = parse_integer("--steps", *options.steps, kInt64Min, kInt64Max);
+  validate(spec);
+
+  RuntimeOptions runtime_options;
+  runtime_options.nodes = {options.backends};
+  runtime_options.node_options = node_options(options.job);
+  runtime_options.share = options.share;
+  runtime_options.fallback = options.fallback;
+  runtime_options.model = &ThroughputModel::shared();
+  const bool json_to_stdout = options.json && *options.json == "-";
+  std::unique_ptr<OutputFile> png_file, json_file;
+  if (options.out) png_file = std::make_unique<OutputFile>(*options.out);
+  if (options.json && !json_to_stdout) json_file = std::make_unique<OutputFile>(*options.json);
+
+  Runtime runtime(runtime_options);
+  LaunchOptions launch;
+  launch.policy = options.policy.empty() ? Policy::static_split : parse_policy(options.policy);
+  launch.tile = options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, kInt64Max);
+  launch.stop = &stop_flag();
+  HeatResult result = run_heat(runtime, spec, launch);
+  ThroughputModel::shared().save();
+
+  if (png_file) {
+    write_field_png(png_file->stream(), result.field, spec.width, spec.height);
+    png_file->commit();
+  }
+  const std::string json = options.json ? to_json(result.report) : std::string();
+  if (json_file) {
+    json_file->stream() << json << '\n';
+    json_file->commit();
+  }
+  if (json_to_stdout) {
+    std::cout << json << '\n';
+  } else if (!options.quiet) {
+    print_table(result.report, std::cout);
+  }
+  return 0;
+}
+
+}  // namespace
+
 int run_render(const RenderOptions& options) {
+  if (options.workload == "heat") return run_heat_render(options);
+  if (options.workload != "mandelbrot") {
+    throw UsageError(fmt::format("unknown workload '{}': the workloads are mandelbrot and heat",
+                                 options.workload));
+  }
+  if (options.size || options.steps) {
+    throw UsageError(fmt::format("{} is an option of the heat workload; add --workload heat",
+                                 options.size ? "--size" : "--steps"));
+  }
   const JobSpec spec = resolve_job(options.job.request());
   const std::int64_t tile =
       options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, kInt64Max);

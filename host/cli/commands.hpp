@@ -29,6 +29,10 @@ struct JobOptions {
 
 struct RenderOptions {
   JobOptions job;
+  std::string workload = "mandelbrot";     ///< mandelbrot or heat
+  std::optional<std::string> size, steps;  ///< heat: the grid WxH and the step count
+  /// Options of the mandelbrot workload the command line gave (refused with another workload).
+  std::vector<std::string> mandelbrot_options;
   std::string backends = "threads";
   std::string policy;  ///< empty: dynamic for one node, auto for several
   bool share = false;

@@ -15,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "cli/signals.hpp"
 #include "hetero/error.hpp"
+#include "hetero/heat.hpp"
 #include "hetero/runtime.hpp"
 #include "hetero/settings.hpp"
 #include "hetero/version.hpp"
@@ -42,8 +43,11 @@ int main(int argc, char** argv) {
   hetero::set_log_sink([](std::string_view line) {
     std::fprintf(stderr, "hetero: %.*s\n", static_cast<int>(line.size()), line.data());
   });
-  // Under mpirun, ranks other than 0 serve rank 0's dispatcher and end here.
-  if (const std::optional<int> status = hetero::Runtime::serve(argc, argv)) return *status;
+  // Under mpirun, ranks other than 0 serve rank 0's dispatcher (the job, and the kernels of the
+  // workloads) and end here.
+  if (const std::optional<int> status = hetero::Runtime::serve(argc, argv, hetero::heat_kernel())) {
+    return *status;
+  }
   CLI::App app{"hetero: one data-parallel job across every compute resource of a machine",
                "hetero"};
   app.set_version_flag("--version", std::string("hetero ") + hetero::version_string);
@@ -92,6 +96,10 @@ int main(int argc, char** argv) {
                    "are asked for now) and go on journaling")
       ->excludes("--journal");
   render_cmd->add_flag("-q,--quiet", render.quiet, "Print no table");
+  render_cmd->add_option("--workload", render.workload, "mandelbrot or heat")
+      ->capture_default_str();
+  render_cmd->add_option("--size", render.size, "Heat: the grid, WIDTHxHEIGHT (default 1024x1024)");
+  render_cmd->add_option("--steps", render.steps, "Heat: time steps (default 100)");
 
   CompareOptions compare;
   CLI::App* compare_cmd =
@@ -180,7 +188,14 @@ int main(int argc, char** argv) {
   try {
     if (*devices_cmd) return run_devices(devices);
     if (*probe_cmd) return run_probe(probe);
-    if (*render_cmd) return run_render(render);
+    if (*render_cmd) {
+      for (const char* option : {"--preset", "--xmin", "--xmax", "--ymin", "--ymax", "--center",
+                                 "--scale", "--width", "--height", "--max-iter", "--precision",
+                                 "--mode", "--kernel", "--journal", "--resume"}) {
+        if (render_cmd->count(option) > 0) render.mandelbrot_options.emplace_back(option);
+      }
+      return run_render(render);
+    }
     if (*compare_cmd) return run_compare(compare);
     if (*scale_cmd) return run_scale(scale);
     if (*project_cmd) return run_project(project);

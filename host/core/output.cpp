@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -149,11 +150,9 @@ std::array<std::uint8_t, 3> colour_of(std::uint32_t count, std::uint32_t max_ite
                  std::log(static_cast<double>(max_iter) + 1.0));
 }
 
-void write_png(std::ostream& out, std::span<const std::uint32_t> counts, std::int64_t width,
-               std::int64_t height, std::uint32_t max_iter) {
-  if (width <= 0 || height <= 0 || counts.size() != static_cast<std::size_t>(width * height)) {
-    throw Error("write_png: counts do not match the image size");
-  }
+void write_rgb_png(std::ostream& out, std::int64_t width, std::int64_t height,
+                   const std::function<std::array<std::uint8_t, 3>(std::int64_t)>& colour) {
+  if (width <= 0 || height <= 0) throw Error("write_png: an image needs pixels");
   if (width > 0x7fffffff || height > 0x7fffffff) {
     throw UsageError("the image is too large for PNG (2^31-1 pixels per side at most)");
   }
@@ -177,14 +176,36 @@ void write_png(std::ostream& out, std::span<const std::uint32_t> counts, std::in
 
   std::vector<png_byte> row(static_cast<std::size_t>(width) * 3);
   for (std::int64_t y = 0; y < height; ++y) {
-    const std::uint32_t* line = counts.data() + y * width;
     for (std::int64_t x = 0; x < width; ++x) {
-      const Rgb rgb = colour_of(line[x], max_iter);
+      const Rgb rgb = colour(y * width + x);
       std::memcpy(&row[static_cast<std::size_t>(x) * 3], rgb.data(), 3);
     }
     png_write_row(png, row.data());
   }
   png_write_end(png, nullptr);
+}
+
+void write_png(std::ostream& out, std::span<const std::uint32_t> counts, std::int64_t width,
+               std::int64_t height, std::uint32_t max_iter) {
+  if (width <= 0 || height <= 0 || counts.size() != static_cast<std::size_t>(width * height)) {
+    throw Error("write_png: counts do not match the image size");
+  }
+  write_rgb_png(out, width, height, [&](std::int64_t i) {
+    return colour_of(counts[static_cast<std::size_t>(i)], max_iter);
+  });
+}
+
+void write_field_png(std::ostream& out, std::span<const float> field, std::int64_t width,
+                     std::int64_t height) {
+  if (width <= 0 || height <= 0 || field.size() != static_cast<std::size_t>(width * height)) {
+    throw Error("write_field_png: the field does not match the image size");
+  }
+  const auto [low, high] = std::minmax_element(field.begin(), field.end());
+  const double span = *high > *low ? static_cast<double>(*high - *low) : 1.0;
+  // The palette's first four fifths: deep blue (cold) through white to amber (hot).
+  write_rgb_png(out, width, height, [&, lowest = *low](std::int64_t i) {
+    return palette(0.8 * (static_cast<double>(field[static_cast<std::size_t>(i)] - lowest) / span));
+  });
 }
 
 }  // namespace hetero

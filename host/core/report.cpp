@@ -213,6 +213,9 @@ void print_table(const Report& report, std::ostream& out) {
   } else {
     fmt::print(out, "wall {:.4f} s, {} work units, {:.3f} G units/s", report.wall_s,
                report.iterations, report.giters);
+    if (report.checksum != Checksum{}) {
+      fmt::print(out, ", checksum sum {} hash {}", report.checksum.sum, report.checksum.hash_hex());
+    }
   }
   if (const auto speedup = report.speedup())
     fmt::print(out, ", speed-up {:.2f}x over serial", *speedup);

@@ -5,6 +5,7 @@
 #include "hetero/array.hpp"
 #include "hetero/element.hpp"
 #include "hetero/error.hpp"
+#include "hetero/heat.hpp"
 #include "hetero/job.hpp"
 #include "hetero/kernel.hpp"
 #include "hetero/machine.hpp"

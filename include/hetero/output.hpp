@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <span>
 
 namespace hetero {
@@ -38,6 +39,15 @@ void remove_unfinished_outputs() noexcept;
 /// The colour of a pixel with this count: black where it never escaped (count >= max_iter),
 /// else a palette through deep blue, white and amber indexed by log(count + 1) / log(max_iter + 1).
 std::array<std::uint8_t, 3> colour_of(std::uint32_t count, std::uint32_t max_iter);
+
+/// Encodes an 8-bit RGB PNG whose pixel i (row-major) has the colour `colour(i)`.
+void write_rgb_png(std::ostream& out, std::int64_t width, std::int64_t height,
+                   const std::function<std::array<std::uint8_t, 3>(std::int64_t)>& colour);
+
+/// Encodes a scalar field (e.g. temperatures) as a PNG: its range mapped from deep blue (the
+/// lowest value) through white to amber (the highest).
+void write_field_png(std::ostream& out, std::span<const float> field, std::int64_t width,
+                     std::int64_t height);
 
 /// Encodes counts as an 8-bit RGB PNG, each pixel coloured by colour_of().
 void write_png(std::ostream& out, std::span<const std::uint32_t> counts, std::int64_t width,

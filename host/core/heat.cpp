@@ -1,0 +1,184 @@
+// The heat workload through the public API.
+#include "hetero/heat.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "hetero/error.hpp"
+#include "hetero/workload.hpp"
+
+namespace hetero {
+namespace {
+
+constexpr const char* kHeatOpenCL = R"(
+__kernel void heat_step(__global const float* in, __global float* out, float alpha, long width,
+                        long height) {
+  const long x = get_global_id(0), y = get_global_id(1), i = y * width + x;
+  const float u = in[i];
+  if (x == 0 || y == 0 || x == width - 1 || y == height - 1) {
+    out[i] = u;
+    return;
+  }
+  const float sum = in[i - 1] + in[i + 1] + in[i - width] + in[i + width];
+  out[i] = u + alpha * (sum - 4.0f * u);
+})";
+
+// Adds one step's report to the run's.
+void add_step(Report& total, const Report& step) {
+  if (total.nodes.empty()) {
+    total = step;
+    return;
+  }
+  total.tiles += step.tiles;
+  total.iterations += step.iterations;
+  for (std::size_t i = 0; i < total.nodes.size() && i < step.nodes.size(); ++i) {
+    NodeReport& node = total.nodes[i];
+    const NodeReport& more = step.nodes[i];
+    node.tiles += more.tiles;
+    node.pieces += more.pieces;
+    node.pixels += more.pixels;
+    node.iterations += more.iterations;
+    node.busy_s += more.busy_s;
+    node.transfer_s += more.transfer_s;
+    node.idle_s += more.idle_s;
+    node.bytes_to_device += more.bytes_to_device;
+    node.bytes_to_host += more.bytes_to_host;
+    for (const TransferCause cause : {TransferCause::read_miss, TransferCause::halo,
+                                      TransferCause::write_back, TransferCause::eviction}) {
+      node.transfers.of(cause) += TransferBytes(more.transfers).of(cause);
+    }
+    node.peak_device_bytes = std::max(node.peak_device_bytes, more.peak_device_bytes);
+    if (node.failure.empty()) node.failure = more.failure;
+  }
+  for (const std::string& note : step.notes) {
+    if (std::find(total.notes.begin(), total.notes.end(), note) == total.notes.end()) {
+      total.notes.push_back(note);
+    }
+  }
+}
+
+// Rates and shares of the whole run, from its sums and its wall time.
+void finish_report(Report& report, double wall_s) {
+  report.wall_s = wall_s;
+  report.giters = wall_s > 0 ? static_cast<double>(report.iterations) / wall_s * 1e-9 : 0;
+  for (NodeReport& node : report.nodes) {
+    node.giters = wall_s > 0 ? static_cast<double>(node.iterations) / wall_s * 1e-9 : 0;
+    node.tile_share = report.tiles > 0 ? static_cast<double>(node.tiles) / report.tiles : 0;
+    node.iteration_share =
+        report.iterations > 0 ? static_cast<double>(node.iterations) / report.iterations : 0;
+    const double moved = static_cast<double>(node.bytes_to_device + node.bytes_to_host);
+    node.copy_gbps = node.transfer_s > 0 ? moved / node.transfer_s * 1e-9 : 0;
+  }
+}
+
+}  // namespace
+
+void validate(const HeatSpec& spec) {
+  if (spec.width < 3 || spec.height < 3) {
+    throw UsageError(
+        fmt::format("--size {}x{}: the grid needs at least 3x3 cells (a boundary and an inside)",
+                    spec.width, spec.height));
+  }
+  if (spec.steps < 1 || spec.steps > HeatSpec::kMaxSteps) {
+    throw UsageError(
+        fmt::format("--steps {}: give 1 to {} steps", spec.steps, HeatSpec::kMaxSteps));
+  }
+  std::uint64_t cells = 0, bytes = 0;
+  if (__builtin_mul_overflow(static_cast<std::uint64_t>(spec.width),
+                             static_cast<std::uint64_t>(spec.height), &cells) ||
+      __builtin_mul_overflow(cells, 3 * sizeof(float), &bytes) || bytes > available_host_bytes()) {
+    throw UsageError(fmt::format(
+        "--size {}x{}: its fields need {} MiB and the host has {} MiB available; use a smaller "
+        "grid",
+        spec.width, spec.height, bytes >> 20, available_host_bytes() >> 20));
+  }
+}
+
+std::vector<float> heat_initial_field(std::int64_t width, std::int64_t height) {
+  std::vector<float> field(static_cast<std::size_t>(width * height), 0.0F);
+  const std::int64_t radius = std::max<std::int64_t>(1, std::min(width, height) / 8);
+  for (std::int64_t y = 0; y < height; ++y) {
+    for (std::int64_t x = 0; x < width; ++x) {
+      const std::int64_t dx = x - width / 2, dy = y - height / 2;
+      float& cell = field[static_cast<std::size_t>(y * width + x)];
+      if (y == 0) {
+        cell = 1.0F;
+      } else if (x == 0) {
+        cell = 0.5F;
+      } else if (dx * dx + dy * dy <= radius * radius) {
+        cell = 1.0F;
+      }
+    }
+  }
+  return field;
+}
+
+const Kernel<Tile2D, View2D<const float>, View2D<float>, float, std::int64_t, std::int64_t>&
+heat_kernel() {
+  static const auto kernel =
+      Kernel<Tile2D, View2D<const float>, View2D<float>, float, std::int64_t, std::int64_t>("heat")
+          .host([](Tile2D tile, View2D<const float> in, View2D<float> out, float alpha,
+                   std::int64_t width, std::int64_t height) {
+            for (std::int64_t y = tile.y_begin; y < tile.y_end; ++y) {
+              for (std::int64_t x = tile.x_begin; x < tile.x_end; ++x) {
+                const float u = in(x, y);
+                if (x == 0 || y == 0 || x == width - 1 || y == height - 1) {
+                  out(x, y) = u;
+                  continue;
+                }
+                const float sum = in(x - 1, y) + in(x + 1, y) + in(x, y - 1) + in(x, y + 1);
+                out(x, y) = u + alpha * (sum - 4.0F * u);
+              }
+            }
+          })
+          .opencl(kHeatOpenCL, "heat_step")
+          .exact();
+  return kernel;
+}
+
+Checksum field_checksum(std::span<const float> field) {
+  Checksum checksum;
+  for (const float cell : field) checksum.sum += std::bit_cast<std::uint32_t>(cell);
+  checksum.hash = fnv1a_64(std::span<const unsigned char>(
+      reinterpret_cast<const unsigned char*>(field.data()), field.size_bytes()));
+  return checksum;
+}
+
+HeatResult run_heat(Runtime& runtime, const HeatSpec& spec, LaunchOptions options) {
+  validate(spec);
+  const std::int64_t width = spec.width, height = spec.height;
+  const auto start = std::chrono::steady_clock::now();
+  Array2D<float> a(width, height, "heat field A"), b(width, height, "heat field B");
+  {
+    const std::vector<float> initial = heat_initial_field(width, height);
+    auto host = a.acquire_write();
+    std::copy(initial.begin(), initial.end(), host.view().data);
+  }
+  HeatResult result;
+  Array2D<float>* from = &a;
+  Array2D<float>* to = &b;
+  for (std::int64_t step = 0; step < spec.steps; ++step) {
+    const LaunchResult run = runtime.run(heat_kernel(), Grid2D{width, height}, read_halo(*from, 1),
+                                         write(*to), kHeatAlpha, width, height, options);
+    add_step(result.report, run.report);
+    std::vector<TransferBytes>& bytes = result.step_transfers.emplace_back();
+    for (const NodeReport& node : run.report.nodes) bytes.push_back(node.transfers);
+    std::swap(from, to);
+  }
+  {
+    const auto host = from->acquire_read();
+    result.field.assign(host.view().data, host.view().data + width * height);
+  }
+  result.report.kernel = "heat";
+  result.report.job.preset = "heat";
+  result.report.checksum = field_checksum(result.field);
+  finish_report(result.report,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return result;
+}
+
+}  // namespace hetero

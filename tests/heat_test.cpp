@@ -1,0 +1,116 @@
+// The heat workload: the same final field, bit for bit, on every node and split; after the first
+// step only halo rows cross a link; bad specs are one-line errors.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "hetero/hetero.hpp"
+#include "test_support.hpp"
+
+namespace hetero {
+namespace {
+
+// The plain loop: `steps` Jacobi steps of the same arithmetic.
+std::vector<float> heat_by_hand(std::int64_t width, std::int64_t height, std::int64_t steps) {
+  std::vector<float> from = heat_initial_field(width, height), to(from.size());
+  for (std::int64_t step = 0; step < steps; ++step) {
+    for (std::int64_t y = 0; y < height; ++y) {
+      for (std::int64_t x = 0; x < width; ++x) {
+        const auto i = static_cast<std::size_t>(y * width + x);
+        const float u = from[i];
+        if (x == 0 || y == 0 || x == width - 1 || y == height - 1) {
+          to[i] = u;
+          continue;
+        }
+        const auto w = static_cast<std::size_t>(width);
+        const float sum = from[i - 1] + from[i + 1] + from[i - w] + from[i + w];
+        to[i] = u + kHeatAlpha * (sum - 4.0F * u);
+      }
+    }
+    std::swap(from, to);
+  }
+  return from;
+}
+
+bool available(const std::string& name) {
+  return NodeRegistry::builtin().describe(name).available;
+}
+
+Runtime runtime_of(const std::vector<std::string>& names) {
+  RuntimeOptions options;
+  for (const std::string& name : names) options.exact_nodes.push_back({name, {}});
+  return Runtime(options);
+}
+
+TEST(Heat, GivesTheSameFieldOnEveryNodeAndSplitAsThePlainLoop) {
+  const HeatSpec spec{.width = 61, .height = 47, .steps = 25};
+  const std::vector<float> expected = heat_by_hand(spec.width, spec.height, spec.steps);
+  const Checksum expected_checksum = field_checksum(expected);
+  const std::vector<std::vector<std::string>> node_sets{{"serial"},
+                                                        {"threads"},
+                                                        {"openmp"},
+                                                        {"kokkos"},
+                                                        {"opencl"},
+                                                        {"simd"},
+                                                        {"serial", "threads"},
+                                                        {"threads", "opencl"},
+                                                        {"serial", "threads", "opencl"}};
+  int ran = 0;
+  for (const auto& names : node_sets) {
+    if (!std::all_of(names.begin(), names.end(), available)) continue;
+    ++ran;
+    Runtime runtime = runtime_of(names);
+    for (const Policy policy : {Policy::static_split, Policy::dynamic}) {
+      LaunchOptions options;
+      options.policy = policy;
+      options.tile = 4 * spec.width;
+      const HeatResult result = run_heat(runtime, spec, options);
+      EXPECT_EQ(result.field, expected) << names.size() << " nodes from " << names.front();
+      EXPECT_EQ(result.report.checksum, expected_checksum);
+      EXPECT_EQ(result.report.iterations,
+                static_cast<std::uint64_t>(spec.width * spec.height * spec.steps));
+    }
+  }
+  EXPECT_GE(ran, 4);
+}
+
+TEST(Heat, AfterTheFirstStepOnlyHaloRowsCrossTheLink) {
+  if (!available("opencl")) GTEST_SKIP() << "opencl is unavailable";
+  const HeatSpec spec{.width = 64, .height = 40, .steps = 6};
+  Runtime runtime = runtime_of({"threads", "opencl"});
+  LaunchOptions bands;  // static: each node keeps its band of rows
+  bands.policy = Policy::static_split;
+  bands.tile = 4 * spec.width;
+  const HeatResult result = run_heat(runtime, spec, bands);
+  const std::uint64_t row = spec.width * sizeof(float);
+  ASSERT_EQ(result.step_transfers.size(), 6U);
+  // Step 1 copies the device's band in; from then on, its band's edge row inside the grid comes
+  // in as halo, and its own edge row goes back for the host node's halo.
+  EXPECT_GT(result.step_transfers[0][1].read_miss, 0U);
+  for (std::size_t step = 1; step < result.step_transfers.size(); ++step) {
+    const TransferBytes& host = result.step_transfers[step][0];
+    const TransferBytes& device = result.step_transfers[step][1];
+    EXPECT_EQ(device.read_miss, 0U) << "step " << step + 1;
+    EXPECT_EQ(device.halo, row) << "step " << step + 1;
+    EXPECT_EQ(host.write_back, row) << "step " << step + 1;
+    EXPECT_EQ(host.read_miss + host.halo + device.write_back, 0U) << "step " << step + 1;
+  }
+  EXPECT_EQ(result.field, heat_by_hand(spec.width, spec.height, spec.steps));
+}
+
+TEST(Heat, BadSpecsAreOneLineErrors) {
+  test::expect_one_line_error([] { validate(HeatSpec{.width = 2, .height = 10, .steps = 1}); },
+                              {"--size 2x10", "at least 3x3"});
+  test::expect_one_line_error([] { validate(HeatSpec{.width = 8, .height = 8, .steps = 0}); },
+                              {"--steps 0", "give 1 to"});
+  test::expect_one_line_error(
+      [] { validate(HeatSpec{.width = 8, .height = 8, .steps = HeatSpec::kMaxSteps + 1}); },
+      {"--steps"});
+  test::expect_one_line_error(
+      [] { validate(HeatSpec{.width = 1 << 30, .height = 1 << 30, .steps = 1}); },
+      {"--size 1073741824x1073741824", "use a smaller grid"});
+}
+
+}  // namespace
+}  // namespace hetero
