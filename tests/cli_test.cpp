@@ -117,6 +117,22 @@ TEST_F(CliTest, HeatGivesOneChecksumOnEveryBackendAndDrawsItsField) {
   }
 }
 
+TEST_F(CliTest, HeatResumedFromACheckpointEndsWithTheUninterruptedChecksum) {
+  const auto checkpoint = folder_ / "heat.ck";
+  const std::string heat = "render --workload heat --size 40x30 --json - ";
+  const CliResult whole = cli(heat + "--steps 16");
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  const CliResult first =
+      cli(heat + "--steps 10 --checkpoint-every 4 --journal '" + checkpoint.string() + "'");
+  ASSERT_EQ(first.status, 0) << first.err;
+  const CliResult rest = cli(heat + "--steps 16 --resume '" + checkpoint.string() + "'");
+  ASSERT_EQ(rest.status, 0) << rest.err;
+  EXPECT_EQ(nlohmann::json::parse(rest.out)["checksum"],
+            nlohmann::json::parse(whole.out)["checksum"]);
+  // Steps 9 to 16 ran: 40x30 cells each.
+  EXPECT_EQ(nlohmann::json::parse(rest.out)["iterations"].get<std::uint64_t>(), 8U * 40 * 30);
+}
+
 TEST_F(CliTest, DevicesListsEveryBackendWithAStateOrReason) {
   const CliResult result = cli("devices");
   ASSERT_EQ(result.status, 0) << result.err;
@@ -404,6 +420,10 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"render --workload heat --size 2x9", "at least 3x3"},
       {"render --workload heat --size 64", "WIDTHxHEIGHT"},
       {"render --workload heat --size 4000000x4000000", "use a smaller grid"},
+      {"render --checkpoint-every 3", "add --workload heat"},
+      {"render --workload heat --checkpoint-every 3", "add --journal FILE"},
+      {"render --workload heat --journal " + out, "add --checkpoint-every K"},
+      {"render --workload heat --resume /nonexistent/ck", "cannot read the checkpoint"},
       {"render --tile many", "--tile"},
       {"render --precision fp16", "precision"},
       {"render --mode fast", "mode"},

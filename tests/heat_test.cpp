@@ -2,6 +2,9 @@
 // step only halo rows cross a link; bad specs are one-line errors.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -97,6 +100,51 @@ TEST(Heat, AfterTheFirstStepOnlyHaloRowsCrossTheLink) {
     EXPECT_EQ(host.read_miss + host.halo + device.write_back, 0U) << "step " << step + 1;
   }
   EXPECT_EQ(result.field, heat_by_hand(spec.width, spec.height, spec.steps));
+}
+
+TEST(Heat, ARunResumedFromItsCheckpointEndsWithTheUninterruptedField) {
+  const auto file = std::filesystem::temp_directory_path() / "hetero-heat-checkpoint.bin";
+  std::filesystem::remove(file);
+  const HeatSpec spec{.width = 40, .height = 30, .steps = 10};
+  Runtime runtime = runtime_of({"threads"});
+  run_heat(runtime, spec, {}, {.file = file, .every = 4});
+  const HeatCheckpoint written = read_heat_checkpoint(file);
+  EXPECT_EQ(written.step, 8);
+  EXPECT_EQ(written.field, heat_by_hand(spec.width, spec.height, 8));
+
+  HeatSpec longer = spec;
+  longer.steps = 16;
+  const HeatResult resumed = run_heat(runtime, longer, {}, {.file = file, .resume = true});
+  EXPECT_EQ(resumed.first_step, 8);
+  EXPECT_EQ(resumed.step_transfers.size(), 8U);
+  EXPECT_EQ(resumed.field, heat_by_hand(spec.width, spec.height, 16));
+
+  // A stop keeps the last complete step.
+  std::atomic<bool> stop{true};
+  LaunchOptions stopped;
+  stopped.stop = &stop;
+  EXPECT_THROW(run_heat(runtime, spec, stopped, {.file = file}), Cancelled);
+  EXPECT_EQ(read_heat_checkpoint(file).step, 0);
+  EXPECT_EQ(run_heat(runtime, spec, {}, {.file = file, .resume = true}).field,
+            heat_by_hand(spec.width, spec.height, spec.steps));
+
+  // Another grid, a damaged file, something else entirely: one line each.
+  test::expect_one_line_error(
+      [&] {
+        run_heat(runtime, HeatSpec{.width = 41, .height = 30, .steps = 10}, {},
+                 {.file = file, .resume = true});
+      },
+      {"is of a 40x30 grid, not 41x30"});
+  {
+    std::fstream damage(file, std::ios::in | std::ios::out | std::ios::binary);
+    damage.seekp(100);
+    damage.put('\x7f');
+  }
+  test::expect_one_line_error([&] { read_heat_checkpoint(file); }, {"is damaged"});
+  std::ofstream(file) << "not a checkpoint";
+  test::expect_one_line_error([&] { read_heat_checkpoint(file); }, {"is not a heat checkpoint"});
+  std::filesystem::remove(file);
+  test::expect_one_line_error([&] { read_heat_checkpoint(file); }, {"cannot read the checkpoint"});
 }
 
 TEST(Heat, BadSpecsAreOneLineErrors) {

@@ -423,6 +423,20 @@ int run_heat_render(const RenderOptions& options) {
   if (options.size) std::tie(spec.width, spec.height) = parse_size(*options.size);
   if (options.steps) spec.steps = parse_integer("--steps", *options.steps, kInt64Min, kInt64Max);
   validate(spec);
+  HeatCheckpoints checkpoints;
+  if (options.checkpoint_every) {
+    if (!options.journal && !options.resume) {
+      throw UsageError("--checkpoint-every needs the file to write: add --journal FILE");
+    }
+    checkpoints.every =
+        parse_integer("--checkpoint-every", *options.checkpoint_every, 1, HeatSpec::kMaxSteps);
+  } else if (options.journal) {
+    throw UsageError("heat checkpoints its field every K steps: add --checkpoint-every K");
+  }
+  if (options.journal || options.resume) {
+    checkpoints.file = options.resume ? *options.resume : *options.journal;
+    checkpoints.resume = options.resume.has_value();
+  }
 
   RuntimeOptions runtime_options;
   runtime_options.nodes = {options.backends};
@@ -440,7 +454,7 @@ int run_heat_render(const RenderOptions& options) {
   launch.policy = options.policy.empty() ? Policy::static_split : parse_policy(options.policy);
   launch.tile = options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, kInt64Max);
   launch.stop = &stop_flag();
-  HeatResult result = run_heat(runtime, spec, launch);
+  HeatResult result = run_heat(runtime, spec, launch, checkpoints);
   ThroughputModel::shared().save();
 
   if (png_file) {
@@ -468,9 +482,11 @@ int run_render(const RenderOptions& options) {
     throw UsageError(fmt::format("unknown workload '{}': the workloads are mandelbrot and heat",
                                  options.workload));
   }
-  if (options.size || options.steps) {
+  if (options.size || options.steps || options.checkpoint_every) {
     throw UsageError(fmt::format("{} is an option of the heat workload; add --workload heat",
-                                 options.size ? "--size" : "--steps"));
+                                 options.size    ? "--size"
+                                 : options.steps ? "--steps"
+                                                 : "--checkpoint-every"));
   }
   const JobSpec spec = resolve_job(options.job.request());
   const std::int64_t tile =

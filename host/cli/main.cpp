@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   render_cmd->add_option("--size", render.size, "Heat: the grid, WIDTHxHEIGHT (default 1024x1024)");
   render_cmd->add_option("--steps", render.steps, "Heat: time steps (default 100)");
+  render_cmd->add_option("--checkpoint-every", render.checkpoint_every,
+                         "Heat: write the field to the --journal file every K steps (and at a "
+                         "stop); --resume FILE restarts from it");
 
   CompareOptions compare;
   CLI::App* compare_cmd =
@@ -189,9 +192,9 @@ int main(int argc, char** argv) {
     if (*devices_cmd) return run_devices(devices);
     if (*probe_cmd) return run_probe(probe);
     if (*render_cmd) {
-      for (const char* option : {"--preset", "--xmin", "--xmax", "--ymin", "--ymax", "--center",
-                                 "--scale", "--width", "--height", "--max-iter", "--precision",
-                                 "--mode", "--kernel", "--journal", "--resume"}) {
+      for (const char* option :
+           {"--preset", "--xmin", "--xmax", "--ymin", "--ymax", "--center", "--scale", "--width",
+            "--height", "--max-iter", "--precision", "--mode", "--kernel"}) {
         if (render_cmd->count(option) > 0) render.mandelbrot_options.emplace_back(option);
       }
       return run_render(render);

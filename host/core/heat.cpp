@@ -3,12 +3,18 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "hetero/error.hpp"
+#include "hetero/output.hpp"
+#include "hetero/version.hpp"
 #include "hetero/workload.hpp"
 
 namespace hetero {
@@ -75,7 +81,97 @@ void finish_report(Report& report, double wall_s) {
   }
 }
 
+// A checkpoint file: a fixed header, the field, then FNV-1a 64 of everything before it.
+constexpr char kCheckpointMagic[8] = {'H', 'E', 'A', 'T', 'C', 'K', 'P', '1'};
+
+template <class T>
+void put(std::string& bytes, const T& value) {
+  bytes.append(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+
+template <class T>
+bool get(std::string_view& bytes, T& value) {
+  if (bytes.size() < sizeof(T)) return false;
+  std::memcpy(&value, bytes.data(), sizeof(T));
+  bytes.remove_prefix(sizeof(T));
+  return true;
+}
+
+std::uint64_t hash_of(std::string_view bytes) {
+  return fnv1a_64(std::span<const unsigned char>(
+      reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()));
+}
+
+// Writes the field after `step` to `file` whole (a temporary file renamed into place).
+void write_checkpoint(const std::filesystem::path& file, std::int64_t width, std::int64_t height,
+                      std::int64_t step, std::span<const float> field) {
+  std::string bytes(kCheckpointMagic, sizeof(kCheckpointMagic));
+  const std::string_view version = version_string;
+  put(bytes, static_cast<std::uint32_t>(version.size()));
+  bytes.append(version);
+  put(bytes, width);
+  put(bytes, height);
+  put(bytes, step);
+  bytes.append(reinterpret_cast<const char*>(field.data()), field.size_bytes());
+  put(bytes, hash_of(bytes));
+  OutputFile out(file);
+  out.stream().write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.commit();
+}
+
+// The field of `from` (a checkpoint of the step before `step`), written to the checkpoint file.
+void checkpoint(const HeatCheckpoints& checkpoints, const Array2D<float>& from, std::int64_t step) {
+  const auto host = from.acquire_read();
+  write_checkpoint(checkpoints.file, from.width(), from.height(), step,
+                   std::span<const float>(host.view().data,
+                                          static_cast<std::size_t>(from.width() * from.height())));
+}
+
 }  // namespace
+
+HeatCheckpoint read_heat_checkpoint(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw UsageError(
+        fmt::format("cannot read the checkpoint '{}': {}", file.string(), std::strerror(errno)));
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto refuse = [&](std::string_view why) {
+    return UsageError(fmt::format("'{}' {}; give a checkpoint written by --checkpoint-every",
+                                  file.string(), why));
+  };
+  std::string_view bytes = text;
+  if (bytes.substr(0, sizeof(kCheckpointMagic)) !=
+      std::string_view(kCheckpointMagic, sizeof(kCheckpointMagic))) {
+    throw refuse("is not a heat checkpoint");
+  }
+  std::uint64_t stored_hash = 0;
+  if (bytes.size() < sizeof(kCheckpointMagic) + sizeof(stored_hash)) throw refuse("is damaged");
+  std::memcpy(&stored_hash, bytes.data() + bytes.size() - sizeof(stored_hash), sizeof(stored_hash));
+  if (hash_of(bytes.substr(0, bytes.size() - sizeof(stored_hash))) != stored_hash) {
+    throw refuse("is damaged (its checksum does not match)");
+  }
+  bytes = bytes.substr(sizeof(kCheckpointMagic),
+                       bytes.size() - sizeof(kCheckpointMagic) - sizeof(stored_hash));
+  std::uint32_t version_bytes = 0;
+  HeatCheckpoint checkpoint;
+  if (!get(bytes, version_bytes) || bytes.size() < version_bytes) throw refuse("is damaged");
+  const std::string_view version = bytes.substr(0, version_bytes);
+  bytes.remove_prefix(version_bytes);
+  if (version != version_string) {
+    throw UsageError(fmt::format("the checkpoint '{}' was written by hetero {}; this is {}",
+                                 file.string(), version, version_string));
+  }
+  if (!get(bytes, checkpoint.width) || !get(bytes, checkpoint.height) ||
+      !get(bytes, checkpoint.step) || checkpoint.width < 3 || checkpoint.height < 3 ||
+      checkpoint.step < 0 ||
+      bytes.size() != static_cast<std::size_t>(checkpoint.width * checkpoint.height) * 4) {
+    throw refuse("is damaged");
+  }
+  checkpoint.field.resize(bytes.size() / sizeof(float));
+  std::memcpy(checkpoint.field.data(), bytes.data(), bytes.size());
+  return checkpoint;
+}
 
 void validate(const HeatSpec& spec) {
   if (spec.width < 3 || spec.height < 3) {
@@ -148,26 +244,62 @@ Checksum field_checksum(std::span<const float> field) {
   return checksum;
 }
 
-HeatResult run_heat(Runtime& runtime, const HeatSpec& spec, LaunchOptions options) {
-  validate(spec);
-  const std::int64_t width = spec.width, height = spec.height;
-  const auto start = std::chrono::steady_clock::now();
-  Array2D<float> a(width, height, "heat field A"), b(width, height, "heat field B");
-  {
-    const std::vector<float> initial = heat_initial_field(width, height);
-    auto host = a.acquire_write();
-    std::copy(initial.begin(), initial.end(), host.view().data);
+namespace {
+
+// The field a run starts from, and its step: step 0's, or the checkpoint's to resume from.
+HeatCheckpoint starting_point(const HeatSpec& spec, const HeatCheckpoints& checkpoints) {
+  if (!checkpoints.resume) {
+    return {spec.width, spec.height, 0, heat_initial_field(spec.width, spec.height)};
   }
+  HeatCheckpoint start = read_heat_checkpoint(checkpoints.file);
+  if (start.width != spec.width || start.height != spec.height) {
+    throw UsageError(fmt::format("the checkpoint '{}' is of a {}x{} grid, not {}x{}",
+                                 checkpoints.file.string(), start.width, start.height, spec.width,
+                                 spec.height));
+  }
+  if (start.step > spec.steps) {
+    throw UsageError(fmt::format("the checkpoint '{}' is after step {}, past --steps {}",
+                                 checkpoints.file.string(), start.step, spec.steps));
+  }
+  return start;
+}
+
+}  // namespace
+
+HeatResult run_heat(Runtime& runtime, const HeatSpec& spec, LaunchOptions options,
+                    const HeatCheckpoints& checkpoints) {
+  validate(spec);
+  HeatCheckpoint start = starting_point(spec, checkpoints);
+  // An unwritable checkpoint file is refused now, not after the first steps.
+  if (!checkpoints.file.empty()) OutputFile(checkpoints.file).stream().flush();
+  const std::int64_t width = spec.width, height = spec.height;
+  const auto clock_start = std::chrono::steady_clock::now();
+  Array2D<float> a(width, height, "heat field A"), b(width, height, "heat field B");
+  std::copy(start.field.begin(), start.field.end(), a.acquire_write().view().data);
+  start.field = {};
+
   HeatResult result;
+  result.first_step = start.step;
   Array2D<float>* from = &a;
   Array2D<float>* to = &b;
-  for (std::int64_t step = 0; step < spec.steps; ++step) {
-    const LaunchResult run = runtime.run(heat_kernel(), Grid2D{width, height}, read_halo(*from, 1),
-                                         write(*to), kHeatAlpha, width, height, options);
-    add_step(result.report, run.report);
-    std::vector<TransferBytes>& bytes = result.step_transfers.emplace_back();
-    for (const NodeReport& node : run.report.nodes) bytes.push_back(node.transfers);
+  for (std::int64_t step = start.step; step < spec.steps; ++step) {
+    try {
+      const LaunchResult run =
+          runtime.run(heat_kernel(), Grid2D{width, height}, read_halo(*from, 1), write(*to),
+                      kHeatAlpha, width, height, options);
+      add_step(result.report, run.report);
+      std::vector<TransferBytes>& bytes = result.step_transfers.emplace_back();
+      for (const NodeReport& node : run.report.nodes) bytes.push_back(node.transfers);
+    } catch (const Cancelled&) {
+      // The step in progress is lost; the last complete one is kept.
+      if (!checkpoints.file.empty()) checkpoint(checkpoints, *from, step);
+      throw;
+    }
     std::swap(from, to);
+    const std::int64_t done = step + 1;
+    if (!checkpoints.file.empty() && checkpoints.every > 0 && done % checkpoints.every == 0) {
+      checkpoint(checkpoints, *from, done);
+    }
   }
   {
     const auto host = from->acquire_read();
@@ -175,9 +307,12 @@ HeatResult run_heat(Runtime& runtime, const HeatSpec& spec, LaunchOptions option
   }
   result.report.kernel = "heat";
   result.report.job.preset = "heat";
+  result.report.job.width = width;
+  result.report.job.height = height;
   result.report.checksum = field_checksum(result.field);
-  finish_report(result.report,
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  finish_report(
+      result.report,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count());
   return result;
 }
 

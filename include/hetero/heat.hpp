@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <span>
 #include <vector>
 
 #include "hetero/report.hpp"
@@ -40,14 +42,36 @@ struct HeatResult {
   /// cause over every step; the wall time of the whole run; the checksum of the final field
   /// (sum of the cells' bit patterns, FNV-1a 64 of its bytes).
   Report report;
-  /// Per step, per node: the bytes it copied, by cause.
+  /// Per step run here, per node: the bytes it copied, by cause.
   std::vector<std::vector<TransferBytes>> step_transfers;
+  std::int64_t first_step = 0;  ///< the step it started from (a resumed run: the checkpoint's)
 };
 
+/// Checkpoints of a heat run: the field after every `every` steps, and when a stop ends the
+/// run early, written whole to `file` (a new checkpoint replaces the last only once it is
+/// complete). With `resume`, the run starts from the checkpoint's step and field.
+struct HeatCheckpoints {
+  std::filesystem::path file;  ///< empty: no checkpoints
+  std::int64_t every = 0;      ///< steps between checkpoints; 0: only at a stop
+  bool resume = false;
+};
+
+/// A checkpoint as read back: the step it was taken after and the field then.
+struct HeatCheckpoint {
+  std::int64_t width = 0, height = 0, step = 0;
+  std::vector<float> field;
+};
+/// Reads `file`; throws UsageError (one line) when it cannot be read, is not a heat checkpoint
+/// of this hetero version, or is damaged (its checksum differs).
+HeatCheckpoint read_heat_checkpoint(const std::filesystem::path& file);
+
 /// Runs `spec` on `runtime`'s nodes. `options` apply to every step; their default policy is
-/// static (each node keeps its band of rows from step to step).
+/// static (each node keeps its band of rows from step to step). A checkpoint to resume from
+/// must be of a grid of the spec's size and at most its steps (UsageError otherwise); an
+/// unwritable checkpoint file is refused before any step.
 HeatResult run_heat(Runtime& runtime, const HeatSpec& spec,
-                    LaunchOptions options = {.policy = Policy::static_split});
+                    LaunchOptions options = {.policy = Policy::static_split},
+                    const HeatCheckpoints& checkpoints = {});
 
 /// The checksum of a field: the sum of its cells' bit patterns and FNV-1a 64 of its bytes.
 Checksum field_checksum(std::span<const float> field);
