@@ -133,6 +133,23 @@ TEST_F(CliTest, HeatResumedFromACheckpointEndsWithTheUninterruptedChecksum) {
   EXPECT_EQ(nlohmann::json::parse(rest.out)["iterations"].get<std::uint64_t>(), 8U * 40 * 30);
 }
 
+TEST_F(CliTest, TriadIsPlannedOnceEveryNodesRateIsKnownAndExplainsThePlan) {
+  // Three runs: the first teaches the model each node's rate (a fresh cache directory), the
+  // later ones are planned; --explain prints each plan before its run.
+  const CliResult result =
+      cli("render --workload triad --size 8000000 --steps 3 --backend serial,threads --share "
+          "--explain --json -");
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_NE(result.err.find("plan: serial takes"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("plan: threads takes"), std::string::npos) << result.err;
+  const auto report = nlohmann::json::parse(result.out);
+  EXPECT_EQ(report["kernel"], "triad");
+  for (const auto& node : report["nodes"]) {
+    EXPECT_GT(node["predicted_s"].get<double>(), 0) << node["name"];
+    EXPECT_GT(node["finished_s"].get<double>(), 0) << node["name"];
+  }
+}
+
 TEST_F(CliTest, DevicesListsEveryBackendWithAStateOrReason) {
   const CliResult result = cli("devices");
   ASSERT_EQ(result.status, 0) << result.err;
@@ -413,14 +430,18 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"render --preset mandel", "unknown preset"},
       {"render --policy fastest", "unknown policy"},
       {"render --tile 0", "--tile"},
-      {"render --workload weather", "the workloads are mandelbrot and heat"},
-      {"render --steps 5", "add --workload heat"},
+      {"render --workload weather", "the workloads are mandelbrot, heat and triad"},
+      {"render --steps 5", "add --workload heat or --workload triad"},
       {"render --workload heat --preset seed", "--preset is an option of the mandelbrot"},
       {"render --workload heat --steps 0", "--steps 0"},
       {"render --workload heat --size 2x9", "at least 3x3"},
       {"render --workload heat --size 64", "WIDTHxHEIGHT"},
       {"render --workload heat --size 4000000x4000000", "use a smaller grid"},
-      {"render --checkpoint-every 3", "add --workload heat"},
+      {"render --checkpoint-every 3", "add --workload heat or --workload triad"},
+      {"render --explain", "--explain is an option of the heat and triad workloads"},
+      {"render --workload triad --size 0", "give 1 or more elements"},
+      {"render --workload triad --steps 0", "give 1 to"},
+      {"render --workload triad --out " + out, "triad draws nothing"},
       {"render --workload heat --checkpoint-every 3", "add --journal FILE"},
       {"render --workload heat --journal " + out, "add --checkpoint-every K"},
       {"render --workload heat --resume /nonexistent/ck", "cannot read the checkpoint"},

@@ -409,20 +409,65 @@ std::pair<std::int64_t, std::int64_t> parse_size(const std::string& text) {
           parse_integer("--size", text.substr(x + 1), 1, kInt64Max)};
 }
 
-// The heat workload: runs of its step kernel on the nodes, the final field as a PNG.
-int run_heat_render(const RenderOptions& options) {
+// What every workload's render does with the common options: the runtime's options, and the
+// report written as JSON (a file, or stdout alone) or printed as a table.
+RuntimeOptions runtime_options_of(const RenderOptions& options) {
+  RuntimeOptions runtime_options;
+  runtime_options.nodes = {options.backends};
+  runtime_options.node_options = node_options(options.job);
+  runtime_options.share = options.share;
+  runtime_options.fallback = options.fallback;
+  runtime_options.model = &ThroughputModel::shared();
+  return runtime_options;
+}
+
+class ReportOutput {
+ public:
+  // Opens the JSON file now, so that an unwritable path fails before any work.
+  explicit ReportOutput(const RenderOptions& options) : options_(options) {
+    if (options.json && *options.json != "-") file_ = std::make_unique<OutputFile>(*options.json);
+  }
+  void write(const Report& report) {
+    const std::string json = options_.json ? to_json(report) : std::string();
+    if (file_) {
+      file_->stream() << json << '\n';
+      file_->commit();
+    }
+    if (options_.json && !file_) {
+      std::cout << json << '\n';
+    } else if (!options_.quiet) {
+      print_table(report, std::cout);
+    }
+  }
+
+ private:
+  const RenderOptions& options_;
+  std::unique_ptr<OutputFile> file_;
+};
+
+// The options of a kernel workload's runs, and its refusal of what belongs to Mandelbrot.
+LaunchOptions workload_launch(const RenderOptions& options, Policy default_policy) {
   if (!options.mandelbrot_options.empty()) {
     throw UsageError(
-        fmt::format("{} is an option of the mandelbrot workload; heat takes --size and --steps",
-                    options.mandelbrot_options.front()));
+        fmt::format("{} is an option of the mandelbrot workload; {} takes --size and "
+                    "--steps",
+                    options.mandelbrot_options.front(), options.workload));
   }
   if (options.trace) {
-    throw UsageError("--trace: heat is one run per step and writes no trace yet; drop --trace");
+    throw UsageError(fmt::format(
+        "--trace: {} is one run per step and writes no trace yet; drop --trace", options.workload));
   }
-  HeatSpec spec;
-  if (options.size) std::tie(spec.width, spec.height) = parse_size(*options.size);
-  if (options.steps) spec.steps = parse_integer("--steps", *options.steps, kInt64Min, kInt64Max);
-  validate(spec);
+  LaunchOptions launch;
+  launch.policy = options.policy.empty() ? default_policy : parse_policy(options.policy);
+  launch.tile = options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, kInt64Max);
+  launch.stop = &stop_flag();
+  if (options.explain) {
+    launch.explain = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+  }
+  return launch;
+}
+
+HeatCheckpoints heat_checkpoints(const RenderOptions& options) {
   HeatCheckpoints checkpoints;
   if (options.checkpoint_every) {
     if (!options.journal && !options.resume) {
@@ -437,40 +482,49 @@ int run_heat_render(const RenderOptions& options) {
     checkpoints.file = options.resume ? *options.resume : *options.journal;
     checkpoints.resume = options.resume.has_value();
   }
+  return checkpoints;
+}
 
-  RuntimeOptions runtime_options;
-  runtime_options.nodes = {options.backends};
-  runtime_options.node_options = node_options(options.job);
-  runtime_options.share = options.share;
-  runtime_options.fallback = options.fallback;
-  runtime_options.model = &ThroughputModel::shared();
-  const bool json_to_stdout = options.json && *options.json == "-";
-  std::unique_ptr<OutputFile> png_file, json_file;
+// The heat workload: runs of its step kernel on the nodes, the final field as a PNG.
+int run_heat_render(const RenderOptions& options) {
+  const LaunchOptions launch = workload_launch(options, Policy::static_split);
+  HeatSpec spec;
+  if (options.size) std::tie(spec.width, spec.height) = parse_size(*options.size);
+  if (options.steps) spec.steps = parse_integer("--steps", *options.steps, kInt64Min, kInt64Max);
+  validate(spec);
+  const HeatCheckpoints checkpoints = heat_checkpoints(options);
+  std::unique_ptr<OutputFile> png_file;
   if (options.out) png_file = std::make_unique<OutputFile>(*options.out);
-  if (options.json && !json_to_stdout) json_file = std::make_unique<OutputFile>(*options.json);
+  ReportOutput report(options);
 
-  Runtime runtime(runtime_options);
-  LaunchOptions launch;
-  launch.policy = options.policy.empty() ? Policy::static_split : parse_policy(options.policy);
-  launch.tile = options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, kInt64Max);
-  launch.stop = &stop_flag();
-  HeatResult result = run_heat(runtime, spec, launch, checkpoints);
+  Runtime runtime(runtime_options_of(options));
+  const HeatResult result = run_heat(runtime, spec, launch, checkpoints);
   ThroughputModel::shared().save();
-
   if (png_file) {
     write_field_png(png_file->stream(), result.field, spec.width, spec.height);
     png_file->commit();
   }
-  const std::string json = options.json ? to_json(result.report) : std::string();
-  if (json_file) {
-    json_file->stream() << json << '\n';
-    json_file->commit();
+  report.write(result.report);
+  return 0;
+}
+
+// The triad workload: `--steps` runs over the same arrays; the last run's report.
+int run_triad_render(const RenderOptions& options) {
+  const LaunchOptions launch = workload_launch(options, Policy::automatic);
+  if (options.out || options.checkpoint_every || options.journal || options.resume) {
+    throw UsageError(
+        "triad draws nothing and keeps no checkpoints: drop --out, --journal, "
+        "--resume and --checkpoint-every");
   }
-  if (json_to_stdout) {
-    std::cout << json << '\n';
-  } else if (!options.quiet) {
-    print_table(result.report, std::cout);
-  }
+  TriadSpec spec;
+  if (options.size) spec.elements = parse_integer("--size", *options.size, kInt64Min, kInt64Max);
+  if (options.steps) spec.runs = parse_integer("--steps", *options.steps, kInt64Min, kInt64Max);
+  validate(spec);
+  ReportOutput report(options);
+  Runtime runtime(runtime_options_of(options));
+  const TriadResult result = run_triad(runtime, spec, launch);
+  ThroughputModel::shared().save();
+  report.write(result.runs.back());
   return 0;
 }
 
@@ -478,15 +532,19 @@ int run_heat_render(const RenderOptions& options) {
 
 int run_render(const RenderOptions& options) {
   if (options.workload == "heat") return run_heat_render(options);
+  if (options.workload == "triad") return run_triad_render(options);
   if (options.workload != "mandelbrot") {
-    throw UsageError(fmt::format("unknown workload '{}': the workloads are mandelbrot and heat",
-                                 options.workload));
+    throw UsageError(fmt::format(
+        "unknown workload '{}': the workloads are mandelbrot, heat and triad", options.workload));
   }
-  if (options.size || options.steps || options.checkpoint_every) {
-    throw UsageError(fmt::format("{} is an option of the heat workload; add --workload heat",
-                                 options.size    ? "--size"
-                                 : options.steps ? "--steps"
-                                                 : "--checkpoint-every"));
+  if (options.size || options.steps || options.checkpoint_every || options.explain) {
+    throw UsageError(
+        fmt::format("{} is an option of the heat and triad workloads; add "
+                    "--workload heat or --workload triad",
+                    options.size               ? "--size"
+                    : options.steps            ? "--steps"
+                    : options.checkpoint_every ? "--checkpoint-every"
+                                               : "--explain"));
   }
   const JobSpec spec = resolve_job(options.job.request());
   const std::int64_t tile =

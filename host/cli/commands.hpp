@@ -30,8 +30,9 @@ struct JobOptions {
 struct RenderOptions {
   JobOptions job;
   std::string workload = "mandelbrot";          ///< mandelbrot or heat
-  std::optional<std::string> size, steps;       ///< heat: the grid WxH and the step count
+  std::optional<std::string> size, steps;       ///< heat: grid WxH, steps; triad: elements, runs
   std::optional<std::string> checkpoint_every;  ///< heat: steps between checkpoints (--journal)
+  bool explain = false;  ///< heat, triad: print the planner's prediction before each run
   /// Options of the mandelbrot workload the command line gave (refused with another workload).
   std::vector<std::string> mandelbrot_options;
   std::string backends = "threads";

@@ -96,10 +96,17 @@ int main(int argc, char** argv) {
                    "are asked for now) and go on journaling")
       ->excludes("--journal");
   render_cmd->add_flag("-q,--quiet", render.quiet, "Print no table");
-  render_cmd->add_option("--workload", render.workload, "mandelbrot or heat")
+  render_cmd->add_option("--workload", render.workload, "mandelbrot, heat or triad")
       ->capture_default_str();
-  render_cmd->add_option("--size", render.size, "Heat: the grid, WIDTHxHEIGHT (default 1024x1024)");
-  render_cmd->add_option("--steps", render.steps, "Heat: time steps (default 100)");
+  render_cmd->add_option("--size", render.size,
+                         "Heat: the grid, WIDTHxHEIGHT (default 1024x1024); triad: elements "
+                         "(default 16777216)");
+  render_cmd->add_option("--steps", render.steps,
+                         "Heat: time steps (default 100); triad: runs over the same arrays "
+                         "(default 5)");
+  render_cmd->add_flag("--explain", render.explain,
+                       "Heat, triad: print the planner's prediction per node before each run "
+                       "under --policy auto");
   render_cmd->add_option("--checkpoint-every", render.checkpoint_every,
                          "Heat: write the field to the --journal file every K steps (and at a "
                          "stop); --resume FILE restarts from it");

@@ -208,7 +208,6 @@ void ArrayRecord::mark_written(Space space, BlockRun run) {
 }
 
 std::size_t ArrayRecord::resident_bytes(Space space, BlockRun run) const {
-  if (space == kHost) return 0;
   std::lock_guard lock(mutex_);
   const Holder* h = holder(space);
   if (h == nullptr) return 0;

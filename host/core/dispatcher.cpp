@@ -11,6 +11,7 @@
 #include "hetero/version.hpp"
 #include "host_info.hpp"
 #include "journal.hpp"
+#include "planner.hpp"
 #include "rounds.hpp"
 
 namespace hetero {
@@ -21,6 +22,9 @@ namespace {
 constexpr double kMinAutoShare = 0.02;
 // A node's own throughput is learned from runs where it computed at least this long.
 constexpr double kMinLearningBusySeconds = 0.01;
+// A kernel run teaches the model from 2 ms of computing: kernels are often short and repeated
+// (a step of a stencil), and the model keeps the median of its recent samples.
+constexpr double kMinKernelLearningBusySeconds = 0.002;
 // Calibration jobs have at most this many pixels.
 constexpr std::int64_t kCalibrationPixels = 1 << 16;
 // Automatic tiles: about this many per lane, and at least this many elements each.
@@ -380,6 +384,53 @@ std::vector<int> preferred_nodes(const backend::Launch& launch, const detail::Ro
   return any ? preferred : std::vector<int>{};
 }
 
+// Each planned node's predicted finish, and when its last tile finished in `trace`.
+void record_predictions(Report& report, const detail::Forecast& plan, const Trace& trace) {
+  for (std::size_t i = 0; i < report.nodes.size() && i < plan.finish_s.size(); ++i) {
+    report.nodes[i].predicted_s = plan.finish_s[i];
+  }
+  for (const TraceEvent& event : trace.events) {
+    const auto i = static_cast<std::size_t>(event.node);
+    if (i < report.nodes.size()) {
+      report.nodes[i].finished_s =
+          std::max(report.nodes[i].finished_s, static_cast<double>(event.end_ns) * 1e-9);
+    }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// auto, with every rate known: the transfer-aware planner's shares; the nodes it leaves out
+// are inactive for this run.
+struct Planned {
+  detail::Forecast forecast;
+  std::vector<detail::NodeCost> costs;
+};
+
+Planned plan_shares(const std::vector<std::unique_ptr<Node>>& nodes, const backend::Launch& launch,
+                    detail::RoundsInput& input, std::vector<std::string>& notes) {
+  std::vector<const void*> spaces;
+  std::vector<double> rates;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    spaces.push_back(nodes[i]->memory_space());
+    rates.push_back(input.weights[i] * 1e9);  // the model's Gunits/s
+  }
+  Planned planned;
+  planned.costs =
+      detail::launch_costs(launch, input.tiles, input.infos, spaces, rates, input.active);
+  double units = 0;
+  for (const Tile& tile : input.tiles) units += static_cast<double>(launch.work_units(tile));
+  planned.forecast = detail::forecast(planned.costs, units);
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    input.weights[i] = planned.forecast.shares[i];
+    input.active[i] = input.active[i] && planned.forecast.shares[i] > 0;
+  }
+  notes.insert(notes.end(), planned.forecast.notes.begin(), planned.forecast.notes.end());
+  return planned;
+}
+
 }  // namespace
 
 LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions& options,
@@ -404,6 +455,7 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
   input.tiles = make_tiles(launch.elements(), tile);
   input.preferred = preferred_nodes(launch, input, nodes_);
   const bool weighted = options.policy == Policy::weighted || options.policy == Policy::automatic;
+  detail::Forecast plan;
   if (weighted && nodes_.size() > 1) {
     bool all_known = true;
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
@@ -417,7 +469,11 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
       notes.push_back(fmt::format(
           "kernel '{}' has not run on every node yet: shares follow the nodes' lanes", kernel));
     } else if (options.policy == Policy::automatic) {
-      drop_slow_nodes(input, "Gunits/s", notes);
+      Planned planned = plan_shares(nodes_, launch, input, notes);
+      for (const std::string& line : detail::explain(planned.forecast, planned.costs)) {
+        if (options.explain) options.explain(line);
+      }
+      plan = std::move(planned.forecast);
     }
   }
 
@@ -441,9 +497,11 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
   report.tiles_rerun = execution.tiles_rerun;
   report.notes = std::move(notes);
   complete_node_reports(report, nodes_, execution);
+  if (!plan.finish_s.empty()) record_predictions(report, plan, result.trace);
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const NodeReport& node = report.nodes[i];
-    if (node.failure.empty() && node.busy_s >= kMinLearningBusySeconds && node.iterations > 0) {
+    if (node.failure.empty() && node.busy_s >= kMinKernelLearningBusySeconds &&
+        node.iterations > 0) {
       model.record_kernel_rate(model_key, input.infos[i],
                                static_cast<double>(node.iterations) / node.busy_s * 1e-9);
     }

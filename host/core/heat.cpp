@@ -73,9 +73,11 @@ void finish_report(Report& report, double wall_s) {
   report.giters = wall_s > 0 ? static_cast<double>(report.iterations) / wall_s * 1e-9 : 0;
   for (NodeReport& node : report.nodes) {
     node.giters = wall_s > 0 ? static_cast<double>(node.iterations) / wall_s * 1e-9 : 0;
-    node.tile_share = report.tiles > 0 ? static_cast<double>(node.tiles) / report.tiles : 0;
-    node.iteration_share =
-        report.iterations > 0 ? static_cast<double>(node.iterations) / report.iterations : 0;
+    node.tile_share =
+        report.tiles > 0 ? static_cast<double>(node.tiles) / static_cast<double>(report.tiles) : 0;
+    node.iteration_share = report.iterations > 0 ? static_cast<double>(node.iterations) /
+                                                       static_cast<double>(report.iterations)
+                                                 : 0;
     const double moved = static_cast<double>(node.bytes_to_device + node.bytes_to_host);
     node.copy_gbps = node.transfer_s > 0 ? moved / node.transfer_s * 1e-9 : 0;
   }
@@ -234,14 +236,6 @@ heat_kernel() {
           .opencl(kHeatOpenCL, "heat_step")
           .exact();
   return kernel;
-}
-
-Checksum field_checksum(std::span<const float> field) {
-  Checksum checksum;
-  for (const float cell : field) checksum.sum += std::bit_cast<std::uint32_t>(cell);
-  checksum.hash = fnv1a_64(std::span<const unsigned char>(
-      reinterpret_cast<const unsigned char*>(field.data()), field.size_bytes()));
-  return checksum;
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // Jobs, tiles and checksums.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -85,6 +86,14 @@ Checksum checksum(std::span<const std::uint32_t> counts) {
     result.hash = fnv1a_64(little_endian, result.hash);
   }
   return result;
+}
+
+Checksum field_checksum(std::span<const float> field) {
+  Checksum checksum;
+  for (const float cell : field) checksum.sum += std::bit_cast<std::uint32_t>(cell);
+  checksum.hash = fnv1a_64(std::span<const unsigned char>(
+      reinterpret_cast<const unsigned char*>(field.data()), field.size_bytes()));
+  return checksum;
 }
 
 }  // namespace hetero

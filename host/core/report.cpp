@@ -126,12 +126,14 @@ std::string to_json(const Report& report) {
                      {"model_giters_per_s", node.model_giters},
                      {"peak_device_bytes", node.peak_device_bytes},
                      {"device_memory_cap_bytes", node.device_memory_cap},
-                     {"failure", node.failure}});
+                     {"failure", node.failure},
+                     {"predicted_s", node.predicted_s},
+                     {"finished_s", node.finished_s}});
   }
   const JobSpec& job = report.job;
   json document = {
       {"schema", "hetero.report"},
-      {"schema_version", 3},
+      {"schema_version", 4},
       {"hetero_version", report.version},
       {"kernel", report.kernel},
       {"job",
@@ -220,6 +222,12 @@ void print_table(const Report& report, std::ostream& out) {
   if (const auto speedup = report.speedup())
     fmt::print(out, ", speed-up {:.2f}x over serial", *speedup);
   fmt::print(out, "\n");
+  for (const NodeReport& node : report.nodes) {
+    if (node.predicted_s > 0) {
+      fmt::print(out, "planned: {} predicted to finish at {:.4f} s, finished at {:.4f} s\n",
+                 node.name, node.predicted_s, node.finished_s);
+    }
+  }
   if (report.ideal_giters > 0 && report.nodes.size() > 1) {
     fmt::print(out,
                "co-scheduling: {:.3f} of the nodes' ideal {:.3f} Giter/s = efficiency {:.3f}; "

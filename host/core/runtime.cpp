@@ -228,6 +228,7 @@ LaunchResult Runtime::launch(const Prepared& prepared) {
   options.policy = prepared.options.policy;
   options.tile_pixels = prepared.options.tile;
   options.stop = prepared.options.stop;
+  options.explain = prepared.options.explain;
   options.model = options_.model != nullptr ? options_.model : &own_model_;
   options.fallback = options_.fallback;
   std::lock_guard lock(run_mutex_);

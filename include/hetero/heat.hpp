@@ -73,7 +73,4 @@ HeatResult run_heat(Runtime& runtime, const HeatSpec& spec,
                     LaunchOptions options = {.policy = Policy::static_split},
                     const HeatCheckpoints& checkpoints = {});
 
-/// The checksum of a field: the sum of its cells' bit patterns and FNV-1a 64 of its bytes.
-Checksum field_checksum(std::span<const float> field);
-
 }  // namespace hetero

@@ -20,5 +20,6 @@
 #include "hetero/scaling.hpp"
 #include "hetero/settings.hpp"
 #include "hetero/trace.hpp"
+#include "hetero/triad.hpp"
 #include "hetero/version.hpp"
 #include "hetero/workload.hpp"

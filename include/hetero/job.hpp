@@ -80,6 +80,9 @@ struct Checksum {
   friend bool operator==(const Checksum&, const Checksum&) = default;
 };
 Checksum checksum(std::span<const std::uint32_t> counts);
+/// The checksum of a field of floats (heat, triad): the sum of the cells' bit patterns and
+/// FNV-1a 64 of their bytes.
+Checksum field_checksum(std::span<const float> field);
 
 /// FNV-1a 64 over `bytes`, continuing from `hash` (the FNV offset basis starts a new hash).
 inline constexpr std::uint64_t kFnv1a64Offset = 0xcbf29ce484222325ULL;

@@ -42,6 +42,9 @@ struct NodeReport {
   std::uint64_t peak_device_bytes = 0;  ///< peak memory in the node's own space (device nodes)
   std::uint64_t device_memory_cap = 0;  ///< the cap on that space; 0: none
   std::string failure;                  ///< why the node failed during the run; empty if it did not
+  /// Kernel runs planned by auto: when the planner predicted the node would finish, and when
+  /// its last tile did finish (seconds from the start); 0 when not planned.
+  double predicted_s = 0, finished_s = 0;
 };
 
 struct Report {
@@ -83,7 +86,8 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
                    const std::vector<int>& lanes, const JobSpec& job, Policy policy,
                    std::int64_t tile_pixels, std::int64_t tiles, const Checksum& checksum);
 
-/// The report as JSON (schema "hetero.report", version 3: bytes by cause per node).
+/// The report as JSON (schema "hetero.report", version 4: bytes by cause, and the planner's
+/// predicted against the measured finish, per node).
 std::string to_json(const Report& report);
 /// The report as a table for people.
 void print_table(const Report& report, std::ostream& out);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ struct RunOptions {
   /// taught by every run; nullptr: a model private to this run.
   ThroughputModel* model = nullptr;
   std::vector<FaultInjection> faults;  ///< test hook
+  /// Kernel runs under auto: receives the planner's prediction, a line per node, before any tile.
+  std::function<void(std::string_view line)> explain;
   /// User kernels: a node with no implementation of the kernel is left out, with a note,
   /// instead of failing the run.
   bool fallback = false;

@@ -64,9 +64,13 @@ struct TimedRuns {
 
 /// How one run of a kernel is dispatched.
 struct LaunchOptions {
+  /// auto: once every node's rate is learned, the transfer-aware planner sets the shares (see
+  /// Report's predicted_s); until then, shares follow the lanes.
   Policy policy = Policy::dynamic;
   std::int64_t tile = 0;  ///< elements per tile (2-D: rounded down to whole rows); 0: automatic
   const std::atomic<bool>* stop = nullptr;  ///< set to stop after the tiles in hand
+  /// Receives the planner's prediction, one line per node, before any tile runs.
+  std::function<void(std::string_view line)> explain;
 };
 
 namespace detail {

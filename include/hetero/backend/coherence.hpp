@@ -121,8 +121,8 @@ class ArrayRecord : public std::enable_shared_from_this<ArrayRecord> {
   /// Marks `run` modified in `space` (the host with kHost); every other copy becomes invalid.
   void mark_written(Space space, BlockRun run);
 
-  /// The bytes of `run` valid in `space` (a replica's; 0 for the host and for spaces holding
-  /// none): how much of a tile's data a node already has.
+  /// The bytes of `run` valid in `space` (the host's copy with kHost; 0 for a space holding no
+  /// replica): how much of a tile's data a node already has.
   std::size_t resident_bytes(Space space, BlockRun run) const;
 
   /// Counts a copy into the array's totals (every copy of its blocks, whoever made it).
