@@ -1,5 +1,7 @@
 // hetero-bench: one Google Benchmark family per backend and (precision, mode), on the full
-// preset, and for device nodes the copy bandwidth over their link per size. Extra flags:
+// preset; for device nodes the copy bandwidth over their link per size; the heat workload (20
+// steps on a --size square grid) and the triad (2^22 floats, arrays resident or staged) per
+// backend. Extra flags:
 // --backend=NAME[,NAME...] (default: every available backend),
 // --size=PIXELS (square image side, default 512), --max-iter=N (default 1000).
 #include <benchmark/benchmark.h>
@@ -171,6 +173,73 @@ void kernel_tile_overhead(benchmark::State& state, const std::string& backend) {
       Counter(static_cast<double>(tiles), Counter::kIsRate | Counter::kInvert);
 }
 
+// The heat workload on one node: `spec.steps` steps per iteration (fields made, stepped and
+// read back), after an untimed warm-up run; every run's final field must be serial's.
+void heat(benchmark::State& state, const std::string& backend, const hetero::HeatSpec& spec) {
+  hetero::RuntimeOptions serial_options, options;
+  serial_options.exact_nodes = {{"serial", {}}};
+  options.exact_nodes = {{backend, {}}};
+  hetero::Runtime serial(serial_options), runtime(options);
+  const hetero::Checksum expected = hetero::run_heat(serial, spec).report.checksum;
+  hetero::run_heat(runtime, spec);  // warm-up: kernel builds, first touches
+  std::uint64_t cells = 0, bytes = 0;
+  for (auto _ : state) {
+    const hetero::HeatResult result = hetero::run_heat(runtime, spec);
+    if (result.report.checksum != expected) {
+      state.SkipWithError("the final field differs from serial's");
+      return;
+    }
+    cells += result.report.iterations;
+    for (const auto& node : result.report.nodes) bytes += node.bytes_to_device + node.bytes_to_host;
+  }
+  using benchmark::Counter;
+  state.counters["cells"] = Counter(static_cast<double>(cells), Counter::kIsRate);
+  state.counters["link_bytes"] = Counter(static_cast<double>(bytes), Counter::kIsRate);
+}
+
+// One triad run (a = b + s c) per iteration on one node, over registered arrays that stay where
+// the node computed them (`resident`), or over plain host arrays copied in and out every run.
+// The result is checked against the plain loop after the timed runs; `bytes` counts the triad's
+// own 12 bytes per element, `link_bytes` what crossed the node's link.
+void triad(benchmark::State& state, const std::string& backend, std::int64_t n, bool resident) {
+  hetero::RuntimeOptions options;
+  options.exact_nodes = {{backend, {}}};
+  hetero::Runtime runtime(options);
+  std::vector<float> b(static_cast<std::size_t>(n)), c(b.size()), a(b.size());
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    b[i] = static_cast<float>(i % 1000);
+    c[i] = static_cast<float>(i % 7);
+  }
+  hetero::Array<float> ra(n), rb(n), rc(n);
+  std::copy(b.begin(), b.end(), rb.acquire_write().view().begin());
+  std::copy(c.begin(), c.end(), rc.acquire_write().view().begin());
+  const auto run = [&] {
+    return resident ? runtime.run(hetero::triad_kernel(), hetero::Grid1D{n}, hetero::read_slice(rb),
+                                  hetero::read_slice(rc), hetero::write(ra), hetero::kTriadScalar)
+                    : runtime.run(hetero::triad_kernel(), hetero::Grid1D{n}, hetero::read_slice(b),
+                                  hetero::read_slice(c), hetero::write(a), hetero::kTriadScalar);
+  };
+  run();  // warm-up: kernel builds, first touches, a resident run's first copies
+  std::uint64_t link_bytes = 0;
+  for (auto _ : state) {
+    for (const auto& node : run().report.nodes) {
+      link_bytes += node.bytes_to_device + node.bytes_to_host;
+    }
+  }
+  const auto result = ra.acquire_read();
+  const std::span<const float> computed = resident ? result.view() : std::span<const float>(a);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (computed[i] != b[i] + hetero::kTriadScalar * c[i]) {
+      state.SkipWithError("a triad element differs from the plain loop");
+      return;
+    }
+  }
+  using benchmark::Counter;
+  state.counters["bytes"] =
+      Counter(12.0 * static_cast<double>(n), Counter::kIsIterationInvariantRate);
+  state.counters["link_bytes"] = Counter(static_cast<double>(link_bytes), Counter::kIsRate);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -255,6 +324,23 @@ int main(int argc, char** argv) {
         ->Arg(1000)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
+  }
+  for (const std::string& name : backends) {
+    if (name == "mpi") continue;  // the workloads' kernels need ranks serving them
+    const hetero::HeatSpec spec{.width = config.size, .height = config.size, .steps = 20};
+    benchmark::RegisterBenchmark(fmt::format("heat/{}", name).c_str(),
+                                 [name, spec](benchmark::State& state) { heat(state, name, spec); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    for (const bool resident : {true, false}) {
+      benchmark::RegisterBenchmark(
+          fmt::format("triad/{}/{}", name, resident ? "resident" : "staged").c_str(),
+          [name, resident](benchmark::State& state) {
+            triad(state, name, std::int64_t{1} << 22, resident);
+          })
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
