@@ -549,22 +549,15 @@ int run_render(const RenderOptions& options) {
   const JobSpec spec = resolve_job(options.job.request());
   const std::int64_t tile =
       options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, kInt64Max);
-  RuntimeOptions runtime_options;
-  runtime_options.nodes = {options.backends};
-  runtime_options.node_options = node_options(options.job);
-  runtime_options.share = options.share;
-  runtime_options.fallback = options.fallback;
-  runtime_options.model = &ThroughputModel::shared();
   if (options.out) check_image_output(spec, *options.out);
 
   // Open every output first: an unwritable path fails before any work is done.
-  const bool json_to_stdout = options.json && *options.json == "-";
-  std::unique_ptr<OutputFile> png_file, json_file, trace_file;
+  std::unique_ptr<OutputFile> png_file, trace_file;
   if (options.out) png_file = std::make_unique<OutputFile>(*options.out);
-  if (options.json && !json_to_stdout) json_file = std::make_unique<OutputFile>(*options.json);
+  ReportOutput report(options);
   if (options.trace) trace_file = std::make_unique<OutputFile>(*options.trace);
 
-  Runtime runtime(runtime_options);
+  Runtime runtime(runtime_options_of(options));
   const Policy policy = options.policy.empty()
                             ? (runtime.nodes().size() > 1 ? Policy::automatic : Policy::dynamic)
                             : parse_policy(options.policy);
@@ -595,16 +588,7 @@ int run_render(const RenderOptions& options) {
     write_chrome_trace(result.trace, trace_file->stream());
     trace_file->commit();
   }
-  const std::string json = options.json ? to_json(result.report) : std::string();
-  if (json_file) {
-    json_file->stream() << json << '\n';
-    json_file->commit();
-  }
-  if (json_to_stdout) {
-    std::cout << json << '\n';
-  } else if (!options.quiet) {
-    print_table(result.report, std::cout);
-  }
+  report.write(result.report);
   return 0;
 }
 
