@@ -222,6 +222,29 @@ TEST_F(CliTest, ScaleChecksEveryPointsCounts) {
   }
 }
 
+TEST_F(CliTest, DashIsStdoutForEveryOutputFlagAndOnlyOneMayTakeIt) {
+  const CliResult trace =
+      cli("render --preset seed --width 40 --height 30 --backend serial --trace -");
+  ASSERT_EQ(trace.status, 0) << trace.err;
+  const auto events = nlohmann::json::parse(trace.out)["traceEvents"];  // the trace alone
+  ASSERT_FALSE(events.empty());
+  const auto named = std::find_if(events.begin(), events.end(),
+                                  [](const auto& event) { return event["name"] == "thread_name"; });
+  ASSERT_NE(named, events.end()) << "lanes are named";
+  EXPECT_EQ((*named)["args"]["name"], "serial lane 0");
+  const CliResult csv =
+      cli("scale --preset seed --width 40 --height 30 --backend threads --workers 1 --repeat 1 "
+          "--warmup 0 --csv -");
+  ASSERT_EQ(csv.status, 0) << csv.err;
+  EXPECT_EQ(csv.out.rfind("study,", 0), 0U) << csv.out;  // the CSV alone, from its header
+  EXPECT_FALSE(std::filesystem::exists("-")) << "a file named '-' in the working directory";
+  for (const std::string both : {"render --trace - --json -", "scale --csv - --json -"}) {
+    const CliResult refused = cli(both);
+    EXPECT_EQ(refused.status, 2) << both;
+    EXPECT_NE(refused.err.find("both ask for stdout"), std::string::npos) << refused.err;
+  }
+}
+
 // The CLI, run from the tests, keeps its model and link probes in the test process's own cache
 // directory: never in the user's ~/.cache/hetero.
 TEST_F(CliTest, RunsUseTheTestProcesssOwnCacheDirectory) {

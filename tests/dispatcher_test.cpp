@@ -487,12 +487,24 @@ TEST(Trace, ChromeTraceHasOneEventPerComputeAndNodeNames) {
   const auto document = nlohmann::json::parse(out.str());
   std::int64_t complete = 0;
   std::set<std::string> processes;
+  std::set<std::pair<int, int>> named_lanes, lanes;
   for (const auto& event : document["traceEvents"]) {
-    if (event["ph"] == "X") ++complete;
-    if (event["ph"] == "M") processes.insert(event["args"]["name"].get<std::string>());
+    if (event["ph"] == "X") {
+      ++complete;
+      lanes.emplace(event["pid"].get<int>(), event["tid"].get<int>());
+    }
+    if (event["name"] == "process_name") {
+      processes.insert(event["args"]["name"].get<std::string>());
+    }
+    if (event["name"] == "thread_name") {
+      named_lanes.emplace(event["pid"].get<int>(), event["tid"].get<int>());
+      const std::string node = event["pid"] == 0 ? "serial" : "threads";
+      EXPECT_EQ(event["args"]["name"], node + " lane " + std::to_string(event["tid"].get<int>()));
+    }
   }
   EXPECT_EQ(complete, static_cast<std::int64_t>(result.trace.events.size()));
   EXPECT_EQ(processes, (std::set<std::string>{"serial", "threads"}));
+  EXPECT_EQ(named_lanes, lanes) << "every lane with events is named";
 }
 
 // A copy's cause travels to the Chrome trace and into the report's bytes by cause.

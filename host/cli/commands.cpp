@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/measure.hpp"
+#include "cli/output.hpp"
 #include "cli/progress.hpp"
 #include "cli/python_reference.hpp"
 #include "cli/signals.hpp"
@@ -421,28 +422,26 @@ RuntimeOptions runtime_options_of(const RenderOptions& options) {
   return runtime_options;
 }
 
+// The report of a render: JSON (a file, or stdout alone), or else a table unless --quiet; the
+// table is left out too when another output goes to stdout.
 class ReportOutput {
  public:
   // Opens the JSON file now, so that an unwritable path fails before any work.
-  explicit ReportOutput(const RenderOptions& options) : options_(options) {
-    if (options.json && *options.json != "-") file_ = std::make_unique<OutputFile>(*options.json);
+  explicit ReportOutput(const RenderOptions& options) : options_(options), json_(options.json) {
+    Output::check_one_stdout({{"--json", &options.json}, {"--trace", &options.trace}});
   }
   void write(const Report& report) {
-    const std::string json = options_.json ? to_json(report) : std::string();
-    if (file_) {
-      file_->stream() << json << '\n';
-      file_->commit();
+    if (json_) {
+      json_.stream() << to_json(report) << '\n';
+      json_.commit();
     }
-    if (options_.json && !file_) {
-      std::cout << json << '\n';
-    } else if (!options_.quiet) {
-      print_table(report, std::cout);
-    }
+    const bool stdout_taken = json_.to_stdout() || (options_.trace && *options_.trace == "-");
+    if (!stdout_taken && !options_.quiet) print_table(report, std::cout);
   }
 
  private:
   const RenderOptions& options_;
-  std::unique_ptr<OutputFile> file_;
+  Output json_;
 };
 
 // The options of a kernel workload's runs, and its refusal of what belongs to Mandelbrot.
@@ -552,10 +551,10 @@ int run_render(const RenderOptions& options) {
   if (options.out) check_image_output(spec, *options.out);
 
   // Open every output first: an unwritable path fails before any work is done.
-  std::unique_ptr<OutputFile> png_file, trace_file;
+  std::unique_ptr<OutputFile> png_file;
   if (options.out) png_file = std::make_unique<OutputFile>(*options.out);
   ReportOutput report(options);
-  if (options.trace) trace_file = std::make_unique<OutputFile>(*options.trace);
+  Output trace(options.trace);
 
   Runtime runtime(runtime_options_of(options));
   const Policy policy = options.policy.empty()
@@ -584,9 +583,9 @@ int run_render(const RenderOptions& options) {
     write_png(png_file->stream(), result.counts, spec.width, spec.height, spec.max_iter);
     png_file->commit();
   }
-  if (trace_file) {
-    write_chrome_trace(result.trace, trace_file->stream());
-    trace_file->commit();
+  if (trace) {
+    write_chrome_trace(result.trace, trace.stream());
+    trace.commit();
   }
   report.write(result.report);
   return 0;

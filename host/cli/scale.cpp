@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/measure.hpp"
+#include "cli/output.hpp"
 #include "cli/signals.hpp"
 #include "core/parse.hpp"
 #include "hetero/hetero.hpp"
@@ -157,11 +158,9 @@ int run_scale(const ScaleOptions& options) {
   }
   const auto entries = parse_entries(options.backends, base);
 
-  const bool json_to_stdout = options.json && *options.json == "-";
-  std::unique_ptr<OutputFile> json_file, csv_file;
-  if (options.json && !json_to_stdout) json_file = std::make_unique<OutputFile>(*options.json);
-  if (options.csv) csv_file = std::make_unique<OutputFile>(*options.csv);
-  std::FILE* log = json_to_stdout ? stderr : stdout;
+  Output::check_one_stdout({{"--json", &options.json}, {"--csv", &options.csv}});
+  Output json_file(options.json), csv_file(options.csv);
+  std::FILE* log = json_file.to_stdout() || csv_file.to_stdout() ? stderr : stdout;
 
   const Scaler scaler(policy, repeat, warmup);
   Setup serial_setup{{"serial"}, {base}};
@@ -344,14 +343,12 @@ int run_scale(const ScaleOptions& options) {
         {"checksum", {{"sum", baseline.checksum.sum}, {"hash", baseline.checksum.hash_hex()}}}}},
       {"studies", studies}};
   if (json_file) {
-    json_file->stream() << document.dump(2) << '\n';
-    json_file->commit();
-  } else if (json_to_stdout) {
-    std::cout << document.dump(2) << '\n';
+    json_file.stream() << document.dump(2) << '\n';
+    json_file.commit();
   }
   if (csv_file) {
-    csv_file->stream() << csv;
-    csv_file->commit();
+    csv_file.stream() << csv;
+    csv_file.commit();
   }
   if (!identical) {
     fmt::print(stderr,

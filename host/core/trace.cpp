@@ -1,6 +1,8 @@
 // Trace recording and the Chrome trace event writer.
 #include <ostream>
+#include <set>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "hetero/trace.hpp"
@@ -85,6 +87,18 @@ void write_chrome_trace(const Trace& trace, std::ostream& out) {
                       {"ph", "M"},
                       {"pid", node},
                       {"args", {{"name", trace.node_names[node]}}}});
+  }
+  // Each lane named after its node, so that viewers show "threads lane 1", not a bare tid.
+  std::set<std::pair<std::int32_t, std::int32_t>> lanes;
+  for (const TraceEvent& event : trace.events) lanes.emplace(event.node, event.lane);
+  for (const auto& [node, lane] : lanes) {
+    const auto index = static_cast<std::size_t>(node);
+    const std::string owner = index < trace.node_names.size() ? trace.node_names[index] : "node";
+    events.push_back({{"name", "thread_name"},
+                      {"ph", "M"},
+                      {"pid", node},
+                      {"tid", lane},
+                      {"args", {{"name", fmt::format("{} lane {}", owner, lane)}}}});
   }
   for (const TraceEvent& event : trace.events) {
     json args = json::object();
