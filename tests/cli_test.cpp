@@ -150,6 +150,15 @@ TEST_F(CliTest, TriadIsPlannedOnceEveryNodesRateIsKnownAndExplainsThePlan) {
   }
 }
 
+TEST_F(CliTest, WorkloadsListsEachWorkloadWithItsOptions) {
+  const CliResult result = cli("workloads");
+  ASSERT_EQ(result.status, 0) << result.err;
+  for (const std::string expected :
+       {"mandelbrot  ", "heat  ", "triad  ", "--steps N", "--checkpoint-every K", "--size N"}) {
+    EXPECT_NE(result.out.find(expected), std::string::npos) << expected;
+  }
+}
+
 TEST_F(CliTest, DevicesListsEveryBackendWithAStateOrReason) {
   const CliResult result = cli("devices");
   ASSERT_EQ(result.status, 0) << result.err;
@@ -158,8 +167,10 @@ TEST_F(CliTest, DevicesListsEveryBackendWithAStateOrReason) {
   }
   const CliResult json = cli("devices --json");
   ASSERT_EQ(json.status, 0);
-  EXPECT_EQ(nlohmann::json::parse(json.out)["backends"].size(),
-            NodeRegistry::builtin().names().size());
+  const auto devices = nlohmann::json::parse(json.out);
+  EXPECT_EQ(devices["backends"].size(), NodeRegistry::builtin().names().size());
+  EXPECT_EQ(devices["schema"], "hetero.devices");
+  EXPECT_EQ(devices["schema_version"], 1);
 }
 
 TEST_F(CliTest, CompareRunsEveryAvailableBackendAgainstSerial) {
@@ -440,6 +451,7 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"render --xmin 1 --xmax 0 --ymin 0 --ymax 1", "less than"},
       {"render --xmin 0 --xmax 1 --ymin 1 --ymax 1", "less than"},
       {"render --xmin 0", "all four"},
+      {"render --center 0,0 --scale 1 --xmin 0", "exclude each other"},
       {"render --center 1 --scale 1", "--center"},
       {"render --center 0,0", "together"},
       {"render --center 0,0 --scale 0", "positive"},
@@ -591,6 +603,8 @@ TEST_F(CliTest, ProbeMeasuresTheLinkAndDevicesShowsItFromTheCache) {
   EXPECT_TRUE(std::filesystem::exists(test::hermetic_cache_directory() / "links.json"));
   const auto json = nlohmann::json::parse(probed.out);
   ASSERT_EQ(json["links"].size(), 1U);
+  EXPECT_EQ(json["schema"], "hetero.links");
+  EXPECT_EQ(json["schema_version"], 1);
   const auto& link = json["links"][0]["link"];
   EXPECT_EQ(link["source"], "probe");
   EXPECT_GT(link["to_host_bytes_per_s"].get<double>(), 0);

@@ -83,16 +83,28 @@ TEST_F(opencl, EnumeratesEveryDeviceOfEveryPlatform) {
   }
 }
 
-TEST_F(opencl, DeviceSelectorTakesAnIndexOrPartOfAName) {
+TEST_F(opencl, DeviceSelectorTakesAnIndexOrWholeWordsOfAName) {
   for (const cl::DeviceSummary& device : list_.devices) {
     const cl::DeviceSummary& by_index = cl::select_device(list_, device.index());
     EXPECT_EQ(by_index.index(), device.index());
-    // A part of the name in another case still matches, the first device so named.
-    const std::string part = device.name.substr(device.name.size() / 3, 5);
-    std::string upper = part;
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    const cl::DeviceSummary& by_name = cl::select_device(list_, upper);
-    EXPECT_NE(lowercase(by_name.name).find(lowercase(part)), std::string::npos);
+    // A whole word of the name in another case matches, the first device so named.
+    std::string word;
+    for (const char c : device.name) {
+      if (!std::isalnum(static_cast<unsigned char>(c))) {
+        if (word.size() > 2) break;
+        word.clear();
+        continue;
+      }
+      word += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    ASSERT_GT(word.size(), 2U) << device.name;
+    const cl::DeviceSummary& by_name = cl::select_device(list_, word);
+    EXPECT_NE(lowercase(by_name.name).find(lowercase(word)), std::string::npos);
+    // Part of a word is not a word: the last two characters of it match nothing.
+    NodeOptions options;
+    options.device = word.substr(word.size() - 2);
+    EXPECT_FALSE(NodeRegistry::builtin().describe("opencl", options).available)
+        << options.device << " picked a device of " << device.name;
   }
   const cl::DeviceSummary& default_device = cl::select_device(list_, "");
   const bool has_accelerator = std::any_of(list_.devices.begin(), list_.devices.end(),
@@ -106,7 +118,8 @@ TEST_F(opencl, DeviceSelectorTakesAnIndexOrPartOfAName) {
 }
 
 TEST_F(opencl, BadDeviceSelectorIsAUsageErrorNamingTheDevices) {
-  for (const std::string selector : {"no-such-device-anywhere", "97:3", "0:", ":1"}) {
+  // "5" is inside "avx512" of a CPU device's name, but not a word of it.
+  for (const std::string selector : {"no-such-device-anywhere", "97:3", "0:", ":1", "5"}) {
     NodeOptions options;
     options.device = selector;
     EXPECT_FALSE(NodeRegistry::builtin().describe("opencl", options).available) << selector;

@@ -228,6 +228,10 @@ JobRequest JobOptions::request() const {
   request.height = integer_option("--height", height);
   request.max_iter = integer_option("--max-iter", max_iter);
   const int bounds = (xmin ? 1 : 0) + (xmax ? 1 : 0) + (ymin ? 1 : 0) + (ymax ? 1 : 0);
+  if (bounds != 0 && (center || scale)) {
+    throw UsageError(
+        "--xmin/--xmax/--ymin/--ymax and --center/--scale exclude each other: give one form");
+  }
   if (bounds != 0 && bounds != 4) {
     throw UsageError("a region needs all four of --xmin, --xmax, --ymin and --ymax");
   }
@@ -293,7 +297,9 @@ int run_devices(const DevicesOptions& options) {
                                  {"peak_giters_per_s_per_core",
                                   {{"fp64", machine.peak_giters_per_core(Precision::fp64)},
                                    {"fp32", machine.peak_giters_per_core(Precision::fp32)}}}};
-    std::cout << nlohmann::json{{"hetero_version", version_string},
+    std::cout << nlohmann::json{{"schema", "hetero.devices"},
+                                {"schema_version", 1},
+                                {"hetero_version", version_string},
                                 {"host", host},
                                 {"backends", list}}
                      .dump(2)
@@ -337,6 +343,21 @@ int run_devices(const DevicesOptions& options) {
                  info.reason);
     }
   }
+  return 0;
+}
+
+int run_workloads() {
+  fmt::print(
+      "mandelbrot  the escape-time fractal, render's default workload: --preset seed|full|region, "
+      "--width, --height, --max-iter, a region (--xmin/--xmax/--ymin/--ymax or --center/--scale), "
+      "--precision, --mode, --kernel; --journal FILE / --resume FILE\n"
+      "heat        an explicit 2-D heat equation, one kernel run per step over two registered "
+      "arrays: --size WIDTHxHEIGHT (default 1024x1024), --steps N (100); --checkpoint-every K "
+      "with --journal FILE / --resume FILE; --explain\n"
+      "triad       a = b + s * c, bandwidth-bound: --size N floats (16777216), --steps R runs over "
+      "the same arrays (5); --explain\n"
+      "every workload: --backend, --policy, --tile, --share, --fallback, --threads, --device, "
+      "--device-memory, --json, --quiet (mandelbrot also --out, --trace; heat --out)\n");
   return 0;
 }
 
@@ -392,7 +413,11 @@ int run_probe(const ProbeOptions& options) {
                link.to_device_bytes_per_s * 1e-9, link.to_host_bytes_per_s * 1e-9);
   }
   if (options.json) {
-    std::cout << nlohmann::json{{"hetero_version", version_string}, {"links", list}}.dump(2)
+    std::cout << nlohmann::json{{"schema", "hetero.links"},
+                                {"schema_version", 1},
+                                {"hetero_version", version_string},
+                                {"links", list}}
+                     .dump(2)
               << '\n';
   }
   return 0;

@@ -97,5 +97,7 @@ int run_render(const RenderOptions& options);
 int run_compare(const CompareOptions& options);
 int run_scale(const ScaleOptions& options);
 int run_project(const ProjectOptions& options);
+/// Lists the workloads render runs, each with its own options.
+int run_workloads();
 
 }  // namespace hetero::cli

@@ -172,6 +172,10 @@ int main(int argc, char** argv) {
   project_cmd->add_option("--json", project.json,
                           "Write the projection as JSON ('-': stdout alone)");
 
+  CLI::App* workloads_cmd =
+      app.add_subcommand("workloads", "List the workloads render runs, with their options");
+  render_cmd->footer("Workloads and their options: hetero workloads");
+
   std::vector<std::string> names;
   for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
   // `hetero` alone or `hetero help`: the usage, on stdout for help, on stderr as an error alone.
@@ -209,6 +213,7 @@ int main(int argc, char** argv) {
     if (*compare_cmd) return run_compare(compare);
     if (*scale_cmd) return run_scale(scale);
     if (*project_cmd) return run_project(project);
+    if (*workloads_cmd) return run_workloads();
   } catch (const hetero::Cancelled& e) {
     const int signal = stop_signal();
     fmt::print(stderr, "hetero: interrupted: {}; no output was written\n", e.what());

@@ -118,6 +118,21 @@ std::string lowercase(std::string_view text) {
 }
 
 // Parses "P:D"; false when `text` is not two non-negative integers around a colon.
+// `text` lowercase, its words (runs of letters and digits) each between single spaces:
+// "Intel(R) Xeon" is " intel r xeon ".
+std::string words_of(std::string_view text) {
+  std::string words = " ";
+  for (const char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c)) != 0) {
+      words += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else if (words.back() != ' ') {
+      words += ' ';
+    }
+  }
+  if (words.back() != ' ') words += ' ';
+  return words;
+}
+
 bool parse_index(std::string_view text, int& platform, int& device) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) return false;
@@ -291,9 +306,12 @@ const DeviceSummary& select_device(const DeviceList& list, std::string_view sele
       if (device.platform_index == platform && device.device_index == device_index) return device;
     }
   } else {
-    const std::string wanted = lowercase(selector);
+    // Whole words only: "5" must not pick a device for the 5 inside "avx512".
+    const std::string wanted = words_of(selector);
     for (const DeviceSummary& device : list.devices) {
-      if (lowercase(device.name).find(wanted) != std::string::npos) return device;
+      if (wanted.size() > 2 && words_of(device.name).find(wanted) != std::string::npos) {
+        return device;
+      }
     }
   }
   std::vector<std::string> names;
@@ -301,7 +319,8 @@ const DeviceSummary& select_device(const DeviceList& list, std::string_view sele
     names.push_back(fmt::format("{} '{}' ({})", device.index(), device.name, device.platform));
   }
   throw UsageError(fmt::format(
-      "--device '{}' matches no OpenCL device; the devices are {}; pass P:D or part of a name",
+      "--device '{}' matches no OpenCL device; the devices are {}; pass P:D or whole words of "
+      "a name",
       selector, fmt::join(names, ", ")));
 }
 
