@@ -1,31 +1,55 @@
 // User kernels on a CUDA GPU (the cuda and thrust nodes): the kernel's CUDA launcher on the
-// node's stream, arrays as device replicas that tiles copy into and out of, each copy traced.
+// node's streams; the device side of the shared kernel pipeline (asynchronous copies and
+// launches, each timed by a pair of events on the device's clock).
 #pragma once
 
+#include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hetero/backend/launch.hpp"
 #include "hetero/backend/node.hpp"
 #include "nodes/cuda/runtime.hpp"
+#include "nodes/kernel_pipeline.hpp"
 
 namespace hetero::nodes::cuda {
 
-class KernelRunner {
+class KernelRunner final : public KernelDevice {
  public:
-  KernelRunner(std::string_view node, int device, DeviceSpace& space)
-      : node_(node), device_(device), space_(space) {}
+  /// `streams`: the tiles in flight, one per lane of the node.
+  KernelRunner(std::string_view node, int device, DeviceSpace& space, int streams);
 
   /// A GPU node runs the kernel's CUDA implementation.
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const;
-  /// Runs every tile `work` gives the node on one stream (lane 0): read arrays go in once, each
-  /// tile's slices in before its launch and its written slices out after it.
+  /// Runs every tile `work` gives the node through the shared pipeline (lane i is stream i).
   void run(const backend::Launch& launch, WorkSource& work, NodeTrace& trace);
 
+  // KernelDevice
+  int queues() const override { return streams_count_; }
+  MemorySpace& space() override { return space_; }
+  void begin(const backend::Launch& launch, TraceLane& lane) override;
+  DeviceCommandPtr copy(int queue, void* device, void* host, const CopyRegion& region,
+                        bool to_device) override;
+  void copy_to_host_now(const void* device, void* host, const CopyRegion& region) override;
+  DeviceCommandPtr launch(int queue, const backend::Launch& launch, const backend::TileRange& tile,
+                          std::span<const backend::ArgumentBinding> arguments,
+                          std::span<const DeviceCommandPtr> after) override;
+  void flush(int /*queue*/) override {}
+  void drain() noexcept override;
+
  private:
+  class Command;
+
   std::string node_;
   int device_;
   DeviceSpace& space_;
+  int streams_count_;
+  std::vector<std::unique_ptr<Stream>> streams_;  // made on the node's thread, first launch
+  std::optional<DeviceClock> clock_;              // the current launch's
+  KernelPipeline pipeline_{*this};                // last: it goes first
 };
 
 }  // namespace hetero::nodes::cuda

@@ -44,7 +44,7 @@ struct CudaNode::Device {
       : device_space(std::string(kName), device),
         pinned_space(std::string(kName), device),
         multiprocessors(multiprocessors_),
-        kernels(kName, device, device_space) {
+        kernels(kName, device, device_space, kStreams) {
     for (int i = 0; i < kStreams; ++i) slots.emplace_back(device_space, device);
   }
 

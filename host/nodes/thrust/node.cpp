@@ -25,7 +25,7 @@ struct ThrustNode::Device {
         started(kName, device, /*blocking=*/false),
         computed(kName, device, /*blocking=*/true),
         tiles(device_space, device),
-        kernels(kName, device, device_space) {}
+        kernels(kName, device, device_space, kLanes) {}
 
   cuda::DeviceSpace device_space;  // every vector's bytes, through Tiles' allocator
   cuda::Stream stream;

@@ -1,0 +1,311 @@
+// The device pipeline for user kernels.
+#include "nodes/kernel_pipeline.hpp"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace hetero::nodes {
+using backend::argument_label;
+using backend::ArrayRecord;
+using backend::BlockRun;
+
+namespace {
+
+// Where blocks `run` of `array` lie: rows apart (2-D, pitch above width) as a pitched region,
+// else one range.
+CopyRegion region_of(const ArrayRecord& array, BlockRun run) {
+  const ArrayRecord::Shape& shape = array.shape();
+  if (shape.dims == 1 || shape.pitch == shape.width) {
+    return {array.offset_of(run), array.span_of(run), 1, 0};
+  }
+  const auto [first_row, end_row] = array.extent_of(run);
+  return {array.offset_of(run), static_cast<std::size_t>(shape.width) * shape.element_bytes,
+          static_cast<std::size_t>(end_row - first_row),
+          static_cast<std::size_t>(shape.pitch) * shape.element_bytes};
+}
+
+// A stale run of blocks split where the tile's own blocks begin and end: the tile's own are a
+// read miss, those around them (a halo) are the halo's.
+std::vector<std::pair<BlockRun, TransferCause>> split_by_cause(BlockRun stale, BlockRun own,
+                                                               Access access) {
+  if (access == Access::read_whole || access == Access::write_slice) {
+    return {{stale, TransferCause::read_miss}};
+  }
+  std::vector<std::pair<BlockRun, TransferCause>> parts;
+  const auto add = [&](std::int64_t first, std::int64_t end, TransferCause cause) {
+    first = std::max(first, stale.first);
+    end = std::min(end, stale.end());
+    if (end > first) parts.push_back({{first, end - first}, cause});
+  };
+  add(stale.first, own.first, TransferCause::halo);
+  add(own.first, own.end(), TransferCause::read_miss);
+  add(own.end(), stale.end(), TransferCause::halo);
+  return parts;
+}
+
+std::string block_label(const ArrayRecord& array, BlockRun run) {
+  return run.count == 1 ? fmt::format("{} block {}", array.label(), run.first)
+                        : fmt::format("{} blocks {}-{}", array.label(), run.first, run.end() - 1);
+}
+
+}  // namespace
+
+// A registered array's replica in the device's memory, with the copy that last filled each
+// block: a kernel on another queue that reads the block waits for it.
+class KernelPipeline::Replica final : public backend::Replica {
+ public:
+  Replica(KernelDevice& device, const ArrayRecord& array)
+      : device_(device),
+        buffer_(device.space(), std::max<std::size_t>(1, array.bytes())),
+        ready_(static_cast<std::size_t>(array.blocks())) {}
+
+  std::string_view space_name() const override { return device_.space().name(); }
+  void copy_to_host(const ArrayRecord& array, BlockRun run) override {
+    device_.copy_to_host_now(buffer_.data(), array.host(), region_of(array, run));
+  }
+
+  void* data() { return buffer_.data(); }
+  DeviceCommandPtr copy_from_host(int queue, const ArrayRecord& array, BlockRun run) {
+    DeviceCommandPtr copy =
+        device_.copy(queue, buffer_.data(), array.host(), region_of(array, run), true);
+    std::fill(ready_.begin() + run.first, ready_.begin() + run.end(), copy);
+    return copy;
+  }
+  /// Adds the copies into `run`'s blocks to `after` (once each).
+  void add_pending(BlockRun run, std::vector<DeviceCommandPtr>& after) const {
+    for (std::int64_t b = run.first; b < run.end(); ++b) {
+      const DeviceCommandPtr& copy = ready_[static_cast<std::size_t>(b)];
+      if (copy && std::find(after.begin(), after.end(), copy) == after.end()) {
+        after.push_back(copy);
+      }
+    }
+  }
+
+ private:
+  KernelDevice& device_;
+  Buffer<std::byte> buffer_;
+  std::vector<DeviceCommandPtr> ready_;
+};
+
+// A queue with the tile it has in flight and the commands it enqueued for it.
+struct KernelPipeline::Slot {
+  int queue = 0;
+  TraceLane* lane = nullptr;
+  std::optional<Tile> tile;
+  DeviceCommandPtr kernel;
+  struct Copy {
+    DeviceCommandPtr command;
+    EventKind direction;
+    TransferCause cause;
+    std::string label;
+    std::size_t bytes;
+  };
+  std::vector<Copy> copies;
+  std::vector<DeviceCommandPtr> after;  // copies on other queues the kernel reads
+};
+
+KernelPipeline::~KernelPipeline() {
+  for (const Held& held : held_) {
+    if (const auto array = held.array.lock()) {
+      try {
+        array->detach(space_key(), nullptr);
+      } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor cannot report; data is lost
+      }
+    }
+  }
+}
+
+KernelPipeline::Replica& KernelPipeline::replica_of(ArrayRecord& array,
+                                                    const backend::Launch& launch,
+                                                    TraceLane& lane) {
+  std::erase_if(held_, [](const Held& held) { return held.array.expired(); });
+  for (Held& held : held_) {
+    if (held.array.lock().get() == &array) held.last_used = launches_;
+  }
+  if (backend::Replica* replica = array.replica(space_key())) {
+    return static_cast<Replica&>(*replica);
+  }
+  auto replica = with_room(launch, lane, [&] { return std::make_unique<Replica>(device_, array); });
+  held_.push_back({array.weak_from_this(), launches_});
+  return static_cast<Replica&>(array.attach(space_key(), std::move(replica)));
+}
+
+bool KernelPipeline::evict_one(const backend::Launch& launch, TraceLane& lane) {
+  const auto in_use = [&](const ArrayRecord* array) {
+    return std::any_of(launch.arguments.begin(), launch.arguments.end(),
+                       [&](const backend::ArgumentBinding& a) { return a.array.get() == array; });
+  };
+  auto oldest = held_.end();
+  for (auto it = held_.begin(); it != held_.end(); ++it) {
+    const auto array = it->array.lock();
+    if (!array || in_use(array.get())) continue;
+    if (oldest == held_.end() || it->last_used < oldest->last_used) oldest = it;
+  }
+  if (oldest == held_.end()) return false;
+  if (const auto array = oldest->array.lock()) {
+    array->detach(space_key(), &lane, TransferCause::eviction);
+  }
+  held_.erase(oldest);
+  return true;
+}
+
+void KernelPipeline::run(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  const int queues = device_.queues();
+  trace.reserve_lanes(queues);
+  std::vector<Slot> slots(static_cast<std::size_t>(queues));
+  for (int i = 0; i < queues; ++i) {
+    slots[static_cast<std::size_t>(i)].queue = i;
+    slots[static_cast<std::size_t>(i)].lane = &trace.lane(i);
+  }
+  TraceLane& first_lane = *slots[0].lane;
+  device_.begin(launch, first_lane);
+  ++launches_;
+
+  // The arguments as the device sees them: arrays in its memory, with the host arrays' shapes.
+  // Plain arrays get a buffer for this launch; registered ones keep theirs between launches.
+  std::vector<backend::ArgumentBinding> on_device = launch.arguments;
+  std::vector<Buffer<std::byte>> plain(launch.arguments.size());
+  std::vector<Replica*> registered(launch.arguments.size(), nullptr);
+  for (std::size_t i = 0; i < on_device.size(); ++i) {
+    backend::ArgumentBinding& argument = on_device[i];
+    if (argument.array) {
+      registered[i] = &replica_of(*argument.array, launch, first_lane);
+      argument.data = registered[i]->data();
+    } else if (argument.is_array) {
+      plain[i] = with_room(launch, first_lane, [&] {
+        return Buffer<std::byte>(device_.space(), std::max<std::size_t>(1, argument.bytes()));
+      });
+      argument.data = plain[i].data();
+    }
+  }
+
+  // Waits for every queue however this function leaves: pending copies write into host arrays.
+  struct Drain {
+    KernelDevice& device;
+    ~Drain() { device.drain(); }
+  } drain{device_};
+
+  // Plain arrays every tile reads go in whole, once, before any kernel.
+  for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
+    const backend::ArgumentBinding& argument = launch.arguments[i];
+    if (!argument.is_array || argument.array || argument.access != Access::read_whole ||
+        argument.bytes() == 0) {
+      continue;
+    }
+    const DeviceCommandPtr copy =
+        device_.copy(0, on_device[i].data, argument.data, {0, argument.bytes(), 1, 0}, true);
+    device_.flush(0);
+    copy->wait(argument_label(i));
+    const auto [begin, end] = copy->interval(first_lane.now_ns());
+    first_lane.copy(EventKind::copy_to_device, argument_label(i), argument.bytes(), begin, end);
+  }
+
+  // The copies of the tile's part of every plain array it reads (to the device, the halo as
+  // copies of its own) or writes (to the host).
+  const auto enqueue_slices = [&](Slot& slot, const backend::TileRange& range, bool to_device) {
+    for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
+      const backend::ArgumentBinding& argument = launch.arguments[i];
+      if (argument.array) continue;
+      for (const auto& [slice, cause] : backend::tile_copies(argument, range, to_device)) {
+        slot.copies.push_back({device_.copy(slot.queue, on_device[i].data, argument.data,
+                                            {slice.offset, slice.bytes, 1, 0}, to_device),
+                               to_device ? EventKind::copy_to_device : EventKind::copy_to_host,
+                               cause, argument_label(i), slice.bytes});
+      }
+    }
+  };
+
+  // Registered arrays: the blocks the tile needs that are stale here come from the host (after
+  // whichever space modified them wrote them back); blocks another queue is copying in are
+  // waited for by the kernel.
+  const auto enqueue_registered_reads = [&](Slot& slot, const backend::TileRange& range) {
+    for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
+      Replica* replica = registered[i];
+      if (replica == nullptr) continue;
+      const backend::ArgumentBinding& argument = launch.arguments[i];
+      ArrayRecord& array = *argument.array;
+      const backend::TileRange own_range = backend::own_range(argument, range);
+      const BlockRun own = array.blocks_of(own_range.begin, own_range.end);
+      for (const BlockRun needed : backend::blocks_to_read(argument, range)) {
+        for (const BlockRun stale : array.claim_for_read(space_key(), needed, slot.lane)) {
+          for (const auto& [part, cause] : split_by_cause(stale, own, argument.access)) {
+            const std::size_t bytes = array.payload_of(part);
+            array.count(EventKind::copy_to_device, cause, bytes);
+            slot.copies.push_back({replica->copy_from_host(slot.queue, array, part),
+                                   EventKind::copy_to_device, cause, block_label(array, part),
+                                   bytes});
+          }
+        }
+        replica->add_pending(needed, slot.after);
+      }
+    }
+  };
+
+  // After the tile's kernel: the blocks it wrote are modified here; a wrapped array asking for
+  // it gets them back at once.
+  const auto commit_registered_writes = [&](Slot& slot, const backend::TileRange& range) {
+    for (const backend::ArgumentBinding& argument : launch.arguments) {
+      const BlockRun written = backend::blocks_written(argument, range);
+      if (written.empty()) continue;
+      ArrayRecord& array = *argument.array;
+      array.mark_written(space_key(), written);
+      if (array.policy() == WriteBack::after_each_run) array.make_host_valid(written, slot.lane);
+    }
+  };
+
+  const auto enqueue = [&](Slot& slot, const Tile& tile) {
+    const backend::TileRange range = launch.range(tile);
+    enqueue_slices(slot, range, /*to_device=*/true);
+    enqueue_registered_reads(slot, range);
+    slot.kernel = device_.launch(slot.queue, launch, range, on_device, slot.after);
+    enqueue_slices(slot, range, /*to_device=*/false);
+    device_.flush(slot.queue);
+    slot.tile = tile;
+  };
+
+  const auto finish = [&](Slot& slot) {
+    const Tile tile = *slot.tile;
+    for (const Slot::Copy& copy : slot.copies) copy.command->wait(copy.label);
+    slot.kernel->wait(fmt::format("kernel '{}'", launch.kernel->name));
+    const std::int64_t now = slot.lane->now_ns();
+    const auto [compute_begin, compute_end] = slot.kernel->interval(now);
+    slot.lane->compute(tile, compute_begin, compute_end, launch.work_units(tile));
+    for (const Slot::Copy& copy : slot.copies) {
+      const auto [begin, end] = copy.command->interval(now);
+      slot.lane->copy(copy.direction, copy.cause, copy.label, copy.bytes, begin, end, tile.index);
+    }
+    commit_registered_writes(slot, launch.range(tile));
+    slot.copies.clear();
+    slot.after.clear();
+    slot.kernel.reset();
+    slot.tile.reset();
+    work.completed(tile);
+  };
+
+  // Tile k goes to slot k % queues, whose previous tile is finished first: one tile in flight
+  // per queue, completed in the order they were handed out.
+  std::size_t issued = 0;
+  const auto next_tile = [&]() -> std::optional<Tile> {
+    if (work.self_scheduling()) return work.next();
+    const std::span<const Tile> assigned = work.assigned();
+    if (issued >= assigned.size() || work.stop_requested()) return std::nullopt;
+    return assigned[issued];
+  };
+  const auto count = static_cast<std::size_t>(queues);
+  while (const std::optional<Tile> tile = next_tile()) {
+    Slot& slot = slots[issued % count];
+    if (slot.tile) finish(slot);
+    enqueue(slot, *tile);
+    ++issued;
+  }
+  for (std::size_t k = 0; k < count; ++k) {
+    Slot& slot = slots[(issued + k) % count];
+    if (slot.tile) finish(slot);
+  }
+}
+
+}  // namespace hetero::nodes
