@@ -22,4 +22,9 @@ for kind in scale compare trace; do
   test "$(head -c 4 "$work/$kind.png" | tail -c 3)" = "PNG"
 done
 grep -q '^strong,threads,1,' "$work/scale.csv"
+# An unwritable output is one line and exit status 2, not a traceback.
+status=0
+/usr/bin/python3 "$plot" trace "$work/trace.json" -o /nonexistent/dir/gantt.png 2>"$work/err" || status=$?
+test "$status" -eq 2
+test "$(wc -l <"$work/err")" -eq 1 && grep -q "cannot write '/nonexistent/dir/gantt.png'" "$work/err"
 echo "charts rendered from a real run"

@@ -13,10 +13,21 @@ import argparse
 import json
 import sys
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+def fail(message):
+    """One line on stderr and exit status 2, as hetero's own errors."""
+    print(message, file=sys.stderr)
+    sys.exit(2)
+
+
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: E402
+except ImportError:
+    fail("plot.py: error: matplotlib is not installed; install python3-matplotlib (Debian) "
+         "or `pip install matplotlib`")
 
 
 def load(path):
@@ -24,20 +35,20 @@ def load(path):
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
     except (OSError, ValueError) as error:
-        sys.exit(f"plot.py: error: cannot read '{path}': {error}")
+        fail(f"plot.py: error: cannot read '{path}': {error}")
 
 
 def expect_schema(document, schema, path):
     if not isinstance(document, dict) or document.get("schema") != schema:
-        sys.exit(f"plot.py: error: '{path}' is not a {schema} document; "
-                 f"make it with the matching hetero command and --json")
+        fail(f"plot.py: error: '{path}' is not a {schema} document; "
+             f"make it with the matching hetero command and --json")
 
 
 def plot_scale(document, out):
     studies = [s for s in document["studies"] if s["study"] == "strong" and s["points"]]
     if not studies:
-        sys.exit("plot.py: error: the study has no strong-scaling points; run `hetero scale "
-                 "--study strong`")
+        fail("plot.py: error: the study has no strong-scaling points; run `hetero scale "
+             "--study strong`")
     figure, (speedup_axis, efficiency_axis) = plt.subplots(1, 2, figsize=(11, 4.5))
     max_workers = max(p["workers"] for s in studies for p in s["points"])
     for study in studies:
@@ -100,8 +111,9 @@ def plot_compare(document, out):
 def plot_trace(document, out):
     events = [e for e in document.get("traceEvents", []) if e.get("ph") == "X"]
     if not events:
-        sys.exit("plot.py: error: the trace has no events; make it with `hetero render --trace`")
-    names = {e["pid"]: e["args"]["name"] for e in document["traceEvents"] if e.get("ph") == "M"}
+        fail("plot.py: error: the trace has no events; make it with `hetero render --trace`")
+    names = {e["pid"]: e["args"]["name"] for e in document["traceEvents"]
+             if e.get("ph") == "M" and e.get("name") == "process_name"}
     rows = sorted({(e["pid"], e["tid"]) for e in events})
     row_of = {key: i for i, key in enumerate(rows)}
     colours = {"compute": "#3b75af", "copy_to_device": "#e67e22", "copy_to_host": "#27ae60",
@@ -116,8 +128,11 @@ def plot_trace(document, out):
     axis.set_yticklabels([f"{names.get(pid, pid)} lane {tid}" for pid, tid in rows], fontsize=8)
     axis.invert_yaxis()
     axis.set(xlabel="ms since the run started", title="hetero render: per-node timeline")
-    handles = [matplotlib.patches.Patch(color=c, label=k) for k, c in colours.items()]
-    axis.legend(handles=handles, fontsize=7, loc="upper right")
+    # The legend names only what the trace holds, outside the bars.
+    present = {e.get("cat") for e in events}
+    handles = [matplotlib.patches.Patch(color=c, label=k) for k, c in colours.items()
+               if k in present]
+    axis.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figure.tight_layout()
     figure.savefig(out, dpi=110)
 
@@ -130,14 +145,17 @@ def main():
     parser.add_argument("-o", "--out", required=True, help="PNG file to write")
     args = parser.parse_args()
     document = load(args.input)
-    if args.kind == "scale":
-        expect_schema(document, "hetero.scale", args.input)
-        plot_scale(document, args.out)
-    elif args.kind == "compare":
-        expect_schema(document, "hetero.compare", args.input)
-        plot_compare(document, args.out)
-    else:
-        plot_trace(document, args.out)
+    try:
+        if args.kind == "scale":
+            expect_schema(document, "hetero.scale", args.input)
+            plot_scale(document, args.out)
+        elif args.kind == "compare":
+            expect_schema(document, "hetero.compare", args.input)
+            plot_compare(document, args.out)
+        else:
+            plot_trace(document, args.out)
+    except OSError as error:
+        fail(f"plot.py: error: cannot write '{args.out}': {error.strerror or error}")
     print(f"wrote {args.out}")
 
 
