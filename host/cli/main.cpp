@@ -34,6 +34,54 @@ std::string one_line(std::string text) {
   return text;
 }
 
+// Edits (insertions, deletions, substitutions) that turn `a` into `b`.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The first word of argv that starts with "--" and that no option of `command` (or of the app)
+// takes, with the closest option's name when one is within two edits of it.
+std::string unknown_option_hint(const CLI::App& app, const CLI::App* command, int argc,
+                                char** argv) {
+  std::vector<std::string> known;
+  for (const CLI::App* scope : {&app, command}) {
+    if (scope == nullptr) continue;
+    for (const CLI::Option* option : scope->get_options()) {
+      for (const std::string& name : option->get_lnames()) known.push_back("--" + name);
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    word = word.substr(0, word.find('='));
+    if (word.rfind("--", 0) != 0 || std::find(known.begin(), known.end(), word) != known.end()) {
+      continue;
+    }
+    std::string closest;
+    std::size_t best = 3;
+    for (const std::string& name : known) {
+      const std::size_t distance = edit_distance(word, name);
+      if (distance < best) {
+        best = distance;
+        closest = name;
+      }
+    }
+    return closest.empty() ? fmt::format("unknown option {}", word)
+                           : fmt::format("unknown option {} (did you mean {}?)", word, closest);
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -194,7 +242,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "hetero: error: {}; see 'hetero --help'\n", one_line(e.what()));
+    const std::vector<CLI::App*> chosen = app.get_subcommands();
+    const std::string hint =
+        dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr
+            ? unknown_option_hint(app, chosen.empty() ? nullptr : chosen.front(), argc, argv)
+            : std::string();
+    fmt::print(stderr, "hetero: error: {}; see 'hetero {}--help'\n",
+               hint.empty() ? one_line(e.what()) : hint,
+               chosen.empty() ? "" : chosen.front()->get_name() + " ");
     return kExitUsage;
   }
 
