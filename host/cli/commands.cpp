@@ -36,10 +36,12 @@ constexpr int kCompareWarmup = 1;
 // The longest `compare --python` lets the pure-Python seed run.
 constexpr std::chrono::seconds kPythonCap{120};
 
+// A job's integer option (a side or the iteration limit): 1 to 2^31 - 1, the range the job
+// takes, so that every wrong value gets the same message.
 std::optional<std::int64_t> integer_option(std::string_view flag,
                                            const std::optional<std::string>& text) {
   if (!text) return std::nullopt;
-  return parse_integer(flag, *text, kInt64Min, kInt64Max);
+  return parse_integer(flag, *text, 1, std::numeric_limits<std::int32_t>::max());
 }
 
 NodeOptions node_options(const JobOptions& job) {
