@@ -106,7 +106,7 @@ TEST_F(CliTest, HeatGivesOneChecksumOnEveryBackendAndDrawsItsField) {
   const auto reference = nlohmann::json::parse(serial.out)["checksum"];
   EXPECT_EQ(read_file(png).substr(1, 3), "PNG");
   const bool opencl = NodeRegistry::builtin().describe("opencl").available;
-  for (const std::string backends :
+  for (const std::string& backends :
        {std::string("threads"),
         std::string(opencl ? "threads,opencl --share" : "serial,threads")}) {
     const CliResult other = cli(run + backends);
