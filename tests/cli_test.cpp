@@ -452,6 +452,8 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"render --xmin 0 --xmax 1 --ymin 1 --ymax 1", "less than"},
       {"render --xmin 0", "all four"},
       {"render --backnd threads", "unknown option --backnd (did you mean --backend?)"},
+      {"compare --policy static", "add --together, or drop --policy"},
+      {"render --rank-backend threads", "no MPI launcher started this program"},
       {"render --qwertyuiop", "unknown option --qwertyuiop; see 'hetero render --help'"},
       {"render --center 0,0 --scale 1 --xmin 0", "exclude each other"},
       {"render --center 1 --scale 1", "--center"},

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -48,6 +49,15 @@ NodeOptions node_options(const JobOptions& job) {
   NodeOptions options;
   if (job.workers) {
     options.workers = static_cast<int>(parse_integer("--threads", *job.workers, 1, 4096));
+    const unsigned hardware = std::thread::hardware_concurrency();
+    static bool warned = false;  // once per process, however many runs parse it
+    if (hardware > 0 && static_cast<unsigned>(options.workers) > hardware && !warned) {
+      warned = true;
+      fmt::print(stderr,
+                 "hetero: note: --threads {} is more than the {} hardware threads here: the "
+                 "workers take turns on them\n",
+                 options.workers, hardware);
+    }
   }
   options.device = job.device;
   const std::vector<std::string> kernels = nodes::host_kernel_names();

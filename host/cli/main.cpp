@@ -265,7 +265,14 @@ int main(int argc, char** argv) {
       }
       return run_render(render);
     }
-    if (*compare_cmd) return run_compare(compare);
+    if (*compare_cmd) {
+      if (compare_cmd->count("--policy") > 0 && !compare.together) {
+        throw hetero::UsageError(
+            "--policy sets the policy of the --together run, and each backend alone runs "
+            "dynamic: add --together, or drop --policy");
+      }
+      return run_compare(compare);
+    }
     if (*scale_cmd) return run_scale(scale);
     if (*project_cmd) return run_project(project);
     if (*workloads_cmd) return run_workloads();

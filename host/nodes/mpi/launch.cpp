@@ -44,10 +44,14 @@ std::optional<std::string> take_rank_backend(int& argc, char** argv) {
 std::optional<int> launch(int& argc, char** argv) {
   Runtime& runtime = Runtime::instance();
   try {
-    if (const std::optional<std::string> name = take_rank_backend(argc, argv)) {
-      runtime.set_rank_backend(*name);
-    }
+    const std::optional<std::string> rank_backend = take_rank_backend(argc, argv);
+    if (rank_backend) runtime.set_rank_backend(*rank_backend);
     runtime.start(argc, argv);
+    if (rank_backend && !runtime.started()) {
+      throw UsageError(
+          "--rank-backend names what the ranks of an MPI job compute with, and no MPI launcher "
+          "started this program: run it under mpirun with --backend mpi, or drop --rank-backend");
+    }
   } catch (const UsageError& e) {
     std::fprintf(stderr, "hetero: error: %s\n", e.what());
     return 2;
