@@ -159,6 +159,21 @@ TEST_F(CliTest, WorkloadsListsEachWorkloadWithItsOptions) {
   }
 }
 
+TEST_F(CliTest, CompareRunsAWorkloadOnEachBackendAgainstSerial) {
+  const CliResult result =
+      cli("compare --workload heat --size 40x30 --steps 5 --repeat 2 --backend serial,threads "
+          "--json -");
+  ASSERT_EQ(result.status, 0) << result.err;
+  const auto document = nlohmann::json::parse(result.out);
+  EXPECT_EQ(document["schema"], "hetero.compare_workload");
+  ASSERT_EQ(document["backends"].size(), 2U);
+  for (const auto& row : document["backends"]) {
+    EXPECT_TRUE(row["identical_to_serial"].get<bool>()) << row.dump();
+    EXPECT_EQ(row["seconds"].size(), 2U);
+    EXPECT_GT(row["gunits_per_s"].get<double>(), 0);
+  }
+}
+
 TEST_F(CliTest, DevicesListsEveryBackendWithAStateOrReason) {
   const CliResult result = cli("devices");
   ASSERT_EQ(result.status, 0) << result.err;
@@ -453,6 +468,9 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"render --xmin 0", "all four"},
       {"render --backnd threads", "unknown option --backnd (did you mean --backend?)"},
       {"compare --policy static", "add --together, or drop --policy"},
+      {"compare --workload heat --python", "--python is an option of the mandelbrot"},
+      {"compare --workload triad --together", "--together compares the mandelbrot job only"},
+      {"compare --steps 3", "add --workload heat or --workload triad"},
       {"render --rank-backend threads", "no MPI launcher started this program"},
       {"render --qwertyuiop", "unknown option --qwertyuiop; see 'hetero render --help'"},
       {"render --center 0,0 --scale 1 --xmin 0", "exclude each other"},

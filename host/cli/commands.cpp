@@ -628,7 +628,158 @@ int run_render(const RenderOptions& options) {
   return 0;
 }
 
+namespace {
+
+// One backend's repeated runs of a kernel workload: their wall times and the last run's report.
+struct WorkloadRuns {
+  std::vector<double> seconds;
+  Report last;
+};
+
+// compare --workload heat|triad: each backend alone (serial first, the reference), a warm-up
+// run then `repeat` timed ones; the median wall time, its rate, and whether the result's
+// checksum is serial's.
+int run_compare_workload(const CompareOptions& options) {
+  if (!options.mandelbrot_options.empty()) {
+    throw UsageError(
+        fmt::format("{} is an option of the mandelbrot workload; {} takes --size and "
+                    "--steps",
+                    options.mandelbrot_options.front(), options.workload));
+  }
+  if (options.together) {
+    throw UsageError(
+        "--together compares the mandelbrot job only: drop it, or run `render "
+        "--workload " +
+        options.workload + "` on the set");
+  }
+  const auto repeat = static_cast<int>(parse_integer("--repeat", options.repeat, 1, 1000));
+  const NodeOptions node_opts = node_options(options.job);
+  const NodeRegistry& registry = NodeRegistry::builtin();
+  std::vector<std::string> names = parse_backend_list(options.backends, registry, node_opts);
+  std::erase(names, "serial");
+  names.insert(names.begin(), "serial");
+  std::erase(names, "mpi");  // its ranks would need the workload's kernel served: render it
+
+  const bool heat = options.workload == "heat";
+  HeatSpec heat_spec;
+  TriadSpec triad_spec;
+  if (heat) {
+    if (options.size) std::tie(heat_spec.width, heat_spec.height) = parse_size(*options.size);
+    if (options.steps)
+      heat_spec.steps = parse_integer("--steps", *options.steps, kInt64Min, kInt64Max);
+    validate(heat_spec);
+  } else {
+    if (options.size)
+      triad_spec.elements = parse_integer("--size", *options.size, kInt64Min, kInt64Max);
+    if (options.steps)
+      triad_spec.runs = parse_integer("--steps", *options.steps, kInt64Min, kInt64Max);
+    validate(triad_spec);
+  }
+  Output json(options.json);
+  std::FILE* log = json.to_stdout() ? stderr : stdout;
+  const auto run_once = [&](Runtime& runtime) {
+    if (heat) return run_heat(runtime, heat_spec).report;
+    LaunchOptions dynamic;  // each backend alone: no plan to make
+    TriadResult triad = run_triad(runtime, triad_spec, dynamic);
+    Report all = triad.runs.back();  // its nodes and checksum; the runs' time and work summed
+    all.wall_s = 0;
+    all.iterations = 0;
+    for (const Report& run : triad.runs) {
+      all.wall_s += run.wall_s;
+      all.iterations += run.iterations;
+    }
+    return all;
+  };
+  fmt::print(
+      log, "{} {}, median of {} run(s) per backend, after one warm-up run\n", options.workload,
+      heat ? fmt::format("{}x{}, {} steps", heat_spec.width, heat_spec.height, heat_spec.steps)
+           : fmt::format("{} floats, {} runs", triad_spec.elements, triad_spec.runs),
+      repeat);
+  fmt::print(log, "{:<8} {:>5} {:>10} {:>10} {:>10} {:>10} {:>9} {:>12} {}\n", "backend", "lanes",
+             "median s", "min s", "max s", "G units/s", "speed-up", "link MB last",
+             "checksum identical");
+  nlohmann::json rows = nlohmann::json::array();
+  Checksum reference;
+  double serial_median = 0;
+  bool all_identical = true;
+  for (const std::string& name : names) {
+    const NodeInfo info = registry.describe(name, node_opts);
+    if (!info.available) {
+      fmt::print(log, "{:<8} skipped: {}\n", name, info.reason);
+      continue;
+    }
+    Runtime runtime(exactly({{name, node_opts}}));
+    run_once(runtime);  // warm-up: kernel builds, first touches
+    WorkloadRuns runs;
+    for (int i = 0; i < repeat; ++i) {
+      if (stop_flag().load()) throw Cancelled("stopped during " + name);
+      runs.last = run_once(runtime);
+      runs.seconds.push_back(runs.last.wall_s);
+    }
+    const TimingSummary timing = summarize(runs.seconds);
+    if (name == "serial") {
+      reference = runs.last.checksum;
+      serial_median = timing.median_s;
+    }
+    const bool identical = runs.last.checksum == reference;
+    all_identical = all_identical && identical;
+    const double units = static_cast<double>(runs.last.iterations) / timing.median_s * 1e-9;
+    std::uint64_t link_bytes = 0;
+    for (const NodeReport& node : runs.last.nodes) {
+      link_bytes += node.bytes_to_device + node.bytes_to_host;
+    }
+    fmt::print(log, "{:<8} {:>5} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.3f} {:>8.2f}x {:>12.1f} {}\n",
+               name, info.concurrency, timing.median_s, timing.min_s, timing.max_s, units,
+               serial_median / timing.median_s, static_cast<double>(link_bytes) / 1e6,
+               identical ? "yes" : "DIFFERS");
+    rows.push_back(
+        {{"backend", name},
+         {"device", info.device},
+         {"lanes", info.concurrency},
+         {"median_s", timing.median_s},
+         {"min_s", timing.min_s},
+         {"max_s", timing.max_s},
+         {"seconds", runs.seconds},
+         {"gunits_per_s", units},
+         {"speedup", serial_median / timing.median_s},
+         {"link_bytes_last_run", link_bytes},
+         {"checksum", {{"sum", runs.last.checksum.sum}, {"hash", runs.last.checksum.hash_hex()}}},
+         {"identical_to_serial", identical}});
+  }
+  if (json) {
+    json.stream() << nlohmann::json{{"schema", "hetero.compare_workload"},
+                                    {"schema_version", 1},
+                                    {"hetero_version", version_string},
+                                    {"workload", options.workload},
+                                    {"repeat", repeat},
+                                    {"backends", rows}}
+                         .dump(2)
+                  << '\n';
+    json.commit();
+  }
+  if (!all_identical) {
+    fmt::print(stderr, "hetero: error: some backends' results differ from serial's\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
 int run_compare(const CompareOptions& options) {
+  if (options.workload == "heat" || options.workload == "triad") {
+    return run_compare_workload(options);
+  }
+  if (options.workload != "mandelbrot") {
+    throw UsageError(fmt::format(
+        "unknown workload '{}': the workloads are mandelbrot, heat and triad", options.workload));
+  }
+  if (options.size || options.steps) {
+    throw UsageError(
+        fmt::format("{} is an option of the heat and triad workloads; add "
+                    "--workload heat or --workload triad",
+                    options.size ? "--size" : "--steps"));
+  }
   const JobSpec spec = resolve_job(options.job.request());
   const auto repeat = static_cast<int>(parse_integer("--repeat", options.repeat, 1, 1000));
   const NodeOptions node_opts = node_options(options.job);

@@ -48,6 +48,9 @@ struct RenderOptions {
 
 struct CompareOptions {
   JobOptions job;
+  std::string workload = "mandelbrot";          ///< mandelbrot, heat or triad
+  std::optional<std::string> size, steps;       ///< as for render
+  std::vector<std::string> mandelbrot_options;  ///< given on the command line
   std::string backends = "all";
   std::string repeat = "3";
   bool together = false;

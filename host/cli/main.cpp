@@ -178,6 +178,10 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("-o,--out", compare.out, "Write the serial run's image as PNG");
   compare_cmd->add_option("--json", compare.json,
                           "Write the comparison as JSON ('-': stdout alone)");
+  compare_cmd->add_option("--workload", compare.workload, "mandelbrot, heat or triad")
+      ->capture_default_str();
+  compare_cmd->add_option("--size", compare.size, "Heat: WIDTHxHEIGHT; triad: elements");
+  compare_cmd->add_option("--steps", compare.steps, "Heat: time steps; triad: runs per repeat");
 
   ScaleOptions scale;
   CLI::App* scale_cmd = app.add_subcommand(
@@ -266,6 +270,11 @@ int main(int argc, char** argv) {
       return run_render(render);
     }
     if (*compare_cmd) {
+      for (const char* option :
+           {"--preset", "--xmin", "--xmax", "--ymin", "--ymax", "--center", "--scale", "--width",
+            "--height", "--max-iter", "--precision", "--mode", "--kernel", "--python", "--out"}) {
+        if (compare_cmd->count(option) > 0) compare.mandelbrot_options.emplace_back(option);
+      }
       if (compare_cmd->count("--policy") > 0 && !compare.together) {
         throw hetero::UsageError(
             "--policy sets the policy of the --together run, and each backend alone runs "
