@@ -153,85 +153,128 @@ bool KernelPipeline::evict_one(const backend::Launch& launch, TraceLane& lane) {
   return true;
 }
 
-void KernelPipeline::run(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
-  const int queues = device_.queues();
-  trace.reserve_lanes(queues);
-  std::vector<Slot> slots(static_cast<std::size_t>(queues));
-  for (int i = 0; i < queues; ++i) {
-    slots[static_cast<std::size_t>(i)].queue = i;
-    slots[static_cast<std::size_t>(i)].lane = &trace.lane(i);
+// One launch on the device: its arguments in device memory, its slots, and what each tile
+// enqueues before and after its kernel.
+class KernelPipeline::LaunchRun {
+ public:
+  LaunchRun(KernelPipeline& pipeline, const backend::Launch& launch, WorkSource& work,
+            NodeTrace& trace)
+      : pipeline_(pipeline), device_(pipeline.device_), launch_(launch), work_(work) {
+    const int queues = device_.queues();
+    trace.reserve_lanes(queues);
+    for (int i = 0; i < queues; ++i) slots_.push_back({i, &trace.lane(i)});
+    device_.begin(launch, first_lane());
+    place_arguments();
   }
-  TraceLane& first_lane = *slots[0].lane;
-  device_.begin(launch, first_lane);
-  ++launches_;
+
+  /// Tile k goes to slot k % queues, whose previous tile is finished first: one tile in flight
+  /// per queue, completed in the order they were handed out. Waits for every queue however it
+  /// leaves: pending copies write into host arrays.
+  void run() {
+    struct Drain {
+      KernelDevice& device;
+      ~Drain() { device.drain(); }
+    } drain{device_};
+    copy_whole_reads();
+    std::size_t issued = 0;
+    while (const std::optional<Tile> tile = next_tile(issued)) {
+      Slot& slot = slots_[issued % slots_.size()];
+      if (slot.tile) finish(slot);
+      enqueue(slot, *tile);
+      ++issued;
+    }
+    for (std::size_t k = 0; k < slots_.size(); ++k) {
+      Slot& slot = slots_[(issued + k) % slots_.size()];
+      if (slot.tile) finish(slot);
+    }
+  }
+
+ private:
+  TraceLane& first_lane() { return *slots_.front().lane; }
 
   // The arguments as the device sees them: arrays in its memory, with the host arrays' shapes.
   // Plain arrays get a buffer for this launch; registered ones keep theirs between launches.
-  std::vector<backend::ArgumentBinding> on_device = launch.arguments;
-  std::vector<Buffer<std::byte>> plain(launch.arguments.size());
-  std::vector<Replica*> registered(launch.arguments.size(), nullptr);
-  for (std::size_t i = 0; i < on_device.size(); ++i) {
-    backend::ArgumentBinding& argument = on_device[i];
-    if (argument.array) {
-      registered[i] = &replica_of(*argument.array, launch, first_lane);
-      argument.data = registered[i]->data();
-    } else if (argument.is_array) {
-      plain[i] = with_room(launch, first_lane, [&] {
-        return Buffer<std::byte>(device_.space(), std::max<std::size_t>(1, argument.bytes()));
-      });
-      argument.data = plain[i].data();
+  void place_arguments() {
+    on_device_ = launch_.arguments;
+    plain_.resize(on_device_.size());
+    registered_.assign(on_device_.size(), nullptr);
+    for (std::size_t i = 0; i < on_device_.size(); ++i) {
+      backend::ArgumentBinding& argument = on_device_[i];
+      if (argument.array) {
+        registered_[i] = &pipeline_.replica_of(*argument.array, launch_, first_lane());
+        argument.data = registered_[i]->data();
+      } else if (argument.is_array) {
+        plain_[i] = pipeline_.with_room(launch_, first_lane(), [&] {
+          return Buffer<std::byte>(device_.space(), std::max<std::size_t>(1, argument.bytes()));
+        });
+        argument.data = plain_[i].data();
+      }
     }
   }
 
-  // Waits for every queue however this function leaves: pending copies write into host arrays.
-  struct Drain {
-    KernelDevice& device;
-    ~Drain() { device.drain(); }
-  } drain{device_};
-
   // Plain arrays every tile reads go in whole, once, before any kernel.
-  for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
-    const backend::ArgumentBinding& argument = launch.arguments[i];
-    if (!argument.is_array || argument.array || argument.access != Access::read_whole ||
-        argument.bytes() == 0) {
-      continue;
+  void copy_whole_reads() {
+    for (std::size_t i = 0; i < launch_.arguments.size(); ++i) {
+      const backend::ArgumentBinding& argument = launch_.arguments[i];
+      if (!argument.is_array || argument.array || argument.access != Access::read_whole ||
+          argument.bytes() == 0) {
+        continue;
+      }
+      const DeviceCommandPtr copy =
+          device_.copy(0, on_device_[i].data, argument.data, {0, argument.bytes(), 1, 0}, true);
+      device_.flush(0);
+      copy->wait(argument_label(i));
+      const auto [begin, end] = copy->interval(first_lane().now_ns());
+      first_lane().copy(EventKind::copy_to_device, argument_label(i), argument.bytes(), begin, end);
     }
-    const DeviceCommandPtr copy =
-        device_.copy(0, on_device[i].data, argument.data, {0, argument.bytes(), 1, 0}, true);
-    device_.flush(0);
-    copy->wait(argument_label(i));
-    const auto [begin, end] = copy->interval(first_lane.now_ns());
-    first_lane.copy(EventKind::copy_to_device, argument_label(i), argument.bytes(), begin, end);
+  }
+
+  std::optional<Tile> next_tile(std::size_t issued) {
+    if (work_.self_scheduling()) return work_.next();
+    const std::span<const Tile> assigned = work_.assigned();
+    if (issued >= assigned.size() || work_.stop_requested()) return std::nullopt;
+    return assigned[issued];
+  }
+
+  void enqueue(Slot& slot, const Tile& tile) {
+    const backend::TileRange range = launch_.range(tile);
+    enqueue_slices(slot, range, /*to_device=*/true);
+    enqueue_registered_reads(slot, range);
+    slot.kernel = device_.launch(slot.queue, launch_, range, on_device_, slot.after);
+    enqueue_slices(slot, range, /*to_device=*/false);
+    device_.flush(slot.queue);
+    slot.tile = tile;
   }
 
   // The copies of the tile's part of every plain array it reads (to the device, the halo as
   // copies of its own) or writes (to the host).
-  const auto enqueue_slices = [&](Slot& slot, const backend::TileRange& range, bool to_device) {
-    for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
-      const backend::ArgumentBinding& argument = launch.arguments[i];
+  void enqueue_slices(Slot& slot, const backend::TileRange& range, bool to_device) {
+    for (std::size_t i = 0; i < launch_.arguments.size(); ++i) {
+      const backend::ArgumentBinding& argument = launch_.arguments[i];
       if (argument.array) continue;
       for (const auto& [slice, cause] : backend::tile_copies(argument, range, to_device)) {
-        slot.copies.push_back({device_.copy(slot.queue, on_device[i].data, argument.data,
+        slot.copies.push_back({device_.copy(slot.queue, on_device_[i].data, argument.data,
                                             {slice.offset, slice.bytes, 1, 0}, to_device),
                                to_device ? EventKind::copy_to_device : EventKind::copy_to_host,
                                cause, argument_label(i), slice.bytes});
       }
     }
-  };
+  }
 
   // Registered arrays: the blocks the tile needs that are stale here come from the host (after
   // whichever space modified them wrote them back); blocks another queue is copying in are
   // waited for by the kernel.
-  const auto enqueue_registered_reads = [&](Slot& slot, const backend::TileRange& range) {
-    for (std::size_t i = 0; i < launch.arguments.size(); ++i) {
-      Replica* replica = registered[i];
+  void enqueue_registered_reads(Slot& slot, const backend::TileRange& range) {
+    for (std::size_t i = 0; i < launch_.arguments.size(); ++i) {
+      Replica* replica = registered_[i];
       if (replica == nullptr) continue;
-      const backend::ArgumentBinding& argument = launch.arguments[i];
+      const backend::ArgumentBinding& argument = launch_.arguments[i];
       ArrayRecord& array = *argument.array;
       const backend::TileRange own_range = backend::own_range(argument, range);
       const BlockRun own = array.blocks_of(own_range.begin, own_range.end);
       for (const BlockRun needed : backend::blocks_to_read(argument, range)) {
-        for (const BlockRun stale : array.claim_for_read(space_key(), needed, slot.lane)) {
+        for (const BlockRun stale :
+             array.claim_for_read(pipeline_.space_key(), needed, slot.lane)) {
           for (const auto& [part, cause] : split_by_cause(stale, own, argument.access)) {
             const std::size_t bytes = array.payload_of(part);
             array.count(EventKind::copy_to_device, cause, bytes);
@@ -243,69 +286,53 @@ void KernelPipeline::run(const backend::Launch& launch, WorkSource& work, NodeTr
         replica->add_pending(needed, slot.after);
       }
     }
-  };
+  }
 
   // After the tile's kernel: the blocks it wrote are modified here; a wrapped array asking for
   // it gets them back at once.
-  const auto commit_registered_writes = [&](Slot& slot, const backend::TileRange& range) {
-    for (const backend::ArgumentBinding& argument : launch.arguments) {
+  void commit_registered_writes(Slot& slot, const backend::TileRange& range) {
+    for (const backend::ArgumentBinding& argument : launch_.arguments) {
       const BlockRun written = backend::blocks_written(argument, range);
       if (written.empty()) continue;
       ArrayRecord& array = *argument.array;
-      array.mark_written(space_key(), written);
+      array.mark_written(pipeline_.space_key(), written);
       if (array.policy() == WriteBack::after_each_run) array.make_host_valid(written, slot.lane);
     }
-  };
+  }
 
-  const auto enqueue = [&](Slot& slot, const Tile& tile) {
-    const backend::TileRange range = launch.range(tile);
-    enqueue_slices(slot, range, /*to_device=*/true);
-    enqueue_registered_reads(slot, range);
-    slot.kernel = device_.launch(slot.queue, launch, range, on_device, slot.after);
-    enqueue_slices(slot, range, /*to_device=*/false);
-    device_.flush(slot.queue);
-    slot.tile = tile;
-  };
-
-  const auto finish = [&](Slot& slot) {
+  // Waits for the slot's tile, traces its kernel and copies, and reports it done.
+  void finish(Slot& slot) {
     const Tile tile = *slot.tile;
     for (const Slot::Copy& copy : slot.copies) copy.command->wait(copy.label);
-    slot.kernel->wait(fmt::format("kernel '{}'", launch.kernel->name));
+    slot.kernel->wait(fmt::format("kernel '{}'", launch_.kernel->name));
     const std::int64_t now = slot.lane->now_ns();
     const auto [compute_begin, compute_end] = slot.kernel->interval(now);
-    slot.lane->compute(tile, compute_begin, compute_end, launch.work_units(tile));
+    slot.lane->compute(tile, compute_begin, compute_end, launch_.work_units(tile));
     for (const Slot::Copy& copy : slot.copies) {
       const auto [begin, end] = copy.command->interval(now);
       slot.lane->copy(copy.direction, copy.cause, copy.label, copy.bytes, begin, end, tile.index);
     }
-    commit_registered_writes(slot, launch.range(tile));
+    commit_registered_writes(slot, launch_.range(tile));
     slot.copies.clear();
     slot.after.clear();
     slot.kernel.reset();
     slot.tile.reset();
-    work.completed(tile);
-  };
+    work_.completed(tile);
+  }
 
-  // Tile k goes to slot k % queues, whose previous tile is finished first: one tile in flight
-  // per queue, completed in the order they were handed out.
-  std::size_t issued = 0;
-  const auto next_tile = [&]() -> std::optional<Tile> {
-    if (work.self_scheduling()) return work.next();
-    const std::span<const Tile> assigned = work.assigned();
-    if (issued >= assigned.size() || work.stop_requested()) return std::nullopt;
-    return assigned[issued];
-  };
-  const auto count = static_cast<std::size_t>(queues);
-  while (const std::optional<Tile> tile = next_tile()) {
-    Slot& slot = slots[issued % count];
-    if (slot.tile) finish(slot);
-    enqueue(slot, *tile);
-    ++issued;
-  }
-  for (std::size_t k = 0; k < count; ++k) {
-    Slot& slot = slots[(issued + k) % count];
-    if (slot.tile) finish(slot);
-  }
+  KernelPipeline& pipeline_;
+  KernelDevice& device_;
+  const backend::Launch& launch_;
+  WorkSource& work_;
+  std::vector<Slot> slots_;
+  std::vector<backend::ArgumentBinding> on_device_;
+  std::vector<Buffer<std::byte>> plain_;
+  std::vector<Replica*> registered_;
+};
+
+void KernelPipeline::run(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  ++launches_;
+  LaunchRun(*this, launch, work, trace).run();
 }
 
 }  // namespace hetero::nodes

@@ -82,6 +82,7 @@ class KernelPipeline {
  private:
   class Replica;
   struct Slot;
+  class LaunchRun;
   struct Held {
     std::weak_ptr<backend::ArrayRecord> array;  // an array with a replica here
     std::uint64_t last_used = 0;                // the launch that last used it
