@@ -2,19 +2,17 @@
 #include "hetero/heat.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <string_view>
 
 #include <fmt/format.h>
 
+#include "core/heat_checkpoint.hpp"
 #include "hetero/error.hpp"
 #include "hetero/output.hpp"
-#include "hetero/version.hpp"
 #include "hetero/workload.hpp"
 
 namespace hetero {
@@ -83,39 +81,10 @@ void finish_report(Report& report, double wall_s) {
   }
 }
 
-// A checkpoint file: a fixed header, the field, then FNV-1a 64 of everything before it.
-constexpr char kCheckpointMagic[8] = {'H', 'E', 'A', 'T', 'C', 'K', 'P', '1'};
-
-template <class T>
-void put(std::string& bytes, const T& value) {
-  bytes.append(reinterpret_cast<const char*>(&value), sizeof(T));
-}
-
-template <class T>
-bool get(std::string_view& bytes, T& value) {
-  if (bytes.size() < sizeof(T)) return false;
-  std::memcpy(&value, bytes.data(), sizeof(T));
-  bytes.remove_prefix(sizeof(T));
-  return true;
-}
-
-std::uint64_t hash_of(std::string_view bytes) {
-  return fnv1a_64(std::span<const unsigned char>(
-      reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()));
-}
-
 // Writes the field after `step` to `file` whole (a temporary file renamed into place).
 void write_checkpoint(const std::filesystem::path& file, std::int64_t width, std::int64_t height,
                       std::int64_t step, std::span<const float> field) {
-  std::string bytes(kCheckpointMagic, sizeof(kCheckpointMagic));
-  const std::string_view version = version_string;
-  put(bytes, static_cast<std::uint32_t>(version.size()));
-  bytes.append(version);
-  put(bytes, width);
-  put(bytes, height);
-  put(bytes, step);
-  bytes.append(reinterpret_cast<const char*>(field.data()), field.size_bytes());
-  put(bytes, hash_of(bytes));
+  const std::string bytes = detail::encode_heat_checkpoint(width, height, step, field);
   OutputFile out(file);
   out.stream().write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   out.commit();
@@ -137,42 +106,8 @@ HeatCheckpoint read_heat_checkpoint(const std::filesystem::path& file) {
     throw UsageError(
         fmt::format("cannot read the checkpoint '{}': {}", file.string(), std::strerror(errno)));
   }
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto refuse = [&](std::string_view why) {
-    return UsageError(fmt::format("'{}' {}; give a checkpoint written by --checkpoint-every",
-                                  file.string(), why));
-  };
-  std::string_view bytes = text;
-  if (bytes.substr(0, sizeof(kCheckpointMagic)) !=
-      std::string_view(kCheckpointMagic, sizeof(kCheckpointMagic))) {
-    throw refuse("is not a heat checkpoint");
-  }
-  std::uint64_t stored_hash = 0;
-  if (bytes.size() < sizeof(kCheckpointMagic) + sizeof(stored_hash)) throw refuse("is damaged");
-  std::memcpy(&stored_hash, bytes.data() + bytes.size() - sizeof(stored_hash), sizeof(stored_hash));
-  if (hash_of(bytes.substr(0, bytes.size() - sizeof(stored_hash))) != stored_hash) {
-    throw refuse("is damaged (its checksum does not match)");
-  }
-  bytes = bytes.substr(sizeof(kCheckpointMagic),
-                       bytes.size() - sizeof(kCheckpointMagic) - sizeof(stored_hash));
-  std::uint32_t version_bytes = 0;
-  HeatCheckpoint checkpoint;
-  if (!get(bytes, version_bytes) || bytes.size() < version_bytes) throw refuse("is damaged");
-  const std::string_view version = bytes.substr(0, version_bytes);
-  bytes.remove_prefix(version_bytes);
-  if (version != version_string) {
-    throw UsageError(fmt::format("the checkpoint '{}' was written by hetero {}; this is {}",
-                                 file.string(), version, version_string));
-  }
-  if (!get(bytes, checkpoint.width) || !get(bytes, checkpoint.height) ||
-      !get(bytes, checkpoint.step) || checkpoint.width < 3 || checkpoint.height < 3 ||
-      checkpoint.step < 0 ||
-      bytes.size() != static_cast<std::size_t>(checkpoint.width * checkpoint.height) * 4) {
-    throw refuse("is damaged");
-  }
-  checkpoint.field.resize(bytes.size() / sizeof(float));
-  std::memcpy(checkpoint.field.data(), bytes.data(), bytes.size());
-  return checkpoint;
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return detail::parse_heat_checkpoint(bytes, file.string());
 }
 
 void validate(const HeatSpec& spec) {
