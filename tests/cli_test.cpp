@@ -174,6 +174,17 @@ TEST_F(CliTest, CompareRunsAWorkloadOnEachBackendAgainstSerial) {
   }
 }
 
+TEST_F(CliTest, HelpShowsWhatEachOptionTakes) {
+  for (const std::string command : {"render", "compare", "scale", "project", "probe"}) {
+    const CliResult help = cli(command + " --help");
+    ASSERT_EQ(help.status, 0) << command;
+    EXPECT_EQ(help.out.find(" TEXT"), std::string::npos) << command << ":\n" << help.out;
+  }
+  const CliResult render = cli("render --help");
+  EXPECT_NE(render.out.find("--policy static|weighted|dynamic|guided|auto"), std::string::npos);
+  EXPECT_NE(render.out.find("--json FILE|-"), std::string::npos);
+}
+
 TEST_F(CliTest, DevicesListsEveryBackendWithAStateOrReason) {
   const CliResult result = cli("devices");
   ASSERT_EQ(result.status, 0) << result.err;

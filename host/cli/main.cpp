@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <map>
 #include <optional>
 
 #include <string>
@@ -80,6 +81,60 @@ std::string unknown_option_hint(const CLI::App& app, const CLI::App* command, in
                            : fmt::format("unknown option {} (did you mean {}?)", word, closest);
   }
   return {};
+}
+
+// What each option takes, as --help shows it (CLI11 says TEXT for every string option).
+void name_option_types(CLI::App& app) {
+  static const std::map<std::string, std::string, std::less<>> kTypes = {
+      {"backend", "NAME[,NAME...]|all"},
+      {"bandwidth-gbs", "GB/S"},
+      {"center", "X,Y"},
+      {"checkpoint-every", "K"},
+      {"csv", "FILE|-"},
+      {"device", "P:D|WORDS"},
+      {"device-memory", "PERCENT%|BYTES"},
+      {"giters", "GITER/S"},
+      {"height", "PIXELS"},
+      {"in-flight", "N"},
+      {"journal", "FILE"},
+      {"json", "FILE|-"},
+      {"kernel", "NAME"},
+      {"latency-us", "US"},
+      {"max-iter", "N"},
+      {"message-us", "US"},
+      {"mode", "exact|fma"},
+      {"out", "FILE.png"},
+      {"policy", "static|weighted|dynamic|guided|auto"},
+      {"precision", "fp32|fp64"},
+      {"preset", "seed|full|region"},
+      {"ranks", "N[,N...]"},
+      {"repeat", "N"},
+      {"resume", "FILE"},
+      {"scale", "WIDTH"},
+      {"size", "WxH|N"},
+      {"steps", "N"},
+      {"study", "strong|weak|both"},
+      {"sweep", "tile"},
+      {"threads", "N"},
+      {"tile", "N|auto"},
+      {"trace", "FILE|-"},
+      {"warmup", "N"},
+      {"width", "PIXELS"},
+      {"workers", "N[,N...]"},
+      {"workload", "mandelbrot|heat|triad"},
+      {"xmax", "X"},
+      {"xmin", "X"},
+      {"ymax", "Y"},
+      {"ymin", "Y"}};
+  for (CLI::App* command : app.get_subcommands({})) {
+    for (CLI::Option* option : command->get_options()) {
+      for (const std::string& name : option->get_lnames()) {
+        if (const auto it = kTypes.find(name); it != kTypes.end() && option->get_type_size() != 0) {
+          option->type_name(it->second);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -227,6 +282,8 @@ int main(int argc, char** argv) {
   CLI::App* workloads_cmd =
       app.add_subcommand("workloads", "List the workloads render runs, with their options");
   render_cmd->footer("Workloads and their options: hetero workloads");
+
+  name_option_types(app);
 
   std::vector<std::string> names;
   for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
