@@ -1,14 +1,16 @@
 // hetero-bench: one Google Benchmark family per backend and (precision, mode), on the full
 // preset; for device nodes the copy bandwidth over their link per size; the heat workload (20
 // steps on a --size square grid) and the triad (2^22 floats, arrays resident or staged) per
-// backend. Extra flags:
-// --backend=NAME[,NAME...] (default: every available backend),
-// --size=PIXELS (square image side, default 512), --max-iter=N (default 1000).
+// backend. Its own flags (--flag=VALUE or --flag VALUE, listed by --help before Google
+// Benchmark's): --backend NAME[,NAME...] (default: every available backend), --size PIXELS
+// (square image side, default 512), --max-iter N (default 1000).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -30,19 +32,34 @@ struct BenchConfig {
   std::int64_t max_iter = 1000;
 };
 
-// Takes hetero's own flags out of argv, leaving Google Benchmark's.
+constexpr const char* kOwnFlags =
+    "hetero-bench's own flags (each as --flag=VALUE or --flag VALUE):\n"
+    "  --backend NAME[,NAME...]|all  backends to measure (default: every available one)\n"
+    "  --size N                      side of the square image and heat grid (default 512)\n"
+    "  --max-iter N                  Mandelbrot's iteration limit (default 1000)\n"
+    "Google Benchmark's flags follow.\n";
+
+// Takes hetero's own flags out of argv (as --flag=VALUE or --flag VALUE), leaving Google
+// Benchmark's; prints the own flags first when --help is asked for.
 BenchConfig take_own_flags(int& argc, char** argv) {
   BenchConfig config;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (arg.rfind("--backend=", 0) == 0) {
-      config.backends = std::string(arg.substr(10));
-    } else if (arg.rfind("--size=", 0) == 0) {
-      config.size = hetero::parse_integer("--size", arg.substr(7), 1, 1 << 16);
-    } else if (arg.rfind("--max-iter=", 0) == 0) {
-      config.max_iter = hetero::parse_integer("--max-iter", arg.substr(11), 1, 1 << 30);
+    const auto value_of = [&](std::string_view flag) -> std::optional<std::string_view> {
+      if (arg.rfind(std::string(flag) + "=", 0) == 0) return arg.substr(flag.size() + 1);
+      if (arg != flag) return std::nullopt;
+      if (i + 1 >= argc) throw hetero::UsageError(fmt::format("{}: expected a value", flag));
+      return std::string_view(argv[++i]);
+    };
+    if (const auto backend = value_of("--backend")) {
+      config.backends = std::string(*backend);
+    } else if (const auto size = value_of("--size")) {
+      config.size = hetero::parse_integer("--size", *size, 1, 1 << 16);
+    } else if (const auto max_iter = value_of("--max-iter")) {
+      config.max_iter = hetero::parse_integer("--max-iter", *max_iter, 1, 1 << 30);
     } else {
+      if (arg == "--help" || arg == "-h") std::fputs(kOwnFlags, stdout);
       argv[kept++] = argv[i];
     }
   }
