@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "hetero/registry.hpp"
 #include "launch.hpp"
@@ -18,7 +19,16 @@ int env_int(const char* first, const char* second, int fallback) {
 
 }  // namespace
 
-std::optional<int> launch(int& /*argc*/, char** /*argv*/) {
+std::optional<int> launch(int& argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]).rfind("--rank-backend", 0) == 0) {
+      std::fprintf(stderr,
+                   "hetero: error: --rank-backend names what the ranks of an MPI job compute "
+                   "with, and no MPI launcher started this program (this hetero has no mpi "
+                   "node): drop --rank-backend\n");
+      return 2;
+    }
+  }
   const int size = env_int("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", 1);
   if (size < 2) return std::nullopt;
   if (env_int("OMPI_COMM_WORLD_RANK", "PMI_RANK", 0) == 0) {
