@@ -481,14 +481,32 @@ class ReportOutput {
   Output json_;
 };
 
+// A kernel workload (heat, triad) refuses the Mandelbrot options the command line gave.
+void refuse_mandelbrot_options(const std::vector<std::string>& given, std::string_view workload) {
+  if (given.empty()) return;
+  throw UsageError(
+      fmt::format("{} is an option of the mandelbrot workload; {} takes --size and --steps",
+                  given.front(), workload));
+}
+
+// The Mandelbrot job refuses an unknown workload's name, and the first kernel-workload option
+// given (`given`: its name, or nullptr when none was).
+void check_mandelbrot_workload(std::string_view workload, const char* given) {
+  if (workload != "mandelbrot") {
+    throw UsageError(fmt::format(
+        "unknown workload '{}': the workloads are mandelbrot, heat and triad", workload));
+  }
+  if (given != nullptr) {
+    throw UsageError(fmt::format(
+        "{} is an option of the heat and triad workloads; add --workload heat or --workload "
+        "triad",
+        given));
+  }
+}
+
 // The options of a kernel workload's runs, and its refusal of what belongs to Mandelbrot.
 LaunchOptions workload_launch(const RenderOptions& options, Policy default_policy) {
-  if (!options.mandelbrot_options.empty()) {
-    throw UsageError(
-        fmt::format("{} is an option of the mandelbrot workload; {} takes --size and "
-                    "--steps",
-                    options.mandelbrot_options.front(), options.workload));
-  }
+  refuse_mandelbrot_options(options.mandelbrot_options, options.workload);
   if (options.trace) {
     throw UsageError(fmt::format(
         "--trace: {} is one run per step and writes no trace yet; drop --trace", options.workload));
@@ -569,19 +587,11 @@ int run_triad_render(const RenderOptions& options) {
 int run_render(const RenderOptions& options) {
   if (options.workload == "heat") return run_heat_render(options);
   if (options.workload == "triad") return run_triad_render(options);
-  if (options.workload != "mandelbrot") {
-    throw UsageError(fmt::format(
-        "unknown workload '{}': the workloads are mandelbrot, heat and triad", options.workload));
-  }
-  if (options.size || options.steps || options.checkpoint_every || options.explain) {
-    throw UsageError(
-        fmt::format("{} is an option of the heat and triad workloads; add "
-                    "--workload heat or --workload triad",
-                    options.size               ? "--size"
-                    : options.steps            ? "--steps"
-                    : options.checkpoint_every ? "--checkpoint-every"
-                                               : "--explain"));
-  }
+  check_mandelbrot_workload(options.workload, options.size               ? "--size"
+                                              : options.steps            ? "--steps"
+                                              : options.checkpoint_every ? "--checkpoint-every"
+                                              : options.explain          ? "--explain"
+                                                                         : nullptr);
   const JobSpec spec = resolve_job(options.job.request());
   const std::int64_t tile =
       options.tile == "auto" ? 0 : parse_integer("--tile", options.tile, 1, kInt64Max);
@@ -640,12 +650,7 @@ struct WorkloadRuns {
 // run then `repeat` timed ones; the median wall time, its rate, and whether the result's
 // checksum is serial's.
 int run_compare_workload(const CompareOptions& options) {
-  if (!options.mandelbrot_options.empty()) {
-    throw UsageError(
-        fmt::format("{} is an option of the mandelbrot workload; {} takes --size and "
-                    "--steps",
-                    options.mandelbrot_options.front(), options.workload));
-  }
+  refuse_mandelbrot_options(options.mandelbrot_options, options.workload);
   if (options.together) {
     throw UsageError(
         "--together compares the mandelbrot job only: drop it, or run `render "
@@ -770,16 +775,9 @@ int run_compare(const CompareOptions& options) {
   if (options.workload == "heat" || options.workload == "triad") {
     return run_compare_workload(options);
   }
-  if (options.workload != "mandelbrot") {
-    throw UsageError(fmt::format(
-        "unknown workload '{}': the workloads are mandelbrot, heat and triad", options.workload));
-  }
-  if (options.size || options.steps) {
-    throw UsageError(
-        fmt::format("{} is an option of the heat and triad workloads; add "
-                    "--workload heat or --workload triad",
-                    options.size ? "--size" : "--steps"));
-  }
+  check_mandelbrot_workload(options.workload, options.size    ? "--size"
+                                              : options.steps ? "--steps"
+                                                              : nullptr);
   const JobSpec spec = resolve_job(options.job.request());
   const auto repeat = static_cast<int>(parse_integer("--repeat", options.repeat, 1, 1000));
   const NodeOptions node_opts = node_options(options.job);

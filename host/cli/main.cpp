@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <optional>
 
@@ -135,6 +136,23 @@ void name_option_types(CLI::App& app) {
       }
     }
   }
+}
+
+// The options of the Mandelbrot job that `command` was given (the job's own and `extra`), which
+// the kernel workloads refuse.
+std::vector<std::string> mandelbrot_options_given(const CLI::App& command,
+                                                  std::initializer_list<const char*> extra) {
+  std::vector<std::string> given;
+  const auto check = [&](const char* option) {
+    if (command.count(option) > 0) given.emplace_back(option);
+  };
+  for (const char* option :
+       {"--preset", "--xmin", "--xmax", "--ymin", "--ymax", "--center", "--scale", "--width",
+        "--height", "--max-iter", "--precision", "--mode", "--kernel"}) {
+    check(option);
+  }
+  for (const char* option : extra) check(option);
+  return given;
 }
 
 }  // namespace
@@ -319,19 +337,11 @@ int main(int argc, char** argv) {
     if (*devices_cmd) return run_devices(devices);
     if (*probe_cmd) return run_probe(probe);
     if (*render_cmd) {
-      for (const char* option :
-           {"--preset", "--xmin", "--xmax", "--ymin", "--ymax", "--center", "--scale", "--width",
-            "--height", "--max-iter", "--precision", "--mode", "--kernel"}) {
-        if (render_cmd->count(option) > 0) render.mandelbrot_options.emplace_back(option);
-      }
+      render.mandelbrot_options = mandelbrot_options_given(*render_cmd, {});
       return run_render(render);
     }
     if (*compare_cmd) {
-      for (const char* option :
-           {"--preset", "--xmin", "--xmax", "--ymin", "--ymax", "--center", "--scale", "--width",
-            "--height", "--max-iter", "--precision", "--mode", "--kernel", "--python", "--out"}) {
-        if (compare_cmd->count(option) > 0) compare.mandelbrot_options.emplace_back(option);
-      }
+      compare.mandelbrot_options = mandelbrot_options_given(*compare_cmd, {"--python", "--out"});
       if (compare_cmd->count("--policy") > 0 && !compare.together) {
         throw hetero::UsageError(
             "--policy sets the policy of the --together run, and each backend alone runs "
