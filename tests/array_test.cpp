@@ -330,6 +330,142 @@ TEST(ArrayOnOpenCL, AFullDeviceEvictsTheLeastRecentlyUsedReplicaWritingItsResult
   }
 }
 
+// x[i] += 1 and a vertical 3-point sum, written to index windows of arrays larger than the
+// device (each array argument followed by its origin).
+const auto& windowed_increment_kernel() {
+  static const auto kernel = Kernel<Tile1D, View<float>>("windowed_increment")
+                                 .host([](Tile1D tile, View<float> x) {
+                                   for (std::int64_t i = tile.begin; i < tile.end; ++i)
+                                     x[i] += 1.0F;
+                                 })
+                                 .opencl(R"(
+__kernel void increment(__global float* x, long x_origin) {
+  const long i = get_global_id(0);
+  x[i - x_origin] += 1.0f;
+})",
+                                         "increment", {.array_origins = true});
+  return kernel;
+}
+
+float column_sum(const float* in, std::int64_t pitch, std::int64_t height, std::int64_t x,
+                 std::int64_t y) {
+  float sum = 0.0F;
+  for (std::int64_t dy = -1; dy <= 1; ++dy) {
+    sum += in[std::clamp<std::int64_t>(y + dy, 0, height - 1) * pitch + x];
+  }
+  return sum;
+}
+
+const auto& windowed_column_sum_kernel() {
+  static const auto kernel =
+      Kernel<Tile2D, View2D<const float>, View2D<float>, std::int64_t, std::int64_t>(
+          "windowed_column_sum")
+          .host([](Tile2D tile, View2D<const float> in, View2D<float> out, std::int64_t pitch,
+                   std::int64_t height) {
+            for (std::int64_t y = tile.y_begin; y < tile.y_end; ++y) {
+              for (std::int64_t x = tile.x_begin; x < tile.x_end; ++x) {
+                out(x, y) = column_sum(in.data(), pitch, height, x, y);
+              }
+            }
+          })
+          .opencl(R"(
+__kernel void column_sum(__global const float* in, long in_origin, __global float* out,
+                         long out_origin, long pitch, long height) {
+  const long x = get_global_id(0), y = get_global_id(1);
+  float sum = 0.0f;
+  for (long dy = -1; dy <= 1; ++dy) sum += in[clamp(y + dy, 0L, height - 1) * pitch + x - in_origin];
+  out[y * pitch + x - out_origin] = sum;
+})",
+                  "column_sum", {.array_origins = true})
+          .exact();
+  return kernel;
+}
+
+RuntimeOptions opencl_capped_at(std::uint64_t bytes) {
+  RuntimeOptions options;
+  NodeOptions capped;
+  capped.memory.bytes = bytes;
+  options.exact_nodes = {{"opencl", capped}};
+  return options;
+}
+
+TEST(ArrayOnOpenCL, AnArrayTwiceTheDevicesCapRunsInAWindowThatWritesItsBlocksBackAsItMoves) {
+  SKIP_WITHOUT_OPENCL();
+  const std::int64_t n = 1 << 19;  // 2 MiB of floats on a device capped at 1 MiB
+  const std::size_t bytes = n * sizeof(float);
+  const RuntimeOptions options = opencl_capped_at(bytes / 2);
+  Runtime runtime(options);
+  Array<float> x(n);
+  fill_iota(x);
+  LaunchOptions tiles;
+  tiles.tile = 1 << 14;
+  std::uint64_t evicted_by_runs = 0;
+  for (int run = 0; run < 2; ++run) {
+    const LaunchResult result =
+        runtime.run(windowed_increment_kernel(), Grid1D{n}, read_write(x), tiles);
+    EXPECT_LE(result.report.nodes[0].peak_device_bytes, bytes / 2);
+    evicted_by_runs += result.report.nodes[0].transfers.eviction;
+  }
+  // Every block went in at least once per run, except those the second run found still in the
+  // window (at most a window of them), and every block that went in came back once: evicted as
+  // the window moved on, or written back when the host acquired the array.
+  const auto in_x = x.acquire_read();
+  const ArrayTransfers moved = x.transfers();
+  EXPECT_GE(moved.to_device_by(TransferCause::read_miss), 2 * bytes - bytes / 2);
+  EXPECT_GE(moved.to_host_by(TransferCause::eviction), bytes);
+  EXPECT_EQ(moved.to_host_by(TransferCause::eviction), evicted_by_runs);
+  EXPECT_EQ(moved.to_host_by(TransferCause::eviction) + moved.to_host_by(TransferCause::write_back),
+            moved.to_device_by(TransferCause::read_miss));
+  for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(in_x[i], static_cast<float>(i) + 2.0F) << i;
+}
+
+TEST(ArrayOnOpenCL, PitchedArraysLargerThanTheDeviceRunWithAHaloInWindows) {
+  SKIP_WITHOUT_OPENCL();
+  const std::int64_t width = 200, pitch = 256, height = 1024;  // 1 MiB each, 768 KiB of room
+  Array2D<float> in(width, height, pitch, "in"), out(width, height, pitch, "out");
+  {
+    auto host = in.acquire_write();
+    for (std::int64_t i = 0; i < pitch * height; ++i) {
+      host.view().data[i] = static_cast<float>(i % 977);
+    }
+  }
+  Runtime runtime(opencl_capped_at(768 * 1024));
+  LaunchOptions bands;
+  bands.tile = 64 * width;
+  const LaunchResult result = runtime.run(windowed_column_sum_kernel(), Grid2D{width, height},
+                                          read_halo(in, 1), write(out), pitch, height, bands);
+  EXPECT_GT(result.report.nodes[0].transfers.eviction, 0U);
+  EXPECT_EQ(in.transfers().to_host_by(TransferCause::eviction), 0U);  // read only: dropped
+  EXPECT_LE(result.report.nodes[0].peak_device_bytes, 768U * 1024);
+  const auto in_host = in.acquire_read();
+  const auto out_host = out.acquire_read();
+  for (std::int64_t y = 0; y < height; ++y) {
+    for (std::int64_t x = 0; x < width; ++x) {
+      ASSERT_EQ(out_host.view().data[y * pitch + x],
+                column_sum(in_host.view().data, pitch, height, x, y))
+          << x << "," << y;
+    }
+  }
+}
+
+TEST(ArrayOnOpenCL, ATileLargerThanItsWindowIsAOneLineError) {
+  SKIP_WITHOUT_OPENCL();
+  const std::int64_t n = 1 << 19;
+  Runtime runtime(opencl_capped_at(n * sizeof(float) / 2));
+  Array<float> x(n);
+  LaunchOptions one_tile;
+  one_tile.tile = n;
+  try {
+    runtime.run(windowed_increment_kernel(), Grid1D{n}, read_write(x), one_tile);
+    FAIL() << "a tile larger than the device ran";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_NE(message.find("windowed_increment"), std::string::npos) << message;
+    EXPECT_NE(message.find("smaller tiles"), std::string::npos) << message;
+  }
+}
+
 TEST(ArrayOnOpenCL, AWrappedArrayWrittenBackAfterEachRunHoldsTheResultsWhenTheRunReturns) {
   SKIP_WITHOUT_OPENCL();
   std::vector<float> values(3000);

@@ -128,6 +128,14 @@ void ArrayRecord::detach(Space space, TraceLane* lane, TransferCause cause) {
   holders_.erase(it);
 }
 
+void ArrayRecord::evict(Space space, BlockRun run, TraceLane* lane) {
+  std::lock_guard lock(mutex_);
+  Holder* from = holder(space);
+  if (from == nullptr || space == kHost) return;
+  write_back_locked(*from, run, lane, TransferCause::eviction);
+  std::fill(from->states.begin() + run.first, from->states.begin() + run.end(), State::invalid);
+}
+
 // Copies the blocks of `run` that `from` alone holds back to the host, adjacent ones as one
 // copy; they become shared in both.
 void ArrayRecord::write_back_locked(Holder& from, BlockRun run, TraceLane* lane,

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -55,23 +57,52 @@ std::string block_label(const ArrayRecord& array, BlockRun run) {
 }  // namespace
 
 // A registered array's replica in the device's memory, with the copy that last filled each
-// block: a kernel on another queue that reads the block waits for it.
+// block: a kernel on another queue that reads the block waits for it. It holds the whole array,
+// or for an array larger than the device a window of `capacity` adjacent blocks, which moves
+// when a tile needs blocks outside it (every other block is invalid here).
 class KernelPipeline::Replica final : public backend::Replica {
  public:
-  Replica(KernelDevice& device, const ArrayRecord& array)
+  Replica(KernelDevice& device, const ArrayRecord& array, std::int64_t capacity)
       : device_(device),
-        buffer_(device.space(), std::max<std::size_t>(1, array.bytes())),
+        buffer_(device.space(),
+                std::max<std::size_t>(
+                    1, capacity >= array.blocks() ? array.bytes() : array.span_of({0, capacity}))),
+        capacity_(std::min(capacity, array.blocks())),
         ready_(static_cast<std::size_t>(array.blocks())) {}
 
   std::string_view space_name() const override { return device_.space().name(); }
   void copy_to_host(const ArrayRecord& array, BlockRun run) override {
-    device_.copy_to_host_now(buffer_.data(), array.host(), region_of(array, run));
+    device_.copy_to_host_now(first_byte(array), array.host(), region_of(array, run));
   }
 
-  void* data() { return buffer_.data(); }
+  bool windowed(const ArrayRecord& array) const { return capacity_ < array.blocks(); }
+  BlockRun window() const { return {base_.load(), capacity_}; }
+  bool holds(BlockRun run) const {
+    const BlockRun held = window();
+    return run.first >= held.first && run.end() <= held.end();
+  }
+  /// Where the array's element 0 would lie: the window's first block sits at the buffer's start.
+  void* first_byte(const ArrayRecord& array) const {
+    const std::size_t before = array.offset_of({base_.load(), 1});
+    return reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(buffer_.data()) - before);
+  }
+  /// The window's first element (2-D: row x pitch).
+  std::int64_t origin(const ArrayRecord& array) const {
+    return static_cast<std::int64_t>(array.offset_of({base_.load(), 1}) /
+                                     array.shape().element_bytes);
+  }
+  /// Moves the window to start at block `first` (clamped so that it ends with the array); what
+  /// it held is given up first (written back when only it held it).
+  void move_window(ArrayRecord& array, std::int64_t first, TraceLane& lane) {
+    const BlockRun held = window();
+    array.evict(&device_.space(), held, &lane);
+    std::fill(ready_.begin() + held.first, ready_.begin() + held.end(), nullptr);
+    base_ = std::clamp<std::int64_t>(first, 0, array.blocks() - capacity_);
+  }
+
   DeviceCommandPtr copy_from_host(int queue, const ArrayRecord& array, BlockRun run) {
     DeviceCommandPtr copy =
-        device_.copy(queue, buffer_.data(), array.host(), region_of(array, run), true);
+        device_.copy(queue, first_byte(array), array.host(), region_of(array, run), true);
     std::fill(ready_.begin() + run.first, ready_.begin() + run.end(), copy);
     return copy;
   }
@@ -88,6 +119,8 @@ class KernelPipeline::Replica final : public backend::Replica {
  private:
   KernelDevice& device_;
   Buffer<std::byte> buffer_;
+  std::int64_t capacity_;
+  std::atomic<std::int64_t> base_{0};  // read by write-backs on other nodes' threads
   std::vector<DeviceCommandPtr> ready_;
 };
 
@@ -119,7 +152,7 @@ KernelPipeline::~KernelPipeline() {
   }
 }
 
-KernelPipeline::Replica& KernelPipeline::replica_of(ArrayRecord& array,
+KernelPipeline::Replica* KernelPipeline::replica_of(ArrayRecord& array,
                                                     const backend::Launch& launch,
                                                     TraceLane& lane) {
   std::erase_if(held_, [](const Held& held) { return held.array.expired(); });
@@ -127,9 +160,40 @@ KernelPipeline::Replica& KernelPipeline::replica_of(ArrayRecord& array,
     if (held.array.lock().get() == &array) held.last_used = launches_;
   }
   if (backend::Replica* replica = array.replica(space_key())) {
-    return static_cast<Replica&>(*replica);
+    return static_cast<Replica*>(replica);
   }
-  auto replica = with_room(launch, lane, [&] { return std::make_unique<Replica>(device_, array); });
+  std::unique_ptr<Replica> replica;
+  try {
+    replica = with_room(launch, lane,
+                        [&] { return std::make_unique<Replica>(device_, array, array.blocks()); });
+  } catch (const OutOfMemory&) {
+    return nullptr;
+  }
+  return &adopt(array, std::move(replica));
+}
+
+KernelPipeline::Replica& KernelPipeline::window_of(ArrayRecord& array, std::uint64_t room) {
+  const std::size_t stride = array.blocks() > 1 ? array.offset_of({1, 1}) : array.bytes();
+  std::int64_t capacity =
+      std::min<std::int64_t>(static_cast<std::int64_t>(room / stride), array.blocks() - 1);
+  for (;;) {
+    if (capacity < 1) {
+      throw OutOfMemory(fmt::format("{}: no room for a window of {} ({} of its {}-byte memory "
+                                    "cap are in use); raise the cap (--device-memory)",
+                                    device_.space().name(), array.label(),
+                                    device_.space().bytes_in_use(), device_.space().limit()),
+                        stride);
+    }
+    try {
+      return adopt(array, std::make_unique<Replica>(device_, array, capacity));
+    } catch (const OutOfMemory&) {
+      capacity /= 2;
+    }
+  }
+}
+
+KernelPipeline::Replica& KernelPipeline::adopt(ArrayRecord& array,
+                                               std::unique_ptr<Replica> replica) {
   held_.push_back({array.weak_from_this(), launches_});
   return static_cast<Replica&>(array.attach(space_key(), std::move(replica)));
 }
@@ -180,29 +244,29 @@ class KernelPipeline::LaunchRun {
     while (const std::optional<Tile> tile = next_tile(issued)) {
       Slot& slot = slots_[issued % slots_.size()];
       if (slot.tile) finish(slot);
+      move_windows(launch_.range(*tile), issued);
       enqueue(slot, *tile);
       ++issued;
     }
-    for (std::size_t k = 0; k < slots_.size(); ++k) {
-      Slot& slot = slots_[(issued + k) % slots_.size()];
-      if (slot.tile) finish(slot);
-    }
+    finish_all(issued);
   }
 
  private:
   TraceLane& first_lane() { return *slots_.front().lane; }
 
   // The arguments as the device sees them: arrays in its memory, with the host arrays' shapes.
-  // Plain arrays get a buffer for this launch; registered ones keep theirs between launches.
+  // Plain arrays get a buffer for this launch; registered ones keep theirs between launches, or
+  // when they do not fit whole, share what memory is left as windows.
   void place_arguments() {
     on_device_ = launch_.arguments;
     plain_.resize(on_device_.size());
     registered_.assign(on_device_.size(), nullptr);
+    std::vector<std::size_t> too_large;
     for (std::size_t i = 0; i < on_device_.size(); ++i) {
       backend::ArgumentBinding& argument = on_device_[i];
       if (argument.array) {
-        registered_[i] = &pipeline_.replica_of(*argument.array, launch_, first_lane());
-        argument.data = registered_[i]->data();
+        registered_[i] = pipeline_.replica_of(*argument.array, launch_, first_lane());
+        if (registered_[i] == nullptr) too_large.push_back(i);
       } else if (argument.is_array) {
         plain_[i] = pipeline_.with_room(launch_, first_lane(), [&] {
           return Buffer<std::byte>(device_.space(), std::max<std::size_t>(1, argument.bytes()));
@@ -210,6 +274,35 @@ class KernelPipeline::LaunchRun {
         argument.data = plain_[i].data();
       }
     }
+    for (std::size_t k = 0; k < too_large.size(); ++k) {
+      const std::size_t i = too_large[k];
+      require_windows(i);
+      const MemorySpace& space = device_.space();
+      const std::uint64_t room = space.limit() - std::min(space.limit(), space.bytes_in_use());
+      registered_[i] = &pipeline_.window_of(*on_device_[i].array, room / (too_large.size() - k));
+    }
+    for (std::size_t i = 0; i < on_device_.size(); ++i) {
+      if (registered_[i] != nullptr) point_at_replica(i);
+    }
+  }
+
+  // An array larger than the device runs in windows only when the implementation can index one.
+  void require_windows(std::size_t i) const {
+    if (device_.takes_windows()) return;
+    const ArrayRecord& array = *on_device_[i].array;
+    throw OutOfMemory(
+        fmt::format("kernel '{}', {} ({}, {} bytes) does not fit in {} (memory cap {} bytes): "
+                    "its OpenCL implementation can take it in windows if it declares "
+                    "OpenCLOptions::array_origins; or raise the cap (--device-memory)",
+                    launch_.kernel->name, argument_label(i), array.label(), array.bytes(),
+                    device_.space().name(), device_.space().limit()),
+        array.bytes());
+  }
+
+  void point_at_replica(std::size_t i) {
+    const ArrayRecord& array = *on_device_[i].array;
+    on_device_[i].data = registered_[i]->first_byte(array);
+    on_device_[i].origin = registered_[i]->origin(array);
   }
 
   // Plain arrays every tile reads go in whole, once, before any kernel.
@@ -229,11 +322,57 @@ class KernelPipeline::LaunchRun {
     }
   }
 
+  // Finishes every tile in flight, in the order they were handed out.
+  void finish_all(std::size_t issued) {
+    for (std::size_t k = 0; k < slots_.size(); ++k) {
+      Slot& slot = slots_[(issued + k) % slots_.size()];
+      if (slot.tile) finish(slot);
+    }
+  }
+
   std::optional<Tile> next_tile(std::size_t issued) {
     if (work_.self_scheduling()) return work_.next();
     const std::span<const Tile> assigned = work_.assigned();
     if (issued >= assigned.size() || work_.stop_requested()) return std::nullopt;
     return assigned[issued];
+  }
+
+  // Windows that lack blocks the tile needs move to start at its first, once every tile in
+  // flight is done with them. Throws when the tile needs more than a window holds.
+  void move_windows(const backend::TileRange& range, std::size_t issued) {
+    for (std::size_t i = 0; i < registered_.size(); ++i) {
+      Replica* replica = registered_[i];
+      if (replica == nullptr || !replica->windowed(*launch_.arguments[i].array)) continue;
+      ArrayRecord& array = *launch_.arguments[i].array;
+      const BlockRun needed = reached_blocks(launch_.arguments[i], range);
+      if (needed.empty() || replica->holds(needed)) continue;
+      if (needed.count > replica->window().count) {
+        throw OutOfMemory(
+            fmt::format("kernel '{}', {}: a tile reaches {} bytes of {} and {} holds a window of "
+                        "{} bytes of it (memory cap {} bytes): use smaller tiles (--tile)",
+                        launch_.kernel->name, argument_label(i), array.span_of(needed),
+                        array.label(), device_.space().name(), array.span_of(replica->window()),
+                        device_.space().limit()),
+            array.span_of(needed));
+      }
+      finish_all(issued);
+      replica->move_window(array, needed.first, first_lane());
+      point_at_replica(i);
+    }
+  }
+
+  // Every block of `argument` a tile reads or writes, as one run.
+  static BlockRun reached_blocks(const backend::ArgumentBinding& argument,
+                                 const backend::TileRange& range) {
+    std::int64_t first = std::numeric_limits<std::int64_t>::max(), end = 0;
+    const auto add = [&](BlockRun run) {
+      if (run.empty()) return;
+      first = std::min(first, run.first);
+      end = std::max(end, run.end());
+    };
+    for (const BlockRun run : backend::blocks_to_read(argument, range)) add(run);
+    add(backend::blocks_written(argument, range));
+    return end > 0 ? BlockRun{first, end - first} : BlockRun{};
   }
 
   void enqueue(Slot& slot, const Tile& tile) {

@@ -33,7 +33,9 @@ class DeviceCommand {
 using DeviceCommandPtr = std::shared_ptr<DeviceCommand>;
 
 /// Bytes between a host array and its replica, which has the array's shape: `rows` rows of
-/// `row_bytes`, `pitch` bytes apart, from byte `offset` on both sides (one row: a range).
+/// `row_bytes`, `pitch` bytes apart, from byte `offset` on both sides (one row: a range). A
+/// window's device address is where its array's first byte would lie: only its own bytes are
+/// ever reached from it.
 struct CopyRegion {
   std::size_t offset = 0, row_bytes = 0, rows = 1, pitch = 0;
   std::size_t bytes() const { return row_bytes * rows; }
@@ -64,6 +66,9 @@ class KernelDevice {
   virtual void flush(int queue) = 0;
   /// Waits for every queue.
   virtual void drain() noexcept = 0;
+  /// Whether the implementation begin() chose can index an array's window (a binding's origin):
+  /// only then does an array larger than the device's memory run here, in windows.
+  virtual bool takes_windows() const = 0;
 };
 
 class KernelPipeline {
@@ -89,8 +94,13 @@ class KernelPipeline {
   };
 
   const void* space_key() const { return &device_.space(); }
-  /// The replica of `array` here, made on first use (see with_room).
-  Replica& replica_of(backend::ArrayRecord& array, const backend::Launch& launch, TraceLane& lane);
+  /// The replica of `array` here: the one it has, or a whole one made now (see with_room);
+  /// nullptr when the whole array does not fit.
+  Replica* replica_of(backend::ArrayRecord& array, const backend::Launch& launch, TraceLane& lane);
+  /// A replica of `array` holding a window of as many blocks as fit in `room` bytes (fewer when
+  /// the device refuses that much). Throws OutOfMemory when not one block fits.
+  Replica& window_of(backend::ArrayRecord& array, std::uint64_t room);
+  Replica& adopt(backend::ArrayRecord& array, std::unique_ptr<Replica> replica);
   /// Calls `allocate()`; while the memory is full, evicts the replica least recently used by a
   /// launch (not one `launch` uses: the blocks only it held go back first, traced on `lane` as
   /// evictions) and tries again. Throws OutOfMemory when nothing is left to evict.

@@ -40,41 +40,27 @@ struct Slot {
 }  // namespace
 
 struct CudaNode::Device {
-  Device(int device, int multiprocessors_)
-      : device_space(std::string(kName), device),
+  Device(cuda::DeviceSpace& device_space_, int device, int multiprocessors_)
+      : device_space(device_space_),
         pinned_space(std::string(kName), device),
-        multiprocessors(multiprocessors_),
-        kernels(kName, device, device_space, kStreams) {
+        multiprocessors(multiprocessors_) {
     for (int i = 0; i < kStreams; ++i) slots.emplace_back(device_space, device);
   }
 
-  cuda::DeviceSpace device_space;
+  cuda::DeviceSpace& device_space;  // the node's
   cuda::PinnedHostSpace pinned_space;
   std::deque<Slot> slots;  // kStreams of them; a deque as slots cannot move
   int multiprocessors;
-  cuda::KernelRunner kernels;  // user kernels
 };
 
-NodeInfo CudaNode::describe(const NodeOptions& options) {
-  return cuda::describe_node(kName, options, kStreams);
-}
-
-CudaNode::CudaNode(const NodeOptions& options)
-    : info_(describe(options)), device_(cuda::select_device(kName, options)) {
-  cuda::use_device(kName, device_);
+CudaNode::CudaNode(const NodeOptions& options) : GpuNode(kName, options, kStreams) {
   const cuda::DeviceProperties& properties =
-      cuda::device_list().devices[static_cast<std::size_t>(device_)];
-  resources_ = std::make_unique<Device>(device_, properties.multiprocessors);
-  resources_->device_space.set_limit(options.memory.of(cuda::free_memory(kName, device_)));
-  info_.link = cuda::device_link(kName, device_, LinkLookup::cached);
+      cuda::device_list().devices[static_cast<std::size_t>(device())];
+  resources_ = std::make_unique<Device>(device_space(), device(), properties.multiprocessors);
 }
 
 CudaNode::~CudaNode() {
-  if (resources_ != nullptr) static_cast<void>(cudaSetDevice(device_));
-}
-
-MemorySpace* CudaNode::memory_space() {
-  return &resources_->device_space;
+  make_current();
 }
 
 void CudaNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
@@ -89,12 +75,12 @@ void CudaNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> co
 template <class Real>
 void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
                       NodeTrace& trace) {
-  cuda::use_device(kName, device_);
+  cuda::use_device(kName, device());
   trace.reserve_lanes(kStreams);
   Device& gpu = *resources_;
   // A run that failed may have left work in flight: start from idle streams.
   for (Slot& slot : gpu.slots) {
-    slot.stream.synchronize(kName, device_);
+    slot.stream.synchronize(kName, device());
     slot.piece.reset();
   }
 
@@ -103,7 +89,7 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
   int blocks_per_multiprocessor = 0;
   cuda::check(
       kernels::cuda::resident_blocks_per_multiprocessor(fp64, fma, &blocks_per_multiprocessor),
-      kName, device_, "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+      kName, device(), "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
   const int max_blocks = std::max(1, blocks_per_multiprocessor * gpu.multiprocessors);
 
   // The axes cross the link once per job.
@@ -114,7 +100,7 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
   copy(xs, 0, std::span<const Real>(axes.xs, xs.size()), first_lane, "axes x");
   copy(ys, 0, std::span<const Real>(axes.ys, ys.size()), first_lane, "axes y");
 
-  const cuda::DeviceClock clock(kName, device_, gpu.slots[0].stream.get(), first_lane);
+  const cuda::DeviceClock clock(kName, device(), gpu.slots[0].stream.get(), first_lane);
   for (Slot& slot : gpu.slots) slot.last_end_ns = clock.anchor_ns();
 
   // Room in the slot for up to `wanted` counts, on the device and in staging; fewer when memory
@@ -133,7 +119,7 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
   const auto enqueue = [&](Slot& slot, const Piece& piece) {
     const auto pixels = static_cast<std::size_t>(piece.size());
     const cudaStream_t stream = slot.stream.get();
-    slot.started.record(stream, kName, device_);
+    slot.started.record(stream, kName, device());
     kernels::cuda::TileLaunch launch;
     launch.xs = xs.data();
     launch.ys = ys.data();
@@ -143,21 +129,21 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
     launch.max_iter = job.max_iter();
     launch.out = slot.device_counts.data();
     launch.chunk_counter = slot.chunk_counter.data();
-    cuda::check(kernels::cuda::launch_tile(fp64, fma, launch, max_blocks, stream), kName, device_,
+    cuda::check(kernels::cuda::launch_tile(fp64, fma, launch, max_blocks, stream), kName, device(),
                 "tile kernel launch");
-    slot.computed.record(stream, kName, device_);
+    slot.computed.record(stream, kName, device());
     const std::uint64_t bytes = pixels * sizeof(std::uint32_t);
     cuda::check(cudaMemcpyAsync(slot.staging.data(), slot.device_counts.data(), bytes,
                                 cudaMemcpyDeviceToHost, stream),
-                kName, device_, "cudaMemcpyAsync (device to host)", bytes);
-    slot.copied.record(stream, kName, device_);
+                kName, device(), "cudaMemcpyAsync (device to host)", bytes);
+    slot.copied.record(stream, kName, device());
     slot.piece = piece;
   };
 
   // Waits for the slot's piece, moves its counts into place and records it on the slot's lane;
   // a tile is completed with its last piece.
   const auto finish = [&](Slot& slot, TraceLane& lane) {
-    slot.copied.synchronize(kName, device_);
+    slot.copied.synchronize(kName, device());
     const Piece piece = *slot.piece;
     const Tile part = piece.part();
     slot.piece.reset();
@@ -211,26 +197,8 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
   }
 }
 
-bool CudaNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
-  return resources_->kernels.can_run(kernel, why);
-}
-
-void CudaNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
-  resources_->kernels.run(launch, work, trace);
-}
-
 void register_cuda(NodeRegistry& registry) {
-  Backend backend;
-  backend.name = std::string(kName);
-  backend.kind = NodeKind::device;
-  backend.built = true;
-  backend.describe = &CudaNode::describe;
-  backend.create = [](const NodeOptions& options) { return std::make_unique<CudaNode>(options); };
-  backend.enumerate = [] { return cuda::enumerate_nodes(kName, CudaNode::kStreams); };
-  backend.probe = [](const NodeOptions& options) {
-    return cuda::device_link(kName, cuda::select_device(kName, options), LinkLookup::remeasure);
-  };
-  registry.add(std::move(backend));
+  registry.add(cuda::gpu_backend<CudaNode>(kName, CudaNode::kStreams));
 }
 
 }  // namespace hetero::nodes

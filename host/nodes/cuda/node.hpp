@@ -5,10 +5,11 @@
 #include <memory>
 
 #include "hetero/backend/node.hpp"
+#include "nodes/cuda/gpu_node.hpp"
 
 namespace hetero::nodes {
 
-class CudaNode final : public Node {
+class CudaNode final : public cuda::GpuNode {
  public:
   /// Streams, each a trace lane: while one stream's counts cross the link, the next tile's
   /// kernel runs on the other.
@@ -18,29 +19,17 @@ class CudaNode final : public Node {
   /// throws Error when the device cannot be opened.
   explicit CudaNode(const NodeOptions& options);
   ~CudaNode() override;
-  const NodeInfo& info() const override { return info_; }
-  int lanes() const override { return kStreams; }
-  /// The GPU's memory as this node uses it (axes, counts, chunk counters).
-  MemorySpace* memory_space() override;
   /// Uploads the job's axes once, then computes each tile `work` hands out on the streams in
   /// turn; a tile is reported completed once its counts are in `counts`. Static policy: the
   /// node's assigned tiles in order until a stop is asked. Self-scheduling: tiles from next().
   void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
            NodeTrace& trace) override;
 
-  /// User kernels: their CUDA implementation on a stream of this GPU.
-  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
-  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
-
-  static NodeInfo describe(const NodeOptions& options);
-
  private:
   struct Device;  // CUDA resources; their types stay out of this header
   template <class Real>
   void run_in(const Job& job, WorkSource& work, std::span<std::uint32_t> counts, NodeTrace& trace);
 
-  NodeInfo info_;
-  int device_ = 0;
   std::unique_ptr<Device> resources_;
 };
 

@@ -119,23 +119,25 @@ void KernelRunner::begin(const backend::Launch& launch, TraceLane& lane) {
 void KernelRunner::enqueue_copy(cl_command_queue queue, const void* device, void* host,
                                 const CopyRegion& region, bool to_device, bool blocking,
                                 cl_event* event) {
-  const OpenCLSpace::Region memory =
-      space_.resolve(device, std::max<std::size_t>(1, region.bytes()));
+  // Resolved where the region starts: a window's `device` lies before its buffer.
+  const OpenCLSpace::Region memory = space_.resolve(
+      reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(device) + region.offset),
+      std::max<std::size_t>(1, region.bytes()));
   const cl_bool block = blocking ? CL_TRUE : CL_FALSE;
   auto* host_bytes = static_cast<std::byte*>(host);
   const std::string what = to_device ? "write to the device" : "read from the device";
   if (region.rows <= 1) {
-    const std::size_t offset = memory.offset + region.offset;
-    check(to_device ? clEnqueueWriteBuffer(queue, memory.memory, block, offset, region.row_bytes,
-                                           host_bytes + region.offset, 0, nullptr, event)
-                    : clEnqueueReadBuffer(queue, memory.memory, block, offset, region.row_bytes,
-                                          host_bytes + region.offset, 0, nullptr, event),
+    check(to_device
+              ? clEnqueueWriteBuffer(queue, memory.memory, block, memory.offset, region.row_bytes,
+                                     host_bytes + region.offset, 0, nullptr, event)
+              : clEnqueueReadBuffer(queue, memory.memory, block, memory.offset, region.row_bytes,
+                                    host_bytes + region.offset, 0, nullptr, event),
           what);
     return;
   }
   // Rows that lie apart: one rectangle, both sides pitched alike from their first byte.
-  const std::array<std::size_t, 3> device_origin{(memory.offset + region.offset) % region.pitch,
-                                                 (memory.offset + region.offset) / region.pitch, 0};
+  const std::array<std::size_t, 3> device_origin{memory.offset % region.pitch,
+                                                 memory.offset / region.pitch, 0};
   const std::array<std::size_t, 3> host_origin{region.offset % region.pitch,
                                                region.offset / region.pitch, 0};
   const std::array<std::size_t, 3> size{region.row_bytes, region.rows, 1};
@@ -162,7 +164,8 @@ void KernelRunner::copy_to_host_now(const void* device, void* host, const CopyRe
 }
 
 // Binds the kernel's arguments in order (the tile's range first when the implementation asks
-// for it, then arrays as their device buffers and scalars by value) and enqueues it.
+// for it, then arrays as their device buffers, each followed by its origin when asked for, and
+// scalars by value) and enqueues it.
 DeviceCommandPtr KernelRunner::launch(int queue, const backend::Launch& launch,
                                       const backend::TileRange& tile,
                                       std::span<const backend::ArgumentBinding> arguments,
@@ -179,8 +182,15 @@ DeviceCommandPtr KernelRunner::launch(int queue, const backend::Launch& launch,
     const backend::ArgumentBinding& argument = arguments[i];
     const std::string what = fmt::format("clSetKernelArg({})", argument_label(i));
     if (argument.is_array) {
-      const cl_mem memory = space_.resolve(argument.data, 1).memory;
+      const auto window = reinterpret_cast<const void*>(
+          reinterpret_cast<std::uintptr_t>(argument.data) +
+          static_cast<std::uintptr_t>(argument.origin) * argument.element_bytes);
+      const cl_mem memory = space_.resolve(window, 1).memory;
       check(clSetKernelArg(kernel, position, sizeof(cl_mem), &memory), what);
+      if (options.array_origins) {
+        const cl_long origin = argument.origin;
+        check(clSetKernelArg(kernel, ++position, sizeof(origin), &origin), what);
+      }
     } else {
       check(clSetKernelArg(kernel, position, argument.scalar_bytes, argument.scalar.data()), what);
     }

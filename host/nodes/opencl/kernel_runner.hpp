@@ -49,6 +49,7 @@ class KernelRunner final : public KernelDevice {
                           std::span<const DeviceCommandPtr> after) override;
   void flush(int queue) override;
   void drain() noexcept override;
+  bool takes_windows() const override { return implementation_->options.array_origins; }
 
  private:
   struct Built {

@@ -19,39 +19,25 @@ constexpr std::string_view kName = "thrust";
 }  // namespace
 
 struct ThrustNode::Device {
-  explicit Device(int device)
-      : device_space(std::string(kName), device),
+  Device(cuda::DeviceSpace& device_space_, int device)
+      : device_space(device_space_),
         stream(kName, device),
         started(kName, device, /*blocking=*/false),
         computed(kName, device, /*blocking=*/true),
-        tiles(device_space, device),
-        kernels(kName, device, device_space, kLanes) {}
+        tiles(device_space, device) {}
 
-  cuda::DeviceSpace device_space;  // every vector's bytes, through Tiles' allocator
+  cuda::DeviceSpace& device_space;  // the node's: every vector's bytes, through Tiles' allocator
   cuda::Stream stream;
   cuda::Event started, computed;
   thrust_device::Tiles tiles;
-  cuda::KernelRunner kernels;  // user kernels
 };
 
-NodeInfo ThrustNode::describe(const NodeOptions& options) {
-  return cuda::describe_node(kName, options, kLanes);
-}
-
-ThrustNode::ThrustNode(const NodeOptions& options)
-    : info_(describe(options)), device_(cuda::select_device(kName, options)) {
-  cuda::use_device(kName, device_);
-  resources_ = std::make_unique<Device>(device_);
-  resources_->device_space.set_limit(options.memory.of(cuda::free_memory(kName, device_)));
-  info_.link = cuda::device_link(kName, device_, LinkLookup::cached);
+ThrustNode::ThrustNode(const NodeOptions& options) : GpuNode(kName, options, kLanes) {
+  resources_ = std::make_unique<Device>(device_space(), device());
 }
 
 ThrustNode::~ThrustNode() {
-  if (resources_ != nullptr) static_cast<void>(cudaSetDevice(device_));
-}
-
-MemorySpace* ThrustNode::memory_space() {
-  return &resources_->device_space;
+  make_current();
 }
 
 void ThrustNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
@@ -66,11 +52,11 @@ void ThrustNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> 
 template <class Real>
 void ThrustNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
                         NodeTrace& trace) {
-  cuda::use_device(kName, device_);
+  cuda::use_device(kName, device());
   trace.reserve_lanes(kLanes);
   TraceLane& lane = trace.lane(0);
   Device& gpu = *resources_;
-  gpu.stream.synchronize(kName, device_);
+  gpu.stream.synchronize(kName, device());
 
   // The axes cross the link once per job (synchronous copies, timed on the host).
   const AxesView<Real> axes = job.axes<Real>();
@@ -85,7 +71,7 @@ void ThrustNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_
   lane.copy(EventKind::copy_to_device, "axes y",
             static_cast<std::uint64_t>(axes.height) * sizeof(Real), begin, end);
 
-  const cuda::DeviceClock clock(kName, device_, gpu.stream.get(), lane);
+  const cuda::DeviceClock clock(kName, device(), gpu.stream.get(), lane);
   std::int64_t last_end = std::max(end, clock.anchor_ns());
   const bool fp64 = job.precision() == Precision::fp64;
   const bool fma = job.mode() == Mode::fma;
@@ -94,10 +80,10 @@ void ThrustNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_
   const auto compute = [&](const Piece& piece) {
     const Tile part = piece.part();
     const auto pixels = static_cast<std::size_t>(part.size());
-    gpu.started.record(gpu.stream.get(), kName, device_);
+    gpu.started.record(gpu.stream.get(), kName, device());
     gpu.tiles.compute(fp64, fma, job.width(), part.begin, part.end, max_iter, gpu.stream.get());
-    gpu.computed.record(gpu.stream.get(), kName, device_);
-    gpu.computed.synchronize(kName, device_);
+    gpu.computed.record(gpu.stream.get(), kName, device());
+    gpu.computed.synchronize(kName, device());
     // In order after the lane's last event, and not after now (the transform has completed).
     const std::int64_t now = lane.now_ns();
     const std::int64_t computed = std::clamp(clock.host_ns(gpu.computed.get()), last_end, now);
@@ -132,26 +118,8 @@ void ThrustNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_
   }
 }
 
-bool ThrustNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
-  return resources_->kernels.can_run(kernel, why);
-}
-
-void ThrustNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
-  resources_->kernels.run(launch, work, trace);
-}
-
 void register_thrust(NodeRegistry& registry) {
-  Backend backend;
-  backend.name = std::string(kName);
-  backend.kind = NodeKind::device;
-  backend.built = true;
-  backend.describe = &ThrustNode::describe;
-  backend.create = [](const NodeOptions& options) { return std::make_unique<ThrustNode>(options); };
-  backend.enumerate = [] { return cuda::enumerate_nodes(kName, ThrustNode::kLanes); };
-  backend.probe = [](const NodeOptions& options) {
-    return cuda::device_link(kName, cuda::select_device(kName, options), LinkLookup::remeasure);
-  };
-  registry.add(std::move(backend));
+  registry.add(cuda::gpu_backend<ThrustNode>(kName, ThrustNode::kLanes));
 }
 
 }  // namespace hetero::nodes

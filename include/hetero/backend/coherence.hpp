@@ -110,6 +110,10 @@ class ArrayRecord : public std::enable_shared_from_this<ArrayRecord> {
   /// `cause`: a write-back when the space goes away, an eviction when it makes room) and drops
   /// its replica.
   void detach(Space space, TraceLane* lane, TransferCause cause = TransferCause::write_back);
+  /// Gives up `run` in `space` while keeping its replica (a window of an array larger than the
+  /// space, moving on): the blocks only it holds go back first (evictions, traced on `lane`
+  /// when given), then the run is invalid there.
+  void evict(Space space, BlockRun run, TraceLane* lane);
 
   /// Makes `run` valid on the host: blocks modified in a space are copied back (write-back,
   /// traced on `lane` when given) and become shared there.

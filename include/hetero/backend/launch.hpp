@@ -40,6 +40,10 @@ struct OpenCLOptions {
   /// Passes the tile's range as the first two kernel arguments (long begin, long end: elements in
   /// 1-D, rows in 2-D) before the user's arguments.
   bool tile_arguments = false;
+  /// Passes after each array argument its origin (long): the index of the buffer's first element
+  /// in the array, so the kernel reads element i at [i - origin]. It lets the runtime run arrays
+  /// larger than the device's memory in windows; the origin is 0 when the whole array is there.
+  bool array_origins = false;
   std::size_t local_size = 0;  ///< work-items per work-group; 0: the driver chooses
   std::string build_options;   ///< added to the runtime's own (-cl-std=CL1.2)
 };
@@ -61,6 +65,10 @@ struct ArgumentBinding {
   /// Registered arrays (hetero::Array): the record whose host copy `data` points to. Nodes keep
   /// replicas of it between runs and copy only stale blocks; null for plain host arrays.
   std::shared_ptr<ArrayRecord> array;
+  /// On a device node, an array larger than the device's memory is there as a window: `origin`
+  /// is the index of the window's first element (2-D: row x pitch) and `data` points where
+  /// element 0 would lie (only the window may be reached). 0 when the whole array is there.
+  std::int64_t origin = 0;
   /// Reductions (a written slice of partials): each partial covers `chunk` elements of the 1-D
   /// space, and a tile writes the partials of the chunks it covers (tiles cover whole chunks).
   std::int64_t chunk = 0;
