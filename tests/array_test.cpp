@@ -417,6 +417,9 @@ TEST(ArrayOnOpenCL, AnArrayTwiceTheDevicesCapRunsInAWindowThatWritesItsBlocksBac
   EXPECT_EQ(moved.to_host_by(TransferCause::eviction) + moved.to_host_by(TransferCause::write_back),
             moved.to_device_by(TransferCause::read_miss));
   for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(in_x[i], static_cast<float>(i) + 2.0F) << i;
+  RecordProperty("read_miss_bytes", std::to_string(moved.to_device_by(TransferCause::read_miss)));
+  RecordProperty("eviction_bytes", std::to_string(moved.to_host_by(TransferCause::eviction)));
+  RecordProperty("write_back_bytes", std::to_string(moved.to_host_by(TransferCause::write_back)));
 }
 
 TEST(ArrayOnOpenCL, PitchedArraysLargerThanTheDeviceRunWithAHaloInWindows) {
