@@ -1,12 +1,14 @@
 // hetero-bench: one Google Benchmark family per backend and (precision, mode), on the full
 // preset; for device nodes the copy bandwidth over their link per size; the heat workload (20
 // steps on a --size square grid) and the triad (2^22 floats, arrays resident or staged) per
-// backend. Its own flags (--flag=VALUE or --flag VALUE, listed by --help before Google
-// Benchmark's): --backend NAME[,NAME...] (default: every available backend), --size PIXELS
-// (square image side, default 512), --max-iter N (default 1000).
+// backend; every pair of nodes on the host CPU under auto against the best of them alone. Its own
+// flags (--flag=VALUE or --flag VALUE, listed by --help before Google Benchmark's): --backend
+// NAME[,NAME...] (default: every available backend), --size PIXELS (square image side, default
+// 512), --max-iter N (default 1000).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -257,6 +259,47 @@ void triad(benchmark::State& state, const std::string& backend, std::int64_t n, 
   state.counters["link_bytes"] = Counter(static_cast<double>(link_bytes), Counter::kIsRate);
 }
 
+// Two nodes on the host CPU under auto (each given all of it, the run keeping the one predicted
+// fastest) against each node alone, interleaved in every iteration (in rotating order) after
+// untimed warm-ups (which calibrate the model the runs share). The time is the pair's;
+// `vs_best_alone` is the best alone's total time over the pair's: at least 0.95 when auto never
+// loses to it.
+void auto_pair(benchmark::State& state, const std::string& first, const std::string& second,
+               const hetero::JobSpec& spec) {
+  hetero::ThroughputModel model;
+  const auto runtime_on = [&](std::vector<std::string> names) {
+    hetero::RuntimeOptions options;
+    options.nodes = std::move(names);
+    options.fastest_on_shared = true;
+    options.model = &model;
+    return std::make_unique<hetero::Runtime>(options);
+  };
+  const std::array<std::unique_ptr<hetero::Runtime>, 3> runtimes{
+      runtime_on({first, second}), runtime_on({first}), runtime_on({second})};
+  hetero::RunOptions options;
+  options.policy = hetero::Policy::automatic;
+  options.model = &model;
+  const hetero::Job job(spec);
+  const hetero::Checksum& expected = reference_checksum(spec);
+  for (const auto& runtime : runtimes) runtime->run(job, options);  // warm-up, calibration
+  std::array<double, 3> seconds{};
+  std::size_t rotation = 0;  // each run goes first, second and third in turn
+  for (auto _ : state) {
+    for (std::size_t step = 0; step < runtimes.size(); ++step) {
+      const std::size_t k = (rotation + step) % runtimes.size();
+      const hetero::RunResult result = runtimes[k]->run(job, options);
+      if (result.report.checksum != expected) {
+        state.SkipWithError("a run's checksum differs from serial's");
+        return;
+      }
+      seconds[k] += result.report.wall_s;
+      if (k == 0) state.SetIterationTime(result.report.wall_s);
+    }
+    ++rotation;
+  }
+  state.counters["vs_best_alone"] = std::min(seconds[1], seconds[2]) / seconds[0];
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -357,6 +400,27 @@ int main(int argc, char** argv) {
           })
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
+    }
+  }
+  std::vector<std::string> host;
+  for (const std::string& name : backends) {
+    if (hetero::NodeRegistry::builtin().describe(name).resource == "host-cpu") host.push_back(name);
+  }
+  for (std::size_t a = 0; a < host.size(); ++a) {
+    for (std::size_t b = a + 1; b < host.size(); ++b) {
+      hetero::JobRequest request;
+      request.preset = "full";
+      request.width = config.size;
+      request.height = config.size;
+      request.max_iter = config.max_iter;
+      const hetero::JobSpec spec = hetero::resolve_job(request);
+      benchmark::RegisterBenchmark(
+          fmt::format("auto_pair/{}+{}", host[a], host[b]).c_str(),
+          [first = host[a], second = host[b], spec](benchmark::State& state) {
+            auto_pair(state, first, second, spec);
+          })
+          ->Unit(benchmark::kMillisecond)
+          ->UseManualTime();
     }
   }
   benchmark::Initialize(&argc, argv);

@@ -236,17 +236,92 @@ TEST(Model, CorruptOrForeignFilesAreReportedAndIgnored) {
   std::filesystem::remove(file);
 }
 
+// Under auto, for every pair of host nodes, the run keeps only the one the model says is
+// faster on the host CPU (both orders, either one faster), and the report rates the run against
+// that node alone. The times themselves are measured by hetero-bench's auto_pair family.
+TEST(Planning, UnderAutoEveryPairOfHostNodesRunsOnlyTheFasterOne) {
+  const NodeRegistry& registry = NodeRegistry::builtin();
+  std::vector<std::string> host;
+  for (const std::string name : {"serial", "threads", "openmp", "simd", "kokkos"}) {
+    if (registry.describe(name).available) host.push_back(name);
+  }
+  ASSERT_GE(host.size(), 2U);
+  JobRequest request;
+  request.preset = "full";
+  request.width = 90;
+  request.height = 70;
+  request.max_iter = 300;
+  const JobSpec spec = resolve_job(request);
+  const std::vector<std::uint32_t> reference = test::reference_counts(spec);
+  for (std::size_t a = 0; a < host.size(); ++a) {
+    for (std::size_t b = 0; b < host.size(); ++b) {
+      if (a == b) continue;
+      // b is the faster: taught to a model of the test's own.
+      ThroughputModel model;
+      RuntimeOptions options;
+      options.nodes = {host[a], host[b]};
+      options.fastest_on_shared = true;
+      options.model = &model;
+      Runtime runtime(options);
+      const std::vector<NodeInfo> infos = runtime.nodes();
+      ASSERT_EQ(infos.size(), 2U) << host[a] << "," << host[b];
+      for (int k = 0; k < 3; ++k) {
+        model.record(infos[0], spec.precision, spec.mode, 1.0);
+        model.record(infos[1], spec.precision, spec.mode, 3.0);
+      }
+      RunOptions run;
+      run.policy = Policy::automatic;
+      const RunResult result = runtime.run(Job(spec), run);
+      const std::string pair = host[a] + "," + host[b];
+      EXPECT_EQ(result.report.nodes[0].tiles, 0) << pair;
+      EXPECT_EQ(result.report.nodes[1].tiles, result.report.tiles) << pair;
+      EXPECT_EQ(result.report.best_alone_node, host[b]) << pair;
+      EXPECT_GT(result.report.efficiency_vs_best_alone, 0) << pair;
+      EXPECT_TRUE(std::any_of(result.report.notes.begin(), result.report.notes.end(),
+                              [&](const std::string& note) {
+                                return note.find("auto left out " + host[a]) != std::string::npos;
+                              }))
+          << pair;
+      EXPECT_EQ(result.counts, reference) << pair;
+    }
+  }
+}
+
+TEST(Planning, UnderAutoNodesOnTheHostCpuAreNotSplitAndOtherPoliciesRunThemAll) {
+  const NodePlan plan =
+      plan_nodes({"serial", "threads"}, {}, Sharing::fastest, NodeRegistry::builtin());
+  ASSERT_EQ(plan.names.size(), 2U);
+  EXPECT_EQ(plan.options[1].workers, 0);  // every hardware thread
+  ASSERT_EQ(plan.notes.size(), 1U);
+  EXPECT_NE(plan.notes[0].find("predicted fastest"), std::string::npos) << plan.notes[0];
+
+  ThroughputModel model;
+  RuntimeOptions options;
+  options.nodes = {"serial", "threads"};
+  options.fastest_on_shared = true;
+  options.model = &model;
+  Runtime runtime(options);
+  RunOptions dynamic;
+  dynamic.policy = Policy::dynamic;
+  JobRequest request;
+  request.width = 64;
+  request.height = 48;
+  const RunResult result = runtime.run(Job(resolve_job(request)), dynamic);
+  EXPECT_GT(result.report.nodes[0].tiles + result.report.nodes[1].tiles, 0);
+  EXPECT_EQ(result.report.nodes[0].tiles + result.report.nodes[1].tiles, result.report.tiles);
+}
+
 TEST(Planning, NodesSharingTheHostCpuSplitItsThreads) {
   const NodeRegistry& registry = NodeRegistry::builtin();
-  const NodePlan plan = plan_nodes({"serial", "threads"}, {}, false, registry);
+  const NodePlan plan = plan_nodes({"serial", "threads"}, {}, Sharing::split, registry);
   ASSERT_EQ(plan.names, (std::vector<std::string>{"serial", "threads"}));
   const int cores = registry.describe("threads").concurrency;
   EXPECT_EQ(plan.options[1].workers, std::max(1, cores - 1));
   ASSERT_FALSE(plan.notes.empty());
   EXPECT_NE(plan.notes.back().find("share the host CPU"), std::string::npos);
-  const NodePlan shared = plan_nodes({"serial", "threads"}, {}, true, registry);
+  const NodePlan shared = plan_nodes({"serial", "threads"}, {}, Sharing::all, registry);
   EXPECT_EQ(shared.options[1].workers, 0);
-  const NodePlan alone = plan_nodes({"threads"}, {}, false, registry);
+  const NodePlan alone = plan_nodes({"threads"}, {}, Sharing::split, registry);
   EXPECT_TRUE(alone.notes.empty());
 }
 

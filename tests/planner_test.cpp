@@ -1,6 +1,9 @@
 // The transfer-aware planner: shares that equalise predicted finish times, a node left out only
 // when the makespan without it is no longer, the decision flipping where the link's bandwidth
 // makes offloading pay, and data already resident on a device lowering what it must move.
+#include <algorithm>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "core/planner.hpp"
@@ -33,6 +36,27 @@ TEST(Planner, SharesEqualiseThePredictedFinishTimes) {
   EXPECT_NEAR(plan.makespan_s, 1.0, 1e-9);
   EXPECT_NEAR(plan.finish_s[0], plan.finish_s[1], 1e-12);
   EXPECT_TRUE(plan.notes.empty());
+}
+
+TEST(Planner, OfNodesOnOneResourceAPlanKeepsOnlyOne) {
+  // Alone, the first computes 4e9 units in 2 s and the second in 1 s; splitting would be
+  // predicted at 0.67 s, but both occupy the host CPU: the plan gives it to the faster one.
+  std::vector<NodeCost> nodes{host_node(2e9), host_node(4e9)};
+  nodes[0].name = "threads";
+  nodes[1].name = "simd";
+  for (NodeCost& node : nodes) node.resource = "host-cpu";
+  const Forecast plan = forecast(nodes, 4e9);
+  EXPECT_EQ(plan.shares[0], 0);
+  EXPECT_NEAR(plan.shares[1], 1.0, 1e-12);
+  EXPECT_NEAR(plan.makespan_s, 1.0, 1e-9);
+  ASSERT_EQ(plan.notes.size(), 1U);
+  EXPECT_NE(plan.notes[0].find("shares host-cpu with simd"), std::string::npos) << plan.notes[0];
+  // A node on hardware of its own still takes its share beside them.
+  nodes.push_back(device_node(4e9, 0, 0));
+  const Forecast with_device = forecast(nodes, 4e9);
+  EXPECT_EQ(with_device.shares[0], 0);
+  EXPECT_NEAR(with_device.shares[1], 0.5, 1e-9);
+  EXPECT_NEAR(with_device.shares[2], 0.5, 1e-9);
 }
 
 TEST(Planner, ADeviceTakesPartExactlyWhenItsLinkMakesTheRunShorter) {
@@ -90,6 +114,37 @@ TEST(Planner, ArraysResidentOnADeviceCostItNothingToMove) {
   EXPECT_DOUBLE_EQ(cost_now().bytes_per_unit, 4.0) << "x is all on the host";
   dispatcher.launch(launch, RunOptions{});
   EXPECT_DOUBLE_EQ(cost_now().bytes_per_unit, 0.0) << "x is on the device now";
+}
+
+TEST(Planner, UnderAutoAKernelOnNodesSharingTheHostCpuRunsOnOneOnceTheirRatesAreKnown) {
+  RuntimeOptions options;
+  options.nodes = {"serial", "threads"};
+  options.fastest_on_shared = true;
+  Runtime runtime(options);
+  const std::int64_t n = 1 << 20;
+  std::vector<float> x(n, 1.0F), y(n);
+  // Enough work per element for every node to be busy long enough to learn its rate: v goes
+  // 1, 1.5, 1.75, ... and is exactly 2 long before the end.
+  const auto twice = Kernel<Tile1D, View<const float>, View<float>>("towards_two")
+                         .host([](Tile1D t, View<const float> in, View<float> out) {
+                           for (std::int64_t i = t.begin; i < t.end; ++i) {
+                             float v = in[i];
+                             for (int k = 0; k < 200; ++k) v = v * 0.5F + 1.0F;
+                             out[i] = v;
+                           }
+                         });
+  LaunchOptions automatic;
+  automatic.policy = Policy::automatic;
+  // The first run learns both rates (shares follow the lanes); the second is planned.
+  runtime.run(twice, Grid1D{n}, read_slice(x), write(y), automatic);
+  const LaunchResult planned = runtime.run(twice, Grid1D{n}, read_slice(x), write(y), automatic);
+  const auto& nodes = planned.report.nodes;
+  EXPECT_TRUE((nodes[0].tiles == 0) != (nodes[1].tiles == 0))
+      << nodes[0].tiles << " and " << nodes[1].tiles << " tiles";
+  EXPECT_TRUE(std::any_of(
+      planned.report.notes.begin(), planned.report.notes.end(),
+      [](const std::string& note) { return note.find("shares host-cpu") != std::string::npos; }));
+  EXPECT_TRUE(std::all_of(y.begin(), y.end(), [](float v) { return v == 2.0F; }));
 }
 
 }  // namespace

@@ -454,6 +454,9 @@ RuntimeOptions runtime_options_of(const RenderOptions& options) {
   runtime_options.nodes = {options.backends};
   runtime_options.node_options = node_options(options.job);
   runtime_options.share = options.share;
+  // Under auto (the default for several nodes), nodes on the same hardware are not split: each
+  // run gives it to the one predicted fastest.
+  runtime_options.fastest_on_shared = options.policy.empty() || options.policy == "auto";
   runtime_options.fallback = options.fallback;
   runtime_options.model = &ThroughputModel::shared();
   return runtime_options;
@@ -902,7 +905,10 @@ int run_compare(const CompareOptions& options) {
   if (options.together) {
     std::vector<std::string> requested = parse_backend_list(options.backends, registry, node_opts);
     const Policy policy = parse_policy(options.policy);
-    const NodePlan plan = plan_nodes(requested, node_opts, options.share, registry);
+    const Sharing sharing = options.share                 ? Sharing::all
+                            : policy == Policy::automatic ? Sharing::fastest
+                                                          : Sharing::split;
+    const NodePlan plan = plan_nodes(requested, node_opts, sharing, registry);
     for (const std::string& note : plan.notes) fmt::print(log, "note: {}\n", note);
     if (plan.names.size() < 2) {
       throw UsageError("--together needs two or more backends that can run at once");
@@ -919,7 +925,8 @@ int run_compare(const CompareOptions& options) {
     for (std::size_t i = 0; i < plan.names.size(); ++i) {
       set.push_back({plan.names[i], plan.options[i]});
     }
-    double ideal = 0;
+    double ideal = 0, best_alone = 0;
+    std::string best_alone_name;
     nlohmann::json alone = nlohmann::json::array();
     for (std::size_t i = 0; i < plan.names.size(); ++i) {
       Runtime alone_runtime(exactly({set[i]}));
@@ -927,6 +934,10 @@ int run_compare(const CompareOptions& options) {
       auto [wall, result] = median_run(alone_runtime);
       const double giters = static_cast<double>(result.report.iterations) / wall * 1e-9;
       ideal += giters;
+      if (giters > best_alone) {
+        best_alone = giters;
+        best_alone_name = plan.names[i];
+      }
       fmt::print(log, "alone    {:<8} {:>3} lanes {:>10.4f} s {:>9.3f} Giter/s\n", plan.names[i],
                  lanes, wall, giters);
       alone.push_back({{"backend", plan.names[i]},
@@ -934,7 +945,9 @@ int run_compare(const CompareOptions& options) {
                        {"wall_s", wall},
                        {"giters_per_s", giters}});
     }
-    Runtime together(exactly(set));
+    RuntimeOptions together_options = exactly(set);
+    together_options.fastest_on_shared = sharing == Sharing::fastest;
+    Runtime together(together_options);
     auto [wall, result] = median_run(together);
     const double giters = static_cast<double>(result.report.iterations) / wall * 1e-9;
     together_identical = rows.empty() || result.report.checksum == rows.front().checksum;
@@ -943,6 +956,9 @@ int run_compare(const CompareOptions& options) {
                "checksum {} {}\n",
                fmt::join(plan.names, "+"), to_string(policy), wall, giters, ideal, giters / ideal,
                result.report.checksum.sum, together_identical ? "identical" : "DIFFERS");
+    fmt::print(log, "  against the best alone, {} at {:.3f} Giter/s: {:.3f}\n", best_alone_name,
+               best_alone, giters / best_alone);
+    for (const std::string& note : result.report.notes) fmt::print(log, "  note: {}\n", note);
     for (const NodeReport& node : result.report.nodes) {
       fmt::print(log, "  {:<8} {:>5.1f}% of tiles, {:>5.1f}% of iterations, idle {:.4f} s\n",
                  node.name, node.tile_share * 100, node.iteration_share * 100, node.idle_s);
@@ -955,6 +971,10 @@ int run_compare(const CompareOptions& options) {
                      {"giters_per_s", giters},
                      {"ideal_giters_per_s", ideal},
                      {"efficiency", giters / ideal},
+                     {"best_alone",
+                      {{"backend", best_alone_name},
+                       {"giters_per_s", best_alone},
+                       {"efficiency", giters / best_alone}}},
                      {"identical_to_serial", together_identical}};
   }
   ThroughputModel::shared().save();
@@ -990,7 +1010,7 @@ int run_compare(const CompareOptions& options) {
   if (options.json) {
     const std::string json = nlohmann::json{
         {"schema", "hetero.compare"},
-        {"schema_version", 2},
+        {"schema_version", 3},
         {"hetero_version", version_string},
         {"job", job_json(spec)},
         {"warmup", kCompareWarmup},

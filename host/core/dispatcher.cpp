@@ -94,13 +94,19 @@ detail::RoundsInput nodes_of(const std::vector<std::unique_ptr<Node>>& nodes) {
   return input;
 }
 
+// Of the nodes taking part.
 int total_lanes(const detail::RoundsInput& input) {
-  return std::accumulate(input.lanes.begin(), input.lanes.end(), 0);
+  int lanes = 0;
+  for (std::size_t i = 0; i < input.lanes.size(); ++i)
+    lanes += input.active[i] ? input.lanes[i] : 0;
+  return lanes;
 }
 
 bool has_device_nodes(const detail::RoundsInput& input) {
-  return std::any_of(input.infos.begin(), input.infos.end(),
-                     [](const NodeInfo& info) { return info.kind != NodeKind::host; });
+  for (std::size_t i = 0; i < input.infos.size(); ++i) {
+    if (input.active[i] && input.infos[i].kind != NodeKind::host) return true;
+  }
+  return false;
 }
 
 // Under auto, a node whose share of the throughput would not pay for its set-up gets no tiles
@@ -115,13 +121,42 @@ void drop_slow_nodes(detail::RoundsInput& input, std::string_view unit,
   for (std::size_t i = 0; i < input.weights.size(); ++i) {
     const double rate = input.weights[i];
     const double share = total > 0 ? rate / total : 0;
-    if (share < min_share && i != fastest) {
+    if (input.active[i] && share < min_share && i != fastest) {
       input.active[i] = false;
       input.weights[i] = 0;
       notes.push_back(fmt::format(
           "auto dropped {}: its {:.3f} {} is {:.1f}% of the nodes' total, below the {:.1f}% that "
           "pays for its set-up",
           input.infos[i].name, rate, unit, share * 100, min_share * 100));
+    }
+  }
+}
+
+// Under auto, of the active nodes on one resource only the one with the highest weight keeps
+// it (on a tie, the first named): running several would split it, and the split runs slower
+// than that node alone. Nodes whose weight is unknown yet (0) are not compared. Says why in
+// `notes`. `unit` names the weights' unit.
+void leave_out_slower_on_shared(detail::RoundsInput& input, std::string_view unit,
+                                std::vector<std::string>& notes) {
+  const auto faster = [&](std::size_t j, std::size_t i) {
+    if (input.weights[i] <= 0 || input.weights[j] <= 0) return false;
+    return input.weights[j] > input.weights[i] || (input.weights[j] == input.weights[i] && j < i);
+  };
+  for (std::size_t i = 0; i < input.infos.size(); ++i) {
+    const std::string& resource = input.infos[i].resource;
+    if (!input.active[i] || resource.empty()) continue;
+    for (std::size_t j = 0; j < input.infos.size(); ++j) {
+      if (j == i || !input.active[j] || input.infos[j].resource != resource || !faster(j, i)) {
+        continue;
+      }
+      notes.push_back(fmt::format(
+          "auto left out {}: it shares {} with {}, predicted faster on it alone ({:.3f} against "
+          "{:.3f} {}); running both would split it (--share runs both)",
+          input.infos[i].name, resource == "host-cpu" ? "the host CPU" : resource,
+          input.infos[j].name, input.weights[j], input.weights[i], unit));
+      input.active[i] = false;
+      input.weights[i] = 0;
+      break;
     }
   }
 }
@@ -175,6 +210,7 @@ void weigh_nodes(const std::vector<std::unique_ptr<Node>>& nodes, const JobSpec&
   const bool needs_weights = nodes.size() > 1 && (options.policy == Policy::weighted ||
                                                   options.policy == Policy::automatic);
   for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (!input.active[i]) continue;  // left out already
     const NodeInfo& info = input.infos[i];
     ThroughputEstimate estimate = model.estimate(info, spec.precision, spec.mode);
     if (needs_weights && estimate.state != ModelState::calibrated) {
@@ -232,16 +268,24 @@ void learn_and_rate(Report& report, const detail::RoundsInput& input,
       model.record(input.infos[i], spec.precision, spec.mode,
                    static_cast<double>(node.iterations) / node.busy_s * 1e-9);
     }
-    if (!input.active[i] && !failed) continue;  // dropped: not part of the ideal
     const ThroughputEstimate estimate = model.estimate(input.infos[i], spec.precision, spec.mode);
-    node.model_giters = estimate.giters;
     if (estimate.state == ModelState::uncalibrated) all_known = false;
+    if (estimate.giters > report.best_alone_giters) {
+      report.best_alone_giters = estimate.giters;
+      report.best_alone_node = input.infos[i].name;
+    }
+    if (!input.active[i] && !failed) continue;  // left out: not part of the ideal
+    node.model_giters = estimate.giters;
     ideal += estimate.giters;
   }
   if (all_known && ideal > 0) {
     report.ideal_giters = ideal;
     report.efficiency = report.giters / ideal;
     report.wall_lower_bound_s = static_cast<double>(report.iterations) / ideal * 1e-9;
+    report.efficiency_vs_best_alone = report.giters / report.best_alone_giters;
+  } else {
+    report.best_alone_giters = 0;
+    report.best_alone_node.clear();
   }
 }
 
@@ -309,6 +353,15 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
   std::vector<std::string> notes;
 
   detail::RoundsInput input = nodes_of(nodes_);
+  const bool automatic = options.policy == Policy::automatic && nodes_.size() > 1;
+  if (automatic && fastest_on_shared_) {
+    // Rates the model knows already decide now, so that tiles are sized for the nodes that run.
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      const ThroughputEstimate estimate = model.estimate(input.infos[i], spec.precision, spec.mode);
+      input.weights[i] = estimate.state == ModelState::calibrated ? estimate.giters : 0;
+    }
+    leave_out_slower_on_shared(input, "Giter/s", notes);
+  }
   const bool resume = options.resume && !options.journal.empty();
   const std::int64_t tile_pixels =
       resume ? detail::journal_tile_pixels(options.journal)
@@ -324,7 +377,8 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
       open_journal(options, detail::journal_identity(spec, tile_pixels), counts, input, notes);
 
   weigh_nodes(nodes_, spec, options, model, input, notes);
-  if (options.policy == Policy::automatic && nodes_.size() > 1) {
+  if (automatic) {
+    if (fastest_on_shared_) leave_out_slower_on_shared(input, "Giter/s", notes);
     drop_slow_nodes(input, "Giter/s", notes);
   }
   detail::Execution execution = detail::execute_rounds(
@@ -410,7 +464,8 @@ struct Planned {
 };
 
 Planned plan_shares(const std::vector<std::unique_ptr<Node>>& nodes, const backend::Launch& launch,
-                    detail::RoundsInput& input, std::vector<std::string>& notes) {
+                    bool one_per_resource, detail::RoundsInput& input,
+                    std::vector<std::string>& notes) {
   std::vector<const void*> spaces;
   std::vector<double> rates;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -422,6 +477,9 @@ Planned plan_shares(const std::vector<std::unique_ptr<Node>>& nodes, const backe
       detail::launch_costs(launch, input.tiles, input.infos, spaces, rates, input.active);
   double units = 0;
   for (const Tile& tile : input.tiles) units += static_cast<double>(launch.work_units(tile));
+  if (!one_per_resource) {
+    for (detail::NodeCost& cost : planned.costs) cost.resource.clear();
+  }
   planned.forecast = detail::forecast(planned.costs, units);
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     input.weights[i] = planned.forecast.shares[i];
@@ -469,7 +527,7 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
       notes.push_back(fmt::format(
           "kernel '{}' has not run on every node yet: shares follow the nodes' lanes", kernel));
     } else if (options.policy == Policy::automatic) {
-      Planned planned = plan_shares(nodes_, launch, input, notes);
+      Planned planned = plan_shares(nodes_, launch, fastest_on_shared_, input, notes);
       for (const std::string& line : detail::explain(planned.forecast, planned.costs)) {
         if (options.explain) options.explain(line);
       }

@@ -44,6 +44,28 @@ double makespan_of(const std::vector<Line>& lines, unsigned subset) {
   return makespan;
 }
 
+// Whether two nodes of `subset` occupy one resource.
+bool shares_a_resource(const std::vector<NodeCost>& nodes, unsigned subset) {
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if ((subset >> i & 1U) == 0 || nodes[i].resource.empty()) continue;
+    for (std::size_t j = i + 1; j < nodes.size(); ++j) {
+      if ((subset >> j & 1U) != 0 && nodes[j].resource == nodes[i].resource) return true;
+    }
+  }
+  return false;
+}
+
+// The node of `chosen` on the resource of node `i`; nodes.size() when none is.
+std::size_t holder_of_resource(const std::vector<NodeCost>& nodes, unsigned chosen, std::size_t i) {
+  for (std::size_t j = 0; j < nodes.size(); ++j) {
+    if ((chosen >> j & 1U) != 0 && !nodes[i].resource.empty() &&
+        nodes[j].resource == nodes[i].resource) {
+      return j;
+    }
+  }
+  return nodes.size();
+}
+
 }  // namespace
 
 Forecast forecast(const std::vector<NodeCost>& nodes, double units) {
@@ -65,6 +87,7 @@ Forecast forecast(const std::vector<NodeCost>& nodes, double units) {
   std::vector<double> best_with(nodes.size(), std::numeric_limits<double>::infinity());
   for (unsigned subset = usable;; subset = (subset - 1) & usable) {
     if (subset == 0) break;
+    if (shares_a_resource(nodes, subset)) continue;
     const double makespan = makespan_of(lines, subset);
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       if ((subset >> i & 1U) != 0) best_with[i] = std::min(best_with[i], makespan);
@@ -78,9 +101,13 @@ Forecast forecast(const std::vector<NodeCost>& nodes, double units) {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     if ((chosen >> i & 1U) == 0) {
       if (nodes[i].active) {
-        result.notes.push_back(
-            fmt::format("the planner left out {}: predicted {:.4f} s with it, {:.4f} s without it",
-                        nodes[i].name, best_with[i], best));
+        const std::size_t holder = holder_of_resource(nodes, chosen, i);
+        result.notes.push_back(fmt::format(
+            "the planner left out {}: predicted {:.4f} s with it, {:.4f} s without it{}",
+            nodes[i].name, best_with[i], best,
+            holder < nodes.size() ? fmt::format(" (it shares {} with {}, which the plan gives it)",
+                                                nodes[i].resource, nodes[holder].name)
+                                  : std::string()));
       }
       continue;
     }
@@ -115,6 +142,7 @@ std::vector<NodeCost> launch_costs(const backend::Launch& launch, const std::vec
   for (std::size_t i = 0; i < infos.size(); ++i) {
     NodeCost cost;
     cost.name = infos[i].name;
+    cost.resource = infos[i].resource;
     cost.active = active[i] && rates[i] > 0;
     cost.seconds_per_unit = rates[i] > 0 ? 1.0 / rates[i] : 0;
     const bool device = !infos[i].link.zero_copy;

@@ -24,6 +24,8 @@ struct NodeCost {
   double bytes_per_s = 0;       ///< its link's bandwidth; 0: it shares the host's memory
   double latency_s = 0;
   double ready_s = 0;  ///< when it can start
+  /// Hardware it occupies: of nodes with one non-empty resource, a plan keeps at most one.
+  std::string resource;
 };
 
 /// The planner's answer: a share of the work per node (0: left out), and its predictions.
@@ -36,7 +38,8 @@ struct Forecast {
 };
 
 /// The shares of `units` work units over `nodes` that minimise the predicted makespan (every
-/// subset of the active nodes is tried; within one, shares equalise the finish times).
+/// subset of the active nodes with at most one node per resource is tried; within one, shares
+/// equalise the finish times).
 Forecast forecast(const std::vector<NodeCost>& nodes, double units);
 
 /// The cost of `launch` on each node: compute from `rates` (work units per second, 0 unknown),

@@ -133,8 +133,9 @@ FallbackChoice fall_back_to_available(const std::vector<std::string>& names,
   return choice;
 }
 
-NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& base, bool share,
+NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& base, Sharing sharing,
                     const NodeRegistry& registry) {
+  const bool share = sharing == Sharing::all;
   NodePlan plan;
   std::vector<NodeInfo> infos;
   for (const std::string& name : names) infos.push_back(registry.describe(name, base));
@@ -157,6 +158,13 @@ NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& ba
     std::vector<std::string> member_names;
     for (const std::size_t i : members) member_names.push_back(names[i]);
     const std::string group = fmt::format("{}", fmt::join(member_names, ", "));
+    if (sharing == Sharing::fastest) {
+      plan.notes.push_back(fmt::format(
+          "{} share {}: each gets all of it, and a run under auto keeps the one predicted "
+          "fastest on it (--share runs them all at once)",
+          group, resource == "host-cpu" ? "the host CPU" : resource));
+      continue;
+    }
     if (resource != "host-cpu") {
       if (share) {
         plan.notes.push_back(fmt::format("{} share {} (--share: all kept)", group, resource));

@@ -133,7 +133,7 @@ std::string to_json(const Report& report) {
   const JobSpec& job = report.job;
   json document = {
       {"schema", "hetero.report"},
-      {"schema_version", 4},
+      {"schema_version", 5},
       {"hetero_version", report.version},
       {"kernel", report.kernel},
       {"job",
@@ -171,6 +171,11 @@ std::string to_json(const Report& report) {
     document["ideal_giters_per_s"] = report.ideal_giters;
     document["efficiency"] = report.efficiency;
     document["wall_lower_bound_s"] = report.wall_lower_bound_s;
+  }
+  if (report.best_alone_giters > 0) {
+    document["best_alone"] = {{"node", report.best_alone_node},
+                              {"giters_per_s", report.best_alone_giters},
+                              {"efficiency", report.efficiency_vs_best_alone}};
   }
   if (const auto speedup = report.speedup()) {
     document["serial_wall_s"] = *report.serial_wall_s;
@@ -233,6 +238,11 @@ void print_table(const Report& report, std::ostream& out) {
                "co-scheduling: {:.3f} of the nodes' ideal {:.3f} Giter/s = efficiency {:.3f}; "
                "model lower bound on wall {:.4f} s\n",
                report.giters, report.ideal_giters, report.efficiency, report.wall_lower_bound_s);
+  }
+  if (report.best_alone_giters > 0 && report.nodes.size() > 1) {
+    fmt::print(out, "against the best node alone: {:.3f} of {}'s {:.3f} Giter/s = {:.3f}\n",
+               report.giters, report.best_alone_node, report.best_alone_giters,
+               report.efficiency_vs_best_alone);
   }
 }
 

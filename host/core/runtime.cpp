@@ -152,17 +152,21 @@ Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
       nodes.push_back(NodeRegistry::builtin().create(spec.name, spec.options));
     }
     dispatcher_ = std::make_unique<Dispatcher>(std::move(nodes));
+    dispatcher_->keep_fastest_on_shared(options_.fastest_on_shared && !options_.share);
     return;
   }
   const std::vector<std::string> names = resolve_names(options_, unavailable_, notes_);
-  const NodePlan plan =
-      plan_nodes(names, options_.node_options, options_.share, NodeRegistry::builtin());
+  const Sharing sharing = options_.share               ? Sharing::all
+                          : options_.fastest_on_shared ? Sharing::fastest
+                                                       : Sharing::split;
+  const NodePlan plan = plan_nodes(names, options_.node_options, sharing, NodeRegistry::builtin());
   notes_.insert(notes_.end(), plan.notes.begin(), plan.notes.end());
   std::vector<std::unique_ptr<Node>> nodes;
   for (std::size_t i = 0; i < plan.names.size(); ++i) {
     nodes.push_back(NodeRegistry::builtin().create(plan.names[i], plan.options[i]));
   }
   dispatcher_ = std::make_unique<Dispatcher>(std::move(nodes));
+  dispatcher_->keep_fastest_on_shared(sharing == Sharing::fastest);
   for (const std::string& note : notes_) say(note);
 }
 

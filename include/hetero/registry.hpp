@@ -1,6 +1,7 @@
 // The node registry: every backend registers itself; nodes are chosen by name at run time.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -57,11 +58,17 @@ struct NodePlan {
   std::vector<std::string> notes;  ///< what was split or dropped, and why
 };
 
-/// By default, nodes that share the host CPU split its hardware threads between them (nodes
-/// with a fixed worker count keep theirs; a node left without a core is dropped), and of nodes
-/// sharing any other resource only the first named is kept. With `share`, every node runs as
-/// asked and oversubscription is noted.
-NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& base, bool share,
+/// What nodes on the same hardware (equal NodeInfo::resource) get.
+enum class Sharing : std::uint8_t {
+  /// Nodes that share the host CPU split its hardware threads between them (nodes with a fixed
+  /// worker count keep theirs; a node left without a core is dropped); of nodes sharing any
+  /// other resource only the first named is kept.
+  split,
+  all,      ///< every node runs as asked; oversubscription is noted (--share)
+  fastest,  ///< every node gets all of it; each run under auto keeps the one predicted fastest
+};
+
+NodePlan plan_nodes(const std::vector<std::string>& names, const NodeOptions& base, Sharing sharing,
                     const NodeRegistry& registry);
 
 /// The backends a run falls back to when some it was asked for cannot run here.

@@ -68,7 +68,13 @@ struct Report {
   /// throughput as a fraction of it; 0 when some node's throughput is unknown.
   double ideal_giters = 0;
   double efficiency = 0;
-  double wall_lower_bound_s = 0;   ///< iterations / ideal throughput
+  double wall_lower_bound_s = 0;  ///< iterations / ideal throughput
+  /// The fastest node's own throughput (from the model; nodes left out included) and the run's
+  /// achieved throughput as a fraction of it: below 1, that node alone would have done better.
+  /// 0 when some node's throughput is unknown.
+  double best_alone_giters = 0;
+  std::string best_alone_node;
+  double efficiency_vs_best_alone = 0;
   std::int64_t tiles_rerun = 0;    ///< tiles recomputed after a node failed
   std::vector<std::string> notes;  ///< resource sharing, dropped nodes, failures
   /// Backends asked for that could not run, whose tiles the others took (--fallback).

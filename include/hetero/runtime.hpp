@@ -46,6 +46,12 @@ struct RuntimeOptions {
   NodeOptions node_options;  ///< workers, device selector, device memory cap
   /// Nodes on the same hardware run as asked; by default they split it (see plan_nodes).
   bool share = false;
+  /// For runs under auto (without `share`): nodes on the same hardware each get all of it, and
+  /// each run under auto keeps only the one predicted fastest there (the others are left out
+  /// with a note), so that auto does no worse than that node alone. Runs under other policies
+  /// then run them all at once, oversubscribed. With `exact_nodes`, nodes are created as given
+  /// and runs under auto still keep one per resource.
+  bool fastest_on_shared = false;
   /// A backend that cannot run here, or a node with no implementation of a kernel, is left out
   /// and the others take its tiles, with a note. Without it, either is an error.
   bool fallback = false;

@@ -109,10 +109,10 @@ bool mentioned(const std::vector<std::string>& notes, const std::string& name) {
 }
 
 void check_plan(const hetero::NodeRegistry& registry, const std::vector<std::string>& names,
-                int workers, bool share) {
+                int workers, hetero::Sharing sharing) {
   hetero::NodeOptions base;
   base.workers = workers;
-  const hetero::NodePlan plan = hetero::plan_nodes(names, base, share, registry);
+  const hetero::NodePlan plan = hetero::plan_nodes(names, base, sharing, registry);
   check(plan.options.size() == plan.names.size(), "plan_nodes: one option set per kept node");
   std::size_t next = 0;
   std::vector<std::string> dropped;
@@ -124,8 +124,13 @@ void check_plan(const hetero::NodeRegistry& registry, const std::vector<std::str
     }
   }
   check(next == plan.names.size(), "plan_nodes: the kept nodes are the named ones, in order");
-  if (share) {
-    check(dropped.empty(), "plan_nodes: --share keeps every node");
+  if (sharing != hetero::Sharing::split) {
+    check(dropped.empty(), "plan_nodes: --share, and planning under auto, keep every node");
+    if (sharing == hetero::Sharing::fastest) {
+      for (const hetero::NodeOptions& options : plan.options) {
+        check(options.workers == base.workers, "plan_nodes: under auto no node's CPU is split");
+      }
+    }
     return;
   }
   for (const std::string& name : dropped) {
@@ -193,7 +198,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(names == expected, "parse_backend_list returned other names than the list's");
 
   for (const int workers : {0, 3}) {
-    for (const bool share : {false, true}) check_plan(registry, names, workers, share);
+    for (const hetero::Sharing sharing :
+         {hetero::Sharing::split, hetero::Sharing::all, hetero::Sharing::fastest}) {
+      check_plan(registry, names, workers, sharing);
+    }
   }
   return 0;
 }

@@ -26,6 +26,9 @@ class Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
+  /// Runs under auto keep, of the nodes on one resource (equal NodeInfo::resource), only the one
+  /// predicted fastest (see Sharing::fastest); off by default.
+  void keep_fastest_on_shared(bool on) { fastest_on_shared_ = on; }
 
   /// Runs `job` on every node at once, one proxy thread per node. A node that fails loses no
   /// work: its unfinished tiles are re-run on the others and the report names the failure.
@@ -41,6 +44,7 @@ class Dispatcher {
  private:
   std::vector<std::unique_ptr<Node>> nodes_;
   ThroughputModel kernel_model_;
+  bool fastest_on_shared_ = false;
 };
 
 }  // namespace hetero
