@@ -3,9 +3,12 @@
 #include "journal.hpp"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -235,16 +238,16 @@ void JournalWriter::append(const Tile& tile, std::span<const std::uint32_t> coun
   put(header, tile.index);
   put(header, tile.begin);
   put(header, tile.end);
-  const std::span<const std::uint8_t> payload(reinterpret_cast<const std::uint8_t*>(counts.data()),
-                                              counts.size_bytes());
+  Record record;
+  std::copy(header.begin(), header.end(), record.header.begin());
+  record.payload = std::span<const std::uint8_t>(
+      reinterpret_cast<const std::uint8_t*>(counts.data()), counts.size_bytes());
   RecordHash hash;  // outside the lock: it is the costly part
   hash.add(header);
-  hash.add(payload);
-  const std::uint64_t checksum = hash.value();
+  hash.add(record.payload);
+  record.checksum = hash.value();
   std::lock_guard lock(mutex_);
-  pending_.insert(pending_.end(), header.begin(), header.end());
-  pending_.insert(pending_.end(), payload.begin(), payload.end());
-  put(pending_, checksum);
+  pending_.push_back(record);
 }
 
 void JournalWriter::write_out(const std::vector<std::uint8_t>& bytes) {
@@ -258,22 +261,47 @@ void JournalWriter::write_out(const std::vector<std::uint8_t>& bytes) {
   }
 }
 
+// Each record as three pieces of one gathered write (up to IOV_MAX pieces a call), resumed
+// where a short write stopped.
+void JournalWriter::write_out(const std::vector<Record>& records) {
+  std::vector<iovec> pieces;
+  pieces.reserve(records.size() * 3);
+  for (const Record& record : records) {
+    pieces.push_back({const_cast<std::uint8_t*>(record.header.data()), record.header.size()});
+    pieces.push_back({const_cast<std::uint8_t*>(record.payload.data()), record.payload.size()});
+    pieces.push_back({const_cast<std::uint64_t*>(&record.checksum), sizeof(record.checksum)});
+  }
+  std::size_t next = 0;
+  while (next < pieces.size()) {
+    const auto count = static_cast<int>(std::min<std::size_t>(pieces.size() - next, IOV_MAX));
+    const ssize_t wrote = ::writev(fd_, pieces.data() + next, count);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0)
+      throw Error(fmt::format("journal {}: {}", path_.string(), std::strerror(errno)));
+    auto left = static_cast<std::size_t>(wrote);
+    while (left > 0 && left >= pieces[next].iov_len) left -= pieces[next++].iov_len;
+    if (left > 0) {
+      pieces[next].iov_base = static_cast<std::uint8_t*>(pieces[next].iov_base) + left;
+      pieces[next].iov_len -= left;
+    }
+  }
+}
+
 void JournalWriter::write_loop() {
   auto last_sync = std::chrono::steady_clock::now();
-  std::vector<std::uint8_t> batch;
+  std::vector<Record> batch;
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait_for(lock, kWritePeriod, [&] { return closing_; });
-    // The batch and the next one swap buffers, which keep their capacity: no reallocation or
-    // fresh pages once both have grown to a batch's size.
     batch.clear();
     batch.swap(pending_);
     const bool last = closing_;
+    const bool sync_now = last ? sync_at_close_ : true;
     lock.unlock();
     try {
       write_out(batch);
       const auto now = std::chrono::steady_clock::now();
-      if (last || now - last_sync >= kSyncPeriod) {
+      if (sync_now && (last || now - last_sync >= kSyncPeriod)) {
         if (::fdatasync(fd_) != 0) {
           throw Error(fmt::format("journal {}: {}", path_.string(), std::strerror(errno)));
         }
@@ -289,11 +317,12 @@ void JournalWriter::write_loop() {
   }
 }
 
-void JournalWriter::close() {
+void JournalWriter::close(bool sync) {
   {
     std::lock_guard lock(mutex_);
     if (fd_ < 0) return;
     closing_ = true;
+    sync_at_close_ = sync;
   }
   wake_.notify_one();
   writer_.join();

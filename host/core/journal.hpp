@@ -3,6 +3,8 @@
 // is found and dropped.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -44,7 +46,8 @@ JournalContents parse_journal(std::span<const std::uint8_t> bytes, const std::st
                               std::span<const Tile> tiles, std::span<std::uint32_t> counts);
 
 /// Appends completed tiles to a journal from any thread; a thread of its own writes them out in
-/// batches and syncs the file to disk at least every `kSyncPeriod`, and at close.
+/// batches (straight from the caller's counts, with no copy) and syncs the file to disk at least
+/// every `kSyncPeriod`, and at a close that asks for it.
 class JournalWriter {
  public:
   /// Starts a journal for `identity` at `path` (replacing any file there), or, with
@@ -56,23 +59,34 @@ class JournalWriter {
   JournalWriter(const JournalWriter&) = delete;
   JournalWriter& operator=(const JournalWriter&) = delete;
 
-  /// Records `tile` with its counts (copied: the caller's array may change afterwards).
+  /// Records `tile` with its counts, which must stay as they are until close() returns.
   void append(const Tile& tile, std::span<const std::uint32_t> counts);
-  /// Writes everything appended and syncs it to disk. Throws Error when the disk refuses.
-  void close();
+  /// Writes everything appended, and with `sync` waits until it is on disk (a stopped or failed
+  /// run, whose journal is what it leaves; a completed run's results are in its output, and its
+  /// journal is left to the system to write). Throws Error when the disk refuses.
+  void close(bool sync = true);
 
   static constexpr auto kSyncPeriod = std::chrono::seconds(2);
 
  private:
+  // One tile's record: its header and checksum here, its counts where the caller keeps them.
+  struct Record {
+    std::array<std::uint8_t, 28> header;
+    std::span<const std::uint8_t> payload;
+    std::uint64_t checksum = 0;
+  };
+
   void write_loop();
   void write_out(const std::vector<std::uint8_t>& bytes);
+  void write_out(const std::vector<Record>& records);
 
   std::filesystem::path path_;
   int fd_ = -1;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<std::uint8_t> pending_;
+  std::vector<Record> pending_;
   bool closing_ = false;
+  bool sync_at_close_ = true;
   std::string error_;  // the writer thread's failure, reported by close()
   std::thread writer_;
 };

@@ -38,7 +38,7 @@ struct RunOptions {
   bool fallback = false;
   /// The Mandelbrot job: a journal file every completed tile is appended to, so that an
   /// interrupted run can be resumed; empty: none. Its writes are batched, and synced to disk
-  /// every 2 s and at the end of the run (a stop included).
+  /// every 2 s and when the run stops or fails (a completed run's results are its output).
   std::filesystem::path journal;
   /// With `journal`: take the tiles that journal holds (a torn or corrupt tail is dropped),
   /// compute only the rest, with the journal's tile size, and go on appending to it. The
