@@ -616,6 +616,46 @@ TEST(Trace, CopiesCarryTheirCauseIntoTheTraceAndTheReport) {
   EXPECT_EQ(json["nodes"][0]["bytes_by_cause"]["halo"].get<std::uint64_t>(), 8U);
 }
 
+TEST(Report, CoveredSecondsCountOverlapsOnce) {
+  EXPECT_DOUBLE_EQ(covered_seconds({}), 0.0);
+  EXPECT_DOUBLE_EQ(covered_seconds({{0, 10}, {5, 15}, {20, 30}, {22, 25}}), 25e-9);
+  EXPECT_DOUBLE_EQ(covered_seconds({{20, 30}, {0, 10}, {10, 20}}), 30e-9);
+}
+
+// A device's lanes (streams, queues) share it: its busy and copy times are the union of their
+// intervals, where a host node's are the mean over its workers.
+TEST(Report, ADeviceNodesTimesAreTheUnionOfItsLanesIntervals) {
+  Trace trace;
+  trace.wall_ns = 1000;
+  const auto event = [](EventKind kind, std::int32_t node, std::int32_t lane, std::int64_t begin,
+                        std::int64_t end) {
+    TraceEvent e;
+    e.kind = kind;
+    e.node = node;
+    e.lane = lane;
+    e.begin_ns = begin;
+    e.end_ns = end;
+    e.tile = begin;
+    return e;
+  };
+  // Two lanes each: overlapping kernels (0-400 and 200-600), copies 600-700 and 650-800.
+  for (std::int32_t node = 0; node < 2; ++node) {
+    trace.events.push_back(event(EventKind::compute, node, 0, 0, 400));
+    trace.events.push_back(event(EventKind::compute, node, 1, 200, 600));
+    trace.events.push_back(event(EventKind::copy_to_host, node, 0, 600, 700));
+    trace.events.push_back(event(EventKind::copy_to_host, node, 1, 650, 800));
+  }
+  NodeInfo device, host;
+  device.kind = NodeKind::device;
+  host.kind = NodeKind::host;
+  const Report report =
+      make_report(trace, {device, host}, {2, 2}, JobSpec{}, Policy::dynamic, 1, 4, Checksum{});
+  EXPECT_NEAR(report.nodes[0].busy_s, 600e-9, 1e-15);
+  EXPECT_NEAR(report.nodes[0].transfer_s, 200e-9, 1e-15);
+  EXPECT_NEAR(report.nodes[1].busy_s, 400e-9, 1e-15);  // (400 + 400) / 2 workers
+  EXPECT_NEAR(report.nodes[1].transfer_s, 125e-9, 1e-15);
+}
+
 class OutputFileTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,5 +1,6 @@
 // Reports: per-node figures from the trace, as JSON and as a table.
 #include <algorithm>
+#include <limits>
 #include <ostream>
 #include <unordered_set>
 
@@ -24,6 +25,10 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
   report.wall_s = static_cast<double>(trace.wall_ns) * 1e-9;
   report.checksum = checksum;
 
+  // A device node's lanes share one device: its times are the union of their intervals.
+  using Intervals = std::vector<std::pair<std::int64_t, std::int64_t>>;
+  std::vector<Intervals> computing(nodes.size()), copying(nodes.size());
+  const auto on_device = [&](std::size_t i) { return nodes[i].kind != NodeKind::host; };
   std::vector<std::int32_t> lanes_seen(nodes.size(), 0);
   std::vector<double> copy_s(nodes.size(), 0);
   std::vector<std::unordered_set<std::int64_t>> tiles_seen(nodes.size());
@@ -48,18 +53,21 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
         node.pixels += event.pixels;
         node.iterations += event.iterations;
         node.busy_s += seconds;
+        if (on_device(i)) computing[i].emplace_back(event.begin_ns, event.end_ns);
         break;
       case EventKind::copy_to_device:
         node.bytes_to_device += event.bytes;
         node.transfers.of(event.cause) += event.bytes;
         node.transfer_s += seconds;
         copy_s[i] += seconds;
+        if (on_device(i)) copying[i].emplace_back(event.begin_ns, event.end_ns);
         break;
       case EventKind::copy_to_host:
         node.bytes_to_host += event.bytes;
         node.transfers.of(event.cause) += event.bytes;
         node.transfer_s += seconds;
         copy_s[i] += seconds;
+        if (on_device(i)) copying[i].emplace_back(event.begin_ns, event.end_ns);
         break;
       case EventKind::wait:
         break;
@@ -68,9 +76,14 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
   for (std::size_t i = 0; i < report.nodes.size(); ++i) {
     NodeReport& node = report.nodes[i];
     node.lanes = std::max({lanes_seen[i], i < lanes.size() ? lanes[i] : 1, 1});
-    const double lane_count = node.lanes;
-    node.busy_s /= lane_count;
-    node.transfer_s /= lane_count;
+    if (on_device(i)) {
+      node.busy_s = covered_seconds(std::move(computing[i]));
+      node.transfer_s = covered_seconds(std::move(copying[i]));
+    } else {
+      const double lane_count = node.lanes;
+      node.busy_s /= lane_count;
+      node.transfer_s /= lane_count;
+    }
     node.idle_s = std::max(0.0, report.wall_s - node.busy_s - node.transfer_s);
     node.giters =
         report.wall_s > 0 ? static_cast<double>(node.iterations) / report.wall_s * 1e-9 : 0;
@@ -244,6 +257,17 @@ void print_table(const Report& report, std::ostream& out) {
                report.giters, report.best_alone_node, report.best_alone_giters,
                report.efficiency_vs_best_alone);
   }
+}
+
+double covered_seconds(std::vector<std::pair<std::int64_t, std::int64_t>> intervals) {
+  std::sort(intervals.begin(), intervals.end());
+  std::int64_t covered = 0, reached = std::numeric_limits<std::int64_t>::min();
+  for (const auto& [begin, end] : intervals) {
+    const std::int64_t from = std::max(begin, reached);
+    if (end > from) covered += end - from;
+    reached = std::max(reached, end);
+  }
+  return static_cast<double>(covered) * 1e-9;
 }
 
 }  // namespace hetero

@@ -5,6 +5,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hetero/job.hpp"
@@ -29,8 +30,11 @@ struct NodeReport {
   std::int64_t pieces = 0;  ///< kernel launches: one per tile, more when memory was short
   std::int64_t pixels = 0;
   std::uint64_t iterations = 0;
-  double busy_s = 0;      ///< mean over lanes of time spent computing
-  double transfer_s = 0;  ///< mean over lanes of time spent copying
+  /// Time spent computing: a host node's mean over its lanes (its workers, each on a core of
+  /// its own); a device node's union over its lanes (streams or queues of one device, whose
+  /// kernels may overlap or wait for one another).
+  double busy_s = 0;
+  double transfer_s = 0;  ///< time spent copying, likewise
   double idle_s = 0;      ///< wall time the node's lanes were neither busy nor copying
   double giters = 0;      ///< iterations / wall time, in 1e9 per second
   std::uint64_t bytes_to_device = 0, bytes_to_host = 0;
@@ -87,14 +91,17 @@ struct Report {
 };
 
 /// Builds the per-node figures from a run's trace; `lanes[i]` is node i's Node::lanes(), the
-/// lanes its busy and copy times are averaged over.
+/// lanes a host node's busy and copy times are averaged over.
 Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
                    const std::vector<int>& lanes, const JobSpec& job, Policy policy,
                    std::int64_t tile_pixels, std::int64_t tiles, const Checksum& checksum);
 
-/// The report as JSON (schema "hetero.report", version 4: bytes by cause, and the planner's
-/// predicted against the measured finish, per node).
+/// The report as JSON (schema "hetero.report", version 5: bytes by cause, the planner's
+/// predicted against the measured finish per node, the run against the best node alone).
 std::string to_json(const Report& report);
+
+/// The time `intervals` ([begin, end) in ns) cover, overlaps counted once, in seconds.
+double covered_seconds(std::vector<std::pair<std::int64_t, std::int64_t>> intervals);
 /// The report as a table for people.
 void print_table(const Report& report, std::ostream& out);
 
