@@ -82,8 +82,9 @@ TEST(Heat, AfterTheFirstStepOnlyHaloRowsCrossTheLink) {
   if (!available("opencl")) GTEST_SKIP() << "opencl is unavailable";
   const HeatSpec spec{.width = 64, .height = 40, .steps = 6};
   Runtime runtime = runtime_of({"threads", "opencl"});
-  LaunchOptions bands;  // static: each node keeps its band of rows
+  LaunchOptions bands;  // static, with given shares: each node keeps its band of rows
   bands.policy = Policy::static_split;
+  bands.shares = {1, 1};
   bands.tile = 4 * spec.width;
   const HeatResult result = run_heat(runtime, spec, bands);
   const std::uint64_t row = spec.width * sizeof(float);
@@ -100,6 +101,25 @@ TEST(Heat, AfterTheFirstStepOnlyHaloRowsCrossTheLink) {
     EXPECT_EQ(host.read_miss + host.halo + device.write_back, 0U) << "step " << step + 1;
   }
   EXPECT_EQ(result.field, heat_by_hand(spec.width, spec.height, spec.steps));
+}
+
+TEST(Heat, RowsMoveFromANodeThatLagsAndTheFieldStaysTheSame) {
+  const HeatSpec spec{.width = 64, .height = 256, .steps = 12};
+  Runtime runtime = runtime_of({"serial", "threads"});
+  LaunchOptions options;
+  options.policy = Policy::static_split;
+  options.tile = 8 * spec.width;                     // 32 bands of 8 rows
+  options.faults = {{.node = 0, .delay_us = 4000}};  // serial: 4 ms more per band
+  const HeatResult result = run_heat(runtime, spec, options);
+  EXPECT_EQ(result.field, heat_by_hand(spec.width, spec.height, spec.steps));
+  ASSERT_EQ(result.step_rows.size(), 12U);
+  // Shares follow the lanes at first; after three steps measured, serial's rows go to threads.
+  const std::int64_t first = result.step_rows.front()[0], last = result.step_rows.back()[0];
+  EXPECT_LT(last, first) << "serial kept " << last << " of its " << first << " rows";
+  EXPECT_EQ(result.step_rows.back()[0] + result.step_rows.back()[1], spec.height);
+  EXPECT_TRUE(std::any_of(
+      result.report.notes.begin(), result.report.notes.end(),
+      [](const std::string& note) { return note.find("rows moved") != std::string::npos; }));
 }
 
 TEST(Heat, ARunResumedFromItsCheckpointEndsWithTheUninterruptedField) {

@@ -132,6 +132,19 @@ void drop_slow_nodes(detail::RoundsInput& input, std::string_view unit,
   }
 }
 
+// Under static, the shares the run was given (one per node) set each node's contiguous part.
+void use_static_shares(const RunOptions& options, detail::RoundsInput& input) {
+  if (options.policy != Policy::static_split || options.shares.empty()) return;
+  if (options.shares.size() != input.infos.size()) {
+    throw UsageError(fmt::format("{} shares were given for {} nodes: give one per node",
+                                 options.shares.size(), input.infos.size()));
+  }
+  for (std::size_t i = 0; i < input.infos.size(); ++i) {
+    input.weights[i] = input.active[i] ? std::max(0.0, options.shares[i]) : 0;
+  }
+  input.static_by_weight = true;
+}
+
 // Under auto, of the active nodes on one resource only the one with the highest weight keeps
 // it (on a tie, the first named): running several would split it, and the split runs slower
 // than that node alone. Nodes whose weight is unknown yet (0) are not compared. Says why in
@@ -381,6 +394,7 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
     if (fastest_on_shared_) leave_out_slower_on_shared(input, "Giter/s", notes);
     drop_slow_nodes(input, "Giter/s", notes);
   }
+  use_static_shares(options, input);
   detail::Execution execution = detail::execute_rounds(
       input, options, progress, [&](std::size_t i, WorkSource& work, NodeTrace& trace) {
         nodes_[i]->run(job, work, counts, trace);
@@ -537,6 +551,7 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
     }
   }
 
+  use_static_shares(options, input);
   detail::Execution execution = detail::execute_rounds(
       input, options, progress, [&](std::size_t i, WorkSource& work, NodeTrace& trace) {
         nodes_[i]->launch(launch, work, trace);

@@ -4,11 +4,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/heat_checkpoint.hpp"
 #include "hetero/error.hpp"
@@ -175,6 +178,123 @@ heat_kernel() {
 
 namespace {
 
+// Static bands under a static policy on several nodes: every node's rows in proportion to its
+// share, kept from step to step so that only halo rows cross links. A node that lags in each of
+// the last kSteps steps (its rows took longer, per row, than the others' by more than kMinGain
+// of the step: noise does not move rows) gives rows to the faster ones, half-way to the split
+// the median rates balance (damped: no swinging back and forth), and only when the steps left
+// gain more than moving the rows over the device links costs.
+class BandPlan {
+ public:
+  static constexpr double kMinGain = 0.1;
+  static constexpr std::size_t kSteps = 3;
+
+  BandPlan(const std::vector<NodeInfo>& nodes, std::int64_t width, std::int64_t height)
+      : nodes_(nodes),
+        row_bytes_(static_cast<double>(width) * sizeof(float)),
+        width_(width),
+        height_(height) {
+    for (const NodeInfo& node : nodes_) shares_.push_back(std::max(1, node.concurrency));
+  }
+  const std::vector<double>& shares() const { return shares_; }
+
+  // Learns from a step's run; returns a note when rows move for the next steps.
+  std::optional<std::string> after_step(const LaunchResult& run, std::int64_t steps_left) {
+    const std::size_t n = nodes_.size();
+    std::vector<double> finish(n, 0), rows(n, 0), per_row(n, 0);
+    for (const TraceEvent& event : run.trace.events) {
+      const auto i = static_cast<std::size_t>(event.node);
+      if (i < n) finish[i] = std::max(finish[i], static_cast<double>(event.end_ns) * 1e-9);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      rows[i] = static_cast<double>(run.report.nodes[i].pixels) / static_cast<double>(width_);
+      if (rows[i] <= 0 || finish[i] <= 0) return std::nullopt;  // a node idle: nothing to learn
+      per_row[i] = finish[i] / rows[i];
+    }
+    const Split now = split(per_row, rows);
+    history_.push_back({per_row, now.slowest, now.imbalance});
+    if (history_.size() > kSteps) history_.erase(history_.begin());
+    if (history_.size() < kSteps) return std::nullopt;
+    for (const Step& step : history_) {
+      if (step.slowest != now.slowest || step.imbalance <= kMinGain) return std::nullopt;
+    }
+    std::vector<double> median(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::vector<double> recent;
+      for (const Step& step : history_) recent.push_back(step.per_row[i]);
+      std::nth_element(recent.begin(), recent.begin() + kSteps / 2, recent.end());
+      median[i] = recent[kSteps / 2];
+    }
+    const Split target = split(median, rows);
+    std::vector<double> next(n);
+    double cost = 0, next_step = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      next[i] = (rows[i] + target.rows[i]) / 2;
+      next_step = std::max(next_step, next[i] * median[i]);
+      const Link& link = nodes_[i].link;
+      if (!link.zero_copy && link.to_device_bytes_per_s > 0) {
+        cost += std::abs(next[i] - rows[i]) * row_bytes_ / link.to_device_bytes_per_s +
+                link.to_device_latency_s;
+      }
+    }
+    const double gain = (split_time(median, rows) - next_step) * static_cast<double>(steps_left);
+    if (gain <= cost) return std::nullopt;
+    shares_ = next;
+    history_.clear();  // the new bands are measured afresh
+    std::vector<std::string> moves;
+    for (std::size_t i = 0; i < n; ++i) {
+      moves.push_back(fmt::format("{} {:.0f} -> {:.0f}", nodes_[i].name, rows[i], next[i]));
+    }
+    return fmt::format(
+        "rows moved from {}, which lagged {} steps in a row ({}): {:.4f} s gained over the {} "
+        "steps left, against {:.4f} s to move them",
+        nodes_[now.slowest].name, kSteps, fmt::join(moves, ", "), gain, steps_left, cost);
+  }
+
+ private:
+  struct Split {
+    std::vector<double> rows;  // the rows that equalise the nodes' times
+    double step_s = 0;         // the step's time with them
+    std::size_t slowest = 0;   // the node that takes longest with the rows it has
+    double imbalance = 0;      // the share of the step the balanced rows would save
+  };
+  struct Step {
+    std::vector<double> per_row;
+    std::size_t slowest = 0;
+    double imbalance = 0;
+  };
+
+  // The step's time with `rows`: the slowest node's.
+  static double split_time(const std::vector<double>& per_row, const std::vector<double>& rows) {
+    double time = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) time = std::max(time, per_row[i] * rows[i]);
+    return time;
+  }
+
+  Split split(const std::vector<double>& per_row, const std::vector<double>& rows) const {
+    Split result;
+    double inverse = 0;
+    for (const double seconds : per_row) inverse += 1.0 / seconds;
+    result.step_s = static_cast<double>(height_) / inverse;
+    double slowest = 0;
+    for (std::size_t i = 0; i < per_row.size(); ++i) {
+      result.rows.push_back(static_cast<double>(height_) / per_row[i] / inverse);
+      if (per_row[i] * rows[i] > slowest) {
+        slowest = per_row[i] * rows[i];
+        result.slowest = i;
+      }
+    }
+    result.imbalance = slowest > 0 ? (slowest - result.step_s) / slowest : 0;
+    return result;
+  }
+
+  std::vector<NodeInfo> nodes_;
+  double row_bytes_;
+  std::int64_t width_, height_;
+  std::vector<double> shares_;
+  std::vector<Step> history_;  // the last kSteps steps
+};
+
 // The field a run starts from, and its step: step 0's, or the checkpoint's to resume from.
 HeatCheckpoint starting_point(const HeatSpec& spec, const HeatCheckpoints& checkpoints) {
   if (!checkpoints.resume) {
@@ -211,14 +331,29 @@ HeatResult run_heat(Runtime& runtime, const HeatSpec& spec, LaunchOptions option
   result.first_step = start.step;
   Array2D<float>* from = &a;
   Array2D<float>* to = &b;
+  std::optional<BandPlan> bands;
+  if (options.policy == Policy::static_split && runtime.nodes().size() > 1 &&
+      options.shares.empty()) {
+    bands.emplace(runtime.nodes(), width, height);
+  }
   for (std::int64_t step = start.step; step < spec.steps; ++step) {
     try {
+      if (bands) options.shares = bands->shares();
       const LaunchResult run =
           runtime.run(heat_kernel(), Grid2D{width, height}, read_halo(*from, 1), write(*to),
                       kHeatAlpha, width, height, options);
       add_step(result.report, run.report);
       std::vector<TransferBytes>& bytes = result.step_transfers.emplace_back();
-      for (const NodeReport& node : run.report.nodes) bytes.push_back(node.transfers);
+      std::vector<std::int64_t>& rows = result.step_rows.emplace_back();
+      for (const NodeReport& node : run.report.nodes) {
+        bytes.push_back(node.transfers);
+        rows.push_back(node.pixels / width);
+      }
+      if (bands) {
+        if (auto moved = bands->after_step(run, spec.steps - step - 1)) {
+          result.report.notes.push_back(fmt::format("after step {}: {}", step + 1, *moved));
+        }
+      }
     } catch (const Cancelled&) {
       // The step in progress is lost; the last complete one is kept.
       if (!checkpoints.file.empty()) checkpoint(checkpoints, *from, step);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -56,13 +57,19 @@ class Completion {
   Progress* progress_;
 };
 
+// A node's injected fault: fail after that many tiles (-1: never), or a delay per tile.
+struct Injected {
+  std::int64_t fail_after = -1;
+  std::chrono::microseconds delay{0};
+};
+
 class Round;
 
 class NodeWork final : public WorkSource {
  public:
-  NodeWork(Round& round, std::size_t node, std::int64_t fail_after,
+  NodeWork(Round& round, std::size_t node, const Injected& injected,
            const std::function<void(const Tile&)>& on_completed)
-      : round_(round), node_(node), fail_after_(fail_after), on_completed_(on_completed) {}
+      : round_(round), node_(node), injected_(injected), on_completed_(on_completed) {}
   bool self_scheduling() const override;
   std::span<const Tile> assigned() const override;
   std::optional<Tile> next() override;
@@ -72,7 +79,7 @@ class NodeWork final : public WorkSource {
  private:
   Round& round_;
   std::size_t node_;
-  std::int64_t fail_after_;  // < 0: no injected fault
+  const Injected& injected_;
   const std::function<void(const Tile&)>& on_completed_;
   std::atomic<std::int64_t> completed_{0};
 };
@@ -115,8 +122,9 @@ void NodeWork::completed(const Tile& tile) {
   if (round_.completion().mark(tile, static_cast<int>(node_)) && on_completed_) {
     on_completed_(tile);
   }
+  if (injected_.delay.count() > 0) std::this_thread::sleep_for(injected_.delay);
   const std::int64_t count = completed_.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (fail_after_ >= 0 && count >= fail_after_) {
+  if (injected_.fail_after >= 0 && count >= injected_.fail_after) {
     throw Error(fmt::format("injected fault after {} tiles", count));
   }
 }
@@ -131,26 +139,31 @@ std::string describe_exception(const std::exception_ptr& error) {
   }
 }
 
-// Node i's injected fault: fail after that many tiles; -1: none.
-std::vector<std::int64_t> injected_faults(const RoundsInput& input, const RunOptions& options) {
-  std::vector<std::int64_t> fail_after(input.infos.size(), -1);
+// Node i's injected faults.
+std::vector<Injected> injected_faults(const RoundsInput& input, const RunOptions& options) {
+  std::vector<Injected> injected(input.infos.size());
   for (const FaultInjection& fault : options.faults) {
-    if (fault.node < fail_after.size()) fail_after[fault.node] = fault.after_tiles;
+    if (fault.node >= injected.size()) continue;
+    if (fault.delay_us > 0) {
+      injected[fault.node].delay = std::chrono::microseconds(fault.delay_us);
+    } else {
+      injected[fault.node].fail_after = fault.after_tiles;
+    }
   }
-  return fail_after;
+  return injected;
 }
 
 // Runs one round: each active node on a proxy thread; returns each node's error, if any.
 std::vector<std::exception_ptr> run_round(Round& round, const RoundsInput& input,
                                           const std::vector<bool>& active,
-                                          const std::vector<std::int64_t>& fail_after,
+                                          const std::vector<Injected>& injected,
                                           std::vector<NodeTrace>& traces, const NodeTask& task) {
   std::vector<std::exception_ptr> errors(active.size());
   std::vector<std::thread> proxies;
   for (std::size_t i = 0; i < active.size(); ++i) {
     if (!active[i]) continue;
     proxies.emplace_back([&, i] {
-      NodeWork work(round, i, fail_after[i], input.on_completed);
+      NodeWork work(round, i, injected[i], input.on_completed);
       try {
         task(i, work, traces[i]);
       } catch (...) {
@@ -202,7 +215,7 @@ Execution execute_rounds(const RoundsInput& input, const RunOptions& options, Pr
     traces.emplace_back(&clock, static_cast<std::int32_t>(i));
     traces.back().reserve_lanes(input.lanes[i]);
   }
-  const std::vector<std::int64_t> fail_after = injected_faults(input, options);
+  const std::vector<Injected> injected = injected_faults(input, options);
 
   Execution execution;
   execution.failures.resize(node_count);
@@ -211,11 +224,12 @@ Execution execute_rounds(const RoundsInput& input, const RunOptions& options, Pr
   std::vector<Tile> round_tiles = completion.remaining(tiles);
   Policy round_policy = options.policy;
   for (;;) {
-    Round round(distribute(round_policy, shape_round(round_tiles, input.lanes, input.weights,
-                                                     active, input.preferred)),
-                completion, options.stop);
+    RoundShape shape =
+        shape_round(round_tiles, input.lanes, input.weights, active, input.preferred);
+    shape.static_by_share = input.static_by_weight;
+    Round round(distribute(round_policy, shape), completion, options.stop);
     const std::vector<std::exception_ptr> errors =
-        run_round(round, input, active, fail_after, traces, task);
+        run_round(round, input, active, injected, traces, task);
 
     std::vector<std::size_t> failed_now;
     for (std::size_t i = 0; i < node_count; ++i) {

@@ -20,9 +20,10 @@ using NodeTask = std::function<void(std::size_t node, WorkSource& work, NodeTrac
 /// The nodes of a run as the rounds see them.
 struct RoundsInput {
   std::vector<NodeInfo> infos;
-  std::vector<int> lanes;       ///< each node's lanes (at least 1)
-  std::vector<double> weights;  ///< weighted and auto: shares by throughput; all 0: equal
-  std::vector<bool> active;     ///< nodes that take part (auto may have dropped some)
+  std::vector<int> lanes;         ///< each node's lanes (at least 1)
+  std::vector<double> weights;    ///< weighted and auto: shares by throughput; all 0: equal
+  bool static_by_weight = false;  ///< static: contiguous parts by `weights`, not by lanes
+  std::vector<bool> active;       ///< nodes that take part (auto may have dropped some)
   std::vector<Tile> tiles;
   std::vector<bool> done;  ///< tiles already computed (a resumed run); empty: none
   /// Per tile index: the node that holds most of its data, which takes it first under dynamic;

@@ -233,6 +233,8 @@ LaunchResult Runtime::launch(const Prepared& prepared) {
   options.tile_pixels = prepared.options.tile;
   options.stop = prepared.options.stop;
   options.explain = prepared.options.explain;
+  options.shares = prepared.options.shares;
+  options.faults = prepared.options.faults;
   options.model = options_.model != nullptr ? options_.model : &own_model_;
   options.fallback = options_.fallback;
   std::lock_guard lock(run_mutex_);

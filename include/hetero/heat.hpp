@@ -44,6 +44,8 @@ struct HeatResult {
   Report report;
   /// Per step run here, per node: the bytes it copied, by cause.
   std::vector<std::vector<TransferBytes>> step_transfers;
+  /// Per step run here, per node: the rows it computed (its band).
+  std::vector<std::vector<std::int64_t>> step_rows;
   std::int64_t first_step = 0;  ///< the step it started from (a resumed run: the checkpoint's)
 };
 

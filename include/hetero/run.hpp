@@ -18,9 +18,12 @@ namespace hetero {
 
 /// A fault injected for tests: the node at position `node` of the run fails after completing
 /// `after_tiles` tiles.
+/// A test hook: node `node` (its index in the run) fails after `after_tiles` tiles, or, with
+/// `delay_us` > 0, is slowed instead: each tile it completes costs it that long more.
 struct FaultInjection {
   std::size_t node = 0;
   std::int64_t after_tiles = 0;
+  std::int64_t delay_us = 0;
 };
 
 struct RunOptions {
@@ -31,6 +34,9 @@ struct RunOptions {
   /// taught by every run; nullptr: a model private to this run.
   ThroughputModel* model = nullptr;
   std::vector<FaultInjection> faults;  ///< test hook
+  /// Static policy: each node's contiguous part of the space in proportion to these (one per
+  /// node, in order); empty: in proportion to the nodes' lanes.
+  std::vector<double> shares;
   /// Kernel runs under auto: receives the planner's prediction, a line per node, before any tile.
   std::function<void(std::string_view line)> explain;
   /// User kernels: a node with no implementation of the kernel is left out, with a note,

@@ -77,6 +77,9 @@ struct LaunchOptions {
   const std::atomic<bool>* stop = nullptr;  ///< set to stop after the tiles in hand
   /// Receives the planner's prediction, one line per node, before any tile runs.
   std::function<void(std::string_view line)> explain;
+  /// Static: each node's contiguous part in proportion to these (one per node); empty: lanes.
+  std::vector<double> shares;
+  std::vector<FaultInjection> faults;  ///< test hook (see RunOptions)
 };
 
 namespace detail {

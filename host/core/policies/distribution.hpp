@@ -16,10 +16,11 @@ namespace hetero::detail {
 /// What a round distributes: its tiles, and the nodes that take them.
 struct RoundShape {
   std::vector<Tile> tiles;
-  std::vector<int> lanes;      ///< per node, at least 1
-  std::vector<double> shares;  ///< per node: its share by throughput; 0 for inactive nodes
-  std::vector<bool> active;    ///< nodes that take part
-  int total_lanes = 1;         ///< lanes of the active nodes
+  std::vector<int> lanes;        ///< per node, at least 1
+  std::vector<double> shares;    ///< per node: its share by throughput; 0 for inactive nodes
+  std::vector<bool> active;      ///< nodes that take part
+  int total_lanes = 1;           ///< lanes of the active nodes
+  bool static_by_share = false;  ///< static: parts in proportion to `shares`, not to lanes
   /// Per tile index: the node that holds most of the tile's data; -1: none. Empty: none does.
   std::vector<int> preferred;
 };
