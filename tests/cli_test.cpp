@@ -493,6 +493,7 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"render --max-iter 2147483648", "--max-iter"},
       {"render --max-iter -1", "--max-iter"},
       {"render --backend quantum", "known backends are"},
+      {"render --backend serial+threads", "separated by commas here (serial,threads)"},
       {"render --backend serial,,threads", "empty name"},
       {"render --backend serial,serial", "twice"},
       {"render --preset mandel", "unknown preset"},

@@ -88,6 +88,14 @@ std::vector<std::string> parse_backend_list(std::string_view text, const NodeReg
     if (name.empty()) {
       throw UsageError(fmt::format("--backend '{}': empty name; use NAME[,NAME...] or all", text));
     }
+    if (registry.find(name) == nullptr && name.find('+') != std::string::npos) {
+      std::string together = name;
+      std::replace(together.begin(), together.end(), '+', ',');
+      throw UsageError(fmt::format(
+          "--backend '{}': nodes that run at once are separated by commas here ({}); '+' joins "
+          "them only within one of scale's studies",
+          text, together));
+    }
     if (registry.find(name) == nullptr) {
       throw UsageError(fmt::format("unknown backend '{}': known backends are {}", name,
                                    fmt::join(registry.names(), ", ")));

@@ -8,8 +8,9 @@
 //   - "all" gives every available backend in registry order;
 //   - otherwise the result is the comma-separated names exactly, each known and named once, and
 //     such a list is always accepted;
-//   - plan_nodes (with and without --share, with and without --threads) keeps a subsequence of
-//     the names with one option set each; --share keeps them all; without it no two kept nodes
+//   - plan_nodes (split, --share and auto's fastest, with and without --threads) keeps a
+//     subsequence of the names with one option set each; --share and auto's fastest keep them
+//     all (the latter splitting no node's CPU); otherwise no two kept nodes
 //     share a device, the first named of a device is the one kept, every dropped node is named
 //     in a note, and nodes splitting the host CPU get at least one of its hardware threads and
 //     no more than it has in all.
