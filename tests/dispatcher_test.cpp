@@ -19,16 +19,21 @@
 namespace hetero {
 namespace {
 
-// Every pair and triple of available backends, under every policy: counts identical to serial
-// and each tile computed exactly once.
-TEST(Dispatcher, PairsAndTriplesMatchSerialUnderEveryPolicy) {
-  const std::vector<std::string> available = test::available_backends();
+// A small full-preset job, quick on every node.
+JobSpec small_full_job() {
   JobRequest request;
   request.preset = "full";
   request.width = 90;
   request.height = 70;
   request.max_iter = 300;
-  const JobSpec spec = resolve_job(request);
+  return resolve_job(request);
+}
+
+// Every pair and triple of available backends, under every policy: counts identical to serial
+// and each tile computed exactly once.
+TEST(Dispatcher, PairsAndTriplesMatchSerialUnderEveryPolicy) {
+  const std::vector<std::string> available = test::available_backends();
+  const JobSpec spec = small_full_job();
   const std::vector<std::uint32_t> reference = test::reference_counts(spec);
   std::vector<std::vector<std::string>> sets;
   for (std::size_t a = 0; a < available.size(); ++a) {
@@ -246,12 +251,7 @@ TEST(Planning, UnderAutoEveryPairOfHostNodesRunsOnlyTheFasterOne) {
     if (registry.describe(name).available) host.push_back(name);
   }
   ASSERT_GE(host.size(), 2U);
-  JobRequest request;
-  request.preset = "full";
-  request.width = 90;
-  request.height = 70;
-  request.max_iter = 300;
-  const JobSpec spec = resolve_job(request);
+  const JobSpec spec = small_full_job();
   const std::vector<std::uint32_t> reference = test::reference_counts(spec);
   for (std::size_t a = 0; a < host.size(); ++a) {
     for (std::size_t b = 0; b < host.size(); ++b) {
