@@ -643,6 +643,16 @@ int run_render(const RenderOptions& options) {
 
 namespace {
 
+// Backend `name` as it runs here, for compare's table; nullopt, with a line in `log` saying why
+// it is skipped, when it cannot.
+std::optional<NodeInfo> runnable(const NodeRegistry& registry, const std::string& name,
+                                 const NodeOptions& options, std::FILE* log) {
+  NodeInfo info = registry.describe(name, options);
+  if (info.available) return info;
+  fmt::print(log, "{:<8} skipped: {}\n", name, info.reason);
+  return std::nullopt;
+}
+
 // One backend's repeated runs of a kernel workload: their wall times and the last run's report.
 struct WorkloadRuns {
   std::vector<double> seconds;
@@ -711,11 +721,8 @@ int run_compare_workload(const CompareOptions& options) {
   double serial_median = 0;
   bool all_identical = true;
   for (const std::string& name : names) {
-    const NodeInfo info = registry.describe(name, node_opts);
-    if (!info.available) {
-      fmt::print(log, "{:<8} skipped: {}\n", name, info.reason);
-      continue;
-    }
+    const std::optional<NodeInfo> info = runnable(registry, name, node_opts, log);
+    if (!info) continue;
     Runtime runtime(exactly({{name, node_opts}}));
     run_once(runtime);  // warm-up: kernel builds, first touches
     WorkloadRuns runs;
@@ -737,13 +744,13 @@ int run_compare_workload(const CompareOptions& options) {
       link_bytes += node.bytes_to_device + node.bytes_to_host;
     }
     fmt::print(log, "{:<8} {:>5} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.3f} {:>8.2f}x {:>12.1f} {}\n",
-               name, info.concurrency, timing.median_s, timing.min_s, timing.max_s, units,
+               name, info->concurrency, timing.median_s, timing.min_s, timing.max_s, units,
                serial_median / timing.median_s, static_cast<double>(link_bytes) / 1e6,
                identical ? "yes" : "DIFFERS");
     rows.push_back(
         {{"backend", name},
-         {"device", info.device},
-         {"lanes", info.concurrency},
+         {"device", info->device},
+         {"lanes", info->concurrency},
          {"median_s", timing.median_s},
          {"min_s", timing.min_s},
          {"max_s", timing.max_s},
@@ -833,11 +840,8 @@ int run_compare(const CompareOptions& options) {
              "lanes", "median s", "min s", "max s", "Giter/s", "% limit", "speed-up", "checksum",
              "identical");
   for (const std::string& name : names) {
-    const NodeInfo info = registry.describe(name, node_opts);
-    if (!info.available) {
-      fmt::print(log, "{:<8} skipped: {}\n", name, info.reason);
-      continue;
-    }
+    const std::optional<NodeInfo> info = runnable(registry, name, node_opts, log);
+    if (!info) continue;
     Runtime runtime(exactly({{name, node_opts}}));
     RunOptions run_options;
     run_options.stop = &stop_flag();
@@ -846,8 +850,8 @@ int run_compare(const CompareOptions& options) {
     RunResult& result = measured.last;
     Row row;
     row.name = name;
-    row.device = info.device;
-    row.lanes = info.concurrency;
+    row.device = info->device;
+    row.lanes = info->concurrency;
     row.min_s = measured.timing.min_s;
     row.median_s = measured.timing.median_s;
     row.max_s = measured.timing.max_s;
@@ -855,7 +859,7 @@ int run_compare(const CompareOptions& options) {
     row.giters = static_cast<double>(result.report.iterations) / row.median_s * 1e-9;
     row.effective_giters =
         static_cast<double>(result.report.effective_iterations) / row.median_s * 1e-9;
-    row.on_host_cpu = info.kind == NodeKind::host || info.resource == "host-cpu";
+    row.on_host_cpu = info->kind == NodeKind::host || info->resource == "host-cpu";
     if (rows.empty()) reference_counts = std::move(result.counts);
     const Row& serial = rows.empty() ? row : rows.front();
     const bool identical = row.checksum == serial.checksum;

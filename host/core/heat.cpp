@@ -227,17 +227,17 @@ class BandPlan {
     }
     const Split target = split(median, rows);
     std::vector<double> next(n);
-    double cost = 0, next_step = 0;
+    double cost = 0;
     for (std::size_t i = 0; i < n; ++i) {
       next[i] = (rows[i] + target.rows[i]) / 2;
-      next_step = std::max(next_step, next[i] * median[i]);
       const Link& link = nodes_[i].link;
       if (!link.zero_copy && link.to_device_bytes_per_s > 0) {
         cost += std::abs(next[i] - rows[i]) * row_bytes_ / link.to_device_bytes_per_s +
                 link.to_device_latency_s;
       }
     }
-    const double gain = (split_time(median, rows) - next_step) * static_cast<double>(steps_left);
+    const double gain =
+        (split_time(median, rows) - split_time(median, next)) * static_cast<double>(steps_left);
     if (gain <= cost) return std::nullopt;
     shares_ = next;
     history_.clear();  // the new bands are measured afresh
