@@ -129,7 +129,8 @@ class Runtime {
   /// with; default threads). Without MPI, and on rank 0, it returns nullopt: the program goes
   /// on, and its Runtimes may use the mpi node. Every other rank computes the tiles rank 0
   /// sends it, finding the kernels given here by name, until rank 0's program ends; then it
-  /// returns the exit status. Errors starting MPI are one line on stderr and a non-zero status.
+  /// returns the exit status. An error starting MPI is one line to the log sink (set_log_sink)
+  /// and a non-zero status.
   template <class... Kernels>
   static std::optional<int> serve(int& argc, char** argv, const Kernels&... kernels) {
     return serve_kernels(argc, argv, {kernels.definition()...});

@@ -1,11 +1,13 @@
 // The MPI entry hook: starts MPI under a launcher and sends every rank but 0 to its worker loop.
 #include "launch.hpp"
 
-#include <cstdio>
 #include <exception>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "hetero/error.hpp"
+#include "hetero/settings.hpp"
 #include "runtime.hpp"
 #include "worker.hpp"
 
@@ -53,10 +55,10 @@ std::optional<int> launch(int& argc, char** argv) {
           "started this program: run it under mpirun with --backend mpi, or drop --rank-backend");
     }
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "hetero: error: %s\n", e.what());
+    hetero::detail::log_warning(fmt::format("error: {}", e.what()));
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hetero: error: %s\n", e.what());
+    hetero::detail::log_warning(fmt::format("error: {}", e.what()));
     return 1;
   }
   if (!runtime.started() || runtime.rank() == 0) return std::nullopt;

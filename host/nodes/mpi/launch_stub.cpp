@@ -1,10 +1,12 @@
 // The MPI entry hook of a build without the mpi node: it refuses to run as N copies under mpirun.
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "hetero/registry.hpp"
+#include "hetero/settings.hpp"
 #include "launch.hpp"
 
 namespace hetero::nodes::mpi {
@@ -22,10 +24,9 @@ int env_int(const char* first, const char* second, int fallback) {
 std::optional<int> launch(int& argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]).rfind("--rank-backend", 0) == 0) {
-      std::fprintf(stderr,
-                   "hetero: error: --rank-backend names what the ranks of an MPI job compute "
-                   "with, and no MPI launcher started this program (this hetero has no mpi "
-                   "node): drop --rank-backend\n");
+      hetero::detail::log_warning(
+          "error: --rank-backend names what the ranks of an MPI job compute with, and no MPI "
+          "launcher started this program (this hetero has no mpi node): drop --rank-backend");
       return 2;
     }
   }
@@ -34,10 +35,9 @@ std::optional<int> launch(int& argc, char** argv) {
   if (env_int("OMPI_COMM_WORLD_RANK", "PMI_RANK", 0) == 0) {
     const Backend* backend = NodeRegistry::builtin().find("mpi");
     const std::string why = backend != nullptr ? backend->not_built_reason : "not built";
-    std::fprintf(stderr,
-                 "hetero: error: this hetero has no mpi node (%s): run it without mpirun, or "
-                 "rebuild it with MPI\n",
-                 why.c_str());
+    hetero::detail::log_warning(fmt::format(
+        "error: this hetero has no mpi node ({}): run it without mpirun, or rebuild it with MPI",
+        why));
   }
   return 1;
 }

@@ -13,6 +13,7 @@
 
 #include "core/host_info.hpp"
 #include "hetero/error.hpp"
+#include "hetero/settings.hpp"
 
 namespace hetero::nodes::mpi {
 namespace {
@@ -252,8 +253,7 @@ std::vector<RankReply> Runtime::configure(const RankConfig& config) {
 
 void Runtime::abort_all(std::string_view message) {
   std::fflush(stdout);
-  std::fprintf(stderr, "hetero: error: mpi: %.*s; aborting every rank\n",
-               static_cast<int>(message.size()), message.data());
+  hetero::detail::log_warning(fmt::format("error: mpi: {}; aborting every rank", message));
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, 1);
   std::abort();  // MPI_Abort does not return; this keeps [[noreturn]] honest if it did
