@@ -322,6 +322,105 @@ TEST_P(KernelTest, ElementFunctorRunsWhereItHasAnImplementation) {
   }
 }
 
+// The Mandelbrot job through the public kernel: every (precision, mode) gives the plain loop's
+// counts, and the seed preset the tutorial's sum and hash; the report counts the iterations the
+// counts stand for, whatever node computed them.
+TEST_P(KernelTest, MandelbrotThroughThePublicKernelGivesThePlainLoopsCounts) {
+  Runtime runtime(on_this_node());
+  const Region region{-2.0, 0.5, -1.25, 1.25};
+  for (const Precision precision : {Precision::fp64, Precision::fp32}) {
+    for (const Mode mode : {Mode::exact, Mode::fma}) {
+      const JobSpec spec = test::region_job(region, 123, 77, 300, precision, mode);
+      const Job job(spec);
+      std::vector<std::uint32_t> counts(static_cast<std::size_t>(job.pixels()), 0xFFFFFFFF);
+      LaunchOptions options;
+      options.tile = 1000;  // tiles that end inside a row
+      const LaunchResult result = run_mandelbrot(runtime, job, counts, options);
+      const std::vector<std::uint32_t> expected = test::reference_counts(spec);
+      EXPECT_EQ(counts, expected) << to_string(precision) << " " << to_string(mode);
+      std::uint64_t iterations = 0;
+      for (const std::uint32_t count : expected) iterations += iterations_of(count, spec.max_iter);
+      EXPECT_EQ(result.report.iterations, iterations);
+      EXPECT_EQ(result.report.checksum, checksum(expected));
+      EXPECT_EQ(result.report.kernel, "mandelbrot." + std::string(to_string(precision)) + "." +
+                                          std::string(to_string(mode)));
+    }
+  }
+  const Job seed(resolve_job(JobRequest{}));
+  std::vector<std::uint32_t> counts(static_cast<std::size_t>(seed.pixels()));
+  const LaunchResult result = run_mandelbrot(runtime, seed, counts);
+  EXPECT_EQ(result.report.checksum.sum, test::kSeedSum);
+  EXPECT_EQ(result.report.checksum.hash_hex(), test::kSeedHash);
+}
+
+// A kernel with a simd implementation beside its host one: the simd node runs the simd one, every
+// other host node the host one; with only a simd implementation, the other host nodes have none.
+TEST(KernelFamilies, TheSimdNodeRunsTheSimdImplementationAndOtherHostNodesTheHostOne) {
+  if (!NodeRegistry::builtin().describe("simd").available) GTEST_SKIP() << "no simd node here";
+  const auto mark = [](std::int32_t value) {
+    return [value](Tile1D tile, View<std::int32_t> out) {
+      for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = value;
+    };
+  };
+  const auto both = Kernel<Tile1D, View<std::int32_t>>("mark").host(mark(1)).simd(mark(2));
+  const auto simd_only = Kernel<Tile1D, View<std::int32_t>>("mark_simd").simd(mark(2));
+  for (const std::string node : {"serial", "threads", "simd"}) {
+    RuntimeOptions options;
+    options.nodes = {node};
+    Runtime runtime(options);
+    std::vector<std::int32_t> out(100, 0);
+    runtime.run(both, Grid1D{100}, write(out));
+    const std::int32_t expected = node == "simd" ? 2 : 1;
+    EXPECT_EQ(std::count(out.begin(), out.end(), expected), 100) << node;
+    if (node == "simd") {
+      runtime.run(simd_only, Grid1D{100}, write(out));
+    } else {
+      EXPECT_THROW(runtime.run(simd_only, Grid1D{100}, write(out)), UsageError) << node;
+    }
+  }
+}
+
+// Kernel::work counts what a tile performed from its results; it reads them in host memory, so
+// a registered array it writes is refused in one line.
+TEST(KernelWork, AKernelCountingItsWorkFromRegisteredResultsIsAOneLineError) {
+  const auto kernel = Kernel<Tile1D, View<std::int32_t>>("count_work")
+                          .host([](Tile1D tile, View<std::int32_t> out) {
+                            for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = 3;
+                          })
+                          .work([](Tile1D tile, View<std::int32_t> out) {
+                            std::int64_t units = 0;
+                            for (std::int64_t i = tile.begin; i < tile.end; ++i) units += out[i];
+                            return units;
+                          });
+  Runtime runtime;
+  std::vector<std::int32_t> plain(1000);
+  EXPECT_EQ(runtime.run(kernel, Grid1D{1000}, write(plain)).report.iterations, 3000U);
+  Array<std::int32_t> registered(1000);
+  try {
+    runtime.run(kernel, Grid1D{1000}, write(registered));
+    FAIL() << "a registered result was counted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("kernel 'count_work', argument 1 (write slice): the "
+                                         "kernel counts its work from its results"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(MandelbrotKernel, CountsThatDoNotHoldOnePerPixelAreAOneLineError) {
+  Runtime runtime;
+  const Job seed(resolve_job(JobRequest{}));
+  std::vector<std::uint32_t> counts(static_cast<std::size_t>(seed.pixels() - 1));
+  try {
+    run_mandelbrot(runtime, seed, counts);
+    FAIL() << "a short counts array ran";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(),
+                 "run_mandelbrot: 249999 counts for a job of 250000 pixels; pass one count per "
+                 "pixel");
+  }
+}
+
 std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
   return info.param;
 }

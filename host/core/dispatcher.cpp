@@ -302,6 +302,18 @@ void learn_and_rate(Report& report, const detail::RoundsInput& input,
   }
 }
 
+// Sets each compute event's work units to what its tile performed, counted from the results
+// in host memory by the kernel's work function.
+void count_work_performed(const backend::Launch& launch, const std::vector<Tile>& tiles,
+                          Trace& trace) {
+  for (TraceEvent& event : trace.events) {
+    if (event.kind != EventKind::compute || event.tile < 0) continue;
+    const Tile& tile = tiles[static_cast<std::size_t>(event.tile)];
+    const double units = launch.kernel->work(launch.range(tile), launch.arguments);
+    event.iterations = static_cast<std::uint64_t>(std::llround(std::max(0.0, units)));
+  }
+}
+
 // A node with no implementation of `kernel` it can run is left out with a note when `fallback`
 // allows it; otherwise the run fails in one line naming the node and what to do.
 void leave_out_incapable_nodes(const std::vector<std::unique_ptr<Node>>& nodes,
@@ -560,6 +572,7 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
 
   LaunchResult result;
   result.trace = std::move(execution.trace);
+  if (launch.kernel->work) count_work_performed(launch, input.tiles, result.trace);
   JobSpec space;
   space.preset = kernel;
   space.width = launch.width;

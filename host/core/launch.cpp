@@ -35,6 +35,7 @@ namespace backend {
 std::string KernelDefinition::families() const {
   std::vector<std::string_view> names;
   if (host) names.push_back("host");
+  if (simd) names.push_back("simd");
   if (!opencl.empty()) names.push_back("opencl");
   if (cuda) names.push_back("cuda");
   return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));

@@ -5,6 +5,7 @@
 
 #include "hetero/backend/dispatcher.hpp"
 #include "hetero/error.hpp"
+#include "hetero/mandelbrot.hpp"
 #include "nodes/mpi/launch.hpp"
 
 namespace hetero {
@@ -129,6 +130,13 @@ void validate_launch(const backend::Launch& launch) {
                                    extent));
     }
     if (argument.array) check_registered(launch, i);
+    if (argument.array && !argument.reduction && kernel.work &&
+        backend::writes_slice(argument.access)) {
+      throw UsageError(fmt::format(
+          "{}: the kernel counts its work from its results (Kernel::work), which reads them in "
+          "host memory; pass a plain host array here, not a hetero::Array",
+          what()));
+    }
     if (argument.access == Access::read_whole || argument.reduction) continue;
     if (launch.dims() == 1 && argument.width < launch.width) {
       throw UsageError(fmt::format(
@@ -173,6 +181,11 @@ Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
 std::optional<int> Runtime::serve_kernels(
     int& argc, char** argv,
     const std::vector<std::shared_ptr<const backend::KernelDefinition>>& kernels) {
+  // The library's own kernels first: ranks run the Mandelbrot job's through the mpi node too.
+  for (const Mode mode : {Mode::exact, Mode::fma}) {
+    backend::register_kernel(mandelbrot_kernel<double>(mode).definition());
+    backend::register_kernel(mandelbrot_kernel<float>(mode).definition());
+  }
   for (const auto& kernel : kernels) backend::register_kernel(kernel);
   return nodes::mpi::launch(argc, argv);
 }

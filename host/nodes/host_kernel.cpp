@@ -1,6 +1,7 @@
 // The registry of host tile kernels.
 #include "host_kernel.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -15,7 +16,8 @@ namespace {
 
 struct KernelTable {
   std::mutex mutex;
-  std::vector<std::pair<std::string, HostKernelFamily>> families{{"scalar", &scalar_kernel}};
+  std::vector<std::pair<std::string, TileKernelFamily>> families{
+      {"scalar", tile_kernel_family<ScalarTile>()}};
 };
 
 KernelTable& table() {
@@ -30,7 +32,7 @@ void ensure_backends_registered() {
 
 }  // namespace
 
-void register_host_kernel(std::string name, HostKernelFamily family) {
+void register_host_kernel(std::string name, const TileKernelFamily& family) {
   KernelTable& kernels = table();
   std::lock_guard lock(kernels.mutex);
   for (auto& entry : kernels.families) {
@@ -51,17 +53,34 @@ std::vector<std::string> host_kernel_names() {
   return names;
 }
 
-HostTileKernel host_kernel(std::string_view name, const Job& job) {
+namespace {
+std::atomic<CudaCountsLauncher> cuda_counts_launcher{nullptr};
+}  // namespace
+
+void register_cuda_counts(CudaCountsLauncher launcher) {
+  cuda_counts_launcher = launcher;
+}
+
+CudaCountsLauncher cuda_counts() {
+  ensure_backends_registered();
+  return cuda_counts_launcher;
+}
+
+TileKernelFamily host_kernel_family(std::string_view name) {
   ensure_backends_registered();
   KernelTable& kernels = table();
   std::lock_guard lock(kernels.mutex);
   std::vector<std::string_view> names;
   for (const auto& [known, family] : kernels.families) {
-    if (known == name) return family(job);
+    if (known == name) return family;
     names.push_back(known);
   }
   throw UsageError(
       fmt::format("unknown kernel '{}': this build has {}", name, fmt::join(names, ", ")));
+}
+
+HostTileKernel host_kernel(std::string_view name, const Job& job) {
+  return host_kernel_family(name).for_job(job);
 }
 
 void run_on_pool(detail::ThreadPool& pool, WorkSource& work, NodeTrace& trace,
@@ -81,19 +100,30 @@ void run_on_pool(detail::ThreadPool& pool, HostTileKernel kernel, const Job& job
   });
 }
 
+namespace {
+bool is_simd_node(const NodeInfo& node) {
+  return node.name == "simd";
+}
+}  // namespace
+
 bool host_can_run(const NodeInfo& node, const backend::KernelDefinition& kernel, std::string& why) {
-  if (kernel.host) return true;
+  if (kernel.host || (is_simd_node(node) && kernel.simd)) return true;
   why = fmt::format("node '{}' runs host implementations and kernel '{}' has none (it has {})",
                     node.name, kernel.name, kernel.families());
   return false;
 }
 
-void run_host_tile(const backend::Launch& launch, const Tile& tile, TraceLane& lane,
-                   WorkSource& work) {
+const backend::HostImplementation& host_implementation(const NodeInfo& node,
+                                                       const backend::KernelDefinition& kernel) {
+  return is_simd_node(node) && kernel.simd ? kernel.simd : kernel.host;
+}
+
+void run_host_tile(const backend::Launch& launch, const backend::HostImplementation& implementation,
+                   const Tile& tile, TraceLane& lane, WorkSource& work) {
   const backend::TileRange range = launch.range(tile);
   backend::stage_on_host(launch, range, &lane);
   const std::int64_t begin = lane.now_ns();
-  launch.kernel->host(range, launch.arguments);
+  implementation(range, launch.arguments);
   lane.compute(tile, begin, lane.now_ns(), launch.work_units(tile));
   backend::commit_on_host(launch, range);
   work.completed(tile);

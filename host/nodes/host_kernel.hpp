@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "hetero/backend/launch.hpp"
-#include "hetero/job.hpp"
 #include "hetero/backend/node.hpp"
+#include "hetero/job.hpp"
 #include "hetero/trace.hpp"
 #include "scalar/tile.hpp"
 
@@ -22,36 +22,100 @@ class ThreadPool;
 
 namespace hetero::nodes {
 
+/// Calls `f.template operator()<Real, A>()` with the types of a run's precision and mode: the
+/// one place where they become types.
+template <class F>
+decltype(auto) with_types(Precision precision, Mode mode, F&& f) {
+  using kernels::Arith;
+  const bool exact = mode == Mode::exact;
+  if (precision == Precision::fp64) {
+    return exact ? f.template operator()<double, Arith::exact>()
+                 : f.template operator()<double, Arith::fma>();
+  }
+  return exact ? f.template operator()<float, Arith::exact>()
+               : f.template operator()<float, Arith::fma>();
+}
+
+/// A tile kernel on raw axes, as kernels::scalar::tile: pixels [begin, end) of an image `width`
+/// wide into out[0, end - begin); returns the iterations performed.
+template <class Real>
+using AxesTileKernel = std::uint64_t (*)(const Real* xs, const Real* ys, std::int64_t width,
+                                         std::int64_t begin, std::int64_t end,
+                                         std::uint32_t max_iter, std::uint32_t* out);
+
 /// Computes pixels [begin, end) of `job` into out[0, end - begin); returns iterations.
 using HostTileKernel = std::uint64_t (*)(const Job& job, std::int64_t begin, std::int64_t end,
                                          std::uint32_t* out);
-/// Picks the instantiation of a kernel family for a job's (precision, mode).
-using HostKernelFamily = HostTileKernel (*)(const Job& job);
+
+/// One kernel, instantiated for every (precision, mode): on raw axes (user kernels) and on a
+/// job. Made from a template `TileT<Real, A>` whose static `run` is an AxesTileKernel<Real>.
+struct TileKernelFamily {
+  AxesTileKernel<double> fp64[2] = {};  ///< indexed by kernels::Arith
+  AxesTileKernel<float> fp32[2] = {};
+  HostTileKernel on_job[2][2] = {};  ///< [fp64?][Arith]
+
+  template <class Real, kernels::Arith A>
+  AxesTileKernel<Real> axes() const {
+    if constexpr (sizeof(Real) == sizeof(double)) {
+      return fp64[static_cast<int>(A)];
+    } else {
+      return fp32[static_cast<int>(A)];
+    }
+  }
+  HostTileKernel for_job(const Job& job) const {
+    return on_job[job.precision() == Precision::fp64 ? 1 : 0][job.mode() == Mode::exact ? 0 : 1];
+  }
+};
+
+template <template <class, kernels::Arith> class TileT, class Real, kernels::Arith A>
+std::uint64_t job_tile(const Job& job, std::int64_t begin, std::int64_t end, std::uint32_t* out) {
+  const AxesView<Real> axes = job.axes<Real>();
+  return TileT<Real, A>::run(axes.xs, axes.ys, axes.width, begin, end, job.max_iter(), out);
+}
+
+template <template <class, kernels::Arith> class TileT>
+TileKernelFamily tile_kernel_family() {
+  using kernels::Arith;
+  TileKernelFamily family;
+  family.fp64[0] = TileT<double, Arith::exact>::run;
+  family.fp64[1] = TileT<double, Arith::fma>::run;
+  family.fp32[0] = TileT<float, Arith::exact>::run;
+  family.fp32[1] = TileT<float, Arith::fma>::run;
+  family.on_job[1][0] = &job_tile<TileT, double, Arith::exact>;
+  family.on_job[1][1] = &job_tile<TileT, double, Arith::fma>;
+  family.on_job[0][0] = &job_tile<TileT, float, Arith::exact>;
+  family.on_job[0][1] = &job_tile<TileT, float, Arith::fma>;
+  return family;
+}
+
+/// The scalar reference: the point function one pixel at a time.
+template <class Real, kernels::Arith A>
+struct ScalarTile {
+  static constexpr AxesTileKernel<Real> run = &kernels::scalar::tile<Real, A>;
+};
 
 /// Makes a kernel family selectable by name (`--kernel NAME`). Called by backend registration.
-void register_host_kernel(std::string name, HostKernelFamily family);
+void register_host_kernel(std::string name, const TileKernelFamily& family);
 /// Names of the registered kernels, "scalar" first.
 std::vector<std::string> host_kernel_names();
+/// The kernel family `name`; throws UsageError naming the known kernels when unknown.
+TileKernelFamily host_kernel_family(std::string_view name);
 /// The kernel `name` for `job`; throws UsageError naming the known kernels when unknown.
 HostTileKernel host_kernel(std::string_view name, const Job& job);
 
-template <class Real, kernels::Arith A>
-std::uint64_t scalar_tile(const Job& job, std::int64_t begin, std::int64_t end,
-                          std::uint32_t* out) {
-  const AxesView<Real> axes = job.axes<Real>();
-  return kernels::scalar::tile<Real, A>(axes.xs, axes.ys, axes.width, begin, end, job.max_iter(),
-                                        out);
-}
+/// Enqueues the Mandelbrot counts of pixels [begin, end) on a CUDA `stream` into out[pixel]
+/// (device memory); throws Error when the launch fails. The cuda backend registers it when the
+/// library is built with CUDA: it is hetero::mandelbrot_kernel's CUDA implementation.
+using CudaCountsLauncher = void (*)(void* stream, Precision precision, Mode mode, const void* xs,
+                                    const void* ys, std::int64_t width, std::int64_t begin,
+                                    std::int64_t end, std::uint32_t max_iter, std::uint32_t* out);
+void register_cuda_counts(CudaCountsLauncher launcher);
+/// The registered launcher; nullptr in a build without CUDA.
+CudaCountsLauncher cuda_counts();
 
 /// The scalar kernel instantiated for the job's (precision, mode).
 inline HostTileKernel scalar_kernel(const Job& job) {
-  const bool exact = job.mode() == Mode::exact;
-  if (job.precision() == Precision::fp64) {
-    return exact ? scalar_tile<double, kernels::Arith::exact>
-                 : scalar_tile<double, kernels::Arith::fma>;
-  }
-  return exact ? scalar_tile<float, kernels::Arith::exact>
-               : scalar_tile<float, kernels::Arith::fma>;
+  return tile_kernel_family<ScalarTile>().for_job(job);
 }
 
 /// Computes one tile into its place in `counts`, records it on `lane` and reports it done.
@@ -97,12 +161,17 @@ void run_on_pool(detail::ThreadPool& pool, WorkSource& work, NodeTrace& trace,
 void run_on_pool(detail::ThreadPool& pool, HostTileKernel kernel, const Job& job, WorkSource& work,
                  std::span<std::uint32_t> counts, NodeTrace& trace);
 
-/// Whether a host node can run `kernel`: it needs a host implementation.
+/// Whether a host node can run `kernel`: it needs a host implementation (the simd node: a
+/// simd or a host one).
 bool host_can_run(const NodeInfo& node, const backend::KernelDefinition& kernel, std::string& why);
 
-/// Computes one tile of a user's kernel with its host implementation, records it on `lane`
-/// (its work units as the event's iterations) and reports it done.
-void run_host_tile(const backend::Launch& launch, const Tile& tile, TraceLane& lane,
-                   WorkSource& work);
+/// The implementation a host node runs: the simd node's own family when it has one, else host.
+const backend::HostImplementation& host_implementation(const NodeInfo& node,
+                                                       const backend::KernelDefinition& kernel);
+
+/// Computes one tile of a user's kernel with `implementation`, records it on `lane` (its work
+/// units as the event's iterations) and reports it done.
+void run_host_tile(const backend::Launch& launch, const backend::HostImplementation& implementation,
+                   const Tile& tile, TraceLane& lane, WorkSource& work);
 
 }  // namespace hetero::nodes

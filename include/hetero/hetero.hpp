@@ -9,6 +9,7 @@
 #include "hetero/job.hpp"
 #include "hetero/kernel.hpp"
 #include "hetero/machine.hpp"
+#include "hetero/mandelbrot.hpp"
 #include "hetero/model.hpp"
 #include "hetero/node.hpp"
 #include "hetero/output.hpp"

@@ -501,6 +501,17 @@ class Kernel {
     return *this;
   }
 
+  /// The simd node's implementation, `f(TileT, Params...)` like host(): vector code the simd
+  /// node runs instead of the host implementation (other host nodes run host()).
+  template <class F>
+  requires std::invocable<const F&, TileT, Params...> Kernel& simd(F f) {
+    edit().simd = [f = std::move(f)](const backend::TileRange& range,
+                                     std::span<const backend::ArgumentBinding> arguments) {
+      call(f, detail::to_tile<TileT>(range), arguments, std::index_sequence_for<Params...>{});
+    };
+    return *this;
+  }
+
   /// An OpenCL implementation: OpenCL C `source` with the kernel `entry`, whose arguments are the
   /// kernel's parameters in order (arrays as __global pointers to the whole array, indexed by
   /// position in the space; scalars by value). The runtime builds it once per device, launches
@@ -540,6 +551,21 @@ class Kernel {
     return *this;
   }
 
+  /// Work units a tile performed, `f(TileT, Params...)`, counted on the host from what the tile
+  /// wrote once the run is done (the views are host memory): a kernel whose cost lies in its
+  /// results (iterations until escape) reports the work it did on every node. The written
+  /// arrays must be plain host arrays, not hetero::Array. Replaces cost() when both are given.
+  template <class F>
+  requires std::invocable<const F&, TileT, Params...> Kernel& work(F per_tile) {
+    edit().work = [per_tile = std::move(per_tile)](
+                      const backend::TileRange& range,
+                      std::span<const backend::ArgumentBinding> arguments) {
+      return static_cast<double>(call(per_tile, detail::to_tile<TileT>(range), arguments,
+                                      std::index_sequence_for<Params...>{}));
+    };
+    return *this;
+  }
+
   const std::string& name() const { return definition_->name; }
   std::shared_ptr<const backend::KernelDefinition> definition() const { return definition_; }
 
@@ -553,9 +579,10 @@ class Kernel {
 
  private:
   template <class F, std::size_t... I>
-  static void call(const F& f, TileT tile, std::span<const backend::ArgumentBinding> arguments,
-                   std::index_sequence<I...>) {
-    f(tile, detail::from_binding<Params>(arguments[I])...);
+  static decltype(auto) call(const F& f, TileT tile,
+                             std::span<const backend::ArgumentBinding> arguments,
+                             std::index_sequence<I...>) {
+    return f(tile, detail::from_binding<Params>(arguments[I])...);
   }
   template <class F, std::size_t... I>
   static void call(const F& f, void* stream, TileT tile,

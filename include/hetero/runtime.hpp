@@ -128,9 +128,9 @@ class Runtime {
   /// It removes `--rank-backend NAME` from argv (the local backend the other ranks compute
   /// with; default threads). Without MPI, and on rank 0, it returns nullopt: the program goes
   /// on, and its Runtimes may use the mpi node. Every other rank computes the tiles rank 0
-  /// sends it, finding the kernels given here by name, until rank 0's program ends; then it
-  /// returns the exit status. An error starting MPI is one line to the log sink (set_log_sink)
-  /// and a non-zero status.
+  /// sends it, finding the kernels given here (and hetero::mandelbrot_kernel) by name, until
+  /// rank 0's program ends; then it returns the exit status. An error starting MPI is one line
+  /// to the log sink (set_log_sink) and a non-zero status.
   template <class... Kernels>
   static std::optional<int> serve(int& argc, char** argv, const Kernels&... kernels) {
     return serve_kernels(argc, argv, {kernels.definition()...});

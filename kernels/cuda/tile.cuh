@@ -45,4 +45,18 @@ __global__ void __launch_bounds__(kBlockThreads)
   }
 }
 
+/// The public kernel's form (hetero::mandelbrot_kernel): one thread per pixel of [begin, end),
+/// each writing out[pixel], out being indexed by pixel.
+template <class Real, Arith A>
+__global__ void __launch_bounds__(kBlockThreads)
+    counts_kernel(const Real* __restrict__ xs, const Real* __restrict__ ys, std::int64_t width,
+                  std::int64_t begin, std::int64_t end, std::uint32_t max_iter,
+                  std::uint32_t* __restrict__ out) {
+  const std::int64_t pixel =
+      begin + static_cast<std::int64_t>(blockIdx.x) * kBlockThreads + threadIdx.x;
+  if (pixel >= end) return;
+  const std::int64_t row = pixel / width;
+  out[pixel] = point<Real, A>(xs[pixel - row * width], ys[row], max_iter);
+}
+
 }  // namespace hetero::kernels::cuda

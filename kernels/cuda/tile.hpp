@@ -31,4 +31,11 @@ cudaError_t resident_blocks_per_multiprocessor(bool fp64, bool fma, int* blocks)
 cudaError_t launch_tile(bool fp64, bool fma, const TileLaunch& tile, int max_blocks,
                         cudaStream_t stream);
 
+/// Enqueues the counts of pixels [begin, end) on `stream`, one thread each, into out[pixel]
+/// (out indexed by pixel, xs and ys by column and row): the CUDA implementation of
+/// hetero::mandelbrot_kernel. Returns the launch's status.
+cudaError_t launch_counts(bool fp64, bool fma, const void* xs, const void* ys, std::int64_t width,
+                          std::int64_t begin, std::int64_t end, std::uint32_t max_iter,
+                          std::uint32_t* out, cudaStream_t stream);
+
 }  // namespace hetero::kernels::cuda

@@ -31,25 +31,35 @@ inline real step(real* x, real* y, const real cx, const real cy) {
 #endif
 }
 
+// The 0-based iteration at which z escaped for c = (cx, cy), or max_iter if it never did.
+inline uint escape_count(const real cx, const real cy, const uint max_iter) {
+  real x = 0;
+  real y = 0;
+  for (uint n = 0; n < max_iter; ++n) {
+    if (step(&x, &y, cx, cy) > (real)4) return n;
+  }
+  return max_iter;
+}
+
 // Pixels [begin, end) of a row-major image `width` wide. `axes` holds the column axis xs[width]
 // followed by the row axis ys[height]. Work-item i computes pixel begin + i and writes its count to
 // counts[i]; work-items past `end` (the launch is rounded up to whole work-groups) do nothing.
-// The count is the 0-based iteration at which z escaped, or max_iter if it never did.
 __kernel void mandelbrot_tile(__global const real* axes, const long width, const long begin,
                               const long end, const uint max_iter, __global uint* counts) {
   const long i = (long)get_global_id(0);
   const long pixel = begin + i;
   if (pixel >= end) return;
-  const real cx = axes[pixel % width];
-  const real cy = axes[width + pixel / width];
-  real x = 0;
-  real y = 0;
-  uint count = max_iter;
-  for (uint n = 0; n < max_iter; ++n) {
-    if (step(&x, &y, cx, cy) > (real)4) {
-      count = n;
-      break;
-    }
-  }
-  counts[i] = count;
+  counts[i] = escape_count(axes[pixel % width], axes[width + pixel / width], max_iter);
+}
+
+// The same counts as the public kernel hetero::mandelbrot_kernel runs them: work-item i is pixel
+// i of the image (the runtime launches a tile at its offset), and each array is followed by its
+// origin (OpenCLOptions::array_origins: the index of the buffer's first element in the array).
+__kernel void mandelbrot_counts(__global const real* xs, const long xs_origin,
+                                __global const real* ys, const long ys_origin,
+                                __global uint* counts, const long counts_origin, const long width,
+                                const uint max_iter) {
+  const long pixel = (long)get_global_id(0);
+  counts[pixel - counts_origin] =
+      escape_count(xs[pixel % width - xs_origin], ys[pixel / width - ys_origin], max_iter);
 }

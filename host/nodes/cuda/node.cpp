@@ -11,6 +11,7 @@
 #include "nodes/cuda/device_probe.hpp"
 #include "nodes/cuda/kernel_runner.hpp"
 #include "nodes/cuda/runtime.hpp"
+#include "nodes/host_kernel.hpp"
 #include "nodes/tile_pieces.hpp"
 
 namespace hetero::nodes {
@@ -197,7 +198,24 @@ void CudaNode::run_in(const Job& job, WorkSource& work, std::span<std::uint32_t>
   }
 }
 
+namespace {
+
+// hetero::mandelbrot_kernel's CUDA implementation (see CudaCountsLauncher).
+void launch_mandelbrot_counts(void* stream, Precision precision, Mode mode, const void* xs,
+                              const void* ys, std::int64_t width, std::int64_t begin,
+                              std::int64_t end, std::uint32_t max_iter, std::uint32_t* out) {
+  int device = 0;
+  cudaGetDevice(&device);
+  cuda::check(
+      kernels::cuda::launch_counts(precision == Precision::fp64, mode == Mode::fma, xs, ys, width,
+                                   begin, end, max_iter, out, static_cast<cudaStream_t>(stream)),
+      kName, device, "launch of the Mandelbrot counts kernel");
+}
+
+}  // namespace
+
 void register_cuda(NodeRegistry& registry) {
+  register_cuda_counts(&launch_mandelbrot_counts);
   registry.add(cuda::gpu_backend<CudaNode>(kName, CudaNode::kStreams));
 }
 

@@ -375,18 +375,9 @@ void KokkosNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> 
   // The whole run happens on the Kokkos thread: tiles follow each other there with no
   // hand-over between threads, and this proxy thread waits.
   runtime->call([&] {
-    const bool exact = job.mode() == Mode::exact;
-    if (job.precision() == Precision::fp64) {
-      if (exact) {
-        run_typed<double, kernels::Arith::exact>(job, work, counts, lane, *views_);
-      } else {
-        run_typed<double, kernels::Arith::fma>(job, work, counts, lane, *views_);
-      }
-    } else if (exact) {
-      run_typed<float, kernels::Arith::exact>(job, work, counts, lane, *views_);
-    } else {
-      run_typed<float, kernels::Arith::fma>(job, work, counts, lane, *views_);
-    }
+    with_types(job.precision(), job.mode(), [&]<class Real, kernels::Arith A>() {
+      run_typed<Real, A>(job, work, counts, lane, *views_);
+    });
   });
 }
 
@@ -404,10 +395,13 @@ bool KokkosNode::can_run(const backend::KernelDefinition& kernel, std::string& w
 void KokkosNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
   KokkosRuntime* runtime = KokkosRuntime::running();
   if (runtime == nullptr) throw Error("Kokkos was finalised at exit; the kokkos node cannot run");
+  const backend::HostImplementation& implementation = host_implementation(info_, *launch.kernel);
   TraceLane& lane = trace.lane(0);
   // On the Kokkos thread, like the job: the host implementation computes each tile there.
   runtime->call([&] {
-    for_each_tile(work, 0, 1, [&](const Tile& tile) { run_host_tile(launch, tile, lane, work); });
+    for_each_tile(work, 0, 1, [&](const Tile& tile) {
+      run_host_tile(launch, implementation, tile, lane, work);
+    });
   });
 }
 

@@ -100,7 +100,7 @@ OpenCLNode::State::Variant& OpenCLNode::State::variant_for(const Job& job, Trace
   const std::int64_t begin = lane.now_ns();
   Variant variant;
   variant.program = opencl::build_program(
-      context.get(), device, opencl::kMandelbrotSource,
+      context.get(), device, kernels::kMandelbrotOpenCL,
       opencl::kernel_build_options(job.precision() == Precision::fp64, job.mode() == Mode::fma));
   cl_int status = CL_SUCCESS;
   variant.kernel.reset(clCreateKernel(variant.program.get(), "mandelbrot_tile", &status));

@@ -88,8 +88,9 @@ bool OpenMPNode::can_run(const backend::KernelDefinition& kernel, std::string& w
 }
 
 void OpenMPNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  const backend::HostImplementation& implementation = host_implementation(info_, *launch.kernel);
   run_on_openmp(info_.concurrency, work, trace, [&](const Tile& tile, TraceLane& lane) {
-    run_host_tile(launch, tile, lane, work);
+    run_host_tile(launch, implementation, tile, lane, work);
   });
 }
 

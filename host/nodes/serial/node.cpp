@@ -33,8 +33,10 @@ bool SerialNode::can_run(const backend::KernelDefinition& kernel, std::string& w
 }
 
 void SerialNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+  const backend::HostImplementation& implementation = host_implementation(info_, *launch.kernel);
   TraceLane& lane = trace.lane(0);
-  for_each_tile(work, 0, 1, [&](const Tile& tile) { run_host_tile(launch, tile, lane, work); });
+  for_each_tile(work, 0, 1,
+                [&](const Tile& tile) { run_host_tile(launch, implementation, tile, lane, work); });
 }
 
 void register_serial(NodeRegistry& registry) {

@@ -21,38 +21,14 @@ namespace {
 constexpr std::string_view kShortcutsKernel = "simd-shortcuts";
 
 template <class Real, kernels::Arith A>
-std::uint64_t simd_tile(const Job& job, std::int64_t begin, std::int64_t end, std::uint32_t* out) {
-  const AxesView<Real> axes = job.axes<Real>();
-  return kernels::simd::tile<Real, A>(axes.xs, axes.ys, axes.width, begin, end, job.max_iter(),
-                                      out);
-}
+struct SimdTile {
+  static constexpr AxesTileKernel<Real> run = &kernels::simd::tile<Real, A>;
+};
 
 template <class Real, kernels::Arith A>
-std::uint64_t simd_shortcuts_tile(const Job& job, std::int64_t begin, std::int64_t end,
-                                  std::uint32_t* out) {
-  const AxesView<Real> axes = job.axes<Real>();
-  return kernels::simd::tile_shortcuts<Real, A>(axes.xs, axes.ys, axes.width, begin, end,
-                                                job.max_iter(), out);
-}
-
-HostTileKernel simd_kernel(const Job& job) {
-  using kernels::Arith;
-  const bool exact = job.mode() == Mode::exact;
-  if (job.precision() == Precision::fp64) {
-    return exact ? simd_tile<double, Arith::exact> : simd_tile<double, Arith::fma>;
-  }
-  return exact ? simd_tile<float, Arith::exact> : simd_tile<float, Arith::fma>;
-}
-
-HostTileKernel simd_shortcuts_kernel(const Job& job) {
-  using kernels::Arith;
-  const bool exact = job.mode() == Mode::exact;
-  if (job.precision() == Precision::fp64) {
-    return exact ? simd_shortcuts_tile<double, Arith::exact>
-                 : simd_shortcuts_tile<double, Arith::fma>;
-  }
-  return exact ? simd_shortcuts_tile<float, Arith::exact> : simd_shortcuts_tile<float, Arith::fma>;
-}
+struct SimdShortcutsTile {
+  static constexpr AxesTileKernel<Real> run = &kernels::simd::tile_shortcuts<Real, A>;
+};
 
 kernels::Arith arith_of(Mode mode) {
   return mode == Mode::exact ? kernels::Arith::exact : kernels::Arith::fma;
@@ -72,8 +48,8 @@ std::string isa_text() {
 }
 
 void register_simd_kernels() {
-  register_host_kernel("simd", &simd_kernel);
-  register_host_kernel(std::string(kShortcutsKernel), &simd_shortcuts_kernel);
+  register_host_kernel("simd", tile_kernel_family<SimdTile>());
+  register_host_kernel(std::string(kShortcutsKernel), tile_kernel_family<SimdShortcutsTile>());
 }
 
 }  // namespace
@@ -128,8 +104,10 @@ bool SimdNode::can_run(const backend::KernelDefinition& kernel, std::string& why
 }
 
 void SimdNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
-  run_on_pool(*pool_, work, trace,
-              [&](const Tile& tile, TraceLane& lane) { run_host_tile(launch, tile, lane, work); });
+  const backend::HostImplementation& implementation = host_implementation(info_, *launch.kernel);
+  run_on_pool(*pool_, work, trace, [&](const Tile& tile, TraceLane& lane) {
+    run_host_tile(launch, implementation, tile, lane, work);
+  });
 }
 
 void register_simd(NodeRegistry& registry) {

@@ -40,8 +40,10 @@ bool ThreadsNode::can_run(const backend::KernelDefinition& kernel, std::string& 
 }
 
 void ThreadsNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
-  run_on_pool(*pool_, work, trace,
-              [&](const Tile& tile, TraceLane& lane) { run_host_tile(launch, tile, lane, work); });
+  const backend::HostImplementation& implementation = host_implementation(info_, *launch.kernel);
+  run_on_pool(*pool_, work, trace, [&](const Tile& tile, TraceLane& lane) {
+    run_host_tile(launch, implementation, tile, lane, work);
+  });
 }
 
 void register_threads(NodeRegistry& registry) {

@@ -107,6 +107,10 @@ using HostImplementation =
 using CudaImplementation = std::function<void(void* stream, const TileRange& tile,
                                               std::span<const ArgumentBinding> arguments)>;
 
+/// Counts the work units of a tile from the arguments in host memory.
+using HostWork =
+    std::function<double(const TileRange& tile, std::span<const ArgumentBinding> arguments)>;
+
 struct KernelDefinition {
   std::string name;
   int dims = 1;
@@ -117,10 +121,17 @@ struct KernelDefinition {
   bool exact = false;    ///< no contraction: FP_CONTRACT OFF is added to OpenCL sources
   std::uint64_t id = 0;  ///< unique per definition as built: the key of per-device build caches
   HostImplementation host;
+  /// A host implementation written for the simd node (vector code); the simd node prefers it
+  /// to `host`, and runs `host` when there is none.
+  HostImplementation simd;
   std::vector<OpenCLImplementation> opencl;
   CudaImplementation cuda;
   /// Work units of a tile for the report and the model; empty: one per element.
   std::function<double(const TileRange&)> cost;
+  /// Work units a tile performed, counted on the host from what it wrote once the run is done
+  /// (Mandelbrot: the iterations its counts stand for); when set, it replaces `cost` in the
+  /// report and the model. Its written arrays are plain host arrays (Runtime checks).
+  HostWork work;
 
   /// The implementation families this kernel has, e.g. "host, opencl".
   std::string families() const;

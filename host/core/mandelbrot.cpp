@@ -1,0 +1,111 @@
+// The Mandelbrot workload as a public kernel: host, simd and OpenCL implementations over the
+// tile kernels the nodes run for the job.
+#include "hetero/mandelbrot.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "hetero/error.hpp"
+#include "nodes/host_kernel.hpp"
+#include "opencl_kernel_source.hpp"
+
+namespace hetero {
+namespace {
+
+template <class Real>
+constexpr const char* kPrecisionName = sizeof(Real) == sizeof(double) ? "fp64" : "fp32";
+
+// A host implementation over the tile kernel `tile`: the counts of pixels [begin, end).
+template <class Real>
+auto host_implementation(nodes::AxesTileKernel<Real> tile) {
+  return [tile](Tile1D range, View<const Real> xs, View<const Real> ys, View<std::uint32_t> counts,
+                std::int64_t width, std::uint32_t max_iter) {
+    tile(xs.data(), ys.data(), width, range.begin, range.end, max_iter,
+         counts.data() + range.begin);
+  };
+}
+
+template <class Real, kernels::Arith A>
+MandelbrotKernel<Real> make_kernel() {
+  const std::string name = fmt::format("mandelbrot.{}.{}", kPrecisionName<Real>,
+                                       A == kernels::Arith::exact ? "exact" : "fma");
+  MandelbrotKernel<Real> kernel(name);
+  kernel.host(host_implementation<Real>(nodes::ScalarTile<Real, A>::run));
+  const std::vector<std::string> host_kernels = nodes::host_kernel_names();
+  if (std::find(host_kernels.begin(), host_kernels.end(), "simd") != host_kernels.end()) {
+    kernel.simd(host_implementation<Real>(nodes::host_kernel_family("simd").axes<Real, A>()));
+  }
+  OpenCLOptions options;
+  options.array_origins = true;
+  options.build_options =
+      fmt::format("-DHETERO_FP64={} -DHETERO_FMA={}", sizeof(Real) == sizeof(double) ? 1 : 0,
+                  A == kernels::Arith::fma ? 1 : 0);
+  kernel.opencl(std::string(kernels::kMandelbrotOpenCL), "mandelbrot_counts", options);
+  if (const nodes::CudaCountsLauncher launcher = nodes::cuda_counts()) {
+    constexpr Precision kPrecision =
+        sizeof(Real) == sizeof(double) ? Precision::fp64 : Precision::fp32;
+    constexpr Mode kMode = A == kernels::Arith::exact ? Mode::exact : Mode::fma;
+    kernel.cuda([launcher](void* stream, Tile1D range, View<const Real> xs, View<const Real> ys,
+                           View<std::uint32_t> counts, std::int64_t width, std::uint32_t max_iter) {
+      launcher(stream, kPrecision, kMode, xs.data(), ys.data(), width, range.begin, range.end,
+               max_iter, counts.data());
+    });
+  }
+  kernel.work([](Tile1D range, View<const Real>, View<const Real>, View<std::uint32_t> counts,
+                 std::int64_t, std::uint32_t max_iter) {
+    std::uint64_t iterations = 0;
+    for (std::int64_t i = range.begin; i < range.end; ++i) {
+      iterations += iterations_of(counts[i], max_iter);
+    }
+    return iterations;
+  });
+  kernel.exact(A == kernels::Arith::exact);
+  return kernel;
+}
+
+}  // namespace
+
+template <class Real>
+const MandelbrotKernel<Real>& mandelbrot_kernel(Mode mode) {
+  static const MandelbrotKernel<Real> exact = make_kernel<Real, kernels::Arith::exact>();
+  static const MandelbrotKernel<Real> fma = make_kernel<Real, kernels::Arith::fma>();
+  return mode == Mode::exact ? exact : fma;
+}
+
+template const MandelbrotKernel<double>& mandelbrot_kernel<double>(Mode mode);
+template const MandelbrotKernel<float>& mandelbrot_kernel<float>(Mode mode);
+
+LaunchResult run_mandelbrot(Runtime& runtime, const Job& job, std::span<std::uint32_t> counts,
+                            LaunchOptions options) {
+  if (static_cast<std::int64_t>(counts.size()) != job.pixels()) {
+    throw UsageError(
+        fmt::format("run_mandelbrot: {} counts for a job of {} pixels; pass one "
+                    "count per pixel",
+                    counts.size(), job.pixels()));
+  }
+  if (options.tile <= 0) {
+    // The job's own tile size: a kernel's default knows nothing of iterations per pixel.
+    bool device_nodes = false;
+    for (const NodeInfo& node : runtime.nodes()) device_nodes |= node.kind != NodeKind::host;
+    options.tile = auto_tile_pixels(job.spec(), runtime.lanes(), device_nodes);
+  }
+  LaunchResult result =
+      nodes::with_types(job.precision(), job.mode(), [&]<class Real, kernels::Arith>() {
+        const AxesView<Real> axes = job.axes<Real>();
+        const auto width = static_cast<std::size_t>(axes.width);
+        const auto height = static_cast<std::size_t>(axes.height);
+        return runtime.run(mandelbrot_kernel<Real>(job.mode()), Grid1D{job.pixels()},
+                           read(std::span<const Real>(axes.xs, width)),
+                           read(std::span<const Real>(axes.ys, height)), write(counts), job.width(),
+                           job.max_iter(), options);
+      });
+  Report& report = result.report;
+  report.job = job.spec();
+  report.checksum = checksum(counts);
+  report.effective_iterations = report.iterations;
+  return result;
+}
+
+}  // namespace hetero

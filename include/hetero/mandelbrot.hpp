@@ -1,0 +1,37 @@
+// The Mandelbrot workload as a kernel of the public API: the escape counts of a job's pixels,
+// with host, simd, OpenCL and CUDA implementations, run on any node through Runtime as a user's
+// kernel is. Its counts equal Runtime::run(Job)'s bit for bit on every node.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "hetero/job.hpp"
+#include "hetero/kernel.hpp"
+#include "hetero/runtime.hpp"
+
+namespace hetero {
+
+/// A 1-D kernel over a job's pixels in row-major order. Parameters: the column axis xs[width]
+/// and the row axis ys[height] (read whole), the counts (one per pixel, written), the image's
+/// width and max-iter.
+template <class Real>
+using MandelbrotKernel = Kernel<Tile1D, View<const Real>, View<const Real>, View<std::uint32_t>,
+                                std::int64_t, std::uint32_t>;
+
+/// The kernel of `Real` (float or double) and `mode`, named "mandelbrot.fp64.exact" and so on:
+/// the same object on every call. Host nodes run the scalar kernel, the simd node its vector
+/// kernel, OpenCL devices kernels/opencl/mandelbrot.cl, and in a build with CUDA the cuda and
+/// thrust nodes a CUDA kernel of the same point function. It counts the iterations its counts
+/// stand for as its work (Kernel::work), so reports show Giter/s as for the job.
+template <class Real>
+const MandelbrotKernel<Real>& mandelbrot_kernel(Mode mode);
+
+/// Computes `job` on `runtime` through mandelbrot_kernel of the job's precision and mode,
+/// writing its counts (width x height, row-major) to `counts`. Without a tile size, tiles are
+/// sized as Runtime::run(Job) sizes them (auto_tile_pixels). The report carries the counts'
+/// checksum. Throws UsageError when `counts` does not hold one count per pixel.
+LaunchResult run_mandelbrot(Runtime& runtime, const Job& job, std::span<std::uint32_t> counts,
+                            LaunchOptions options = {});
+
+}  // namespace hetero
