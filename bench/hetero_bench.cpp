@@ -303,10 +303,12 @@ void auto_pair(benchmark::State& state, const std::string& first, const std::str
 }
 
 // The job through the private path (Runtime::run(Job)) and through the public kernel
-// (run_mandelbrot) on one runtime, alternating which goes first, after a warm-up of each. Each
-// call is timed whole, as a user sees it. The time is the public path's; `public_over_private`
-// is the median of the pairs' ratios, `ratio_min` and `ratio_max` their spread.
-void public_api(benchmark::State& state, const std::string& name, const hetero::JobSpec& spec) {
+// (run_mandelbrot) on one runtime, alternating which goes first, after a warm-up of each, with
+// tiles of `tile_pixels` (0: automatic). Each call is timed whole, as a user sees it. The time is
+// the public path's; `public_over_private` is the median of the pairs' ratios, `ratio_min` and
+// `ratio_max` their spread.
+void public_api(benchmark::State& state, const std::string& name, const hetero::JobSpec& spec,
+                std::int64_t tile_pixels) {
   hetero::RuntimeOptions runtime_options;
   runtime_options.nodes = {name};
   hetero::Runtime runtime(runtime_options);
@@ -318,10 +320,14 @@ void public_api(benchmark::State& state, const std::string& name, const hetero::
     return std::make_pair(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count(), checksum);
   };
-  const auto private_path = [&] { return runtime.run(job).report.checksum; };
+  hetero::RunOptions run_options;
+  run_options.tile_pixels = tile_pixels;
+  hetero::LaunchOptions launch_options;
+  launch_options.tile = tile_pixels;
+  const auto private_path = [&] { return runtime.run(job, run_options).report.checksum; };
   const auto public_path = [&] {
     std::vector<std::uint32_t> counts(static_cast<std::size_t>(job.pixels()));
-    return hetero::run_mandelbrot(runtime, job, counts).report.checksum;
+    return hetero::run_mandelbrot(runtime, job, counts, launch_options).report.checksum;
   };
   private_path();  // warm-up of both
   public_path();
@@ -417,7 +423,17 @@ int main(int argc, char** argv) {
     const hetero::JobSpec spec = hetero::resolve_job(request);
     benchmark::RegisterBenchmark(
         fmt::format("public_api/{}", name).c_str(),
-        [name, spec](benchmark::State& state) { public_api(state, name, spec); })
+        [name, spec](benchmark::State& state) { public_api(state, name, spec, 0); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseManualTime();
+    // Per-tile overhead: the seed preset in 1-pixel tiles (host nodes: a device pays its
+    // launch per tile).
+    if (hetero::NodeRegistry::builtin().describe(name).kind != hetero::NodeKind::host) continue;
+    benchmark::RegisterBenchmark(fmt::format("public_api/{}/seed_1px_tiles", name).c_str(),
+                                 [name](benchmark::State& state) {
+                                   public_api(state, name,
+                                              hetero::resolve_job(hetero::JobRequest{}), 1);
+                                 })
         ->Unit(benchmark::kMillisecond)
         ->UseManualTime();
   }

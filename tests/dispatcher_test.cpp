@@ -356,7 +356,9 @@ class FailingNode final : public Node {
     info_.available = true;
   }
   const NodeInfo& info() const override { return info_; }
-  void run(const Job&, WorkSource& work, std::span<std::uint32_t>, NodeTrace&) override {
+  void run(const Job&, WorkSource&, std::span<std::uint32_t>, NodeTrace&) override {}
+  bool can_run(const backend::KernelDefinition&, std::string&) const override { return true; }
+  void launch(const backend::Launch&, WorkSource& work, NodeTrace&) override {
     if (work.self_scheduling() ? work.next().has_value() : !work.assigned().empty()) {
       throw Error("injected fault");
     }

@@ -57,52 +57,6 @@ TEST_P(KokkosTest, ReportsItsExecutionSpaceAndConcurrency) {
   EXPECT_EQ(result.report.nodes.front().device, info.device);
 }
 
-TEST_P(KokkosTest, DeepCopiesTheAxesInAndEveryTilesCountsOut) {
-  for (const Precision precision : {Precision::fp64, Precision::fp32}) {
-    for (const Policy policy : {Policy::dynamic, Policy::static_split}) {
-      const JobSpec spec = small_job(precision);
-      const std::int64_t tile_pixels = 97;
-      const RunResult result = test::run_on({kokkos()}, spec, policy, tile_pixels);
-      const std::string what = std::string(to_string(precision));
-      const std::uint64_t real_bytes = precision == Precision::fp64 ? 8 : 4;
-
-      std::uint64_t to_device = 0, to_host = 0;
-      int axes_copies = 0;
-      std::map<std::int64_t, std::int64_t> compute_end;  // tile -> end of its compute event
-      std::set<std::int64_t> copied_tiles;
-      for (const TraceEvent& event : result.trace.events) {
-        if (event.kind == EventKind::compute) compute_end[event.tile] = event.end_ns;
-      }
-      for (const TraceEvent& event : result.trace.events) {
-        if (event.kind == EventKind::copy_to_device) {
-          ++axes_copies;
-          to_device += event.bytes;
-          EXPECT_NE(event.label.find("Kokkos::deep_copy"), std::string::npos) << event.label;
-          EXPECT_EQ(event.bytes, static_cast<std::uint64_t>(spec.width + spec.height) * real_bytes)
-              << what;
-        } else if (event.kind == EventKind::copy_to_host) {
-          to_host += event.bytes;
-          EXPECT_NE(event.label.find("Kokkos::deep_copy"), std::string::npos) << event.label;
-          ASSERT_GE(event.tile, 0);
-          const std::int64_t first = event.tile * tile_pixels;
-          const std::int64_t pixels = std::min(tile_pixels, spec.pixels() - first);
-          EXPECT_EQ(event.bytes, static_cast<std::uint64_t>(pixels) * 4) << "tile " << event.tile;
-          EXPECT_TRUE(copied_tiles.insert(event.tile).second) << "tile " << event.tile;
-          ASSERT_TRUE(compute_end.contains(event.tile)) << "tile " << event.tile;
-          EXPECT_GE(event.begin_ns, compute_end[event.tile]) << "counts leave after the kernel";
-          EXPECT_LE(event.begin_ns, event.end_ns);
-        }
-      }
-      EXPECT_EQ(axes_copies, 1) << what << ": the axes travel once per run";
-      EXPECT_EQ(static_cast<std::int64_t>(copied_tiles.size()), result.report.tiles) << what;
-      EXPECT_EQ(to_host, static_cast<std::uint64_t>(spec.pixels()) * 4) << what;
-      ASSERT_EQ(result.report.nodes.size(), 1U);
-      EXPECT_EQ(result.report.nodes.front().bytes_to_device, to_device) << what;
-      EXPECT_EQ(result.report.nodes.front().bytes_to_host, to_host) << what;
-    }
-  }
-}
-
 TEST_P(KokkosTest, TwoKokkosNodesInOneRunMatchSerial) {
   const JobSpec spec = small_job();
   const std::vector<std::uint32_t> reference = test::reference_counts(spec);

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "hetero/backend/dispatcher.hpp"
+
+#include "core/mandelbrot_launch.hpp"
 #include "hetero/error.hpp"
 #include "hetero/version.hpp"
 #include "host_info.hpp"
@@ -188,6 +190,7 @@ double calibrate(Node& node, const JobSpec& spec, const std::atomic<bool>* stop)
   }
   const Job job(small);
   std::vector<std::uint32_t> counts(static_cast<std::size_t>(job.pixels()));
+  const backend::Launch launch = detail::mandelbrot_launch(job, node.info().tile_kernel, counts);
   detail::RoundsInput input;
   input.infos = {node.info()};
   input.lanes = {std::max(1, node.lanes())};
@@ -202,10 +205,9 @@ double calibrate(Node& node, const JobSpec& spec, const std::atomic<bool>* stop)
   };
   detail::Execution execution;
   try {
-    execution = detail::execute_rounds(input, options, nullptr,
-                                       [&](std::size_t, WorkSource& work, NodeTrace& trace) {
-                                         node.run(job, work, counts, trace);
-                                       });
+    execution = detail::execute_rounds(
+        input, options, nullptr,
+        [&](std::size_t, WorkSource& work, NodeTrace& trace) { node.launch(launch, work, trace); });
   } catch (const Cancelled&) {
     throw stopped();
   }
@@ -302,14 +304,19 @@ void learn_and_rate(Report& report, const detail::RoundsInput& input,
   }
 }
 
-// Sets each compute event's work units to what its tile performed, counted from the results
-// in host memory by the kernel's work function.
-void count_work_performed(const backend::Launch& launch, const std::vector<Tile>& tiles,
-                          Trace& trace) {
+// Sets the work units of each compute event of a node that is not a host node (host nodes
+// count theirs after each tile) to what its tile performed, counted from the results in host
+// memory by the kernel's work function; `launches` holds one launch for every node, or one
+// for all.
+void count_work_performed(std::span<const backend::Launch> launches,
+                          const std::vector<NodeInfo>& nodes, Trace& trace) {
   for (TraceEvent& event : trace.events) {
+    const auto node = static_cast<std::size_t>(event.node);
     if (event.kind != EventKind::compute || event.tile < 0) continue;
-    const Tile& tile = tiles[static_cast<std::size_t>(event.tile)];
-    const double units = launch.kernel->work(launch.range(tile), launch.arguments);
+    const backend::Launch& launch = launches.size() == 1 ? launches[0] : launches[node];
+    if (nodes[node].kind == NodeKind::host || !launch.kernel->work) continue;
+    const Tile piece{event.tile, event.first, event.first + event.pixels};  // or the whole tile
+    const double units = launch.kernel->work(launch.range(piece), launch.arguments);
     event.iterations = static_cast<std::uint64_t>(std::llround(std::max(0.0, units)));
   }
 }
@@ -401,6 +408,11 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
   const std::unique_ptr<detail::JournalWriter> journal =
       open_journal(options, detail::journal_identity(spec, tile_pixels), counts, input, notes);
 
+  // The job is the public Mandelbrot kernel: each host node runs its own tile kernel.
+  std::vector<backend::Launch> launches;
+  for (const NodeInfo& info : input.infos) {
+    launches.push_back(detail::mandelbrot_launch(job, info.tile_kernel, counts));
+  }
   weigh_nodes(nodes_, spec, options, model, input, notes);
   if (automatic) {
     if (fastest_on_shared_) leave_out_slower_on_shared(input, "Giter/s", notes);
@@ -409,7 +421,7 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
   use_static_shares(options, input);
   detail::Execution execution = detail::execute_rounds(
       input, options, progress, [&](std::size_t i, WorkSource& work, NodeTrace& trace) {
-        nodes_[i]->run(job, work, counts, trace);
+        nodes_[i]->launch(launches[i], work, trace);
       });
   notes.insert(notes.end(), execution.notes.begin(), execution.notes.end());
   // Every tile completed: the results go to the caller, and the journal needs no wait for the
@@ -417,6 +429,7 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
   if (journal) journal->close(/*sync=*/false);
 
   result.trace = std::move(execution.trace);
+  count_work_performed(launches, input.infos, result.trace);
   Report& report = result.report;
   report = make_report(result.trace, input.infos, input.lanes, spec, options.policy, tile_pixels,
                        static_cast<std::int64_t>(input.tiles.size()), checksum(result.counts));
@@ -572,7 +585,7 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
 
   LaunchResult result;
   result.trace = std::move(execution.trace);
-  if (launch.kernel->work) count_work_performed(launch, input.tiles, result.trace);
+  count_work_performed({&launch, 1}, input.infos, result.trace);
   JobSpec space;
   space.preset = kernel;
   space.width = launch.width;

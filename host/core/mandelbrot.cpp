@@ -3,16 +3,24 @@
 #include "hetero/mandelbrot.hpp"
 
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "core/mandelbrot_launch.hpp"
 #include "hetero/error.hpp"
 #include "nodes/host_kernel.hpp"
 #include "opencl_kernel_source.hpp"
 
 namespace hetero {
 namespace {
+
+constexpr std::string_view kDefaultTileKernel = "scalar";
 
 template <class Real>
 constexpr const char* kPrecisionName = sizeof(Real) == sizeof(double) ? "fp64" : "fp32";
@@ -22,19 +30,29 @@ template <class Real>
 auto host_implementation(nodes::AxesTileKernel<Real> tile) {
   return [tile](Tile1D range, View<const Real> xs, View<const Real> ys, View<std::uint32_t> counts,
                 std::int64_t width, std::uint32_t max_iter) {
-    tile(xs.data(), ys.data(), width, range.begin, range.end, max_iter,
-         counts.data() + range.begin);
+    return tile(xs.data(), ys.data(), width, range.begin, range.end, max_iter,
+                counts.data() + range.begin);
   };
 }
 
+bool has_host_kernel(std::string_view name) {
+  const std::vector<std::string> names = nodes::host_kernel_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// The kernel over the host tile kernel `tile_kernel` (the simd node runs the simd kernel when
+// that is scalar), OpenCL's mandelbrot_counts and, in a build with CUDA, its counts kernel.
 template <class Real, kernels::Arith A>
-MandelbrotKernel<Real> make_kernel() {
-  const std::string name = fmt::format("mandelbrot.{}.{}", kPrecisionName<Real>,
-                                       A == kernels::Arith::exact ? "exact" : "fma");
+MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
+  std::string name = fmt::format("mandelbrot.{}.{}", kPrecisionName<Real>,
+                                 A == kernels::Arith::exact ? "exact" : "fma");
+  if (tile_kernel != kDefaultTileKernel) name += "." + tile_kernel;
   MandelbrotKernel<Real> kernel(name);
-  kernel.host(host_implementation<Real>(nodes::ScalarTile<Real, A>::run));
-  const std::vector<std::string> host_kernels = nodes::host_kernel_names();
-  if (std::find(host_kernels.begin(), host_kernels.end(), "simd") != host_kernels.end()) {
+  const nodes::TileKernelFamily family = nodes::host_kernel_family(tile_kernel);
+  kernel.host(host_implementation<Real>(family.axes<Real, A>()));
+  if (tile_kernel != kDefaultTileKernel) {
+    kernel.simd(host_implementation<Real>(family.axes<Real, A>()));
+  } else if (has_host_kernel("simd")) {
     kernel.simd(host_implementation<Real>(nodes::host_kernel_family("simd").axes<Real, A>()));
   }
   OpenCLOptions options;
@@ -68,14 +86,53 @@ MandelbrotKernel<Real> make_kernel() {
 }  // namespace
 
 template <class Real>
-const MandelbrotKernel<Real>& mandelbrot_kernel(Mode mode) {
-  static const MandelbrotKernel<Real> exact = make_kernel<Real, kernels::Arith::exact>();
-  static const MandelbrotKernel<Real> fma = make_kernel<Real, kernels::Arith::fma>();
-  return mode == Mode::exact ? exact : fma;
+const MandelbrotKernel<Real>& mandelbrot_kernel(Mode mode, std::string_view tile_kernel) {
+  // Made once per (mode, tile kernel) and kept: OpenCL builds are cached per kernel.
+  static std::mutex mutex;
+  static std::map<std::pair<Mode, std::string>, std::unique_ptr<const MandelbrotKernel<Real>>>
+      kernels;
+  const std::string name(tile_kernel.empty() ? kDefaultTileKernel : tile_kernel);
+  std::lock_guard lock(mutex);
+  auto& kernel = kernels[{mode, name}];
+  if (!kernel) {
+    kernel = std::make_unique<const MandelbrotKernel<Real>>(
+        mode == Mode::exact ? make_kernel<Real, kernels::Arith::exact>(name)
+                            : make_kernel<Real, kernels::Arith::fma>(name));
+  }
+  return *kernel;
 }
 
-template const MandelbrotKernel<double>& mandelbrot_kernel<double>(Mode mode);
-template const MandelbrotKernel<float>& mandelbrot_kernel<float>(Mode mode);
+template const MandelbrotKernel<double>& mandelbrot_kernel<double>(Mode, std::string_view);
+template const MandelbrotKernel<float>& mandelbrot_kernel<float>(Mode, std::string_view);
+
+namespace detail {
+
+backend::Launch mandelbrot_launch(const Job& job, std::string_view tile_kernel,
+                                  std::span<std::uint32_t> counts) {
+  return nodes::with_types(job.precision(), job.mode(), [&]<class Real, kernels::Arith>() {
+    const AxesView<Real> axes = job.axes<Real>();
+    backend::Launch launch;
+    launch.kernel = mandelbrot_kernel<Real>(job.mode(), tile_kernel).definition();
+    launch.width = job.pixels();
+    launch.height = 1;
+    launch.arguments = MandelbrotKernel<Real>::bind(
+        read(std::span<const Real>(axes.xs, static_cast<std::size_t>(axes.width))),
+        read(std::span<const Real>(axes.ys, static_cast<std::size_t>(axes.height))), write(counts),
+        job.width(), job.max_iter());
+    return launch;
+  });
+}
+
+void register_mandelbrot_kernels() {
+  for (const std::string& tile_kernel : nodes::host_kernel_names()) {
+    for (const Mode mode : {Mode::exact, Mode::fma}) {
+      backend::register_kernel(mandelbrot_kernel<double>(mode, tile_kernel).definition());
+      backend::register_kernel(mandelbrot_kernel<float>(mode, tile_kernel).definition());
+    }
+  }
+}
+
+}  // namespace detail
 
 LaunchResult run_mandelbrot(Runtime& runtime, const Job& job, std::span<std::uint32_t> counts,
                             LaunchOptions options) {

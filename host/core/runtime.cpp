@@ -3,9 +3,9 @@
 
 #include <fmt/format.h>
 
+#include "core/mandelbrot_launch.hpp"
 #include "hetero/backend/dispatcher.hpp"
 #include "hetero/error.hpp"
-#include "hetero/mandelbrot.hpp"
 #include "nodes/mpi/launch.hpp"
 
 namespace hetero {
@@ -182,10 +182,7 @@ std::optional<int> Runtime::serve_kernels(
     int& argc, char** argv,
     const std::vector<std::shared_ptr<const backend::KernelDefinition>>& kernels) {
   // The library's own kernels first: ranks run the Mandelbrot job's through the mpi node too.
-  for (const Mode mode : {Mode::exact, Mode::fma}) {
-    backend::register_kernel(mandelbrot_kernel<double>(mode).definition());
-    backend::register_kernel(mandelbrot_kernel<float>(mode).definition());
-  }
+  detail::register_mandelbrot_kernels();
   for (const auto& kernel : kernels) backend::register_kernel(kernel);
   return nodes::mpi::launch(argc, argv);
 }

@@ -49,6 +49,7 @@ void TraceLane::compute(const Tile& tile, std::int64_t begin_ns, std::int64_t en
                      iterations,
                      0,
                      {}});
+  events_.back().first = tile.begin;
 }
 
 void TraceLane::copy(EventKind direction, std::string label, std::uint64_t bytes,

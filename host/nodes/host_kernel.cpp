@@ -1,7 +1,9 @@
 // The registry of host tile kernels.
 #include "host_kernel.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <vector>
 
@@ -123,8 +125,13 @@ void run_host_tile(const backend::Launch& launch, const backend::HostImplementat
   const backend::TileRange range = launch.range(tile);
   backend::stage_on_host(launch, range, &lane);
   const std::int64_t begin = lane.now_ns();
-  implementation(range, launch.arguments);
-  lane.compute(tile, begin, lane.now_ns(), launch.work_units(tile));
+  const double performed = implementation(range, launch.arguments);
+  const std::int64_t end = lane.now_ns();
+  const backend::KernelDefinition& kernel = *launch.kernel;
+  const double units = performed >= 0 ? performed
+                       : kernel.work  ? kernel.work(range, launch.arguments)
+                                      : static_cast<double>(launch.work_units(tile));
+  lane.compute(tile, begin, end, static_cast<std::uint64_t>(std::llround(std::max(0.0, units))));
   backend::commit_on_host(launch, range);
   work.completed(tile);
 }

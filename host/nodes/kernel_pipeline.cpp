@@ -129,7 +129,10 @@ struct KernelPipeline::Slot {
   int queue = 0;
   TraceLane* lane = nullptr;
   std::optional<Tile> tile;
-  DeviceCommandPtr kernel;
+  /// The tile's kernel, or one per piece when sliced arrays do not hold it whole.
+  std::vector<std::pair<Tile, DeviceCommandPtr>> kernels;
+  /// Plain arrays too large for the device: this queue's buffer for a piece's part of each.
+  std::vector<Buffer<std::byte>> slices;
   struct Copy {
     DeviceCommandPtr command;
     EventKind direction;
@@ -268,12 +271,18 @@ class KernelPipeline::LaunchRun {
         registered_[i] = pipeline_.replica_of(*argument.array, launch_, first_lane());
         if (registered_[i] == nullptr) too_large.push_back(i);
       } else if (argument.is_array) {
-        plain_[i] = pipeline_.with_room(launch_, first_lane(), [&] {
-          return Buffer<std::byte>(device_.space(), std::max<std::size_t>(1, argument.bytes()));
-        });
-        argument.data = plain_[i].data();
+        try {
+          plain_[i] = pipeline_.with_room(launch_, first_lane(), [&] {
+            return Buffer<std::byte>(device_.space(), std::max<std::size_t>(1, argument.bytes()));
+          });
+          argument.data = plain_[i].data();
+        } catch (const OutOfMemory&) {
+          if (argument.access == Access::read_whole || !device_.takes_windows()) throw;
+          sliced_.push_back(i);
+        }
       }
     }
+    if (!sliced_.empty()) make_slices(too_large.empty() ? 1 : 2);
     for (std::size_t k = 0; k < too_large.size(); ++k) {
       const std::size_t i = too_large[k];
       require_windows(i);
@@ -284,6 +293,80 @@ class KernelPipeline::LaunchRun {
     for (std::size_t i = 0; i < on_device_.size(); ++i) {
       if (registered_[i] != nullptr) point_at_replica(i);
     }
+  }
+
+  // Plain arrays read or written by slices that do not fit whole: each queue gets a buffer for
+  // a piece's part of each, and tiles run in pieces of piece_extent_ elements (1-D) or rows
+  // (2-D), as many as `1 / share` of the memory left holds.
+  void make_slices(int share) {
+    const MemorySpace& space = device_.space();
+    const std::uint64_t room = space.limit() - std::min(space.limit(), space.bytes_in_use());
+    const std::uint64_t per_queue =
+        room / static_cast<std::uint64_t>(share) / static_cast<std::uint64_t>(slots_.size());
+    std::uint64_t unit_bytes = 0, halo_bytes = 0;
+    for (const std::size_t i : sliced_) {
+      const backend::ArgumentBinding& argument = launch_.arguments[i];
+      const std::uint64_t unit =
+          argument.element_bytes *
+          static_cast<std::uint64_t>(launch_.dims() == 1 ? 1 : argument.pitch);
+      unit_bytes += unit;
+      halo_bytes += 2 * static_cast<std::uint64_t>(argument.halo) * unit;
+    }
+    const std::int64_t granule = launch_.tile_granule();
+    piece_extent_ =
+        per_queue > halo_bytes
+            ? static_cast<std::int64_t>((per_queue - halo_bytes) / unit_bytes) / granule * granule
+            : 0;
+    if (piece_extent_ < 1) {
+      const backend::ArgumentBinding& argument = launch_.arguments[sliced_.front()];
+      throw OutOfMemory(
+          fmt::format("kernel '{}', {} ({} bytes) does not fit in {} (memory cap {} bytes), and "
+                      "not even one {} of it per queue does: raise the cap (--device-memory)",
+                      launch_.kernel->name, argument_label(sliced_.front()), argument.bytes(),
+                      space.name(), space.limit(), launch_.dims() == 1 ? "element" : "row"),
+          argument.bytes());
+    }
+    for (Slot& slot : slots_) {
+      slot.slices.resize(launch_.arguments.size());
+      for (const std::size_t i : sliced_) {
+        const backend::ArgumentBinding& argument = launch_.arguments[i];
+        const std::uint64_t unit =
+            argument.element_bytes *
+            static_cast<std::uint64_t>(launch_.dims() == 1 ? 1 : argument.pitch);
+        const auto bytes = static_cast<std::size_t>(
+            unit * static_cast<std::uint64_t>(piece_extent_ + 2 * argument.halo));
+        slot.slices[i] = Buffer<std::byte>(device_.space(), bytes);
+      }
+    }
+  }
+
+  // The arguments of one piece on `slot`: each sliced array points into the slot's buffer, at
+  // the origin of the piece's reach.
+  std::vector<backend::ArgumentBinding> piece_arguments(Slot& slot,
+                                                        const backend::TileRange& piece) const {
+    std::vector<backend::ArgumentBinding> arguments = on_device_;
+    for (const std::size_t i : sliced_) {
+      backend::ArgumentBinding& argument = arguments[i];
+      const backend::TileRange reach = backend::reach_of(launch_.arguments[i], piece);
+      argument.origin = launch_.dims() == 1 ? reach.begin : reach.begin * argument.pitch;
+      argument.data =
+          slot.slices[i].data() - static_cast<std::ptrdiff_t>(argument.origin) *
+                                      static_cast<std::ptrdiff_t>(argument.element_bytes);
+    }
+    return arguments;
+  }
+
+  // The tile as the pieces it runs in: itself when no array is sliced.
+  std::vector<backend::TileRange> pieces_of(const backend::TileRange& range) const {
+    if (piece_extent_ == 0) return {range};
+    std::vector<backend::TileRange> pieces;
+    for (std::int64_t begin = range.begin; begin < range.end; begin += piece_extent_) {
+      backend::TileRange piece = range;
+      piece.begin = begin;
+      piece.end = std::min(range.end, begin + piece_extent_);
+      pieces.push_back(piece);
+    }
+    return pieces;
   }
 
   // An array larger than the device runs in windows only when the implementation can index one.
@@ -375,24 +458,35 @@ class KernelPipeline::LaunchRun {
     return end > 0 ? BlockRun{first, end - first} : BlockRun{};
   }
 
+  // The tile's copies and kernel on its slot's queue; a tile in pieces enqueues each piece's
+  // after the last (the queue runs them in order, so a piece's buffers are free for the next).
   void enqueue(Slot& slot, const Tile& tile) {
     const backend::TileRange range = launch_.range(tile);
-    enqueue_slices(slot, range, /*to_device=*/true);
     enqueue_registered_reads(slot, range);
-    slot.kernel = device_.launch(slot.queue, launch_, range, on_device_, slot.after);
-    enqueue_slices(slot, range, /*to_device=*/false);
+    for (const backend::TileRange& piece : pieces_of(range)) {
+      const std::vector<backend::ArgumentBinding> arguments =
+          sliced_.empty() ? std::vector<backend::ArgumentBinding>{} : piece_arguments(slot, piece);
+      const std::span<const backend::ArgumentBinding> bound =
+          sliced_.empty() ? std::span<const backend::ArgumentBinding>(on_device_) : arguments;
+      enqueue_slices(slot, piece, bound, /*to_device=*/true);
+      const std::int64_t width = launch_.dims() == 1 ? 1 : launch_.width;
+      slot.kernels.emplace_back(Tile{tile.index, piece.begin * width, piece.end * width},
+                                device_.launch(slot.queue, launch_, piece, bound, slot.after));
+      enqueue_slices(slot, piece, bound, /*to_device=*/false);
+    }
     device_.flush(slot.queue);
     slot.tile = tile;
   }
 
-  // The copies of the tile's part of every plain array it reads (to the device, the halo as
-  // copies of its own) or writes (to the host).
-  void enqueue_slices(Slot& slot, const backend::TileRange& range, bool to_device) {
+  // The copies of the piece's part of every plain array it reads (to the device, the halo as
+  // copies of its own) or writes (to the host), into the device arrays of `bound`.
+  void enqueue_slices(Slot& slot, const backend::TileRange& range,
+                      std::span<const backend::ArgumentBinding> bound, bool to_device) {
     for (std::size_t i = 0; i < launch_.arguments.size(); ++i) {
       const backend::ArgumentBinding& argument = launch_.arguments[i];
       if (argument.array) continue;
       for (const auto& [slice, cause] : backend::tile_copies(argument, range, to_device)) {
-        slot.copies.push_back({device_.copy(slot.queue, on_device_[i].data, argument.data,
+        slot.copies.push_back({device_.copy(slot.queue, bound[i].data, argument.data,
                                             {slice.offset, slice.bytes, 1, 0}, to_device),
                                to_device ? EventKind::copy_to_device : EventKind::copy_to_host,
                                cause, argument_label(i), slice.bytes});
@@ -443,10 +537,14 @@ class KernelPipeline::LaunchRun {
   void finish(Slot& slot) {
     const Tile tile = *slot.tile;
     for (const Slot::Copy& copy : slot.copies) copy.command->wait(copy.label);
-    slot.kernel->wait(fmt::format("kernel '{}'", launch_.kernel->name));
+    for (const auto& [piece, kernel] : slot.kernels) {
+      kernel->wait(fmt::format("kernel '{}'", launch_.kernel->name));
+    }
     const std::int64_t now = slot.lane->now_ns();
-    const auto [compute_begin, compute_end] = slot.kernel->interval(now);
-    slot.lane->compute(tile, compute_begin, compute_end, launch_.work_units(tile));
+    for (const auto& [piece, kernel] : slot.kernels) {
+      const auto [compute_begin, compute_end] = kernel->interval(now);
+      slot.lane->compute(piece, compute_begin, compute_end, launch_.work_units(piece));
+    }
     for (const Slot::Copy& copy : slot.copies) {
       const auto [begin, end] = copy.command->interval(now);
       slot.lane->copy(copy.direction, copy.cause, copy.label, copy.bytes, begin, end, tile.index);
@@ -454,7 +552,7 @@ class KernelPipeline::LaunchRun {
     commit_registered_writes(slot, launch_.range(tile));
     slot.copies.clear();
     slot.after.clear();
-    slot.kernel.reset();
+    slot.kernels.clear();
     slot.tile.reset();
     work_.completed(tile);
   }
@@ -466,6 +564,8 @@ class KernelPipeline::LaunchRun {
   std::vector<Slot> slots_;
   std::vector<backend::ArgumentBinding> on_device_;
   std::vector<Buffer<std::byte>> plain_;
+  std::vector<std::size_t> sliced_;  // plain arrays that run in pieces (see make_slices)
+  std::int64_t piece_extent_ = 0;    // elements or rows per piece; 0: tiles run whole
   std::vector<Replica*> registered_;
 };
 

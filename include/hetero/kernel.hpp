@@ -491,13 +491,12 @@ class Kernel {
     definition_->id = backend::next_kernel_id();
   }
 
-  /// The host implementation: `f(TileT, Params...)` computes one tile on one worker.
+  /// The host implementation: `f(TileT, Params...)` computes one tile on one worker. It may
+  /// return the work units it performed (an integer or floating-point value): the report and
+  /// the model then count those instead of work() or cost().
   template <class F>
   requires std::invocable<const F&, TileT, Params...> Kernel& host(F f) {
-    edit().host = [f = std::move(f)](const backend::TileRange& range,
-                                     std::span<const backend::ArgumentBinding> arguments) {
-      call(f, detail::to_tile<TileT>(range), arguments, std::index_sequence_for<Params...>{});
-    };
+    edit().host = host_implementation(std::move(f));
     return *this;
   }
 
@@ -505,10 +504,7 @@ class Kernel {
   /// node runs instead of the host implementation (other host nodes run host()).
   template <class F>
   requires std::invocable<const F&, TileT, Params...> Kernel& simd(F f) {
-    edit().simd = [f = std::move(f)](const backend::TileRange& range,
-                                     std::span<const backend::ArgumentBinding> arguments) {
-      call(f, detail::to_tile<TileT>(range), arguments, std::index_sequence_for<Params...>{});
-    };
+    edit().simd = host_implementation(std::move(f));
     return *this;
   }
 
@@ -578,6 +574,21 @@ class Kernel {
   }
 
  private:
+  template <class F>
+  static backend::HostImplementation host_implementation(F f) {
+    return [f = std::move(f)](const backend::TileRange& range,
+                              std::span<const backend::ArgumentBinding> arguments) -> double {
+      using Result = std::invoke_result_t<const F&, TileT, Params...>;
+      if constexpr (std::is_arithmetic_v<Result>) {
+        return static_cast<double>(call(f, detail::to_tile<TileT>(range), arguments,
+                                        std::index_sequence_for<Params...>{}));
+      } else {
+        call(f, detail::to_tile<TileT>(range), arguments, std::index_sequence_for<Params...>{});
+        return -1;
+      }
+    };
+  }
+
   template <class F, std::size_t... I>
   static decltype(auto) call(const F& f, TileT tile,
                              std::span<const backend::ArgumentBinding> arguments,

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "hetero/job.hpp"
 #include "hetero/kernel.hpp"
@@ -19,13 +20,15 @@ template <class Real>
 using MandelbrotKernel = Kernel<Tile1D, View<const Real>, View<const Real>, View<std::uint32_t>,
                                 std::int64_t, std::uint32_t>;
 
-/// The kernel of `Real` (float or double) and `mode`, named "mandelbrot.fp64.exact" and so on:
-/// the same object on every call. Host nodes run the scalar kernel, the simd node its vector
-/// kernel, OpenCL devices kernels/opencl/mandelbrot.cl, and in a build with CUDA the cuda and
-/// thrust nodes a CUDA kernel of the same point function. It counts the iterations its counts
-/// stand for as its work (Kernel::work), so reports show Giter/s as for the job.
+/// The kernel of `Real` (float or double) and `mode`, named "mandelbrot.fp64.exact" and so on
+/// (".NAME" added for another tile kernel); the same object on every call. Host nodes run the
+/// host tile kernel `tile_kernel` (scalar, simd, simd-shortcuts; another name is a UsageError
+/// naming those this build has) and count the iterations it performed; the simd node runs the
+/// simd kernel when `tile_kernel` is scalar. OpenCL devices run kernels/opencl/mandelbrot.cl and,
+/// in a build with CUDA, the cuda and thrust nodes a CUDA kernel of the same point function;
+/// their work is the iterations their counts stand for (Kernel::work).
 template <class Real>
-const MandelbrotKernel<Real>& mandelbrot_kernel(Mode mode);
+const MandelbrotKernel<Real>& mandelbrot_kernel(Mode mode, std::string_view tile_kernel = "scalar");
 
 /// Computes `job` on `runtime` through mandelbrot_kernel of the job's precision and mode,
 /// writing its counts (width x height, row-major) to `counts`. Without a tile size, tiles are

@@ -37,6 +37,9 @@ struct NodeInfo {
   std::string resource;             ///< hardware it occupies; nodes with equal resources share it
   int concurrency = 1;              ///< workers (host), or lanes the node records on
   bool adjustable_workers = false;  ///< honours NodeOptions::workers
+  /// Host nodes: the tile kernel the Mandelbrot job runs on it (NodeOptions::kernel where the
+  /// node honours it: scalar, simd, simd-shortcuts); empty for other nodes (their own).
+  std::string tile_kernel;
   bool available = false;
   std::string reason;  ///< why it is not available; empty when it is
   Link link;

@@ -39,6 +39,7 @@ struct TraceEvent {
   std::uint64_t bytes = 0;       ///< copies: bytes moved
   std::string label;             ///< e.g. "axes", "counts", the link's name
   TransferCause cause = TransferCause::read_miss;  ///< copies: why
+  std::int64_t first = 0;  ///< compute: the first element of the tile, or of the piece of it
 };
 
 /// Monotonic clock shared by every node of a run.

@@ -339,6 +339,7 @@ NodeInfo KokkosNode::describe(const NodeOptions& options) {
   // A host space's concurrency is the hardware threads the node occupies; a device node's is
   // the one lane it records on. Before Kokkos starts, the workers option sets the former.
   info.concurrency = kHostAccessible ? std::max(1, concurrency) : 1;
+  if constexpr (kHostAccessible) info.tile_kernel = "scalar";
   info.adjustable_workers =
       kHostAccessible && !serial_space() && KokkosRuntime::running() == nullptr;
   info.available = true;

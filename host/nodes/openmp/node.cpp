@@ -18,6 +18,7 @@ NodeInfo OpenMPNode::describe(const NodeOptions& options) {
   info.name = "openmp";
   info.kind = NodeKind::host;
   info.concurrency = options.workers > 0 ? options.workers : omp_get_max_threads();
+  info.tile_kernel = options.kernel;
   info.device =
       fmt::format("{} ({} OpenMP threads, OpenMP {}{})", detail::host_cpu_name(), info.concurrency,
                   _OPENMP, options.kernel == "scalar" ? "" : ", " + options.kernel + " kernel");

@@ -14,6 +14,7 @@ NodeInfo SerialNode::describe() {
   info.device = detail::host_cpu_name() + " (1 thread)";
   info.resource = "host-cpu";
   info.concurrency = 1;
+  info.tile_kernel = "scalar";
   info.available = true;
   return info;
 }

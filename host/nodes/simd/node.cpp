@@ -72,6 +72,7 @@ NodeInfo SimdNode::describe(const NodeOptions& options) {
   info.name = "simd";
   info.kind = NodeKind::host;
   info.concurrency = options.workers > 0 ? options.workers : detail::host_hardware_threads();
+  info.tile_kernel = options.kernel == kShortcutsKernel ? kShortcutsKernel : "simd";
   const std::string kernel =
       options.kernel == kShortcutsKernel ? fmt::format(", kernel {}", kShortcutsKernel) : "";
   // The host's model (machine.hpp) at this node's workers, on as many physical cores.

@@ -15,6 +15,7 @@ NodeInfo ThreadsNode::describe(const NodeOptions& options) {
   info.name = "threads";
   info.kind = NodeKind::host;
   info.concurrency = options.workers > 0 ? options.workers : detail::host_hardware_threads();
+  info.tile_kernel = options.kernel;
   info.device = fmt::format("{} ({} std::threads{})", detail::host_cpu_name(), info.concurrency,
                             options.kernel == "scalar" ? "" : ", " + options.kernel + " kernel");
   info.resource = "host-cpu";

@@ -101,8 +101,10 @@ struct OpenCLImplementation {
   std::string entry;
   OpenCLOptions options;
 };
+/// A host implementation returns the work units the tile performed, or a negative value when it
+/// does not count them (the kernel's work() or cost() then does).
 using HostImplementation =
-    std::function<void(const TileRange& tile, std::span<const ArgumentBinding> arguments)>;
+    std::function<double(const TileRange& tile, std::span<const ArgumentBinding> arguments)>;
 /// `stream` is the node's cudaStream_t; bindings point to device memory.
 using CudaImplementation = std::function<void(void* stream, const TileRange& tile,
                                               std::span<const ArgumentBinding> arguments)>;
@@ -128,8 +130,9 @@ struct KernelDefinition {
   CudaImplementation cuda;
   /// Work units of a tile for the report and the model; empty: one per element.
   std::function<double(const TileRange&)> cost;
-  /// Work units a tile performed, counted on the host from what it wrote once the run is done
-  /// (Mandelbrot: the iterations its counts stand for); when set, it replaces `cost` in the
+  /// Work units a tile performed, counted on the host from what it wrote (Mandelbrot: the
+  /// iterations its counts stand for): by host nodes after each tile whose implementation did
+  /// not count them, for other nodes once the run is done. When set, it replaces `cost` in the
   /// report and the model. Its written arrays are plain host arrays (Runtime checks).
   HostWork work;
 

@@ -1,0 +1,24 @@
+// The Mandelbrot job as a launch of the public kernel (hetero::mandelbrot_kernel): how the
+// dispatcher computes a job on every node.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "hetero/backend/launch.hpp"
+#include "hetero/job.hpp"
+
+namespace hetero::detail {
+
+/// `job` as a launch of mandelbrot_kernel over its pixels with host tile kernel `tile_kernel`
+/// (empty: scalar), writing one count per pixel to `counts`. Throws UsageError for a tile
+/// kernel this build does not have.
+backend::Launch mandelbrot_launch(const Job& job, std::string_view tile_kernel,
+                                  std::span<std::uint32_t> counts);
+
+/// Registers every Mandelbrot kernel by name (each precision, mode and host tile kernel), for
+/// MPI ranks to find.
+void register_mandelbrot_kernels();
+
+}  // namespace hetero::detail
