@@ -1,8 +1,7 @@
 // hetero-bench: one Google Benchmark family per backend and (precision, mode), on the full
 // preset; for device nodes the copy bandwidth over their link per size; the heat workload (20
 // steps on a --size square grid) and the triad (2^22 floats, arrays resident or staged) per
-// backend; every pair of nodes on the host CPU under auto against the best of them alone; the
-// job through the public kernel against the private path, interleaved, per backend. Its own
+// backend; every pair of nodes on the host CPU under auto against the best of them alone. Its own
 // flags (--flag=VALUE or --flag VALUE, listed by --help before Google Benchmark's): --backend
 // NAME[,NAME...] (default: every available backend), --size PIXELS (square image side, default
 // 512), --max-iter N (default 1000).
@@ -10,7 +9,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -302,55 +300,6 @@ void auto_pair(benchmark::State& state, const std::string& first, const std::str
   state.counters["vs_best_alone"] = std::min(seconds[1], seconds[2]) / seconds[0];
 }
 
-// The job through the private path (Runtime::run(Job)) and through the public kernel
-// (run_mandelbrot) on one runtime, alternating which goes first, after a warm-up of each, with
-// tiles of `tile_pixels` (0: automatic). Each call is timed whole, as a user sees it. The time is
-// the public path's; `public_over_private` is the median of the pairs' ratios, `ratio_min` and
-// `ratio_max` their spread.
-void public_api(benchmark::State& state, const std::string& name, const hetero::JobSpec& spec,
-                std::int64_t tile_pixels) {
-  hetero::RuntimeOptions runtime_options;
-  runtime_options.nodes = {name};
-  hetero::Runtime runtime(runtime_options);
-  const hetero::Job job(spec);
-  const hetero::Checksum& expected = reference_checksum(spec);
-  const auto timed = [](auto&& call) {
-    const auto begin = std::chrono::steady_clock::now();
-    const hetero::Checksum checksum = call();
-    return std::make_pair(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count(), checksum);
-  };
-  hetero::RunOptions run_options;
-  run_options.tile_pixels = tile_pixels;
-  hetero::LaunchOptions launch_options;
-  launch_options.tile = tile_pixels;
-  const auto private_path = [&] { return runtime.run(job, run_options).report.checksum; };
-  const auto public_path = [&] {
-    std::vector<std::uint32_t> counts(static_cast<std::size_t>(job.pixels()));
-    return hetero::run_mandelbrot(runtime, job, counts, launch_options).report.checksum;
-  };
-  private_path();  // warm-up of both
-  public_path();
-  std::vector<double> ratios;
-  for (auto _ : state) {
-    const bool public_first = ratios.size() % 2 == 0;
-    std::pair<double, hetero::Checksum> old_run, new_run;
-    if (public_first) new_run = timed(public_path);
-    old_run = timed(private_path);
-    if (!public_first) new_run = timed(public_path);
-    if (old_run.second != expected || new_run.second != expected) {
-      state.SkipWithError("a run's checksum differs from serial's");
-      return;
-    }
-    state.SetIterationTime(new_run.first);
-    ratios.push_back(new_run.first / old_run.first);
-  }
-  std::sort(ratios.begin(), ratios.end());
-  state.counters["public_over_private"] = ratios[ratios.size() / 2];
-  state.counters["ratio_min"] = ratios.front();
-  state.counters["ratio_max"] = ratios.back();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -413,29 +362,6 @@ int main(int argc, char** argv) {
             ->UseRealTime();
       }
     }
-  }
-  for (const std::string& name : backends) {
-    hetero::JobRequest request;
-    request.preset = "full";
-    request.width = config.size;
-    request.height = config.size;
-    request.max_iter = config.max_iter;
-    const hetero::JobSpec spec = hetero::resolve_job(request);
-    benchmark::RegisterBenchmark(
-        fmt::format("public_api/{}", name).c_str(),
-        [name, spec](benchmark::State& state) { public_api(state, name, spec, 0); })
-        ->Unit(benchmark::kMillisecond)
-        ->UseManualTime();
-    // Per-tile overhead: the seed preset in 1-pixel tiles (host nodes: a device pays its
-    // launch per tile).
-    if (hetero::NodeRegistry::builtin().describe(name).kind != hetero::NodeKind::host) continue;
-    benchmark::RegisterBenchmark(fmt::format("public_api/{}/seed_1px_tiles", name).c_str(),
-                                 [name](benchmark::State& state) {
-                                   public_api(state, name,
-                                              hetero::resolve_job(hetero::JobRequest{}), 1);
-                                 })
-        ->Unit(benchmark::kMillisecond)
-        ->UseManualTime();
   }
   for (const std::string& name : backends) {
     if (hetero::NodeRegistry::builtin().describe(name).kind != hetero::NodeKind::device) continue;

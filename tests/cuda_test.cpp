@@ -206,7 +206,7 @@ TEST_P(CudaDeviceTest, TileIsCompletedOnlyOnceItsCountsAreOnTheHost) {
     TraceClock clock;
     NodeTrace trace(&clock, 0);
     const auto node = NodeRegistry::builtin().create(name());
-    node->run(job, work, counts, trace);
+    test::run_job_on(*node, job, work, counts, trace);
     EXPECT_EQ(work.completed_count(), tiles.size()) << "self-scheduling " << self_scheduling;
     EXPECT_EQ(work.wrong_tiles(), 0U) << "self-scheduling " << self_scheduling;
     for (const int n : work.completions()) EXPECT_EQ(n, 1);
@@ -226,7 +226,7 @@ TEST_P(CudaDeviceTest, StopsTakingTilesOnceAStopIsRequested) {
     TraceClock clock;
     NodeTrace trace(&clock, 0);
     const auto node = NodeRegistry::builtin().create(name());
-    node->run(Job(spec), work, counts, trace);
+    test::run_job_on(*node, Job(spec), work, counts, trace);
     // The tiles in hand when the stop came (at most one per lane) are finished; no more are
     // taken.
     EXPECT_GE(work.completed_count(), kStopAfter);

@@ -95,7 +95,7 @@ TEST_P(DeviceMemory, TileInPiecesIsCompletedOnceAfterItsLastPiece) {
       test::CheckedWork work(tiles, self_scheduling, counts, expected, stop_after);
       const TraceClock clock;
       NodeTrace trace(&clock, 0);
-      node->run(work_job, work, counts, trace);
+      test::run_job_on(*node, work_job, work, counts, trace);
       const std::string what = std::string(self_scheduling ? "self-scheduling" : "assigned") +
                                ", stop after " + std::to_string(stop_after);
       EXPECT_EQ(work.wrong_tiles(), 0U) << what;

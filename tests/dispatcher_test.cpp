@@ -356,7 +356,6 @@ class FailingNode final : public Node {
     info_.available = true;
   }
   const NodeInfo& info() const override { return info_; }
-  void run(const Job&, WorkSource&, std::span<std::uint32_t>, NodeTrace&) override {}
   bool can_run(const backend::KernelDefinition&, std::string&) const override { return true; }
   void launch(const backend::Launch&, WorkSource& work, NodeTrace&) override {
     if (work.self_scheduling() ? work.next().has_value() : !work.assigned().empty()) {
@@ -526,14 +525,18 @@ TEST(Registry, EveryDesignBackendIsListedBuiltOrNot) {
 }
 
 TEST(HostKernels, UnknownKernelNamesTheKnownOnes) {
-  const Job job(resolve_job(JobRequest{}));
-  EXPECT_NE(nodes::host_kernel("scalar", job), nullptr);
+  EXPECT_NE((nodes::host_kernel_family("scalar").axes<double, kernels::Arith::exact>()), nullptr);
   try {
-    nodes::host_kernel("magic", job);
+    nodes::host_kernel_family("magic");
     FAIL();
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("scalar"), std::string::npos);
   }
+  // The job's kernel through the same table: a node asked for an unknown one fails in one line.
+  NodeOptions options;
+  options.kernel = "magic";
+  EXPECT_THROW(test::run_on({"threads"}, resolve_job(JobRequest{}), Policy::dynamic, 0, options),
+               UsageError);
 }
 
 TEST(Buffers, CopiesAreTracedWithTheirBytes) {

@@ -1,5 +1,5 @@
-// The device memory cap: parsing --device-memory, capped memory spaces, and how device nodes
-// cut tiles into pieces (PieceFeed, fit_in_memory).
+// The device memory cap: parsing --device-memory and capped memory spaces. How device nodes run
+// tiles that do not fit is tested in device_memory_test.cpp.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,7 +11,6 @@
 
 #include "core/parse.hpp"
 #include "hetero/hetero.hpp"
-#include "nodes/tile_pieces.hpp"
 
 namespace hetero {
 namespace {
@@ -97,122 +96,6 @@ TEST(MemoryCap, SpaceRefusesAllocationsPastItsCapNamingTheBytes) {
   Buffer<char> after_free(space, 500);
   EXPECT_EQ(space.bytes_in_use(), 900U);
   EXPECT_EQ(space.peak_bytes(), 1000U);
-}
-
-// Tiles from a list, handed out as a fixed assignment or one at a time.
-class ListWork final : public WorkSource {
- public:
-  ListWork(std::vector<Tile> tiles, bool self_scheduling)
-      : tiles_(std::move(tiles)), self_scheduling_(self_scheduling) {}
-  bool self_scheduling() const override { return self_scheduling_; }
-  std::span<const Tile> assigned() const override {
-    return self_scheduling_ ? std::span<const Tile>() : std::span<const Tile>(tiles_);
-  }
-  std::optional<Tile> next() override {
-    if (stop || next_ == tiles_.size()) return std::nullopt;
-    return tiles_[next_++];
-  }
-  bool stop_requested() const override { return stop; }
-  void completed(const Tile&) override {}
-
-  bool stop = false;
-
- private:
-  std::vector<Tile> tiles_;
-  bool self_scheduling_;
-  std::size_t next_ = 0;
-};
-
-TEST(PieceFeed, CutsEachTileIntoContiguousPiecesOfAtMostTheLimit) {
-  const std::vector<Tile> tiles = make_tiles(45, 20);  // [0,20) [20,40) [40,45)
-  for (const bool self_scheduling : {false, true}) {
-    ListWork work(tiles, self_scheduling);
-    nodes::PieceFeed feed(work);
-    std::vector<nodes::Piece> pieces;
-    std::int64_t limit = 7;
-    while (const std::int64_t wanted = feed.peek(limit)) {
-      EXPECT_LE(wanted, limit);
-      pieces.push_back(feed.take(wanted));
-      if (pieces.size() == 4) limit = 3;  // memory got shorter mid-tile
-    }
-    // 7 7 6 | 7 3 3 3 3 1 | 3 2
-    std::vector<std::int64_t> sizes;
-    std::int64_t next_pixel = 0;
-    for (const nodes::Piece& piece : pieces) {
-      sizes.push_back(piece.size());
-      EXPECT_EQ(piece.begin, next_pixel) << "pieces follow one another";
-      EXPECT_GE(piece.begin, piece.tile.begin);
-      EXPECT_LE(piece.end, piece.tile.end);
-      EXPECT_EQ(piece.last(), piece.end == piece.tile.end);
-      EXPECT_EQ(piece.part().index, piece.tile.index);
-      next_pixel = piece.end;
-    }
-    EXPECT_EQ(next_pixel, 45);
-    EXPECT_EQ(sizes, (std::vector<std::int64_t>{7, 7, 6, 7, 3, 3, 3, 3, 1, 3, 2}))
-        << "self-scheduling " << self_scheduling;
-  }
-}
-
-TEST(PieceFeed, HandsOutNoFurtherPieceOnceAStopIsAsked) {
-  for (const bool self_scheduling : {false, true}) {
-    ListWork work(make_tiles(100, 50), self_scheduling);
-    nodes::PieceFeed feed(work);
-    ASSERT_EQ(feed.peek(10), 10);
-    feed.take(10);
-    work.stop = true;
-    EXPECT_EQ(feed.peek(10), 0) << "self-scheduling " << self_scheduling;
-  }
-}
-
-TEST(PieceBudget, SplitsWhatTheCapLeavesBetweenTheSlots) {
-  CappedSpace space;
-  EXPECT_EQ(nodes::piece_budget(space, 0, 2, 4), std::numeric_limits<std::int64_t>::max())
-      << "no cap, no bound";
-  space.set_limit(10000);
-  Buffer<char> axes(space, 2000);
-  EXPECT_EQ(nodes::piece_budget(space, 0, 2, 4), 1000) << "(10000 - 2000) / 2 slots / 4 bytes";
-  EXPECT_EQ(nodes::piece_budget(space, 0, 1, 4), 2000);
-  // Buffers the slots hold are freed before they grow: they count as room.
-  Buffer<char> slot_buffer(space, 4000);
-  EXPECT_EQ(nodes::piece_budget(space, 4000, 2, 4), 1000);
-  EXPECT_EQ(nodes::piece_budget(space, 0, 2, 4), 500);
-  Buffer<char> rest(space, 4000);
-  EXPECT_EQ(nodes::piece_budget(space, 0, 2, 4), 1) << "a full space still allows 1 pixel";
-}
-
-TEST(FitInMemory, HalvesTheRequestUntilItFitsButNotBelowTheMinimum) {
-  std::vector<std::size_t> tried;
-  const auto allocate_up_to = [&](std::size_t capacity) {
-    return [&tried, capacity](std::size_t n) {
-      tried.push_back(n);
-      if (n > capacity) throw OutOfMemory("short", n);
-    };
-  };
-  EXPECT_EQ(nodes::fit_in_memory(1000, 10, allocate_up_to(100)), 62U);
-  EXPECT_EQ(tried, (std::vector<std::size_t>{1000, 500, 250, 125, 62}));
-  tried.clear();
-  EXPECT_EQ(nodes::fit_in_memory(1000, 10, allocate_up_to(5000)), 1000U);
-  EXPECT_EQ(tried.size(), 1U);
-  tried.clear();
-  EXPECT_THROW(nodes::fit_in_memory(1000, 100, allocate_up_to(50)), OutOfMemory);
-  EXPECT_EQ(tried.back(), 100U) << "the minimum is tried last";
-  tried.clear();
-  EXPECT_EQ(nodes::fit_in_memory(8, 100, allocate_up_to(50)), 8U)
-      << "a request below the minimum is tried as it is";
-  tried.clear();
-  EXPECT_THROW(nodes::fit_in_memory(8, 100, allocate_up_to(4)), OutOfMemory);
-  EXPECT_EQ(tried, (std::vector<std::size_t>{8}));
-}
-
-TEST(FitInMemory, OtherErrorsAreNotTakenForShortMemory) {
-  int calls = 0;
-  EXPECT_THROW(nodes::fit_in_memory(1000, 10,
-                                    [&](std::size_t) {
-                                      ++calls;
-                                      throw Error("device lost");
-                                    }),
-               Error);
-  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace

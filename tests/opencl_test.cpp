@@ -159,7 +159,7 @@ TEST_F(opencl, KernelBuildFailureCarriesTheBuildLog) {
     EXPECT_NE(std::string(e.what()).find("-hetero-no-such-option"), std::string::npos) << e.what();
   }
   EXPECT_NO_THROW(cl::build_source(first_device(), "__kernel void k(__global int* o) { o[0] = 1; }",
-                                   cl::kernel_build_options(false, true)));
+                                   "-cl-std=CL1.2 -DHETERO_FMA=1"));
 }
 
 // Runs a 123x77 job in `precision` on the opencl node and checks its trace: each axis goes up
@@ -245,7 +245,7 @@ TEST_F(opencl, CompletesEachTileOnceItsCountsAreOnTheHostAndStopsWhenAsked) {
       test::CheckedWork work(tiles, self_scheduling, counts, expected, stop);
       const TraceClock clock;
       NodeTrace trace(&clock, 0);
-      node.run(job, work, counts, trace);
+      test::run_job_on(node, job, work, counts, trace);
       const std::string what = self_scheduling ? "self-scheduling" : "assigned";
       EXPECT_EQ(work.wrong_tiles(), 0U) << what;
       EXPECT_LE(*std::max_element(work.completions().begin(), work.completions().end()), 1) << what;

@@ -20,6 +20,7 @@
 #include <system_error>
 #include <vector>
 
+#include "core/mandelbrot_launch.hpp"
 #include "hetero/backend/dispatcher.hpp"
 #include "hetero/hetero.hpp"
 
@@ -38,6 +39,13 @@ inline RunResult run_on(const std::vector<std::string>& names, const JobSpec& sp
   run_options.policy = policy;
   run_options.tile_pixels = tile;
   return dispatcher.run(Job(spec), run_options);
+}
+
+/// Runs `job` on `node` alone, as the dispatcher does: the public Mandelbrot kernel with the
+/// node's tile kernel, its counts written to `counts`.
+inline void run_job_on(Node& node, const Job& job, WorkSource& work,
+                       std::span<std::uint32_t> counts, NodeTrace& trace) {
+  node.launch(hetero::detail::mandelbrot_launch(job, node.info().tile_kernel, counts), work, trace);
 }
 
 /// The counts of one point by the workload contract, written out here on purpose: a plain

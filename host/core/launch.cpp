@@ -38,6 +38,7 @@ std::string KernelDefinition::families() const {
   if (simd) names.push_back("simd");
   if (!opencl.empty()) names.push_back("opencl");
   if (cuda) names.push_back("cuda");
+  if (thrust) names.push_back("thrust");
   return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
 }
 

@@ -35,13 +35,27 @@ auto host_implementation(nodes::AxesTileKernel<Real> tile) {
   };
 }
 
+// A CUDA or Thrust implementation over a registered launcher.
+template <class Real, kernels::Arith A>
+auto device_implementation(nodes::DeviceCountsLauncher launcher) {
+  constexpr Precision kPrecision =
+      sizeof(Real) == sizeof(double) ? Precision::fp64 : Precision::fp32;
+  constexpr Mode kMode = A == kernels::Arith::exact ? Mode::exact : Mode::fma;
+  return [launcher](void* stream, Tile1D range, View<const Real> xs, View<const Real> ys,
+                    View<std::uint32_t> counts, std::int64_t width, std::uint32_t max_iter) {
+    launcher(stream, kPrecision, kMode, xs.data(), ys.data(), width, range.begin, range.end,
+             max_iter, counts.data());
+  };
+}
+
 bool has_host_kernel(std::string_view name) {
   const std::vector<std::string> names = nodes::host_kernel_names();
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 // The kernel over the host tile kernel `tile_kernel` (the simd node runs the simd kernel when
-// that is scalar), OpenCL's mandelbrot_counts and, in a build with CUDA, its counts kernel.
+// that is scalar), OpenCL's mandelbrot_counts and, in a build with CUDA, the CUDA counts kernel
+// and the Thrust transform.
 template <class Real, kernels::Arith A>
 MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
   std::string name = fmt::format("mandelbrot.{}.{}", kPrecisionName<Real>,
@@ -61,15 +75,11 @@ MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
       fmt::format("-DHETERO_FP64={} -DHETERO_FMA={}", sizeof(Real) == sizeof(double) ? 1 : 0,
                   A == kernels::Arith::fma ? 1 : 0);
   kernel.opencl(std::string(kernels::kMandelbrotOpenCL), "mandelbrot_counts", options);
-  if (const nodes::CudaCountsLauncher launcher = nodes::cuda_counts()) {
-    constexpr Precision kPrecision =
-        sizeof(Real) == sizeof(double) ? Precision::fp64 : Precision::fp32;
-    constexpr Mode kMode = A == kernels::Arith::exact ? Mode::exact : Mode::fma;
-    kernel.cuda([launcher](void* stream, Tile1D range, View<const Real> xs, View<const Real> ys,
-                           View<std::uint32_t> counts, std::int64_t width, std::uint32_t max_iter) {
-      launcher(stream, kPrecision, kMode, xs.data(), ys.data(), width, range.begin, range.end,
-               max_iter, counts.data());
-    });
+  if (const auto launcher = nodes::device_counts(nodes::DeviceFamily::cuda)) {
+    kernel.cuda(device_implementation<Real, A>(launcher));
+  }
+  if (const auto launcher = nodes::device_counts(nodes::DeviceFamily::thrust)) {
+    kernel.thrust(device_implementation<Real, A>(launcher));
   }
   kernel.work([](Tile1D range, View<const Real>, View<const Real>, View<std::uint32_t> counts,
                  std::int64_t, std::uint32_t max_iter) {

@@ -56,16 +56,16 @@ std::vector<std::string> host_kernel_names() {
 }
 
 namespace {
-std::atomic<CudaCountsLauncher> cuda_counts_launcher{nullptr};
+std::atomic<DeviceCountsLauncher> device_counts_launchers[2] = {nullptr, nullptr};
 }  // namespace
 
-void register_cuda_counts(CudaCountsLauncher launcher) {
-  cuda_counts_launcher = launcher;
+void register_device_counts(DeviceFamily family, DeviceCountsLauncher launcher) {
+  device_counts_launchers[static_cast<int>(family)] = launcher;
 }
 
-CudaCountsLauncher cuda_counts() {
+DeviceCountsLauncher device_counts(DeviceFamily family) {
   ensure_backends_registered();
-  return cuda_counts_launcher;
+  return device_counts_launchers[static_cast<int>(family)];
 }
 
 TileKernelFamily host_kernel_family(std::string_view name) {
@@ -81,10 +81,6 @@ TileKernelFamily host_kernel_family(std::string_view name) {
       fmt::format("unknown kernel '{}': this build has {}", name, fmt::join(names, ", ")));
 }
 
-HostTileKernel host_kernel(std::string_view name, const Job& job) {
-  return host_kernel_family(name).for_job(job);
-}
-
 void run_on_pool(detail::ThreadPool& pool, WorkSource& work, NodeTrace& trace,
                  const HostTileTask& task) {
   const int lanes = pool.size();
@@ -92,13 +88,6 @@ void run_on_pool(detail::ThreadPool& pool, WorkSource& work, NodeTrace& trace,
   pool.run_on_all([&](int worker) {
     TraceLane& lane = trace.lane(worker);
     for_each_tile(work, worker, lanes, [&](const Tile& tile) { task(tile, lane); });
-  });
-}
-
-void run_on_pool(detail::ThreadPool& pool, HostTileKernel kernel, const Job& job, WorkSource& work,
-                 std::span<std::uint32_t> counts, NodeTrace& trace) {
-  run_on_pool(pool, work, trace, [&](const Tile& tile, TraceLane& lane) {
-    run_tile(kernel, job, tile, counts, lane, work);
   });
 }
 

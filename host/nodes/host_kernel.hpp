@@ -43,16 +43,11 @@ using AxesTileKernel = std::uint64_t (*)(const Real* xs, const Real* ys, std::in
                                          std::int64_t begin, std::int64_t end,
                                          std::uint32_t max_iter, std::uint32_t* out);
 
-/// Computes pixels [begin, end) of `job` into out[0, end - begin); returns iterations.
-using HostTileKernel = std::uint64_t (*)(const Job& job, std::int64_t begin, std::int64_t end,
-                                         std::uint32_t* out);
-
-/// One kernel, instantiated for every (precision, mode): on raw axes (user kernels) and on a
-/// job. Made from a template `TileT<Real, A>` whose static `run` is an AxesTileKernel<Real>.
+/// One tile kernel, instantiated for every (precision, mode), made from a template
+/// `TileT<Real, A>` whose static `run` is an AxesTileKernel<Real>.
 struct TileKernelFamily {
   AxesTileKernel<double> fp64[2] = {};  ///< indexed by kernels::Arith
   AxesTileKernel<float> fp32[2] = {};
-  HostTileKernel on_job[2][2] = {};  ///< [fp64?][Arith]
 
   template <class Real, kernels::Arith A>
   AxesTileKernel<Real> axes() const {
@@ -62,16 +57,7 @@ struct TileKernelFamily {
       return fp32[static_cast<int>(A)];
     }
   }
-  HostTileKernel for_job(const Job& job) const {
-    return on_job[job.precision() == Precision::fp64 ? 1 : 0][job.mode() == Mode::exact ? 0 : 1];
-  }
 };
-
-template <template <class, kernels::Arith> class TileT, class Real, kernels::Arith A>
-std::uint64_t job_tile(const Job& job, std::int64_t begin, std::int64_t end, std::uint32_t* out) {
-  const AxesView<Real> axes = job.axes<Real>();
-  return TileT<Real, A>::run(axes.xs, axes.ys, axes.width, begin, end, job.max_iter(), out);
-}
 
 template <template <class, kernels::Arith> class TileT>
 TileKernelFamily tile_kernel_family() {
@@ -81,10 +67,6 @@ TileKernelFamily tile_kernel_family() {
   family.fp64[1] = TileT<double, Arith::fma>::run;
   family.fp32[0] = TileT<float, Arith::exact>::run;
   family.fp32[1] = TileT<float, Arith::fma>::run;
-  family.on_job[1][0] = &job_tile<TileT, double, Arith::exact>;
-  family.on_job[1][1] = &job_tile<TileT, double, Arith::fma>;
-  family.on_job[0][0] = &job_tile<TileT, float, Arith::exact>;
-  family.on_job[0][1] = &job_tile<TileT, float, Arith::fma>;
   return family;
 }
 
@@ -100,32 +82,18 @@ void register_host_kernel(std::string name, const TileKernelFamily& family);
 std::vector<std::string> host_kernel_names();
 /// The kernel family `name`; throws UsageError naming the known kernels when unknown.
 TileKernelFamily host_kernel_family(std::string_view name);
-/// The kernel `name` for `job`; throws UsageError naming the known kernels when unknown.
-HostTileKernel host_kernel(std::string_view name, const Job& job);
 
 /// Enqueues the Mandelbrot counts of pixels [begin, end) on a CUDA `stream` into out[pixel]
-/// (device memory); throws Error when the launch fails. The cuda backend registers it when the
-/// library is built with CUDA: it is hetero::mandelbrot_kernel's CUDA implementation.
-using CudaCountsLauncher = void (*)(void* stream, Precision precision, Mode mode, const void* xs,
-                                    const void* ys, std::int64_t width, std::int64_t begin,
-                                    std::int64_t end, std::uint32_t max_iter, std::uint32_t* out);
-void register_cuda_counts(CudaCountsLauncher launcher);
-/// The registered launcher; nullptr in a build without CUDA.
-CudaCountsLauncher cuda_counts();
-
-/// The scalar kernel instantiated for the job's (precision, mode).
-inline HostTileKernel scalar_kernel(const Job& job) {
-  return tile_kernel_family<ScalarTile>().for_job(job);
-}
-
-/// Computes one tile into its place in `counts`, records it on `lane` and reports it done.
-inline void run_tile(HostTileKernel kernel, const Job& job, const Tile& tile,
-                     std::span<std::uint32_t> counts, TraceLane& lane, WorkSource& work) {
-  const std::int64_t begin = lane.now_ns();
-  const std::uint64_t iterations = kernel(job, tile.begin, tile.end, counts.data() + tile.begin);
-  lane.compute(tile, begin, lane.now_ns(), iterations);
-  work.completed(tile);
-}
+/// (device memory); throws Error when the launch fails. The cuda and thrust backends register
+/// theirs when the library is built with CUDA: hetero::mandelbrot_kernel's CUDA and Thrust
+/// implementations.
+using DeviceCountsLauncher = void (*)(void* stream, Precision precision, Mode mode, const void* xs,
+                                      const void* ys, std::int64_t width, std::int64_t begin,
+                                      std::int64_t end, std::uint32_t max_iter, std::uint32_t* out);
+enum class DeviceFamily : std::uint8_t { cuda, thrust };
+void register_device_counts(DeviceFamily family, DeviceCountsLauncher launcher);
+/// The launcher registered for `family`; nullptr in a build without CUDA.
+DeviceCountsLauncher device_counts(DeviceFamily family);
 
 /// The contiguous block [first, last) of `count` items that lane `lane` of `lanes` owns.
 inline std::pair<std::size_t, std::size_t> lane_block(std::size_t count, int lane, int lanes) {
@@ -156,10 +124,6 @@ using HostTileTask = std::function<void(const Tile& tile, TraceLane& lane)>;
 /// worker (see for_each_tile).
 void run_on_pool(detail::ThreadPool& pool, WorkSource& work, NodeTrace& trace,
                  const HostTileTask& task);
-
-/// Runs the Mandelbrot tile kernel on `pool` (see above).
-void run_on_pool(detail::ThreadPool& pool, HostTileKernel kernel, const Job& job, WorkSource& work,
-                 std::span<std::uint32_t> counts, NodeTrace& trace);
 
 /// Whether a host node can run `kernel`: it needs a host implementation (the simd node: a
 /// simd or a host one).

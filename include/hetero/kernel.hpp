@@ -522,12 +522,15 @@ class Kernel {
   /// enqueues work on `stream` (the node's cudaStream_t) with device views.
   template <class F>
   requires std::invocable<const F&, void*, TileT, Params...> Kernel& cuda(F launch) {
-    edit().cuda = [launch = std::move(launch)](
-                      void* stream, const backend::TileRange& range,
-                      std::span<const backend::ArgumentBinding> arguments) {
-      call(launch, stream, detail::to_tile<TileT>(range), arguments,
-           std::index_sequence_for<Params...>{});
-    };
+    edit().cuda = cuda_implementation(std::move(launch));
+    return *this;
+  }
+
+  /// A Thrust implementation: `launch(stream, tile, params...)` like cuda(), written with Thrust's
+  /// algorithms on `stream`; the thrust node runs it instead of the CUDA implementation.
+  template <class F>
+  requires std::invocable<const F&, void*, TileT, Params...> Kernel& thrust(F launch) {
+    edit().thrust = cuda_implementation(std::move(launch));
     return *this;
   }
 
@@ -586,6 +589,15 @@ class Kernel {
         call(f, detail::to_tile<TileT>(range), arguments, std::index_sequence_for<Params...>{});
         return -1;
       }
+    };
+  }
+
+  template <class F>
+  static backend::CudaImplementation cuda_implementation(F launch) {
+    return [launch = std::move(launch)](void* stream, const backend::TileRange& range,
+                                        std::span<const backend::ArgumentBinding> arguments) {
+      call(launch, stream, detail::to_tile<TileT>(range), arguments,
+           std::index_sequence_for<Params...>{});
     };
   }
 

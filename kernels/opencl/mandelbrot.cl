@@ -1,4 +1,4 @@
-// The Mandelbrot tile kernel in OpenCL C: kernels/mandelbrot.hpp's point function, line for line.
+// The Mandelbrot kernel in OpenCL C: kernels/mandelbrot.hpp's point function, line for line.
 //
 // Built once per (precision, mode) with these options:
 //   -DHETERO_FP64=1 (double, needs cl_khr_fp64) or -DHETERO_FP64=0 (float)
@@ -41,20 +41,9 @@ inline uint escape_count(const real cx, const real cy, const uint max_iter) {
   return max_iter;
 }
 
-// Pixels [begin, end) of a row-major image `width` wide. `axes` holds the column axis xs[width]
-// followed by the row axis ys[height]. Work-item i computes pixel begin + i and writes its count to
-// counts[i]; work-items past `end` (the launch is rounded up to whole work-groups) do nothing.
-__kernel void mandelbrot_tile(__global const real* axes, const long width, const long begin,
-                              const long end, const uint max_iter, __global uint* counts) {
-  const long i = (long)get_global_id(0);
-  const long pixel = begin + i;
-  if (pixel >= end) return;
-  counts[i] = escape_count(axes[pixel % width], axes[width + pixel / width], max_iter);
-}
-
-// The same counts as the public kernel hetero::mandelbrot_kernel runs them: work-item i is pixel
-// i of the image (the runtime launches a tile at its offset), and each array is followed by its
-// origin (OpenCLOptions::array_origins: the index of the buffer's first element in the array).
+// The counts as hetero::mandelbrot_kernel runs them: work-item i is pixel i of the image (the
+// runtime launches a tile at its offset), and each array is followed by its origin
+// (OpenCLOptions::array_origins: the index of the buffer's first element in the array).
 __kernel void mandelbrot_counts(__global const real* xs, const long xs_origin,
                                 __global const real* ys, const long ys_origin,
                                 __global uint* counts, const long counts_origin, const long width,

@@ -10,7 +10,7 @@ GpuNode::GpuNode(std::string_view name, const NodeOptions& options, int lanes)
   use_device(name, device_);
   space_ = std::make_unique<DeviceSpace>(std::string(name), device_);
   space_->set_limit(options.memory.of(free_memory(name, device_)));
-  kernels_ = std::make_unique<KernelRunner>(name, device_, *space_, lanes);
+  kernels_ = std::make_unique<KernelRunner>(name, device_, *space_, lanes, name == "thrust");
   info_.link = device_link(name, device_, LinkLookup::cached);
 }
 

@@ -60,13 +60,23 @@ class KernelRunner::Command final : public DeviceCommand {
   Event started_, ended_;
 };
 
-KernelRunner::KernelRunner(std::string_view node, int device, DeviceSpace& space, int streams)
-    : node_(node), device_(device), space_(space), streams_count_(std::max(1, streams)) {}
+KernelRunner::KernelRunner(std::string_view node, int device, DeviceSpace& space, int streams,
+                           bool thrust)
+    : node_(node),
+      device_(device),
+      space_(space),
+      streams_count_(std::max(1, streams)),
+      thrust_(thrust) {}
+
+const backend::CudaImplementation& KernelRunner::implementation(
+    const backend::KernelDefinition& kernel) const {
+  return thrust_ && kernel.thrust ? kernel.thrust : kernel.cuda;
+}
 
 bool KernelRunner::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
-  if (kernel.cuda) return true;
-  why = fmt::format("node '{}' runs CUDA implementations and kernel '{}' has none (it has {})",
-                    node_, kernel.name, kernel.families());
+  if (implementation(kernel)) return true;
+  why = fmt::format("node '{}' runs {} implementations and kernel '{}' has none (it has {})", node_,
+                    thrust_ ? "Thrust or CUDA" : "CUDA", kernel.name, kernel.families());
   return false;
 }
 
@@ -114,7 +124,7 @@ DeviceCommandPtr KernelRunner::launch(int queue, const backend::Launch& launch,
   }
   auto command = std::make_shared<Command>(node_, device_, &*clock_);
   command->start(stream);
-  launch.kernel->cuda(stream, tile, arguments);
+  implementation (*launch.kernel)(stream, tile, arguments);
   check(cudaGetLastError(), node_, device_,
         fmt::format("launch of kernel '{}'", launch.kernel->name));
   command->end(stream);

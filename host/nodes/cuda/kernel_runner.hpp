@@ -19,10 +19,11 @@ namespace hetero::nodes::cuda {
 
 class KernelRunner final : public KernelDevice {
  public:
-  /// `streams`: the tiles in flight, one per lane of the node.
-  KernelRunner(std::string_view node, int device, DeviceSpace& space, int streams);
+  /// `streams`: the tiles in flight, one per lane of the node. `thrust`: the node runs a
+  /// kernel's Thrust implementation where it has one.
+  KernelRunner(std::string_view node, int device, DeviceSpace& space, int streams, bool thrust);
 
-  /// A GPU node runs the kernel's CUDA implementation.
+  /// A GPU node runs the kernel's CUDA implementation (the thrust node its Thrust one first).
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const;
   /// Runs every tile `work` gives the node through the shared pipeline (lane i is stream i).
   void run(const backend::Launch& launch, WorkSource& work, NodeTrace& trace);
@@ -45,10 +46,13 @@ class KernelRunner final : public KernelDevice {
  private:
   class Command;
 
+  const backend::CudaImplementation& implementation(const backend::KernelDefinition& kernel) const;
+
   std::string node_;
   int device_;
   DeviceSpace& space_;
   int streams_count_;
+  bool thrust_;
   std::vector<std::unique_ptr<Stream>> streams_;  // made on the node's thread, first launch
   std::optional<DeviceClock> clock_;              // the current launch's
   KernelPipeline pipeline_{*this};                // last: it goes first

@@ -35,27 +35,10 @@ using SpaceView = Kokkos::View<T*, SpaceMemory>;
 template <class T>
 using HostView = Kokkos::View<T*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
-struct KokkosViews {
-  SpaceView<double> xs64, ys64;
-  SpaceView<float> xs32, ys32;
-  SpaceView<std::uint32_t> counts;  ///< one tile's counts; grown to the largest tile seen
-
-  template <class Real>
-  std::pair<SpaceView<Real>&, SpaceView<Real>&> axes() {
-    if constexpr (std::is_same_v<Real, double>) {
-      return {xs64, ys64};
-    } else {
-      return {xs32, ys32};
-    }
-  }
-};
-
 namespace {
 
 constexpr bool kHostAccessible =
     Kokkos::SpaceAccessibility<Kokkos::HostSpace, SpaceMemory>::accessible;
-constexpr std::string_view kAxesLabel = "axes (Kokkos::deep_copy)";
-constexpr std::string_view kCountsLabel = "counts (Kokkos::deep_copy)";
 
 std::string kokkos_version() {
   return fmt::format("{}.{}.{}", KOKKOS_VERSION / 10000, KOKKOS_VERSION / 100 % 100,
@@ -238,77 +221,6 @@ void KokkosRuntime::shutdown() {
   runtime->thread_.join();
 }
 
-/// One pixel per index of the tile's range; the reduction sums the iterations performed.
-template <class Real, kernels::Arith A>
-struct TileFunctor {
-  Kokkos::View<const Real*, SpaceMemory> xs, ys;
-  SpaceView<std::uint32_t> out;  ///< out(p - begin) is pixel p's count
-  std::int64_t width = 1;
-  std::int64_t begin = 0;
-  std::uint32_t max_iter = 0;
-
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t pixel,
-                                         std::uint64_t& iterations) const {
-    const std::int64_t row = pixel / width;
-    const std::int64_t col = pixel - row * width;
-    const std::uint32_t count = kernels::point<Real, A>(xs(col), ys(row), max_iter);
-    out(pixel - begin) = count;
-    iterations += kernels::iterations_of(count, max_iter);
-  }
-};
-
-/// One run of the node; called on the Kokkos thread, which then owns `lane` until it returns.
-template <class Real, kernels::Arith A>
-void run_typed(const Job& job, WorkSource& work, std::span<std::uint32_t> counts, TraceLane& lane,
-               KokkosViews& views) {
-  const AxesView<Real> axes = job.axes<Real>();
-  const auto width = static_cast<std::size_t>(axes.width);
-  const auto height = static_cast<std::size_t>(axes.height);
-
-  // The axes travel to the node's memory once per run.
-  auto [xs, ys] = views.axes<Real>();
-  if (xs.extent(0) != width) {
-    xs = SpaceView<Real>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "hetero xs"), width);
-  }
-  if (ys.extent(0) != height) {
-    ys = SpaceView<Real>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "hetero ys"), height);
-  }
-  const std::int64_t upload_begin = lane.now_ns();
-  Kokkos::deep_copy(xs, HostView<const Real>(axes.xs, width));
-  Kokkos::deep_copy(ys, HostView<const Real>(axes.ys, height));
-  Kokkos::fence();
-  lane.copy(EventKind::copy_to_device, std::string(kAxesLabel), (width + height) * sizeof(Real),
-            upload_begin, lane.now_ns());
-
-  using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::Schedule<Kokkos::Dynamic>,
-                                     Kokkos::IndexType<std::int64_t>>;
-  auto run_tile = [&](const Tile& tile) {
-    const auto pixels = static_cast<std::size_t>(tile.size());
-    if (views.counts.extent(0) < pixels) {
-      views.counts = SpaceView<std::uint32_t>();  // release the old one first
-      views.counts = SpaceView<std::uint32_t>(
-          Kokkos::view_alloc(Kokkos::WithoutInitializing, "hetero counts"), pixels);
-    }
-    const TileFunctor<Real, A> functor{xs,         ys,         views.counts,
-                                       axes.width, tile.begin, job.max_iter()};
-    std::uint64_t iterations = 0;
-    const std::int64_t begin = lane.now_ns();
-    Kokkos::parallel_reduce("hetero::kokkos tile", Policy(tile.begin, tile.end), functor,
-                            iterations);
-    Kokkos::fence();
-    const std::int64_t computed = lane.now_ns();
-    lane.compute(tile, begin, computed, iterations);
-    Kokkos::deep_copy(
-        HostView<std::uint32_t>(counts.data() + tile.begin, pixels),
-        Kokkos::subview(views.counts, std::pair<std::size_t, std::size_t>(0, pixels)));
-    lane.copy(EventKind::copy_to_host, std::string(kCountsLabel), pixels * sizeof(std::uint32_t),
-              computed, lane.now_ns(), tile.index);
-    work.completed(tile);
-  };
-
-  for_each_tile(work, 0, 1, run_tile);
-}
-
 }  // namespace
 
 NodeInfo KokkosNode::describe(const NodeOptions& options) {
@@ -349,38 +261,11 @@ NodeInfo KokkosNode::describe(const NodeOptions& options) {
 KokkosNode::KokkosNode(const NodeOptions& options) {
   KokkosRuntime& runtime =
       KokkosRuntime::start(requested_threads(options), requested_device(options));
+  static_cast<void>(runtime);
   info_ = describe(options);
-  views_ = runtime.call([] { return std::make_unique<KokkosViews>(); });
 }
 
-KokkosNode::~KokkosNode() {
-  if (!views_) return;
-  if (KokkosRuntime* runtime = KokkosRuntime::running()) {
-    try {
-      runtime->call([this] { views_.reset(); });
-      return;
-    } catch (...) {
-      // Shut down meanwhile: fall through.
-    }
-  }
-  // Kokkos is already finalised (the node outlived exit's shutdown): Views can no longer be
-  // released through it, and the process is ending.
-  static_cast<void>(views_.release());
-}
-
-void KokkosNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-                     NodeTrace& trace) {
-  KokkosRuntime* runtime = KokkosRuntime::running();
-  if (runtime == nullptr) throw Error("Kokkos was finalised at exit; the kokkos node cannot run");
-  TraceLane& lane = trace.lane(0);
-  // The whole run happens on the Kokkos thread: tiles follow each other there with no
-  // hand-over between threads, and this proxy thread waits.
-  runtime->call([&] {
-    with_types(job.precision(), job.mode(), [&]<class Real, kernels::Arith A>() {
-      run_typed<Real, A>(job, work, counts, lane, *views_);
-    });
-  });
-}
+KokkosNode::~KokkosNode() = default;
 
 bool KokkosNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
   if (!kHostAccessible) {

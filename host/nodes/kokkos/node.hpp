@@ -1,4 +1,4 @@
-// The kokkos node: the job as Kokkos kernels on the default execution space, data in Views.
+// The kokkos node: kernels on the thread that owns Kokkos' default execution space.
 #pragma once
 
 #include <memory>
@@ -7,13 +7,8 @@
 
 namespace hetero::nodes {
 
-/// The node's Views (axes and counts), defined where Kokkos is included.
-struct KokkosViews;
-
-/// Runs each tile as one Kokkos::parallel_reduce (a RangePolicy with a dynamic schedule over the
-/// tile's pixels) on Kokkos' default execution space. The axes and the counts live in Views
-/// of that space's memory space; Kokkos::deep_copy moves the axes in once per run and each
-/// tile's counts out to the host, and both copies are traced with their bytes.
+/// Runs kernels' host implementations on Kokkos' thread, where the default execution space is
+/// host-accessible (a device space runs none: can_run says why).
 ///
 /// Kokkos is process-wide: it is initialised when the first kokkos node is created, on one
 /// thread that then makes every Kokkos call of every kokkos node in the process, and is
@@ -29,11 +24,9 @@ class KokkosNode final : public Node {
 
   const NodeInfo& info() const override { return info_; }
   int lanes() const override { return 1; }
-  /// Static policy: the node's tiles in order. Self-scheduling policy: tiles from the shared
-  /// queue until it is empty. Either way it stops between tiles once a stop is requested.
-  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-           NodeTrace& trace) override;
-  /// User kernels: the host implementation, on the same workers as the job.
+  /// Kernels: the host implementation. Static policy: the node's tiles in order;
+  /// self-scheduling policy: tiles from the shared queue until it is empty. Either way it stops
+  /// between tiles once a stop is requested.
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
   void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
 
@@ -45,7 +38,6 @@ class KokkosNode final : public Node {
 
  private:
   NodeInfo info_;
-  std::unique_ptr<KokkosViews> views_;  // created, used and destroyed on the Kokkos thread
 };
 
 }  // namespace hetero::nodes

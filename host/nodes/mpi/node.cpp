@@ -64,8 +64,8 @@ NodeInfo base_info() {
 
 }  // namespace
 
-// What a run sends with each tile beyond its order, and where a tile's results land: a job's
-// counts go straight into place, a kernel's written slices through a staging buffer.
+// What a run sends with each tile beyond its order, and where a tile's results land: a kernel's
+// written slices, through a staging buffer.
 class TileTraffic {
  public:
   virtual ~TileTraffic() = default;
@@ -85,30 +85,6 @@ class TileTraffic {
 };
 
 namespace {
-
-class JobTraffic final : public TileTraffic {
- public:
-  JobTraffic(const Job& job, const mpi::RankConfig& config, std::span<std::uint32_t> counts)
-      : job_(job), config_(config), counts_(counts) {}
-  std::vector<std::uint8_t> start_message() const override {
-    return mpi::encode(mpi::JobMessage{job_.spec(), config_, mpi::axes_hash(job_)});
-  }
-  const char* start_label() const override { return "job"; }
-  const char* results_label() const override { return "counts"; }
-  void append_inputs(const Tile&, std::vector<std::uint8_t>&) const override {}
-  std::size_t result_bytes(const Tile& tile) const override {
-    return static_cast<std::size_t>(tile.size()) * sizeof(std::uint32_t);
-  }
-  std::uint8_t* result_target(const Tile& tile, std::vector<std::uint8_t>&) override {
-    return reinterpret_cast<std::uint8_t*>(counts_.data() + tile.begin);
-  }
-  void accept(const Tile&, const std::vector<std::uint8_t>&) override {}
-
- private:
-  const Job& job_;
-  const mpi::RankConfig& config_;
-  std::span<std::uint32_t> counts_;
-};
 
 class KernelTraffic final : public TileTraffic {
  public:
@@ -539,12 +515,6 @@ MpiNode::MpiNode(const NodeOptions& options)
   info_.device =
       fmt::format("{} ranks on {}, each computing with {}: {}", ranks_.size(), hosts_of(links_),
                   config_.backend, alike ? ranks_.front().node.device : ranks);
-}
-
-void MpiNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-                  NodeTrace& trace) {
-  JobTraffic traffic(job, config_, counts);
-  drive(traffic, work, trace);
 }
 
 bool MpiNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {

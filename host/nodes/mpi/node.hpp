@@ -23,12 +23,10 @@ class MpiNode final : public Node {
  public:
   explicit MpiNode(const NodeOptions& options);
   const NodeInfo& info() const override { return info_; }
-  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-           NodeTrace& trace) override;
   /// Asks every rank whether it knows the kernel (Runtime::serve) and its local node can run it.
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
-  /// Like run(): each tile's order carries the slices it reads, its results the slices it
-  /// writes; arrays read whole travel once per launch.
+  /// Each tile's order carries the slices it reads, its results the slices it writes; arrays
+  /// read whole travel once per launch.
   void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
 
   /// Unavailable with the reason outside rank 0 of an MPI job of 2 or more ranks; otherwise

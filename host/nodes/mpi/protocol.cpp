@@ -83,22 +83,6 @@ std::vector<std::uint8_t> encode(const RankConfig& config) {
   return std::move(writer.bytes());
 }
 
-std::vector<std::uint8_t> encode(const JobMessage& message) {
-  ByteWriter writer = command(Command::job);
-  const JobSpec& spec = message.spec;
-  writer.put_string(spec.preset);
-  writer.put(spec.region);
-  writer.put(spec.rule);
-  writer.put(spec.width);
-  writer.put(spec.height);
-  writer.put(spec.max_iter);
-  writer.put(spec.precision);
-  writer.put(spec.mode);
-  put_options(writer, message.config);
-  writer.put(message.axes_hash);
-  return std::move(writer.bytes());
-}
-
 std::vector<std::uint8_t> encode(const TileOrder& order) {
   ByteWriter writer = command(Command::tile);
   writer.put(order.slot);
@@ -178,22 +162,6 @@ RankReply decode_rank_reply(ByteReader& reader) {
   reply.pid = reader.get<std::int64_t>();
   reply.node = get_node_info(reader);
   return reply;
-}
-
-JobMessage decode_job_message(ByteReader& reader) {
-  JobMessage message;
-  JobSpec& spec = message.spec;
-  spec.preset = reader.get_string();
-  spec.region = reader.get<Region>();
-  spec.rule = reader.get<AxisRule>();
-  spec.width = reader.get<std::int64_t>();
-  spec.height = reader.get<std::int64_t>();
-  spec.max_iter = reader.get<std::uint32_t>();
-  spec.precision = reader.get<Precision>();
-  spec.mode = reader.get<Mode>();
-  message.config = decode_rank_config(reader);
-  message.axes_hash = reader.get<std::uint64_t>();
-  return message;
 }
 
 TileOrder decode_tile_order(ByteReader& reader) {
@@ -290,20 +258,6 @@ void unpack_slices(std::span<const backend::ArgumentBinding> arguments,
       reader.get_bytes(array + offset, size);
     });
   }
-}
-
-std::uint64_t axes_hash(const Job& job) {
-  constexpr std::uint64_t kOffset = 0xcbf29ce484222325ULL;
-  constexpr std::uint64_t kPrime = 0x100000001b3ULL;
-  std::uint64_t hash = kOffset;
-  for (const std::vector<double>* axis : {&job.xs(), &job.ys()}) {
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(axis->data());
-    for (std::size_t i = 0; i < axis->size() * sizeof(double); ++i) {
-      hash ^= bytes[i];
-      hash *= kPrime;
-    }
-  }
-  return hash;
 }
 
 std::int64_t steady_now_ns() {

@@ -19,7 +19,7 @@ namespace hetero::nodes::mpi {
 // Tags. Rank 0 sends every command on kCommandTag; a rank answers a command that needs an answer
 // on kReplyTag, reports heartbeats and errors during a run on kControlTag, and returns the
 // result of the tile in its slot s on kResultTag + 2 s (header) and kResultTag + 2 s + 1
-// (a job's counts, or a kernel's written slices). The link probe's ping-pong uses kProbeTag in both
+// (a kernel's written slices). The link probe's ping-pong uses kProbeTag in both
 // directions.
 inline constexpr int kCommandTag = 1;
 inline constexpr int kReplyTag = 2;
@@ -35,9 +35,8 @@ inline constexpr int kControlBytes = 512;
 enum class Command : std::uint8_t {
   probe = 1,         ///< run the link probe's ping-pong (payload: ProbePlan)
   configure = 2,     ///< create the local node (payload: RankConfig); answered with RankReply
-  job = 3,           ///< start a job (payload: JobMessage); tiles follow
   tile = 4,          ///< compute one tile (payload: TileOrder)
-  end_job = 5,       ///< no more tiles for this job: finish, wait for new commands
+  end_job = 5,       ///< no more tiles for this run: finish, wait for new commands
   shutdown = 6,      ///< leave the worker loop and finalise MPI
   query_kernel = 7,  ///< can the rank run a kernel? (payload: KernelQuery); answered with RankReply
   launch = 8,  ///< start a run of a user's kernel (payload: LaunchMessage); tiles follow, each
@@ -134,14 +133,6 @@ struct RankReply {
   NodeInfo node;  ///< the local node (configure), or the host CPU (probe)
 };
 
-/// One job for the ranks: its spec (each rank rebuilds the identical Job from it), the node
-/// to run it on, and a hash of rank 0's axes so that a rank whose axes differ refuses the job.
-struct JobMessage {
-  JobSpec spec;
-  RankConfig config;
-  std::uint64_t axes_hash = 0;
-};
-
 /// A user's kernel as rank 0 names it, with the node a rank is to run it on. Every rank finds
 /// its own copy by name (backend::find_kernel: the kernels passed to Runtime::serve).
 struct KernelQuery {
@@ -180,7 +171,6 @@ struct ResultHeader {
 /// after the command byte was read.
 std::vector<std::uint8_t> encode(const ProbePlan& plan);
 std::vector<std::uint8_t> encode(const RankConfig& config);
-std::vector<std::uint8_t> encode(const JobMessage& message);
 std::vector<std::uint8_t> encode(const TileOrder& order);
 std::vector<std::uint8_t> encode(const KernelQuery& query);
 std::vector<std::uint8_t> encode(const LaunchMessage& message);
@@ -191,7 +181,6 @@ std::vector<std::uint8_t> encode(const RankReply& reply);
 ProbePlan decode_probe_plan(ByteReader& reader);
 RankConfig decode_rank_config(ByteReader& reader);
 RankReply decode_rank_reply(ByteReader& reader);
-JobMessage decode_job_message(ByteReader& reader);
 TileOrder decode_tile_order(ByteReader& reader);
 KernelQuery decode_kernel_query(ByteReader& reader);
 LaunchMessage decode_launch_message(ByteReader& reader);
@@ -211,9 +200,6 @@ void pack_slices(std::span<const backend::ArgumentBinding> arguments,
 /// Writes that part, as pack_slices wrote it, into the arguments' arrays.
 void unpack_slices(std::span<const backend::ArgumentBinding> arguments,
                    const backend::TileRange& tile, AccessFilter selected, ByteReader& reader);
-
-/// FNV-1a 64 of the job's fp64 axes, the check that every rank computes the same grid.
-std::uint64_t axes_hash(const Job& job);
 
 /// steady_clock now in ns since its epoch: the clock a rank stamps its events with.
 std::int64_t steady_now_ns();

@@ -1,4 +1,4 @@
-// The worker loop of a remote rank: jobs and tiles in, counts and timings out.
+// The worker loop of a remote rank: kernels and tiles in, results and timings out.
 #include "worker.hpp"
 
 #include <mpi.h>
@@ -45,13 +45,6 @@ std::string host_name() {
 int rank_from_env(const char* variable) {
   const char* text = std::getenv(variable);
   return text == nullptr ? -1 : std::atoi(text);
-}
-
-bool same_spec(const JobSpec& a, const JobSpec& b) {
-  return a.preset == b.preset && a.region.xmin == b.region.xmin && a.region.xmax == b.region.xmax &&
-         a.region.ymin == b.region.ymin && a.region.ymax == b.region.ymax && a.rule == b.rule &&
-         a.width == b.width && a.height == b.height && a.max_iter == b.max_iter &&
-         a.precision == b.precision && a.mode == b.mode;
 }
 
 // A tile the local node finished, with its times on this rank's steady clock.
@@ -134,8 +127,8 @@ class TileQueue final : public WorkSource {
   bool closed_ = false, wake_ = false;
 };
 
-// A result on its way to rank 0: the header and the two sends (a job's counts are sent straight
-// from its counts array, a kernel's written slices from `slices`).
+// A result on its way to rank 0: the header and the two sends (the kernel's written slices from
+// `slices`).
 struct PendingResult {
   ResultHeader header;
   std::vector<std::uint8_t> slices;
@@ -186,9 +179,6 @@ class RemoteWorker {
         return true;
       case Command::configure:
         configure(decode_rank_config(reader));
-        return true;
-      case Command::job:
-        start_job(decode_job_message(reader));
         return true;
       case Command::query_kernel:
         answer_query(decode_kernel_query(reader));
@@ -319,13 +309,11 @@ class RemoteWorker {
     start_runner([this](NodeTrace& trace) { node_->launch(kernel_run_->launch, *queue_, trace); });
   }
 
-  // A tile order; a kernel's tile brings the slices it reads, put in place before it is queued.
+  // A tile order, with the slices it reads, put in place before it is queued.
   TileOrder take_tile(ByteReader& reader) {
     const TileOrder order = decode_tile_order(reader);
-    if (kernel_run_) {
-      const backend::Launch& launch = kernel_run_->launch;
-      unpack_slices(launch.arguments, launch.range(order.tile), backend::reads_slice, reader);
-    }
+    const backend::Launch& launch = kernel_run_->launch;
+    unpack_slices(launch.arguments, launch.range(order.tile), backend::reads_slice, reader);
     return order;
   }
 
@@ -355,27 +343,6 @@ class RemoteWorker {
         runner_failed_ = true;
         queue_->wake();
       }
-    });
-  }
-
-  void start_job(const JobMessage& message) {
-    if (!use_node(message.config)) return;
-    kernel_run_.reset();
-    if (!job_ || !same_spec(job_->spec(), message.spec)) {
-      job_.reset();
-      counts_.reset();
-      job_ = std::make_unique<Job>(message.spec);
-      // Only the pages of the tiles this rank computes are ever touched.
-      counts_ =
-          std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(job_->pixels()));
-    }
-    if (axes_hash(*job_) != message.axes_hash) {
-      fail("its axes for this job differ from rank 0's: run the same hetero build on every rank");
-      return;
-    }
-    start_runner([this](NodeTrace& trace) {
-      node_->run(*job_, *queue_, std::span(counts_.get(), static_cast<std::size_t>(job_->pixels())),
-                 trace);
     });
   }
 
@@ -412,21 +379,11 @@ class RemoteWorker {
     PendingResult& result = pending_.emplace_back();
     const void* payload = nullptr;
     std::size_t payload_bytes = 0;
-    std::uint64_t work = 0;
-    if (kernel_run_) {
-      const backend::Launch& launch = kernel_run_->launch;
-      pack_slices(launch.arguments, launch.range(tile), backend::writes_slice, result.slices);
-      payload = result.slices.data();
-      payload_bytes = result.slices.size();
-      work = launch.work_units(tile);
-    } else {
-      const std::uint32_t* counts = counts_.get() + tile.begin;
-      for (std::int64_t i = 0; i < tile.size(); ++i) {
-        work += iterations_of(counts[i], job_->max_iter());
-      }
-      payload = counts;
-      payload_bytes = static_cast<std::size_t>(tile.size()) * sizeof(std::uint32_t);
-    }
+    const backend::Launch& launch = kernel_run_->launch;
+    pack_slices(launch.arguments, launch.range(tile), backend::writes_slice, result.slices);
+    payload = result.slices.data();
+    payload_bytes = result.slices.size();
+    const std::uint64_t work = launch.work_units(tile);
     result.header = {tile.index, work, finished.begin_ns, finished.end_ns, steady_now_ns()};
     MPI_Isend(&result.header, sizeof(ResultHeader), MPI_BYTE, 0, kResultTag + 2 * finished.slot,
               MPI_COMM_WORLD, &result.requests[0]);
@@ -500,9 +457,7 @@ class RemoteWorker {
   bool exit_after_first_, stall_after_first_;
   RankConfig config_;
   std::unique_ptr<Node> node_;
-  std::unique_ptr<Job> job_;
-  std::unique_ptr<std::uint32_t[]> counts_;
-  std::unique_ptr<KernelRun> kernel_run_;  // set while a kernel runs, not a job
+  std::unique_ptr<KernelRun> kernel_run_;  // set while a kernel runs
   std::unique_ptr<TileQueue> queue_;
   std::thread runner_;
   std::string local_error_;

@@ -53,7 +53,4 @@ const DeviceSummary& select_device(const DeviceList& list, std::string_view sele
 /// Throws Error whose message holds the first lines of the build log when the build fails.
 void build_source(const DeviceSummary& device, std::string_view source, std::string_view options);
 
-/// Build options that select one variant of the Mandelbrot kernel.
-std::string kernel_build_options(bool fp64, bool fma);
-
 }  // namespace hetero::nodes::opencl

@@ -1,5 +1,5 @@
 // The opencl node: one OpenCL device (any platform the ICD loader finds), driven through two
-// profiling command queues so that a tile's read overlaps the next tile's kernel.
+// profiling command queues so that a tile's copies overlap the other queue's kernel.
 #pragma once
 
 #include <memory>
@@ -20,13 +20,9 @@ class OpenCLNode final : public Node {
   ~OpenCLNode() override;
   const NodeInfo& info() const override { return info_; }
   int lanes() const override { return kQueues; }
-  /// Uploads the job's axes once, then launches one kernel per tile over its pixel range and
-  /// reads its counts back, alternating between the queues (lane i records queue i). Times come
-  /// from OpenCL event profiling, mapped to the trace clock. fp64 jobs on a device without fp64
-  /// throw Error.
-  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-           NodeTrace& trace) override;
-  /// User kernels: the OpenCL implementation for this device's type, built once per device.
+  /// Kernels: the OpenCL implementation for this device's type, built once per device, through
+  /// the shared device pipeline (kernel_pipeline.hpp): a tile in flight per queue (lane i
+  /// records queue i), times from OpenCL event profiling mapped to the trace clock.
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
   void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
   /// The device's memory: the report's peak device bytes come from it.

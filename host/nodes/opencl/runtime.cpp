@@ -372,10 +372,6 @@ void build_source(const DeviceSummary& summary, std::string_view source, std::st
   build_program(context.get(), device, source, options);
 }
 
-std::string kernel_build_options(bool fp64, bool fma) {
-  return fmt::format("-cl-std=CL1.2 -DHETERO_FP64={} -DHETERO_FMA={}", fp64 ? 1 : 0, fma ? 1 : 0);
-}
-
 std::pair<std::int64_t, std::int64_t> profiled_interval(cl_event event) {
   cl_ulong start = 0, end = 0;
   check(clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof(start), &start, nullptr),

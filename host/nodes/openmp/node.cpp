@@ -28,8 +28,7 @@ NodeInfo OpenMPNode::describe(const NodeOptions& options) {
   return info;
 }
 
-OpenMPNode::OpenMPNode(const NodeOptions& options)
-    : info_(describe(options)), kernel_(options.kernel) {}
+OpenMPNode::OpenMPNode(const NodeOptions& options) : info_(describe(options)) {}
 
 namespace {
 
@@ -75,14 +74,6 @@ void run_on_openmp(int threads, WorkSource& work, NodeTrace& trace, const HostTi
 }
 
 }  // namespace
-
-void OpenMPNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-                     NodeTrace& trace) {
-  const HostTileKernel kernel = host_kernel(kernel_, job);
-  run_on_openmp(info_.concurrency, work, trace, [&](const Tile& tile, TraceLane& lane) {
-    run_tile(kernel, job, tile, counts, lane, work);
-  });
-}
 
 bool OpenMPNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
   return host_can_run(info_, kernel, why);

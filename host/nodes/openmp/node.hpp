@@ -9,11 +9,8 @@ class OpenMPNode final : public Node {
  public:
   explicit OpenMPNode(const NodeOptions& options);
   const NodeInfo& info() const override { return info_; }
-  /// Static policy: `omp for schedule(static)` over the node's tiles.
-  /// Self-scheduling policy: every OpenMP thread pulls from the shared queue.
-  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-           NodeTrace& trace) override;
-  /// User kernels: the host implementation, on the same workers as the job.
+  /// Kernels: the host implementation. Static policy: `omp for schedule(static)` over the
+  /// node's tiles; self-scheduling policy: every OpenMP thread pulls from the shared queue.
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
   void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
 
@@ -21,7 +18,6 @@ class OpenMPNode final : public Node {
 
  private:
   NodeInfo info_;
-  std::string kernel_;
 };
 
 }  // namespace hetero::nodes

@@ -21,14 +21,6 @@ NodeInfo SerialNode::describe() {
 
 SerialNode::SerialNode() : info_(describe()) {}
 
-void SerialNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-                     NodeTrace& trace) {
-  const HostTileKernel kernel = scalar_kernel(job);
-  TraceLane& lane = trace.lane(0);
-  for_each_tile(work, 0, 1,
-                [&](const Tile& tile) { run_tile(kernel, job, tile, counts, lane, work); });
-}
-
 bool SerialNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
   return host_can_run(info_, kernel, why);
 }

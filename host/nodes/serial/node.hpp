@@ -9,9 +9,7 @@ class SerialNode final : public Node {
  public:
   SerialNode();
   const NodeInfo& info() const override { return info_; }
-  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-           NodeTrace& trace) override;
-  /// User kernels: the host implementation, on the same workers as the job.
+  /// Kernels: the host implementation, one tile after another.
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
   void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
 

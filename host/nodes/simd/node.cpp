@@ -89,16 +89,9 @@ NodeInfo SimdNode::describe(const NodeOptions& options) {
 }
 
 SimdNode::SimdNode(const NodeOptions& options)
-    : info_(describe(options)),
-      kernel_(options.kernel == kShortcutsKernel ? kShortcutsKernel : "simd"),
-      pool_(std::make_unique<detail::ThreadPool>(info_.concurrency)) {}
+    : info_(describe(options)), pool_(std::make_unique<detail::ThreadPool>(info_.concurrency)) {}
 
 SimdNode::~SimdNode() = default;
-
-void SimdNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-                   NodeTrace& trace) {
-  run_on_pool(*pool_, host_kernel(kernel_, job), job, work, counts, trace);
-}
 
 bool SimdNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
   return host_can_run(info_, kernel, why);

@@ -19,11 +19,7 @@ class SimdNode final : public Node {
   explicit SimdNode(const NodeOptions& options);
   ~SimdNode() override;
   const NodeInfo& info() const override { return info_; }
-  /// Static policy: each worker takes one contiguous block of the node's tiles.
-  /// Self-scheduling policy: each worker pulls the next tile from the shared queue.
-  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-           NodeTrace& trace) override;
-  /// User kernels: the host implementation, on the same workers as the job.
+  /// Kernels: the simd implementation (else the host one), as the threads node runs them.
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
   void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
 
@@ -34,7 +30,6 @@ class SimdNode final : public Node {
 
  private:
   NodeInfo info_;
-  std::string kernel_;
   std::unique_ptr<detail::ThreadPool> pool_;
 };
 

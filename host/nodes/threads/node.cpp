@@ -25,16 +25,9 @@ NodeInfo ThreadsNode::describe(const NodeOptions& options) {
 }
 
 ThreadsNode::ThreadsNode(const NodeOptions& options)
-    : info_(describe(options)),
-      kernel_(options.kernel),
-      pool_(std::make_unique<detail::ThreadPool>(info_.concurrency)) {}
+    : info_(describe(options)), pool_(std::make_unique<detail::ThreadPool>(info_.concurrency)) {}
 
 ThreadsNode::~ThreadsNode() = default;
-
-void ThreadsNode::run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-                      NodeTrace& trace) {
-  run_on_pool(*pool_, host_kernel(kernel_, job), job, work, counts, trace);
-}
 
 bool ThreadsNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
   return host_can_run(info_, kernel, why);

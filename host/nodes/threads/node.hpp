@@ -16,11 +16,8 @@ class ThreadsNode final : public Node {
   explicit ThreadsNode(const NodeOptions& options);
   ~ThreadsNode() override;
   const NodeInfo& info() const override { return info_; }
-  /// Static policy: each worker takes one contiguous block of the node's tiles.
-  /// Self-scheduling policy: each worker pulls the next tile from the shared queue.
-  void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-           NodeTrace& trace) override;
-  /// User kernels: the host implementation, on the same workers as the job.
+  /// Kernels: the host implementation. Static policy: each worker takes one contiguous block
+  /// of the node's tiles; self-scheduling policy: each pulls the next from the shared queue.
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
   void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
 
@@ -28,7 +25,6 @@ class ThreadsNode final : public Node {
 
  private:
   NodeInfo info_;
-  std::string kernel_;
   std::unique_ptr<detail::ThreadPool> pool_;
 };
 

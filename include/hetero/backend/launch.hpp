@@ -128,6 +128,9 @@ struct KernelDefinition {
   HostImplementation simd;
   std::vector<OpenCLImplementation> opencl;
   CudaImplementation cuda;
+  /// A CUDA implementation written with Thrust (its algorithms on the node's stream): the
+  /// thrust node prefers it to `cuda`, and runs `cuda` when there is none.
+  CudaImplementation thrust;
   /// Work units of a tile for the report and the model; empty: one per element.
   std::function<double(const TileRange&)> cost;
   /// Work units a tile performed, counted on the host from what it wrote (Mandelbrot: the

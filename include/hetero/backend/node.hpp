@@ -43,20 +43,16 @@ class Node {
   virtual const NodeInfo& info() const = 0;
   /// Lanes this node records trace events on (workers, streams or queues).
   virtual int lanes() const { return info().concurrency; }
-  /// Computes every tile `work` gives it, writing the counts of tile t to
-  /// counts[t.begin, t.end) in host memory. Returns when `work` has no more tiles; throws
-  /// Error on failure.
-  virtual void run(const Job& job, WorkSource& work, std::span<std::uint32_t> counts,
-                   NodeTrace& trace) = 0;
   /// The node's own memory space (device nodes); nullptr for nodes that use host memory.
   virtual MemorySpace* memory_space() { return nullptr; }
 
   /// Whether this node has an implementation of `kernel` it can run; when not, `why` says so
   /// in words that name the node and the implementations the kernel has.
   virtual bool can_run(const backend::KernelDefinition& kernel, std::string& why) const;
-  /// Runs the user's kernel over every tile `work` gives it, with the implementation
-  /// can_run() accepted. Arguments are bound to host memory: a device node copies in what a
-  /// tile reads and copies out what it writes, each copy traced. Throws Error on failure.
+  /// Runs a kernel (the user's, or the Mandelbrot job's: hetero::mandelbrot_kernel) over every
+  /// tile `work` gives it, with the implementation can_run() accepted. Arguments are bound to
+  /// host memory: a device node copies in what a tile reads and copies out what it writes, each
+  /// copy traced. Returns when `work` has no more tiles; throws Error on failure.
   virtual void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace);
 };
 
