@@ -169,7 +169,12 @@ TEST_F(CliTest, CompareRunsAWorkloadOnEachBackendAgainstSerial) {
   ASSERT_EQ(document["backends"].size(), 2U);
   for (const auto& row : document["backends"]) {
     EXPECT_TRUE(row["identical_to_serial"].get<bool>()) << row.dump();
-    EXPECT_EQ(row["seconds"].size(), 2U);
+    const auto& wall = row["wall_s"];
+    ASSERT_EQ(wall["runs_s"].size(), 2U);
+    const double first = wall["runs_s"][0], second = wall["runs_s"][1];
+    EXPECT_DOUBLE_EQ(wall["mean_s"].get<double>(), (first + second) / 2);
+    EXPECT_DOUBLE_EQ(wall["median_s"].get<double>(), (first + second) / 2);
+    EXPECT_DOUBLE_EQ(wall["stddev_s"].get<double>(), std::abs(first - second) / std::sqrt(2.0));
     EXPECT_GT(row["gunits_per_s"].get<double>(), 0);
   }
 }

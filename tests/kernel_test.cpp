@@ -428,6 +428,57 @@ std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
 INSTANTIATE_TEST_SUITE_P(Backends, KernelTest, ::testing::ValuesIn(NodeRegistry::builtin().names()),
                          test_name);
 
+// Plain arrays larger than a device's memory cap: each queue gets a buffer for a piece of a
+// tile (its rows and halo), tiles run in pieces, and the results are the plain loop's.
+TEST(KernelPieces, PlainArraysLargerThanTheDeviceRunInPiecesWithTheirHalo) {
+  if (!NodeRegistry::builtin().describe("opencl").available) GTEST_SKIP() << "no opencl node";
+  const auto blur =
+      Kernel<Tile2D, View2D<const float>, View2D<float>, std::int64_t, std::int64_t>("blur_pieces")
+          .opencl(R"(
+__kernel void blur_pieces(__global const float* in, long in_origin, __global float* out,
+                          long out_origin, long width, long height) {
+  const long x = get_global_id(0), y = get_global_id(1);
+  float sum = 0.0f;
+  for (long dy = -1; dy <= 1; ++dy) {
+    const long yy = clamp(y + dy, 0L, height - 1);
+    for (long dx = -1; dx <= 1; ++dx) {
+      sum += in[yy * width + clamp(x + dx, 0L, width - 1) - in_origin];
+    }
+  }
+  out[y * width + x - out_origin] = sum / 9.0f;
+})",
+                  "blur_pieces", OpenCLOptions{.array_origins = true})
+          .exact();
+  const std::int64_t width = 256, height = 200;  // 200 KiB per array
+  std::vector<float> in(static_cast<std::size_t>(width * height)), expected(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>((i * 7919) % 1000) * 0.01F;
+  for (std::int64_t y = 0; y < height; ++y) {
+    for (std::int64_t x = 0; x < width; ++x) {
+      expected[static_cast<std::size_t>(y * width + x)] =
+          test::blur_at(in.data(), width, height, x, y);
+    }
+  }
+  RuntimeOptions options;
+  options.nodes = {"opencl"};
+  options.node_options.memory.bytes = 150 * 1024;  // neither array fits whole
+  Runtime runtime(options);
+  std::vector<float> out(in.size(), -1.0F);
+  LaunchOptions launch;
+  launch.tile = 100 * width;  // 100 rows: more than a piece
+  const LaunchResult result = runtime.run(blur, Grid2D{width, height},
+                                          read_halo(span2d(std::as_const(in), width, height), 1),
+                                          write(span2d(out, width, height)), width, height, launch);
+  EXPECT_EQ(out, expected);
+  const NodeReport& node = result.report.nodes[0];
+  EXPECT_GT(node.pieces, node.tiles);
+  EXPECT_LE(node.peak_device_bytes, options.node_options.memory.bytes);
+  // Every row goes in once as its own and comes back once; halo rows at the pieces' edges.
+  const auto row_bytes = static_cast<std::uint64_t>(width) * sizeof(float);
+  EXPECT_EQ(node.transfers.read_miss, static_cast<std::uint64_t>(height) * row_bytes);
+  EXPECT_EQ(node.transfers.write_back, static_cast<std::uint64_t>(height) * row_bytes);
+  EXPECT_GT(node.transfers.halo, 0U);
+}
+
 TEST(KernelErrors, ArraysThatDoNotFitTheSpaceAreOneLineErrors) {
   Runtime runtime;
   const auto saxpy = saxpy_kernel();

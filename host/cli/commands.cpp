@@ -751,10 +751,7 @@ int run_compare_workload(const CompareOptions& options) {
         {{"backend", name},
          {"device", info->device},
          {"lanes", info->concurrency},
-         {"median_s", timing.median_s},
-         {"min_s", timing.min_s},
-         {"max_s", timing.max_s},
-         {"seconds", runs.seconds},
+         {"wall_s", timing_json(timing)},
          {"gunits_per_s", units},
          {"speedup", serial_median / timing.median_s},
          {"link_bytes_last_run", link_bytes},
@@ -763,7 +760,7 @@ int run_compare_workload(const CompareOptions& options) {
   }
   if (json) {
     json.stream() << nlohmann::json{{"schema", "hetero.compare_workload"},
-                                    {"schema_version", 1},
+                                    {"schema_version", 2},
                                     {"hetero_version", version_string},
                                     {"workload", options.workload},
                                     {"repeat", repeat},
@@ -816,7 +813,7 @@ int run_compare(const CompareOptions& options) {
   struct Row {
     std::string name, device;
     int lanes = 0;
-    double min_s = 0, median_s = 0, max_s = 0;
+    TimingSummary timing;
     double giters = 0;            ///< iterations performed per second
     double effective_giters = 0;  ///< iterations the counts stand for, per second
     Checksum checksum;
@@ -852,22 +849,20 @@ int run_compare(const CompareOptions& options) {
     row.name = name;
     row.device = info->device;
     row.lanes = info->concurrency;
-    row.min_s = measured.timing.min_s;
-    row.median_s = measured.timing.median_s;
-    row.max_s = measured.timing.max_s;
+    row.timing = measured.timing;
     row.checksum = result.report.checksum;
-    row.giters = static_cast<double>(result.report.iterations) / row.median_s * 1e-9;
+    row.giters = static_cast<double>(result.report.iterations) / row.timing.median_s * 1e-9;
     row.effective_giters =
-        static_cast<double>(result.report.effective_iterations) / row.median_s * 1e-9;
+        static_cast<double>(result.report.effective_iterations) / row.timing.median_s * 1e-9;
     row.on_host_cpu = info->kind == NodeKind::host || info->resource == "host-cpu";
     if (rows.empty()) reference_counts = std::move(result.counts);
     const Row& serial = rows.empty() ? row : rows.front();
     const bool identical = row.checksum == serial.checksum;
     fmt::print(
         log, "{:<8} {:>5} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.3f} {:>8} {:>8.2f}x {:>12} {}\n",
-        row.name, row.lanes, row.median_s, row.min_s, row.max_s, row.giters,
+        row.name, row.lanes, row.timing.median_s, row.timing.min_s, row.timing.max_s, row.giters,
         row.on_host_cpu ? fmt::format("{:.1f}%", row.giters / limit * 100) : std::string("-"),
-        serial.median_s / row.median_s, row.checksum.sum, identical ? "yes" : "NO");
+        serial.timing.median_s / row.timing.median_s, row.checksum.sum, identical ? "yes" : "NO");
     if (row.effective_giters > row.giters) {
       fmt::print(log,
                  "{:<8} {:.3f} Giter/s effective: the counts stand for more iterations than were "
@@ -884,7 +879,7 @@ int run_compare(const CompareOptions& options) {
                  python.sum,
                  python.sum == rows.front().checksum.sum ? "same as serial" : "DIFFERS");
       for (const Row& row : rows)
-        fmt::print(log, " {} {:.0f}x", row.name, python.seconds / row.median_s);
+        fmt::print(log, " {} {:.0f}x", row.name, python.seconds / row.timing.median_s);
       fmt::print(log, "\n");
     } else {
       fmt::print(log, "pure Python: no measurement ({})\n", python.why_not);
@@ -897,7 +892,7 @@ int run_compare(const CompareOptions& options) {
         "another machine, not measured here):",
         kSeedPythonSeconds);
     for (const Row& row : rows) {
-      fmt::print(log, " {} {:.0f}x", row.name, kSeedPythonSeconds / row.median_s);
+      fmt::print(log, " {} {:.0f}x", row.name, kSeedPythonSeconds / row.timing.median_s);
     }
     fmt::print(log, "\n");
   }
@@ -992,18 +987,19 @@ int run_compare(const CompareOptions& options) {
         {"backend", row.name},
         {"device", row.device},
         {"lanes", row.lanes},
-        {"wall_s", {{"min", row.min_s}, {"median", row.median_s}, {"max", row.max_s}}},
+        {"wall_s", timing_json(row.timing)},
         {"giters_per_s", row.giters},
         {"effective_giters_per_s", row.effective_giters},
         {"on_host_cpu", row.on_host_cpu},
-        {"speedup_over_serial", rows.front().median_s / row.median_s},
+        {"speedup_over_serial", rows.front().timing.median_s / row.timing.median_s},
         {"checksum", {{"sum", row.checksum.sum}, {"hash", row.checksum.hash_hex()}}},
         {"identical_to_serial", identical}};
     // The host's limit bounds only what runs on its cores.
     if (row.on_host_cpu) entry["share_of_host_limit"] = row.giters / limit;
     // Against a time published in 2013 on another machine, not measured here.
-    if (seed) entry["speedup_over_published_python_time"] = kSeedPythonSeconds / row.median_s;
-    if (python.ran) entry["speedup_over_python_measured"] = python.seconds / row.median_s;
+    if (seed)
+      entry["speedup_over_published_python_time"] = kSeedPythonSeconds / row.timing.median_s;
+    if (python.ran) entry["speedup_over_python_measured"] = python.seconds / row.timing.median_s;
     list.push_back(std::move(entry));
   }
   if (png_file) {
@@ -1014,7 +1010,7 @@ int run_compare(const CompareOptions& options) {
   if (options.json) {
     const std::string json = nlohmann::json{
         {"schema", "hetero.compare"},
-        {"schema_version", 3},
+        {"schema_version", 4},
         {"hetero_version", version_string},
         {"job", job_json(spec)},
         {"warmup", kCompareWarmup},

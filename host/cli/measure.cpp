@@ -9,6 +9,12 @@ RuntimeOptions exactly(std::vector<NodeSpec> nodes) {
   return options;
 }
 
+nlohmann::json timing_json(const TimingSummary& timing) {
+  return {{"min_s", timing.min_s},   {"median_s", timing.median_s}, {"max_s", timing.max_s},
+          {"mean_s", timing.mean_s}, {"stddev_s", timing.stddev_s}, {"runs_s", timing.runs_s},
+          {"noisy", timing.noisy}};
+}
+
 nlohmann::json job_json(const JobSpec& spec) {
   return {{"preset", spec.preset},
           {"width", spec.width},

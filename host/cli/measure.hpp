@@ -16,6 +16,9 @@ RuntimeOptions exactly(std::vector<NodeSpec> nodes);
 
 /// {"preset", "width", "height", "max_iter", "precision", "mode"} of a job.
 nlohmann::json job_json(const JobSpec& spec);
+/// A measurement's times as flat fields: min_s, median_s, max_s, mean_s, stddev_s, runs_s (every
+/// run, in order) and noisy.
+nlohmann::json timing_json(const TimingSummary& timing);
 /// The host's CPU, ISA, hardware threads and port-bound limit for (precision, mode).
 nlohmann::json host_json(Precision precision, Mode mode);
 

@@ -245,16 +245,13 @@ int run_scale(const ScaleOptions& options) {
             p > 1 ? fmt::format("{:.4f}", fraction) : std::string("-"));
         points.push_back({{"workers", p},
                           {"lanes", m.lanes},
-                          {"min_s", m.timing.min_s},
-                          {"median_s", m.timing.median_s},
-                          {"max_s", m.timing.max_s},
-                          {"noisy", m.timing.noisy},
                           {"iterations", m.iterations},
                           {"giters_per_s", giters},
                           {"speedup", speedup},
                           {"efficiency", efficiency},
                           {strong ? "karp_flatt" : "gustafson_serial_fraction", fraction},
                           {"identical_to_reference", same}});
+        points.back().update(timing_json(m.timing));
         csv_row(study, label, p, 0, m, giters, speedup, efficiency, fraction);
       }
       nlohmann::json entry = {{"backend", label}, {"study", study}, {"points", points}};
@@ -296,12 +293,9 @@ int run_scale(const ScaleOptions& options) {
                    m.timing.noisy ? "NOISY" : "ok", efficiency);
         points.push_back({{"tile_pixels", tile},
                           {"tiles", tiles},
-                          {"min_s", m.timing.min_s},
-                          {"median_s", m.timing.median_s},
-                          {"max_s", m.timing.max_s},
-                          {"noisy", m.timing.noisy},
                           {"efficiency", efficiency},
                           {"identical_to_reference", same}});
+        points.back().update(timing_json(m.timing));
         csv_row("tile", label, lanes, tile, m,
                 static_cast<double>(m.iterations) / m.timing.median_s * 1e-9,
                 baseline.timing.median_s / m.timing.median_s, efficiency, 0);
@@ -325,23 +319,21 @@ int run_scale(const ScaleOptions& options) {
     }
   }
 
-  const nlohmann::json document = {
-      {"schema", "hetero.scale"},
-      {"schema_version", 2},
-      {"hetero_version", version_string},
-      {"host", host_json(spec.precision, spec.mode)},
-      {"job", job_json(spec)},
-      {"policy", to_string(policy)},
-      {"repeat", repeat},
-      {"warmup", warmup},
-      {"baseline",
-       {{"backend", "serial"},
-        {"median_s", baseline.timing.median_s},
-        {"min_s", baseline.timing.min_s},
-        {"max_s", baseline.timing.max_s},
-        {"giters_per_s", serial_giters},
-        {"checksum", {{"sum", baseline.checksum.sum}, {"hash", baseline.checksum.hash_hex()}}}}},
-      {"studies", studies}};
+  nlohmann::json baseline_entry = {
+      {"backend", "serial"},
+      {"giters_per_s", serial_giters},
+      {"checksum", {{"sum", baseline.checksum.sum}, {"hash", baseline.checksum.hash_hex()}}}};
+  baseline_entry.update(timing_json(baseline.timing));
+  const nlohmann::json document = {{"schema", "hetero.scale"},
+                                   {"schema_version", 3},
+                                   {"hetero_version", version_string},
+                                   {"host", host_json(spec.precision, spec.mode)},
+                                   {"job", job_json(spec)},
+                                   {"policy", to_string(policy)},
+                                   {"repeat", repeat},
+                                   {"warmup", warmup},
+                                   {"baseline", baseline_entry},
+                                   {"studies", studies}};
   if (json_file) {
     json_file.stream() << document.dump(2) << '\n';
     json_file.commit();

@@ -1,5 +1,5 @@
-// The Mandelbrot workload as a public kernel: host, simd and OpenCL implementations over the
-// tile kernels the nodes run for the job.
+// The Mandelbrot workload as a public kernel: host, simd, OpenCL, CUDA and Thrust
+// implementations over the tile kernels of kernels/, and the job as a launch of it.
 #include "hetero/mandelbrot.hpp"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -71,6 +72,7 @@ MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
   }
   OpenCLOptions options;
   options.array_origins = true;
+  options.needs_fp64 = sizeof(Real) == sizeof(double);
   options.build_options =
       fmt::format("-DHETERO_FP64={} -DHETERO_FMA={}", sizeof(Real) == sizeof(double) ? 1 : 0,
                   A == kernels::Arith::fma ? 1 : 0);
@@ -115,20 +117,34 @@ const MandelbrotKernel<Real>& mandelbrot_kernel(Mode mode, std::string_view tile
 template const MandelbrotKernel<double>& mandelbrot_kernel<double>(Mode, std::string_view);
 template const MandelbrotKernel<float>& mandelbrot_kernel<float>(Mode, std::string_view);
 
+namespace {
+
+// Calls f(kernel, xs, ys, counts, width, max_iter): the job's kernel in its precision and mode
+// (with `tile_kernel` on host nodes) and its arguments, as a call site passes them.
+template <class F>
+decltype(auto) with_job_arguments(const Job& job, std::string_view tile_kernel,
+                                  std::span<std::uint32_t> counts, F&& f) {
+  return nodes::with_types(job.precision(), job.mode(), [&]<class Real, kernels::Arith>() {
+    const AxesView<Real> axes = job.axes<Real>();
+    return f(mandelbrot_kernel<Real>(job.mode(), tile_kernel),
+             read(std::span<const Real>(axes.xs, static_cast<std::size_t>(axes.width))),
+             read(std::span<const Real>(axes.ys, static_cast<std::size_t>(axes.height))),
+             write(counts), job.width(), job.max_iter());
+  });
+}
+
+}  // namespace
+
 namespace detail {
 
 backend::Launch mandelbrot_launch(const Job& job, std::string_view tile_kernel,
                                   std::span<std::uint32_t> counts) {
-  return nodes::with_types(job.precision(), job.mode(), [&]<class Real, kernels::Arith>() {
-    const AxesView<Real> axes = job.axes<Real>();
+  return with_job_arguments(job, tile_kernel, counts, [&](const auto& kernel, auto&&... arguments) {
     backend::Launch launch;
-    launch.kernel = mandelbrot_kernel<Real>(job.mode(), tile_kernel).definition();
+    launch.kernel = kernel.definition();
     launch.width = job.pixels();
     launch.height = 1;
-    launch.arguments = MandelbrotKernel<Real>::bind(
-        read(std::span<const Real>(axes.xs, static_cast<std::size_t>(axes.width))),
-        read(std::span<const Real>(axes.ys, static_cast<std::size_t>(axes.height))), write(counts),
-        job.width(), job.max_iter());
+    launch.arguments = std::remove_cvref_t<decltype(kernel)>::bind(arguments...);
     return launch;
   });
 }
@@ -158,20 +174,16 @@ LaunchResult run_mandelbrot(Runtime& runtime, const Job& job, std::span<std::uin
     for (const NodeInfo& node : runtime.nodes()) device_nodes |= node.kind != NodeKind::host;
     options.tile = auto_tile_pixels(job.spec(), runtime.lanes(), device_nodes);
   }
-  LaunchResult result =
-      nodes::with_types(job.precision(), job.mode(), [&]<class Real, kernels::Arith>() {
-        const AxesView<Real> axes = job.axes<Real>();
-        const auto width = static_cast<std::size_t>(axes.width);
-        const auto height = static_cast<std::size_t>(axes.height);
-        return runtime.run(mandelbrot_kernel<Real>(job.mode()), Grid1D{job.pixels()},
-                           read(std::span<const Real>(axes.xs, width)),
-                           read(std::span<const Real>(axes.ys, height)), write(counts), job.width(),
-                           job.max_iter(), options);
+  LaunchResult result = with_job_arguments(
+      job, kDefaultTileKernel, counts, [&](const auto& kernel, auto&&... arguments) {
+        return runtime.run(kernel, Grid1D{job.pixels()}, arguments..., options);
       });
   Report& report = result.report;
   report.job = job.spec();
   report.checksum = checksum(counts);
-  report.effective_iterations = report.iterations;
+  for (const std::uint32_t count : counts) {
+    report.effective_iterations += iterations_of(count, job.max_iter());
+  }
   return result;
 }
 

@@ -9,9 +9,18 @@ namespace hetero {
 
 TimingSummary summarize(std::vector<double> seconds, double noise_threshold) {
   if (seconds.empty()) throw Error("summarize: no timings");
-  std::sort(seconds.begin(), seconds.end());
   TimingSummary summary;
+  summary.runs_s = seconds;
   const std::size_t n = seconds.size();
+  double sum = 0;
+  for (const double s : seconds) sum += s;
+  summary.mean_s = sum / static_cast<double>(n);
+  if (n > 1) {
+    double squares = 0;
+    for (const double s : seconds) squares += (s - summary.mean_s) * (s - summary.mean_s);
+    summary.stddev_s = std::sqrt(squares / static_cast<double>(n - 1));
+  }
+  std::sort(seconds.begin(), seconds.end());
   summary.min_s = seconds.front();
   summary.max_s = seconds.back();
   summary.median_s = n % 2 == 1 ? seconds[n / 2] : (seconds[n / 2 - 1] + seconds[n / 2]) / 2;

@@ -305,12 +305,9 @@ class KernelPipeline::LaunchRun {
         room / static_cast<std::uint64_t>(share) / static_cast<std::uint64_t>(slots_.size());
     std::uint64_t unit_bytes = 0, halo_bytes = 0;
     for (const std::size_t i : sliced_) {
-      const backend::ArgumentBinding& argument = launch_.arguments[i];
-      const std::uint64_t unit =
-          argument.element_bytes *
-          static_cast<std::uint64_t>(launch_.dims() == 1 ? 1 : argument.pitch);
+      const std::uint64_t unit = bytes_per_unit(launch_.arguments[i]);
       unit_bytes += unit;
-      halo_bytes += 2 * static_cast<std::uint64_t>(argument.halo) * unit;
+      halo_bytes += 2 * static_cast<std::uint64_t>(launch_.arguments[i].halo) * unit;
     }
     const std::int64_t granule = launch_.tile_granule();
     piece_extent_ =
@@ -329,15 +326,18 @@ class KernelPipeline::LaunchRun {
     for (Slot& slot : slots_) {
       slot.slices.resize(launch_.arguments.size());
       for (const std::size_t i : sliced_) {
-        const backend::ArgumentBinding& argument = launch_.arguments[i];
-        const std::uint64_t unit =
-            argument.element_bytes *
-            static_cast<std::uint64_t>(launch_.dims() == 1 ? 1 : argument.pitch);
-        const auto bytes = static_cast<std::size_t>(
-            unit * static_cast<std::uint64_t>(piece_extent_ + 2 * argument.halo));
-        slot.slices[i] = Buffer<std::byte>(device_.space(), bytes);
+        const std::int64_t units = piece_extent_ + 2 * launch_.arguments[i].halo;
+        slot.slices[i] = Buffer<std::byte>(
+            device_.space(), static_cast<std::size_t>(bytes_per_unit(launch_.arguments[i]) *
+                                                      static_cast<std::uint64_t>(units)));
       }
     }
+  }
+
+  // The bytes of one element (1-D) or one pitched row (2-D) of an array.
+  std::uint64_t bytes_per_unit(const backend::ArgumentBinding& argument) const {
+    return argument.element_bytes *
+           static_cast<std::uint64_t>(launch_.dims() == 1 ? 1 : argument.pitch);
   }
 
   // The arguments of one piece on `slot`: each sliced array points into the slot's buffer, at

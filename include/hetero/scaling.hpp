@@ -9,7 +9,9 @@ namespace hetero {
 /// Repeated timings of one configuration.
 struct TimingSummary {
   double min_s = 0, median_s = 0, max_s = 0;
-  bool noisy = false;  ///< (max - min) / median above the threshold
+  double mean_s = 0, stddev_s = 0;  ///< the sample standard deviation; 0 for one run
+  std::vector<double> runs_s;       ///< every run's time, in the order they ran
+  bool noisy = false;               ///< (max - min) / median above the threshold
 };
 
 /// Summarises `seconds` (at least one value); noisy when the spread exceeds `noise_threshold`.

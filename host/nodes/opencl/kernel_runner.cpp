@@ -77,10 +77,29 @@ const backend::OpenCLImplementation* KernelRunner::choose(
   const OpenCLDevice type = device_.summary.cpu ? OpenCLDevice::cpu : OpenCLDevice::gpu;
   const backend::OpenCLImplementation* any = nullptr;
   for (const backend::OpenCLImplementation& implementation : kernel.opencl) {
+    if (implementation.options.needs_fp64 && !device_.summary.fp64) continue;
     if (implementation.options.device == type) return &implementation;
     if (implementation.options.device == OpenCLDevice::any && any == nullptr) any = &implementation;
   }
   return any;
+}
+
+bool KernelRunner::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
+  if (choose(kernel) != nullptr) return true;
+  const DeviceSummary& device = device_.summary;
+  const bool for_fp64 =
+      std::any_of(kernel.opencl.begin(), kernel.opencl.end(),
+                  [](const backend::OpenCLImplementation& i) { return i.options.needs_fp64; });
+  why = for_fp64 && !device.fp64
+            ? fmt::format(
+                  "kernel '{}' needs fp64 in OpenCL and {} has no fp64 support "
+                  "(cl_khr_fp64); use --precision fp32 or another --device",
+                  kernel.name, device.describe())
+            : fmt::format(
+                  "node 'opencl' ({}) runs OpenCL implementations and kernel '{}' has "
+                  "none for it (it has {})",
+                  device.describe(), kernel.name, kernel.families());
+  return false;
 }
 
 KernelRunner::Built& KernelRunner::built_for(const backend::KernelDefinition& kernel,
@@ -106,11 +125,9 @@ KernelRunner::Built& KernelRunner::built_for(const backend::KernelDefinition& ke
 
 void KernelRunner::begin(const backend::Launch& launch, TraceLane& lane) {
   const backend::KernelDefinition& kernel = *launch.kernel;
+  std::string why;
+  if (!can_run(kernel, why)) throw Error(why);
   implementation_ = choose(kernel);
-  if (implementation_ == nullptr) {
-    throw Error(fmt::format("kernel '{}' has no OpenCL implementation for {}", kernel.name,
-                            device_.summary.describe()));
-  }
   const std::int64_t start_ns = lane.now_ns();
   built_now_ = &built_for(kernel, *implementation_, lane);
   clock_.emplace(queues_[0], space_.resolve(clock_probe_.data(), 4).memory, lane, start_ns);

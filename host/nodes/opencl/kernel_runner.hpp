@@ -29,8 +29,11 @@ class KernelRunner final : public KernelDevice {
                std::array<cl_command_queue, kQueues> queues, OpenCLSpace& space);
 
   /// The implementation of `kernel` for this device: one for its type (CPU or GPU), else one
-  /// for any device; nullptr when there is none.
+  /// for any device, leaving out those that need fp64 on a device without it; nullptr when
+  /// there is none.
   const backend::OpenCLImplementation* choose(const backend::KernelDefinition& kernel) const;
+  /// Whether choose() finds one; when not, `why` says so (naming fp64 when that is the reason).
+  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const;
 
   /// Runs every tile `work` gives the node through the shared pipeline (lane i is queue i).
   void run(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {

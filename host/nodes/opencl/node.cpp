@@ -83,12 +83,7 @@ OpenCLNode::OpenCLNode(const NodeOptions& options) : state_(std::make_unique<Sta
 OpenCLNode::~OpenCLNode() = default;
 
 bool OpenCLNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
-  if (state_->kernels->choose(kernel) != nullptr) return true;
-  why = fmt::format(
-      "node 'opencl' ({}) runs OpenCL implementations and kernel '{}' has none for "
-      "it (it has {})",
-      state_->device.summary.describe(), kernel.name, kernel.families());
-  return false;
+  return state_->kernels->can_run(kernel, why);
 }
 
 void OpenCLNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {

@@ -44,6 +44,9 @@ struct OpenCLOptions {
   /// in the array, so the kernel reads element i at [i - origin]. It lets the runtime run arrays
   /// larger than the device's memory in windows; the origin is 0 when the whole array is there.
   bool array_origins = false;
+  /// The source uses double: it runs only on devices with cl_khr_fp64 (on others the node has
+  /// no implementation of the kernel, and says why).
+  bool needs_fp64 = false;
   std::size_t local_size = 0;  ///< work-items per work-group; 0: the driver chooses
   std::string build_options;   ///< added to the runtime's own (-cl-std=CL1.2)
 };
