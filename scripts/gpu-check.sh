@@ -44,8 +44,13 @@
 #                     machine sees (to try the carried folder on a machine that has packages)
 #   --size N          image side of the table's runs (default 8192)
 #   --max-iter N      iteration limit of the table's runs (default 10000)
-# Environment: CUDA_ARCHITECTURES (default: native, the GPUs of this machine), JOBS (build jobs,
-# default: every core).
+#   --dry-run         print the stages, what each runs and its time budget; run nothing
+#
+# Each stage runs on its own, timed; a stage that fails is reported and the next one still runs.
+# The summary at the end gives every stage's status and seconds against its budget (4 minutes in
+# all, the GPU machine's start-up aside), and the exit status is non-zero when one failed.
+# Environment: CUDA_ARCHITECTURES (default: 90, H100/H200 only, the quickest build), JOBS (build
+# jobs, default: every core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -142,6 +147,7 @@ build=build/gpu-check
 results=""
 stages="build,test,sanitize,bench"
 isolated=0
+dry_run=0
 size=8192
 max_iter=10000
 
@@ -157,6 +163,7 @@ while [ $# -gt 0 ]; do
     --results) results=$2; shift 2 ;;
     --stages) stages=$2; shift 2 ;;
     --isolated) isolated=1; shift ;;
+    --dry-run) dry_run=1; shift ;;
     --size) size=$2; shift 2 ;;
     --max-iter) max_iter=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -172,6 +179,25 @@ for stage in ${stages//,/ }; do
   case "$stage" in build | test | sanitize | bench) ;; *) die "unknown stage '$stage'" ;; esac
 done
 has_stage() { [[ ",$stages," == *",$1,"* ]]; }
+
+# Seconds each stage may take on an H100/H200 with 16 cores: 4 minutes in all.
+declare -A budget=([build]=120 [test]=45 [sanitize]=40 [bench]=35)
+declare -A what=(
+  [build]="configure and build hetero-cli, hetero_tests and hetero-bench for sm_${CUDA_ARCHITECTURES:-90}"
+  [test]="ctest -R 'cuda|thrust' (none may skip); the CPU-only suite is left out"
+  [sanitize]="compute-sanitizer memcheck and initcheck over the device-node tests"
+  [bench]="hetero-bench (cuda, thrust), the link probe, the ${size}x${size} table"
+)
+if [ "$dry_run" -eq 1 ]; then
+  total=0
+  echo "gpu-check --dry-run: stages, in order, with their time budgets"
+  for stage in ${stages//,/ }; do
+    printf '  %-9s %4d s  %s\n' "$stage" "${budget[$stage]}" "${what[$stage]}"
+    total=$((total + budget[$stage]))
+  done
+  printf '  %-9s %4d s  (budget: 240 s of the 15 minutes of device time)\n' total "$total"
+  exit 0
+fi
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
 results=${results:-$build/results}
@@ -198,6 +224,7 @@ if [ "$gpu_count" -gt 0 ]; then
 else
   echo "gpu-check: nvidia-smi finds no GPU: only the build stage can run here"
 fi
+# shellcheck disable=SC2317  # used by the stages
 needs_gpu() {
   [ "$gpu_count" -gt 0 ] || die "stage '$1' needs a GPU and nvidia-smi finds none"
 }
@@ -257,9 +284,10 @@ CMAKE_PREFIX_PATH=$(IFS=:; echo "${prefix_path[*]}${CMAKE_PREFIX_PATH:+:$CMAKE_P
 export CMAKE_PREFIX_PATH
 generator=()
 if command -v ninja >/dev/null; then generator=(-G Ninja "-DCMAKE_MAKE_PROGRAM=$(command -v ninja)"); fi
-if [ "$gpu_count" -gt 0 ]; then default_arch=native; else default_arch=90; fi
+default_arch=90
 
-if has_stage build; then
+# shellcheck disable=SC2317  # called by name, "stage_$stage"
+stage_build() {
   echo "== configure ($build)"
   cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" -DHETERO_ENABLE_CUDA=ON \
@@ -280,26 +308,25 @@ if has_stage build; then
     fi
   fi
   echo "gpu-check: built in $(($(date +%s) - start)) s; hetero-bench ${bench_state}"
-fi
+}
 hetero="$build/host/hetero"
 tests="$build/tests/hetero_tests"
 
 # ---- test -----------------------------------------------------------------------------------
-if has_stage test; then
+# shellcheck disable=SC2317  # called by name, "stage_$stage"
+stage_test() {
   needs_gpu test
-  echo "== GPU tests (ctest -R 'cuda|thrust')"
+  echo "== GPU tests (ctest -R 'cuda|thrust'; the CPU-only suite runs in CI, not here)"
   "$hetero" devices | tee "$results/devices.txt"
   ctest --test-dir "$build" -R "cuda|thrust" -j 4 --output-on-failure | tee "$results/gpu-tests.log"
   if grep -q "(Skipped)\|Not Run" "$results/gpu-tests.log"; then
     die "GPU tests were skipped on a machine with a GPU (see $results/gpu-tests.log)"
   fi
-  echo "== every other test"
-  ctest --test-dir "$build" -E "cuda|thrust" -j "$jobs" --output-on-failure |
-    tee "$results/other-tests.log" | tail -3
-fi
+}
 
 # ---- sanitize -------------------------------------------------------------------------------
-if has_stage sanitize; then
+# shellcheck disable=SC2317  # called by name, "stage_$stage"
+stage_sanitize() {
   needs_gpu sanitize
   sanitizer=$(command -v compute-sanitizer || true)
   if [ -z "$sanitizer" ]; then
@@ -308,18 +335,18 @@ if has_stage sanitize; then
     filter='DeviceNodes/*:Backends/BackendTest.MatchesSerialInEveryPrecisionAndMode/cuda'
     filter+=':Backends/BackendTest.MatchesSerialInEveryPrecisionAndMode/thrust'
     filter+=':Nodes/DeviceMemory.*/cuda:Nodes/DeviceMemory.*/thrust'
-    for tool in memcheck racecheck; do
+    # racecheck has nothing to check: the kernels use no shared memory.
+    for tool in memcheck initcheck; do
       echo "== compute-sanitizer --tool $tool"
       extra=()
       if [ "$tool" = memcheck ]; then extra=(--leak-check full); fi
       "$sanitizer" --tool "$tool" "${extra[@]}" --error-exitcode 1 \
         "$tests" --gtest_filter="$filter" --gtest_brief=1 >"$results/sanitizer-$tool.log" 2>&1 ||
         { tail -40 "$results/sanitizer-$tool.log"; die "compute-sanitizer $tool found errors"; }
-      grep -E "ERROR SUMMARY|RACECHECK SUMMARY|LEAK SUMMARY|PASSED|FAILED" \
-        "$results/sanitizer-$tool.log" | tail -4
+      grep -E "ERROR SUMMARY|LEAK SUMMARY|PASSED|FAILED" "$results/sanitizer-$tool.log" | tail -4
     done
   fi
-fi
+}
 
 # ---- bench ----------------------------------------------------------------------------------
 # Prints "sum hash giters wall busy transfer gbps lanes kind" of a hetero.report JSON file.
@@ -334,9 +361,11 @@ endforeach()
 list(JOIN fields " " line)
 execute_process(COMMAND "${CMAKE_COMMAND}" -E echo "${line}")
 EOF
+# shellcheck disable=SC2317  # used by the stages
 report_fields() { cmake -DREPORT="$1" -P "$build/report-fields.cmake"; }
 
-if has_stage bench; then
+# shellcheck disable=SC2317  # called by name, "stage_$stage"
+stage_bench() {
   needs_gpu bench
   if [ -x "$build/bench/hetero-bench" ]; then
     echo "== hetero-bench (cuda, thrust)"
@@ -344,7 +373,7 @@ if has_stage bench; then
       --benchmark_out="$results/hetero-bench.json" --benchmark_out_format=json |
       tee "$results/hetero-bench.txt"
   else
-    echo "gpu-check: hetero-bench ${bench_state}"
+    echo "gpu-check: hetero-bench was not built (see the build stage)"
   fi
 
   echo "== link probe (cuda: latency, GB/s by copy size from pageable and pinned memory)"
@@ -402,5 +431,24 @@ if has_stage bench; then
   echo "node's are the mean over its workers. e2e/kernel: wall time over kernel time."
   echo "results: $results"
   [ "$status" -eq 0 ] || die "some runs failed or their checksums differ (see above)"
-fi
-echo "gpu-check: done (stages: $stages)"
+}
+
+# ---- the stages, each timed; a failed one does not stop the next -------------------------------
+summary=()
+failed=0
+for stage in ${stages//,/ }; do
+  start=$(date +%s)
+  set +e
+  (set -e; "stage_$stage")
+  status=$?
+  set -e
+  seconds=$(($(date +%s) - start))
+  verdict=PASS
+  if [ "$status" -ne 0 ]; then verdict=FAIL; failed=1; fi
+  summary+=("$(printf '%-9s %s %5d s (budget %d s)' "$stage" "$verdict" "$seconds" "${budget[$stage]}")")
+  echo "gpu-check: stage $stage: $verdict in $seconds s"
+done
+echo
+echo "gpu-check summary (results: $results)"
+printf '  %s\n' "${summary[@]}"
+exit "$failed"
