@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # GPU check: builds hetero with the cuda and thrust nodes on a machine with an NVIDIA GPU, runs
-# the GPU tests (none may skip there), compute-sanitizer over them, the GPU benchmarks, and
-# prints a table of the cuda and thrust nodes against the threads node on the full preset.
+# the GPU tests (none may skip there), compute-sanitizer over them, the GPU benchmarks, prints a
+# table of the cuda and thrust nodes against the threads node on the full preset, and each GPU
+# target as PASS or FAIL with the command that measured it (scripts/gpu-targets.cmake). The
+# driver is checked against the toolkit before anything else.
 #
 # The GPU machine needs only the CUDA toolkit (nvcc, the static runtime, Thrust), CMake >= 3.25,
 # a C++20 compiler and a driver: no package manager and no network. What hetero's build needs
@@ -53,6 +55,7 @@
 # jobs, default: every core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 
 die() {
   echo "gpu-check: $*" >&2
@@ -186,7 +189,7 @@ declare -A what=(
   [build]="configure and build hetero-cli, hetero_tests and hetero-bench for sm_${CUDA_ARCHITECTURES:-90}"
   [test]="ctest -R 'cuda|thrust' (none may skip); the CPU-only suite is left out"
   [sanitize]="compute-sanitizer memcheck and initcheck over the device-node tests"
-  [bench]="hetero-bench (cuda, thrust), the link probe, the ${size}x${size} table"
+  [bench]="hetero-bench (cuda, thrust), the link probe, the ${size}x${size} table, the targets"
 )
 if [ "$dry_run" -eq 1 ]; then
   total=0
@@ -221,6 +224,10 @@ if [ "$gpu_count" -gt 0 ]; then
   nvidia-smi -L
   nvidia-smi --query-gpu=name,driver_version,memory.total,pcie.link.gen.max,pcie.link.width.max \
     --format=csv,noheader || true
+  # The driver first: a toolkit newer than the driver builds everything and runs nothing.
+  if ! query=$("$cuda_home/bin/__nvcc_device_query" 2>&1); then
+    die "the driver ($(nvidia-smi --query-gpu=driver_version --format=csv,noheader | head -1)) cannot run code of $(nvcc --version | sed -n 's/^Cuda compilation tools, //p'): ${query}; install a newer driver or an older toolkit"
+  fi
 else
   echo "gpu-check: nvidia-smi finds no GPU: only the build stage can run here"
 fi
@@ -407,13 +414,11 @@ stage_bench() {
       done
       best=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(((runs + 1) / 2))p" | cut -d' ' -f2)
       cp "$best" "$results/render-$backend-$mode.json"
-      read -r sum hash giters wall busy transfer gbps lanes kind <<<"$(report_fields "$best")"
-      # Device lanes are streams sharing one GPU: their kernel and copy times add up. Host lanes
-      # are workers running side by side: their mean is the node's time.
+      read -r sum hash giters wall busy transfer gbps _ <<<"$(report_fields "$best")"
+      # A device node's kernel and copy times are the union of its streams' intervals; a host
+      # node's are the mean over its workers (the report gives both so).
       awk -v b="$backend" -v m="$mode" -v sum="$sum" -v hash="$hash" -v g="$giters" -v w="$wall" \
-        -v busy="$busy" -v tr="$transfer" -v gbps="$gbps" -v lanes="$lanes" -v kind="$kind" 'BEGIN {
-          k = (kind == "device") ? busy * lanes : busy
-          c = (kind == "device") ? tr * lanes : tr
+        -v k="$busy" -v c="$transfer" -v gbps="$gbps" 'BEGIN {
           printf "%-8s %-6s %14s %-16s %9.2f %10.4f %9.4f %8s %10s\n", b, m, sum, hash, g, k, c,
                  (gbps > 0 ? sprintf("%.1f", gbps) : "-"), (k > 0 ? sprintf("%.3f", w / k) : "-")
         }' >>"$table"
@@ -427,10 +432,22 @@ stage_bench() {
   done
   echo
   cat "$table"
-  echo "kernel s / copy s: device nodes sum their streams' kernel and copy time; the threads"
+  echo "kernel s / copy s: a device node's are the union of its streams' intervals; the threads"
   echo "node's are the mean over its workers. e2e/kernel: wall time over kernel time."
+
+  echo "== fp64 exact on cuda, and cuda with threads under auto (a calibrating run first)"
+  local shape=(--preset full --width "$size" --height "$size" --max-iter "$max_iter" --quiet)
+  "$hetero" render "${shape[@]}" --precision fp64 --mode exact --backend cuda \
+    --json "$results/render-cuda-fp64-exact.json" || status=1
+  "$hetero" render "${shape[@]}" --precision fp32 --backend cuda,threads --policy auto \
+    --json "$results/render-together-calibration.json" &&
+    "$hetero" render "${shape[@]}" --precision fp32 --backend cuda,threads --policy auto \
+      --json "$results/render-together.json" || status=1
+  echo
+  cmake -DRESULTS="$results" -DSIZE="$size" -DMAX_ITER="$max_iter" \
+    -P "$root/scripts/gpu-targets.cmake" 2>&1 | tee "$results/targets.txt" || status=1
   echo "results: $results"
-  [ "$status" -eq 0 ] || die "some runs failed or their checksums differ (see above)"
+  [ "$status" -eq 0 ] || die "some runs failed, their checksums differ or targets were missed (see above)"
 }
 
 # ---- the stages, each timed; a failed one does not stop the next -------------------------------
