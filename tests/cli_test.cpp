@@ -150,6 +150,31 @@ TEST_F(CliTest, TriadIsPlannedOnceEveryNodesRateIsKnownAndExplainsThePlan) {
   }
 }
 
+// project without a measured rank link (outside mpirun) projects over an assumed one, says so
+// once on stderr and records it; a link given is used as given; half a link is refused.
+TEST_F(CliTest, ProjectAssumesALinkOutsideMpirunAndSaysSo) {
+  const CliResult assumed = cli("project --preset seed --ranks 1,2 --json -");
+  ASSERT_EQ(assumed.status, 0) << assumed.err;
+  EXPECT_NE(assumed.err.find("projecting over an assumed 10 Gb Ethernet link"), std::string::npos)
+      << assumed.err;
+  const auto model = nlohmann::json::parse(assumed.out)["model"];
+  EXPECT_EQ(model["link_source"], "assumed 10 Gb Ethernet");
+  EXPECT_DOUBLE_EQ(model["latency_s"].get<double>(), 50e-6);
+  EXPECT_DOUBLE_EQ(model["bytes_per_s"].get<double>(), 1.25e9);
+
+  const CliResult given =
+      cli("project --preset seed --ranks 1,2 --latency-us 5 --bandwidth-gbs 10 --json -");
+  ASSERT_EQ(given.status, 0) << given.err;
+  EXPECT_EQ(given.err.find("assumed"), std::string::npos) << given.err;
+  const auto given_model = nlohmann::json::parse(given.out)["model"];
+  EXPECT_EQ(given_model["link_source"], "given");
+  EXPECT_DOUBLE_EQ(given_model["latency_s"].get<double>(), 5e-6);
+
+  const CliResult half = cli("project --preset seed --latency-us 5");
+  EXPECT_EQ(half.status, 2) << half.err;
+  EXPECT_NE(half.err.find("go together"), std::string::npos) << half.err;
+}
+
 TEST_F(CliTest, WorkloadsListsEachWorkloadWithItsOptions) {
   const CliResult result = cli("workloads");
   ASSERT_EQ(result.status, 0) << result.err;

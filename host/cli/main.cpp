@@ -280,9 +280,10 @@ int main(int argc, char** argv) {
   project.job.add_to(*project_cmd);
   project_cmd->add_option("--ranks", project.ranks, "Computing ranks, e.g. 1,2,4,...,1024")
       ->capture_default_str();
-  project_cmd->add_option("--latency-us", project.latency_us, "Link latency (default: measured)");
+  project_cmd->add_option("--latency-us", project.latency_us,
+                          "Link latency (default: measured under mpirun, else 50)");
   project_cmd->add_option("--bandwidth-gbs", project.bandwidth_gbs,
-                          "Link bandwidth in GB/s (default: measured)");
+                          "Link bandwidth in GB/s (default: measured under mpirun, else 1.25)");
   project_cmd->add_option("--giters", project.giters,
                           "One rank's Giter/s (default: measured on --backend)");
   project_cmd

@@ -12,6 +12,41 @@
 
 namespace hetero::cli {
 
+/// The link `project` assumes when none is given or measured: 10 Gb Ethernet with MPI.
+constexpr double kAssumedLatencyUs = 50;
+constexpr double kAssumedGbPerS = 1.25;
+
+namespace {
+
+// A link of `latency_us` and `gb_per_s` both ways, from `source`.
+Link symmetric_link(double latency_us, double gb_per_s, std::string source) {
+  Link link;
+  link.zero_copy = false;
+  link.to_device_latency_s = link.to_host_latency_s = latency_us * 1e-6;
+  link.to_device_bytes_per_s = link.to_host_bytes_per_s = gb_per_s * 1e9;
+  link.source = std::move(source);
+  return link;
+}
+
+// The link the ranks are projected over: the one given, the mpi node's measured one under
+// mpirun, or else an assumed 10 Gb Ethernet link, said on stderr.
+Link rank_link(const ProjectOptions& options) {
+  if (options.latency_us) {
+    return symmetric_link(parse_real("--latency-us", *options.latency_us),
+                          parse_real("--bandwidth-gbs", *options.bandwidth_gbs), "given");
+  }
+  const NodeInfo info = NodeRegistry::builtin().describe("mpi");
+  if (info.available) return info.link;
+  fmt::print(stderr,
+             "hetero: note: no measured rank link ({}): projecting over an assumed 10 Gb "
+             "Ethernet link, {} us and {} GB/s each way; give --latency-us and --bandwidth-gbs "
+             "for yours\n",
+             info.reason, kAssumedLatencyUs, kAssumedGbPerS);
+  return symmetric_link(kAssumedLatencyUs, kAssumedGbPerS, "assumed 10 Gb Ethernet");
+}
+
+}  // namespace
+
 int run_project(const ProjectOptions& options) {
   namespace mpi = nodes::mpi;
   const JobSpec spec = resolve_job(options.job.request());
@@ -21,7 +56,7 @@ int run_project(const ProjectOptions& options) {
   if (options.latency_us.has_value() != options.bandwidth_gbs.has_value()) {
     throw UsageError(
         "--latency-us and --bandwidth-gbs go together: give both, or neither to "
-        "use the mpi node's measured link");
+        "use the mpi node's measured link (or, outside mpirun, an assumed one)");
   }
 
   // One run of the job gives its iteration profile and, unless given, one rank's throughput.
@@ -44,23 +79,7 @@ int run_project(const ProjectOptions& options) {
                                              measured.timing.median_s * 1e-9;
   if (!(giters > 0)) throw UsageError("--giters must be positive");
 
-  mpi::ProjectionModel model;
-  if (options.latency_us) {
-    Link link;
-    link.zero_copy = false;
-    link.to_device_latency_s = link.to_host_latency_s =
-        parse_real("--latency-us", *options.latency_us) * 1e-6;
-    link.to_device_bytes_per_s = link.to_host_bytes_per_s =
-        parse_real("--bandwidth-gbs", *options.bandwidth_gbs) * 1e9;
-    model = mpi::projection_model(giters, link);
-  } else {
-    const NodeInfo info = NodeRegistry::builtin().describe("mpi");
-    if (!info.available) {
-      throw UsageError(fmt::format(
-          "no measured rank link ({}): give --latency-us and --bandwidth-gbs", info.reason));
-    }
-    model = mpi::projection_model(giters, info.link);
-  }
+  mpi::ProjectionModel model = mpi::projection_model(giters, rank_link(options));
   model.message_cost_s = parse_real("--message-us", options.message_us) * 1e-6;
   model.tiles_in_flight = static_cast<int>(parse_integer("--in-flight", options.in_flight, 1, 64));
 

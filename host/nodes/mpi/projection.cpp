@@ -158,6 +158,7 @@ ProjectionModel projection_model(double rank_giters, const Link& link) {
   model.rank_giters = rank_giters;
   model.latency_s = std::max(link.to_device_latency_s, link.to_host_latency_s);
   model.bytes_per_s = std::min(link.to_device_bytes_per_s, link.to_host_bytes_per_s);
+  model.link_source = link.source;
   return model;
 }
 
@@ -194,9 +195,9 @@ void print_projection(std::ostream& out, const ProjectionJob& job, const Project
              job.tile_pixels > 0 ? fmt::format("{} px", job.tile_pixels)
                                  : std::string("auto per rank count"));
   fmt::print(out,
-             "model: {:.3f} Giter/s per rank, link {:.2f} us and {:.2f} GB/s, rank 0 {:.2f} us "
-             "per message, {} tiles in flight per rank; one rank alone {:.4f} s\n",
-             model.rank_giters, model.latency_s * 1e6, model.bytes_per_s * 1e-9,
+             "model: {:.3f} Giter/s per rank, link {:.2f} us and {:.2f} GB/s ({}), rank 0 {:.2f} "
+             "us per message, {} tiles in flight per rank; one rank alone {:.4f} s\n",
+             model.rank_giters, model.latency_s * 1e6, model.bytes_per_s * 1e-9, model.link_source,
              model.message_cost_s * 1e6, model.tiles_in_flight,
              profile.total() / (model.rank_giters * 1e9));
   fmt::print(out, "{:>6} {:>6} {:>9} {:>7} {:>11} {:>9} {:>10} {:>11} {:>9} {:>10}\n", "ranks",
@@ -241,6 +242,7 @@ std::string projection_json(const ProjectionJob& job, const ProjectionModel& mod
                {{"rank_giters_per_s", model.rank_giters},
                 {"latency_s", model.latency_s},
                 {"bytes_per_s", model.bytes_per_s},
+                {"link_source", model.link_source},
                 {"message_cost_s", model.message_cost_s},
                 {"tiles_in_flight", model.tiles_in_flight}}},
               {"rows", std::move(list)}}

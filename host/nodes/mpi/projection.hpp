@@ -33,6 +33,7 @@ struct ProjectionModel {
   double rank_giters = 0;           ///< one rank's throughput in Giter/s (measured)
   double latency_s = 0;             ///< one-way message latency
   double bytes_per_s = 0;           ///< link bandwidth; rank 0's link carries every message
+  std::string link_source;          ///< where the link's figures come from (Link::source)
   double message_cost_s = 1e-6;     ///< rank 0's CPU time to send or receive one message
   int tiles_in_flight = 2;          ///< per rank: one computing, one queued, as the mpi node does
   std::uint64_t order_bytes = 29;   ///< a tile order
