@@ -175,6 +175,27 @@ TEST_F(CliTest, ProjectAssumesALinkOutsideMpirunAndSaysSo) {
   EXPECT_NE(half.err.find("go together"), std::string::npos) << half.err;
 }
 
+// A figure that was not measured is null in the JSON, never 0: a host node's copy rate and
+// device memory cap, a prediction under a policy that does not plan, one worker's Karp-Flatt.
+TEST_F(CliTest, FiguresNotMeasuredAreNullInTheJson) {
+  const CliResult render = cli("render --preset seed --backend threads --policy dynamic --json -");
+  ASSERT_EQ(render.status, 0) << render.err;
+  const auto node = nlohmann::json::parse(render.out)["nodes"][0];
+  for (const char* key :
+       {"copy_gb_per_s", "device_memory_cap_bytes", "predicted_s", "finished_s"}) {
+    EXPECT_TRUE(node[key].is_null()) << key << ": " << node[key];
+  }
+  EXPECT_GT(node["busy_s"].get<double>(), 0);  // what was measured is a number
+
+  const CliResult scale =
+      cli("scale --preset seed --backend threads --workers 1,2 --repeat 1 --json -");
+  ASSERT_EQ(scale.status, 0) << scale.err;
+  const auto points = nlohmann::json::parse(scale.out)["studies"][0]["points"];
+  ASSERT_EQ(points.size(), 2U);
+  EXPECT_TRUE(points[0]["karp_flatt"].is_null()) << points[0];
+  EXPECT_TRUE(points[1]["karp_flatt"].is_number()) << points[1];
+}
+
 TEST_F(CliTest, WorkloadsListsEachWorkloadWithItsOptions) {
   const CliResult result = cli("workloads");
   ASSERT_EQ(result.status, 0) << result.err;
@@ -668,7 +689,7 @@ TEST_F(CliTest, ProbeMeasuresTheLinkAndDevicesShowsItFromTheCache) {
   const auto json = nlohmann::json::parse(probed.out);
   ASSERT_EQ(json["links"].size(), 1U);
   EXPECT_EQ(json["schema"], "hetero.links");
-  EXPECT_EQ(json["schema_version"], 1);
+  EXPECT_EQ(json["schema_version"], 2);  // 2: figures not measured are null
   const auto& link = json["links"][0]["link"];
   EXPECT_EQ(link["source"], "probe");
   EXPECT_GT(link["to_host_bytes_per_s"].get<double>(), 0);

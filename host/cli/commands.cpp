@@ -21,6 +21,7 @@
 #include "cli/progress.hpp"
 #include "cli/python_reference.hpp"
 #include "cli/signals.hpp"
+#include "core/json_values.hpp"
 #include "core/parse.hpp"
 #include "hetero/hetero.hpp"
 #include "nodes/host_kernel.hpp"
@@ -118,10 +119,10 @@ nlohmann::json to_json(const Link::BySize& by_size) {
 nlohmann::json to_json(const Link& link) {
   return {{"zero_copy", link.zero_copy},
           {"source", link.source},
-          {"to_device_latency_s", link.to_device_latency_s},
-          {"to_host_latency_s", link.to_host_latency_s},
-          {"to_device_bytes_per_s", link.to_device_bytes_per_s},
-          {"to_host_bytes_per_s", link.to_host_bytes_per_s},
+          {"to_device_latency_s", detail::measured(link.to_device_latency_s)},
+          {"to_host_latency_s", detail::measured(link.to_host_latency_s)},
+          {"to_device_bytes_per_s", detail::measured(link.to_device_bytes_per_s)},
+          {"to_host_bytes_per_s", detail::measured(link.to_host_bytes_per_s)},
           {"to_device_bytes_per_s_by_size", to_json(link.to_device_by_size)},
           {"to_host_bytes_per_s_by_size", to_json(link.to_host_by_size)}};
 }
@@ -426,7 +427,7 @@ int run_probe(const ProbeOptions& options) {
   }
   if (options.json) {
     std::cout << nlohmann::json{{"schema", "hetero.links"},
-                                {"schema_version", 1},
+                                {"schema_version", 2},
                                 {"hetero_version", version_string},
                                 {"links", list}}
                      .dump(2)

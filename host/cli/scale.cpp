@@ -249,7 +249,8 @@ int run_scale(const ScaleOptions& options) {
                           {"giters_per_s", giters},
                           {"speedup", speedup},
                           {"efficiency", efficiency},
-                          {strong ? "karp_flatt" : "gustafson_serial_fraction", fraction},
+                          {strong ? "karp_flatt" : "gustafson_serial_fraction",
+                           p > 1 ? nlohmann::json(fraction) : nlohmann::json(nullptr)},
                           {"identical_to_reference", same}});
         points.back().update(timing_json(m.timing));
         csv_row(study, label, p, 0, m, giters, speedup, efficiency, fraction);

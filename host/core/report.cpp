@@ -8,6 +8,7 @@
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json_values.hpp"
 #include "hetero/report.hpp"
 #include "hetero/version.hpp"
 
@@ -114,39 +115,40 @@ std::string to_json(const Report& report) {
   using nlohmann::json;
   json nodes = json::array();
   for (const NodeReport& node : report.nodes) {
-    nodes.push_back({{"name", node.name},
-                     {"device", node.device},
-                     {"kind", to_string(node.kind)},
-                     {"lanes", node.lanes},
-                     {"tiles", node.tiles},
-                     {"pieces", node.pieces},
-                     {"pixels", node.pixels},
-                     {"iterations", node.iterations},
-                     {"busy_s", node.busy_s},
-                     {"transfer_s", node.transfer_s},
-                     {"idle_s", node.idle_s},
-                     {"giters_per_s", node.giters},
-                     {"bytes_to_device", node.bytes_to_device},
-                     {"bytes_to_host", node.bytes_to_host},
-                     {"bytes_by_cause",
-                      {{"read_miss", node.transfers.read_miss},
-                       {"halo", node.transfers.halo},
-                       {"write_back", node.transfers.write_back},
-                       {"eviction", node.transfers.eviction}}},
-                     {"copy_gb_per_s", node.copy_gbps},
-                     {"tile_share", node.tile_share},
-                     {"iteration_share", node.iteration_share},
-                     {"model_giters_per_s", node.model_giters},
-                     {"peak_device_bytes", node.peak_device_bytes},
-                     {"device_memory_cap_bytes", node.device_memory_cap},
-                     {"failure", node.failure},
-                     {"predicted_s", node.predicted_s},
-                     {"finished_s", node.finished_s}});
+    nodes.push_back(
+        {{"name", node.name},
+         {"device", node.device},
+         {"kind", to_string(node.kind)},
+         {"lanes", node.lanes},
+         {"tiles", node.tiles},
+         {"pieces", node.pieces},
+         {"pixels", node.pixels},
+         {"iterations", node.iterations},
+         {"busy_s", node.busy_s},
+         {"transfer_s", node.transfer_s},
+         {"idle_s", node.idle_s},
+         {"giters_per_s", node.giters},
+         {"bytes_to_device", node.bytes_to_device},
+         {"bytes_to_host", node.bytes_to_host},
+         {"bytes_by_cause",
+          {{"read_miss", node.transfers.read_miss},
+           {"halo", node.transfers.halo},
+           {"write_back", node.transfers.write_back},
+           {"eviction", node.transfers.eviction}}},
+         {"copy_gb_per_s", detail::measured(node.copy_gbps)},
+         {"tile_share", node.tile_share},
+         {"iteration_share", node.iteration_share},
+         {"model_giters_per_s", detail::measured(node.model_giters)},
+         {"peak_device_bytes", node.peak_device_bytes},
+         {"device_memory_cap_bytes", detail::measured(static_cast<double>(node.device_memory_cap))},
+         {"failure", node.failure},
+         {"predicted_s", detail::measured(node.predicted_s)},
+         {"finished_s", detail::measured(node.finished_s)}});
   }
   const JobSpec& job = report.job;
   json document = {
       {"schema", "hetero.report"},
-      {"schema_version", 5},
+      {"schema_version", 6},
       {"hetero_version", report.version},
       {"kernel", report.kernel},
       {"job",
