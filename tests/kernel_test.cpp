@@ -27,6 +27,20 @@ std::vector<float> random_floats(std::size_t n, std::uint64_t seed) {
   return values;
 }
 
+// An image of `width` x `height` floats and its 3x3 blur by the plain loop.
+std::pair<std::vector<float>, std::vector<float>> blur_case(std::int64_t width,
+                                                            std::int64_t height) {
+  std::vector<float> in(static_cast<std::size_t>(width * height)), blurred(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>((i * 7919) % 1000) * 0.01F;
+  for (std::int64_t y = 0; y < height; ++y) {
+    for (std::int64_t x = 0; x < width; ++x) {
+      blurred[static_cast<std::size_t>(y * width + x)] =
+          test::blur_at(in.data(), width, height, x, y);
+    }
+  }
+  return {std::move(in), std::move(blurred)};
+}
+
 class KernelTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -193,14 +207,7 @@ TEST_P(KernelTest, TraceHoldsEveryElementOnceAndDeviceCopiesWithTheirBytes) {
 // on every tile size, and a device node copies in exactly the rows each tile reaches.
 TEST_P(KernelTest, HaloReadsTheTilesRowsAndOneMoreOnEachSide) {
   const std::int64_t width = 41, height = 23;
-  std::vector<float> in(static_cast<std::size_t>(width * height)), expected(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>((i * 7919) % 1000) * 0.01F;
-  for (std::int64_t y = 0; y < height; ++y) {
-    for (std::int64_t x = 0; x < width; ++x) {
-      expected[static_cast<std::size_t>(y * width + x)] =
-          test::blur_at(in.data(), width, height, x, y);
-    }
-  }
+  const auto [in, expected] = blur_case(width, height);
   Runtime runtime(on_this_node());
   for (const std::int64_t rows : {1, 4, 23}) {
     std::vector<float> out(in.size(), -1.0F);
@@ -450,14 +457,7 @@ __kernel void blur_pieces(__global const float* in, long in_origin, __global flo
                   "blur_pieces", OpenCLOptions{.array_origins = true})
           .exact();
   const std::int64_t width = 256, height = 200;  // 200 KiB per array
-  std::vector<float> in(static_cast<std::size_t>(width * height)), expected(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>((i * 7919) % 1000) * 0.01F;
-  for (std::int64_t y = 0; y < height; ++y) {
-    for (std::int64_t x = 0; x < width; ++x) {
-      expected[static_cast<std::size_t>(y * width + x)] =
-          test::blur_at(in.data(), width, height, x, y);
-    }
-  }
+  const auto [in, expected] = blur_case(width, height);
   RuntimeOptions options;
   options.nodes = {"opencl"};
   options.node_options.memory.bytes = 150 * 1024;  // neither array fits whole
