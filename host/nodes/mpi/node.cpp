@@ -64,34 +64,15 @@ NodeInfo base_info() {
 
 }  // namespace
 
-// What a run sends with each tile beyond its order, and where a tile's results land: a kernel's
-// written slices, through a staging buffer.
+// A kernel run's traffic: what the ranks get at the start and with each tile beyond its order
+// (the slices it reads), and where a tile's results (the slices it writes) land.
 class TileTraffic {
  public:
-  virtual ~TileTraffic() = default;
-  /// The command that starts the run on every rank, and its name in the trace.
-  virtual std::vector<std::uint8_t> start_message() const = 0;
-  virtual const char* start_label() const = 0;
-  virtual const char* results_label() const = 0;
-  /// Appends to a tile's order what the rank needs to compute it.
-  virtual void append_inputs(const Tile& tile, std::vector<std::uint8_t>& order) const = 0;
-  /// The bytes of those inputs that are halo rows beyond the tile's own.
-  virtual std::size_t halo_bytes(const Tile& /*tile*/) const { return 0; }
-  virtual std::size_t result_bytes(const Tile& tile) const = 0;
-  /// Where the tile's results are received: in place, or in `staging` (sized here).
-  virtual std::uint8_t* result_target(const Tile& tile, std::vector<std::uint8_t>& staging) = 0;
-  /// Puts results received in `staging` in place.
-  virtual void accept(const Tile& tile, const std::vector<std::uint8_t>& staging) = 0;
-};
-
-namespace {
-
-class KernelTraffic final : public TileTraffic {
- public:
-  KernelTraffic(const backend::Launch& launch, const mpi::RankConfig& config)
+  TileTraffic(const backend::Launch& launch, const mpi::RankConfig& config)
       : launch_(launch), config_(config) {}
-  // Registered arrays go to the ranks from their host copies, and come back into them.
-  std::vector<std::uint8_t> start_message() const override {
+  /// The command that starts the run on every rank. Registered arrays go to the ranks from
+  /// their host copies, and come back into them.
+  std::vector<std::uint8_t> start_message() const {
     for (const backend::ArgumentBinding& argument : launch_.arguments) {
       if (argument.array && argument.access == Access::read_whole) {
         argument.array->make_host_valid(argument.array->all_blocks(), nullptr);
@@ -104,23 +85,28 @@ class KernelTraffic final : public TileTraffic {
     message.arguments = launch_.arguments;
     return mpi::encode(message);
   }
-  const char* start_label() const override { return "kernel"; }
-  const char* results_label() const override { return "results"; }
-  void append_inputs(const Tile& tile, std::vector<std::uint8_t>& order) const override {
+  /// Names in the trace.
+  const char* start_label() const { return "kernel"; }
+  const char* results_label() const { return "results"; }
+  /// Appends to a tile's order what the rank needs to compute it.
+  void append_inputs(const Tile& tile, std::vector<std::uint8_t>& order) const {
     backend::stage_on_host(launch_, launch_.range(tile), nullptr);
     mpi::pack_slices(launch_.arguments, launch_.range(tile), backend::reads_slice, order);
   }
-  std::size_t halo_bytes(const Tile& tile) const override {
+  /// The bytes of those inputs that are halo rows beyond the tile's own.
+  std::size_t halo_bytes(const Tile& tile) const {
     return mpi::halo_bytes(launch_.arguments, launch_.range(tile), backend::reads_slice);
   }
-  std::size_t result_bytes(const Tile& tile) const override {
+  std::size_t result_bytes(const Tile& tile) const {
     return mpi::slice_bytes(launch_.arguments, launch_.range(tile), backend::writes_slice);
   }
-  std::uint8_t* result_target(const Tile& tile, std::vector<std::uint8_t>& staging) override {
+  /// Where the tile's results are received: `staging`, sized here.
+  std::uint8_t* result_target(const Tile& tile, std::vector<std::uint8_t>& staging) {
     staging.resize(result_bytes(tile));
     return staging.data();
   }
-  void accept(const Tile& tile, const std::vector<std::uint8_t>& staging) override {
+  /// Puts results received in `staging` in place.
+  void accept(const Tile& tile, const std::vector<std::uint8_t>& staging) {
     mpi::ByteReader reader(staging);
     mpi::unpack_slices(launch_.arguments, launch_.range(tile), backend::writes_slice, reader);
     backend::commit_on_host(launch_, launch_.range(tile));
@@ -135,6 +121,8 @@ class KernelTraffic final : public TileTraffic {
   const backend::Launch& launch_;
   const mpi::RankConfig& config_;
 };
+
+namespace {
 
 // One result slot of one rank: a tile in flight and the buffers its messages use. Slots never
 // move while their requests are pending.
@@ -519,7 +507,7 @@ MpiNode::MpiNode(const NodeOptions& options)
 
 bool MpiNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
   const std::vector<mpi::RankReply> replies =
-      runtime_.ask_every_rank(mpi::encode(KernelTraffic::query(kernel, config_)));
+      runtime_.ask_every_rank(mpi::encode(TileTraffic::query(kernel, config_)));
   for (const mpi::RankReply& reply : replies) {
     if (reply.ok) continue;
     why = fmt::format("node 'mpi' cannot run kernel '{}': {}", kernel.name, reply.error);
@@ -529,7 +517,7 @@ bool MpiNode::can_run(const backend::KernelDefinition& kernel, std::string& why)
 }
 
 void MpiNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
-  KernelTraffic traffic(launch, config_);
+  TileTraffic traffic(launch, config_);
   drive(traffic, work, trace);
 }
 
