@@ -551,6 +551,33 @@ TEST(ArrayErrors, ConflictingHostAccessAndAnArrayPassedTwiceAreOneLineErrors) {
       {"kernel 'scale', argument 1", "is also argument 2", "hetero::read_write"});
 }
 
+// Two chains of runs, one per array, each run on the other node than the run before it: the
+// chains overlap (disjoint arrays, disjoint nodes at each step), each array's blocks move between
+// the nodes as its chain goes on, and every run sees its predecessor's results.
+TEST(ArrayOnTwoNodes, ChainsOfSubmittedRunsOnTwoArraysTakeTurnsOnTheNodes) {
+  const std::vector<std::string> backends = test::available_backends();
+  const bool opencl = std::find(backends.begin(), backends.end(), "opencl") != backends.end();
+  RuntimeOptions options;
+  options.exact_nodes = {{"serial", {}}, {opencl ? "opencl" : "threads", {}}};
+  Runtime runtime(options);
+  constexpr std::int64_t n = 100000;
+  constexpr int kRounds = 20;
+  Array<float> x(n), y(n);
+  std::vector<RunHandle> runs;
+  for (int round = 0; round < kRounds; ++round) {
+    for (Array<float>* array : {&x, &y}) {
+      LaunchOptions launch;
+      launch.nodes = {static_cast<std::size_t>(round + (array == &y ? 1 : 0)) % 2};
+      runs.push_back(runtime.submit(increment_kernel(), Grid1D{n}, read_write(*array), launch));
+    }
+  }
+  for (const RunHandle& run : runs) run.wait();
+  for (Array<float>* array : {&x, &y}) {
+    const auto values = array->acquire_read();
+    for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(values[i], float{kRounds}) << i;
+  }
+}
+
 TEST(ArrayErrors, AcquiringAnArrayASubmittedRunWritesIsAnErrorUntilItIsWaitedFor) {
   // A kernel that holds its run open until the test lets it finish.
   static std::atomic<bool> gate_open{false};

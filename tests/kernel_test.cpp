@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <random>
 #include <string>
@@ -680,6 +681,90 @@ TEST(Runtime, SubmittedRunsAreOrderedByWhatTheyReadAndWrite) {
   std::vector<int> too_short(10);
   const RunHandle failed = runtime.submit(twice, Grid1D{20000}, read_slice(a), write(too_short));
   EXPECT_THROW(failed.wait(), UsageError);
+}
+
+// Two serial nodes, by index 0 and 1.
+Runtime two_serial_nodes() {
+  RuntimeOptions options;
+  options.exact_nodes = {{"serial", {}}, {"serial", {}}};
+  return Runtime(options);
+}
+
+LaunchOptions on_node(std::size_t index) {
+  LaunchOptions options;
+  options.nodes = {index};
+  return options;
+}
+
+// Each run of `meet` marks its arrival and waits (up to 10 s) for the other's: both see the other
+// only when the two runs overlap.
+std::atomic<int> meet_arrivals{0};
+const auto meet_kernel = make_kernel("meet", [](Tile1D tile, View<int> met) {
+  ++meet_arrivals;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (meet_arrivals.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  for (std::int64_t i = tile.begin; i < tile.end; ++i) met[i] = meet_arrivals.load() >= 2 ? 1 : 0;
+});
+
+TEST(Runtime, SubmittedRunsOnDisjointNodesAndDataOverlap) {
+  Runtime runtime = two_serial_nodes();
+  meet_arrivals = 0;
+  std::vector<int> a(1, -1), b(1, -1);
+  const RunHandle first = runtime.submit(meet_kernel, Grid1D{1}, write(a), on_node(0));
+  const RunHandle second = runtime.submit(meet_kernel, Grid1D{1}, write(b), on_node(1));
+  const Report& first_report = first.wait().report;
+  const Report& second_report = second.wait().report;
+  EXPECT_EQ(a[0], 1) << "the first run ended without the second having started";
+  EXPECT_EQ(b[0], 1);
+  // Each ran on its node only; the other node's entry took no tile.
+  EXPECT_EQ(first_report.nodes[0].tiles, 1);
+  EXPECT_EQ(first_report.nodes[1].tiles, 0);
+  EXPECT_EQ(second_report.nodes[0].tiles, 0);
+  EXPECT_EQ(second_report.nodes[1].tiles, 1);
+}
+
+TEST(Runtime, ARunWaitsForAnEarlierRunOnOtherNodesThatWritesWhatItReads) {
+  static std::atomic<bool> gate_open{false};
+  gate_open = false;
+  const auto gated_fill =
+      Kernel<Tile1D, View<int>>("gated_fill").host([](Tile1D tile, View<int> out) {
+        while (!gate_open.load()) std::this_thread::yield();
+        for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = static_cast<int>(i) + 1;
+      });
+  const auto copy = make_kernel("copy", [](Tile1D tile, View<const int> in, View<int> out) {
+    for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = in[i];
+  });
+  Runtime runtime = two_serial_nodes();
+  std::vector<int> a(5000, 0), b(5000, 0), c(5000, 0);
+  const RunHandle writer = runtime.submit(gated_fill, Grid1D{5000}, write(a), on_node(0));
+  const RunHandle reader = runtime.submit(copy, Grid1D{5000}, read_slice(a), write(b), on_node(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(reader.ready()) << "the reader ran before the run writing its input";
+  // A blocking run waits too: it starts once the writer is done.
+  std::thread opener([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    gate_open = true;
+  });
+  runtime.run(copy, Grid1D{5000}, read_slice(a), write(c), on_node(1));
+  opener.join();
+  EXPECT_TRUE(writer.ready());
+  reader.wait();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(b[i], static_cast<int>(i) + 1) << i;
+    ASSERT_EQ(c[i], static_cast<int>(i) + 1) << i;
+  }
+}
+
+TEST(Runtime, ARunNamingANodeOutOfRangeIsAOneLineError) {
+  Runtime runtime = two_serial_nodes();
+  std::vector<int> a(10);
+  test::expect_one_line_error([&] { runtime.run(meet_kernel, Grid1D{10}, write(a), on_node(2)); },
+                              {"names node 2", "2 nodes (0 to 1)"});
+  test::expect_one_line_error(
+      [&] { static_cast<void>(runtime.submit(meet_kernel, Grid1D{10}, write(a), on_node(5))); },
+      {"names node 5"});
 }
 
 // The library says nothing unless asked: no output of its own; the log sink gets the plan.

@@ -9,6 +9,7 @@
 #include "hetero/backend/dispatcher.hpp"
 
 #include "core/mandelbrot_launch.hpp"
+#include "core/run_scheduler.hpp"
 #include "hetero/error.hpp"
 #include "hetero/version.hpp"
 #include "host_info.hpp"
@@ -246,13 +247,16 @@ void weigh_nodes(const std::vector<std::unique_ptr<Node>>& nodes, const JobSpec&
   }
 }
 
-// The figures the trace cannot give: device memory, shares, failures.
+// The figures the trace cannot give: device memory, shares, failures. `taking_part` flags the
+// nodes the run could use (the others may be serving another run).
 void complete_node_reports(Report& report, const std::vector<std::unique_ptr<Node>>& nodes,
-                           const detail::Execution& execution) {
+                           const detail::Execution& execution,
+                           const std::vector<bool>& taking_part) {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     NodeReport& node = report.nodes[i];
     node.failure = execution.failures[i];
-    if (const MemorySpace* space = nodes[i]->memory_space()) {
+    const MemorySpace* space = taking_part[i] ? nodes[i]->memory_space() : nullptr;
+    if (space != nullptr) {
       node.peak_device_bytes = space->peak_bytes();
       if (space->limit() != MemorySpace::kUnlimited) node.device_memory_cap = space->limit();
       if (node.pieces > node.tiles) {
@@ -328,7 +332,7 @@ void leave_out_incapable_nodes(const std::vector<std::unique_ptr<Node>>& nodes,
                                detail::RoundsInput& input, std::vector<std::string>& notes) {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     std::string why;
-    if (nodes[i]->can_run(kernel, why)) continue;
+    if (!input.active[i] || nodes[i]->can_run(kernel, why)) continue;
     if (!fallback) {
       throw UsageError(fmt::format(
           "{}: give the kernel that implementation, leave the node out, or pass --fallback "
@@ -439,7 +443,7 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
   for (const std::uint32_t count : result.counts) {
     report.effective_iterations += iterations_of(count, spec.max_iter);
   }
-  complete_node_reports(report, nodes_, execution);
+  complete_node_reports(report, nodes_, execution, std::vector<bool>(nodes_.size(), true));
   learn_and_rate(report, input, execution, spec, model);
   return result;
 }
@@ -541,6 +545,8 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
   // The kernel's identity in the model: its name, element types and the build it runs in.
   const std::string model_key =
       fmt::format("{}{}@{}", kernel, launch.kernel->signature, version_string);
+  const std::vector<bool> taking_part = detail::node_mask(options.nodes, nodes_.size());
+  input.active = taking_part;
   leave_out_incapable_nodes(nodes_, *launch.kernel, options.fallback, input, notes);
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     input.weights[i] = input.active[i] ? model.kernel_rate(model_key, input.infos[i]) : 0;
@@ -555,7 +561,7 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
   input.preferred = preferred_nodes(launch, input, nodes_);
   const bool weighted = options.policy == Policy::weighted || options.policy == Policy::automatic;
   detail::Forecast plan;
-  if (weighted && nodes_.size() > 1) {
+  if (weighted && std::count(input.active.begin(), input.active.end(), true) > 1) {
     bool all_known = true;
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       if (input.active[i] && input.weights[i] <= 0) all_known = false;
@@ -597,7 +603,7 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
   report.peak_host_bytes = detail::peak_resident_bytes();
   report.tiles_rerun = execution.tiles_rerun;
   report.notes = std::move(notes);
-  complete_node_reports(report, nodes_, execution);
+  complete_node_reports(report, nodes_, execution, taking_part);
   if (!plan.finish_s.empty()) record_predictions(report, plan, result.trace);
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const NodeReport& node = report.nodes[i];

@@ -1,9 +1,11 @@
-// The Runtime: nodes from names, checked launches, submitted runs served in order.
+// The Runtime: nodes from names, checked launches, runs started in the order their data and
+// nodes allow.
 #include "hetero/runtime.hpp"
 
 #include <fmt/format.h>
 
 #include "core/mandelbrot_launch.hpp"
+#include "core/run_scheduler.hpp"
 #include "hetero/backend/dispatcher.hpp"
 #include "hetero/error.hpp"
 #include "nodes/mpi/launch.hpp"
@@ -161,6 +163,7 @@ Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
     }
     dispatcher_ = std::make_unique<Dispatcher>(std::move(nodes));
     dispatcher_->keep_fastest_on_shared(options_.fastest_on_shared && !options_.share);
+    scheduler_ = std::make_unique<detail::RunScheduler>(dispatcher_->nodes().size());
     return;
   }
   const std::vector<std::string> names = resolve_names(options_, unavailable_, notes_);
@@ -175,6 +178,7 @@ Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
   }
   dispatcher_ = std::make_unique<Dispatcher>(std::move(nodes));
   dispatcher_->keep_fastest_on_shared(sharing == Sharing::fastest);
+  scheduler_ = std::make_unique<detail::RunScheduler>(dispatcher_->nodes().size());
   for (const std::string& note : notes_) say(note);
 }
 
@@ -188,12 +192,7 @@ std::optional<int> Runtime::serve_kernels(
 }
 
 Runtime::~Runtime() {
-  {
-    std::lock_guard lock(queue_mutex_);
-    stopping_ = true;
-  }
-  queue_changed_.notify_all();
-  if (server_.joinable()) server_.join();
+  scheduler_.reset();
 }
 
 std::vector<NodeInfo> Runtime::nodes() const {
@@ -206,8 +205,31 @@ void Runtime::say(std::string_view line) const {
   if (options_.log) options_.log(line);
 }
 
+namespace {
+
+// Holds a run's place in the scheduler from its start to its end.
+class ScheduledRun {
+ public:
+  ScheduledRun(detail::RunScheduler& scheduler, detail::Footprint footprint,
+               std::vector<bool> nodes)
+      : scheduler_(scheduler), ticket_(scheduler.enter(std::move(footprint), std::move(nodes))) {
+    scheduler_.wait_to_start(ticket_);
+  }
+  ~ScheduledRun() { scheduler_.finish(ticket_); }
+  ScheduledRun(const ScheduledRun&) = delete;
+  ScheduledRun& operator=(const ScheduledRun&) = delete;
+
+ private:
+  detail::RunScheduler& scheduler_;
+  detail::RunScheduler::Ticket ticket_;
+};
+
+}  // namespace
+
 RunResult Runtime::run(const Job& job, const RunOptions& options, Progress* progress) {
-  std::lock_guard lock(run_mutex_);
+  // The job's counts are its own: it waits only for its nodes (all of them).
+  const ScheduledRun scheduled(*scheduler_, {},
+                               std::vector<bool>(dispatcher_->nodes().size(), true));
   RunOptions run_options = options;
   if (run_options.model == nullptr)
     run_options.model = options_.model ? options_.model : &own_model_;
@@ -234,7 +256,17 @@ int Runtime::lanes() const {
   return lanes;
 }
 
+std::vector<bool> Runtime::nodes_of(const Prepared& prepared) const {
+  return detail::node_mask(prepared.options.nodes, dispatcher_->nodes().size());
+}
+
 LaunchResult Runtime::launch(const Prepared& prepared) {
+  const ScheduledRun scheduled(*scheduler_, detail::footprint_of(prepared.launch),
+                               nodes_of(prepared));
+  return launch_now(prepared);
+}
+
+LaunchResult Runtime::launch_now(const Prepared& prepared) {
   backend::Launch launch = prepared.launch;
   make_partials(launch);
   validate_launch(launch);
@@ -247,7 +279,7 @@ LaunchResult Runtime::launch(const Prepared& prepared) {
   options.faults = prepared.options.faults;
   options.model = options_.model != nullptr ? options_.model : &own_model_;
   options.fallback = options_.fallback;
-  std::lock_guard lock(run_mutex_);
+  options.nodes = prepared.options.nodes;
   LaunchResult result = dispatcher_->launch(launch, options);
   fold_partials(launch);
   for (const std::string& note : result.report.notes) say(note);
@@ -257,35 +289,23 @@ LaunchResult Runtime::launch(const Prepared& prepared) {
 }
 
 RunHandle Runtime::enqueue(Prepared prepared) {
-  std::lock_guard lock(queue_mutex_);
+  std::vector<bool> nodes = nodes_of(prepared);
+  detail::Footprint footprint = detail::footprint_of(prepared.launch);
   count_pending_writes(prepared.launch, +1);
-  Submitted submitted{std::move(prepared), {}};
-  RunHandle handle(submitted.done.get_future().share());
-  queue_.push_back(std::move(submitted));
-  if (!server_.joinable()) server_ = std::thread([this] { serve_queue(); });
-  queue_changed_.notify_one();
+  auto done = std::make_shared<std::promise<LaunchResult>>();
+  RunHandle handle(done->get_future().share());
+  scheduler_->enter(std::move(footprint), std::move(nodes),
+                    [this, prepared = std::move(prepared), done] {
+                      try {
+                        LaunchResult result = launch_now(prepared);
+                        count_pending_writes(prepared.launch, -1);
+                        done->set_value(std::move(result));
+                      } catch (...) {
+                        count_pending_writes(prepared.launch, -1);
+                        done->set_exception(std::current_exception());
+                      }
+                    });
   return handle;
-}
-
-void Runtime::serve_queue() {
-  for (;;) {
-    Submitted next;
-    {
-      std::unique_lock lock(queue_mutex_);
-      queue_changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and every submitted run is done
-      next = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    try {
-      LaunchResult result = launch(next.prepared);
-      count_pending_writes(next.prepared.launch, -1);
-      next.done.set_value(std::move(result));
-    } catch (...) {
-      count_pending_writes(next.prepared.launch, -1);
-      next.done.set_exception(std::current_exception());
-    }
-  }
 }
 
 }  // namespace hetero

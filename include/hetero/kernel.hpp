@@ -328,6 +328,7 @@ ReduceArgument<T> reduce(T& result, Op op = {}, std::int64_t chunk = kReduceChun
   binding.chunk = chunk;
   auto reduction = std::make_shared<backend::Reduction>();
   reduction->chunk = chunk;
+  reduction->result = &result;
   reduction->make_partials = [](std::int64_t count) {
     std::shared_ptr<T[]> partials(
         new T[static_cast<std::size_t>(std::max<std::int64_t>(1, count))]);

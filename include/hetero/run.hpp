@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -42,6 +43,8 @@ struct RunOptions {
   /// User kernels: a node with no implementation of the kernel is left out, with a note,
   /// instead of failing the run.
   bool fallback = false;
+  /// User kernels: the nodes the run may use, by index (Dispatcher::nodes()); empty: every node.
+  std::vector<std::size_t> nodes;
   /// The Mandelbrot job: a journal file every completed tile is appended to, so that an
   /// interrupted run can be resumed; empty: none. Its writes are batched, and synced to disk
   /// every 2 s and when the run stops or fails (a completed run's results are its output).

@@ -4,16 +4,12 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -29,6 +25,9 @@
 namespace hetero {
 
 class Dispatcher;
+namespace detail {
+class RunScheduler;
+}
 
 /// One node exactly as asked: its backend and the options it is created with.
 struct NodeSpec {
@@ -80,6 +79,9 @@ struct LaunchOptions {
   /// Static: each node's contiguous part in proportion to these (one per node); empty: lanes.
   std::vector<double> shares;
   std::vector<FaultInjection> faults;  ///< test hook (see RunOptions)
+  /// The nodes the run may use, by their index in Runtime::nodes(); empty: every node. Submitted
+  /// runs on disjoint nodes that share no written data run at the same time.
+  std::vector<std::size_t> nodes;
 };
 
 namespace detail {
@@ -149,16 +151,19 @@ class Runtime {
 
   /// Runs `kernel` over `grid` with `arguments` bound to its parameters in order (read, read
   /// slice and write arrays, scalars by value), optionally followed by LaunchOptions. Blocks
-  /// until every tile is done. Bad shapes get a one-line UsageError naming the kernel and the
-  /// argument; a node without an implementation one naming the node (see `fallback`).
+  /// until every tile is done; it starts, like a submitted run, once the earlier runs it
+  /// depends on are done (see submit). Bad shapes get a one-line UsageError naming the kernel
+  /// and the argument; a node without an implementation one naming the node (see `fallback`).
   template <class TileT, class... Params, class... Args>
   LaunchResult run(const Kernel<TileT, Params...>& kernel,
                    typename detail::GridOf<TileT>::type grid, Args&&... arguments) {
     return launch(prepare(kernel, grid, std::forward<Args>(arguments)...));
   }
 
-  /// The same, returning at once. Runs take effect in the order they were submitted, so a run
-  /// that reads what an earlier one writes sees its results.
+  /// The same, returning at once. Runs take effect in the order they were submitted: a run
+  /// starts once every earlier run that writes what it reads or writes, or reads what it
+  /// writes, is done, and once its nodes (LaunchOptions::nodes) are free and not wanted by an
+  /// earlier run still waiting. So runs on disjoint nodes that share no written data overlap.
   template <class TileT, class... Params, class... Args>
   RunHandle submit(const Kernel<TileT, Params...>& kernel,
                    typename detail::GridOf<TileT>::type grid, Args&&... arguments) {
@@ -211,7 +216,8 @@ class Runtime {
 
   LaunchResult launch(const Prepared& prepared);
   RunHandle enqueue(Prepared prepared);
-  void serve_queue();
+  LaunchResult launch_now(const Prepared& prepared);
+  std::vector<bool> nodes_of(const Prepared& prepared) const;
   void say(std::string_view line) const;
 
   RuntimeOptions options_;
@@ -219,18 +225,8 @@ class Runtime {
   std::vector<std::string> notes_;
   std::vector<UnavailableNode> unavailable_;
   ThroughputModel own_model_;
-  std::mutex run_mutex_;  // one run at a time on the nodes
-
-  // Submitted runs, served in order by one thread started on the first submit.
-  struct Submitted {
-    Prepared prepared;
-    std::promise<LaunchResult> done;
-  };
-  std::mutex queue_mutex_;
-  std::condition_variable queue_changed_;
-  std::deque<Submitted> queue_;
-  bool stopping_ = false;
-  std::thread server_;
+  // Every run, blocking or submitted, starts when it may (destroyed first: it waits for them).
+  std::unique_ptr<detail::RunScheduler> scheduler_;
 };
 
 /// Checks a launch's arguments against its index space before any node runs: slices must cover

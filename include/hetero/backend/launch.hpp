@@ -86,6 +86,7 @@ struct ArgumentBinding {
 /// result does not depend on how the run was split.
 struct Reduction {
   std::int64_t chunk = 0;
+  const void* result = nullptr;  ///< the caller's result: runs writing it are ordered
   std::function<std::shared_ptr<ArrayRecord>(std::int64_t partials)> make_partials;
   std::function<void(const void* partials, std::int64_t count)> combine;
 };
