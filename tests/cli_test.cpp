@@ -175,6 +175,48 @@ TEST_F(CliTest, ProjectAssumesALinkOutsideMpirunAndSaysSo) {
   EXPECT_NE(half.err.find("go together"), std::string::npos) << half.err;
 }
 
+// render says what it computes before it computes: the job's line comes first, even from a run
+// that then fails, and the table after the run opens with the tiles it chose.
+TEST_F(CliTest, RenderPrintsItsJobBeforeTheRun) {
+  const CliResult done = cli("render --preset seed --width 64 --height 64 --backend serial");
+  ASSERT_EQ(done.status, 0) << done.err;
+  EXPECT_EQ(done.out.substr(0, done.out.find('\n')),
+            "seed 64x64, max-iter 1000, fp64 exact, policy dynamic");
+  const std::string second = done.out.substr(done.out.find('\n') + 1);
+  EXPECT_EQ(second.rfind("tile ", 0), 0U) << done.out;
+
+  const CliResult failed = cli("render --preset seed --width 64 --height 64 --backend serial",
+                               "HETERO_INJECT_FAULT=serial:0");
+  EXPECT_EQ(failed.status, 1) << failed.err;
+  EXPECT_EQ(failed.out, "seed 64x64, max-iter 1000, fp64 exact, policy dynamic\n");
+}
+
+// A node option that none of the chosen nodes uses is said once on stderr, and the run goes on.
+TEST_F(CliTest, NodeOptionsNoChosenNodeUsesAreNoted) {
+  const CliResult unused =
+      cli("render --preset seed --width 64 --height 64 --backend serial --threads 2 --device 1 "
+          "--device-memory 50% --quiet");
+  ASSERT_EQ(unused.status, 0) << unused.err;
+  EXPECT_NE(unused.err.find("--threads 2 is not used: serial runs a fixed number of workers"),
+            std::string::npos)
+      << unused.err;
+  EXPECT_NE(unused.err.find("--device 1 is not used: serial has no device"), std::string::npos)
+      << unused.err;
+  EXPECT_NE(unused.err.find("--device-memory 50% is not used"), std::string::npos) << unused.err;
+
+  const CliResult used =
+      cli("render --preset seed --width 64 --height 64 --backend serial,threads --threads 2 "
+          "--quiet");
+  ASSERT_EQ(used.status, 0) << used.err;
+  EXPECT_EQ(used.err.find("not used"), std::string::npos) << used.err;
+
+  const CliResult compared =
+      cli("compare --preset seed --width 64 --height 64 --backend simd --device 0 --repeat 1");
+  ASSERT_EQ(compared.status, 0) << compared.err;
+  EXPECT_NE(compared.err.find("--device 0 is not used: simd has no device"), std::string::npos)
+      << compared.err;
+}
+
 // A figure that was not measured is null in the JSON, never 0: a host node's copy rate and
 // device memory cap, a prediction under a policy that does not plan, one worker's Karp-Flatt.
 TEST_F(CliTest, FiguresNotMeasuredAreNullInTheJson) {
@@ -730,7 +772,8 @@ TEST_F(CliTest, DeviceMemoryCapCutsTilesIntoPiecesOrFailsInOneLine) {
   const CliResult too_small =
       cli("render --backend opencl --preset seed --device-memory 1K --out '" + out + "'");
   EXPECT_EQ(too_small.status, 1) << too_small.err;
-  EXPECT_TRUE(too_small.out.empty()) << too_small.out;
+  // Only the job's line, printed before the run: no table.
+  EXPECT_EQ(too_small.out, "seed 500x500, max-iter 1000, fp64 exact, policy dynamic\n");
   EXPECT_EQ(too_small.err.find('\n'), too_small.err.size() - 1) << too_small.err;
   // The column axis: 500 doubles.
   EXPECT_NE(too_small.err.find("cannot allocate 4000 bytes"), std::string::npos) << too_small.err;

@@ -71,6 +71,42 @@ NodeOptions node_options(const JobOptions& job) {
   return options;
 }
 
+std::vector<NodeInfo> described(const NodeRegistry& registry, const std::vector<std::string>& names,
+                                const NodeOptions& options) {
+  std::vector<NodeInfo> infos;
+  for (const std::string& name : names) infos.push_back(registry.describe(name, options));
+  return infos;
+}
+
+// One note on stderr for each node option given that none of `nodes` uses: --threads when
+// every node runs a fixed number of workers, --device and --device-memory when every node is a
+// host node. (An mpi node passes them on to its ranks' nodes.)
+void note_unused_node_options(const JobOptions& job, const std::vector<NodeInfo>& nodes) {
+  std::vector<std::string> names;
+  bool takes_workers = false, takes_device = false;
+  for (const NodeInfo& node : nodes) {
+    names.push_back(node.name);
+    takes_workers = takes_workers || node.adjustable_workers || node.kind == NodeKind::remote;
+    takes_device = takes_device || node.kind != NodeKind::host;
+  }
+  const std::string which = fmt::format("{}", fmt::join(names, ", "));
+  if (job.workers && !takes_workers) {
+    fmt::print(stderr,
+               "hetero: note: --threads {} is not used: {} {} a fixed number of workers (threads, "
+               "openmp, simd and mpi's ranks take it)\n",
+               *job.workers, which, names.size() == 1 ? "runs" : "run");
+  }
+  for (const auto& [flag, value] : {std::pair{"--device", job.device},
+                                    std::pair{"--device-memory", job.device_memory.value_or("")}}) {
+    if (value.empty() || takes_device) continue;
+    fmt::print(stderr,
+               "hetero: note: {} {} is not used: {} {} no device of {} own (opencl, cuda, "
+               "thrust and mpi's ranks take it)\n",
+               flag, value, which, names.size() == 1 ? "has" : "have",
+               names.size() == 1 ? "its" : "their");
+  }
+}
+
 std::string link_text(const Link& link) {
   if (link.zero_copy) return "zero-copy";
   if (link.to_device_bytes_per_s <= 0 && link.to_host_bytes_per_s <= 0) {
@@ -471,18 +507,30 @@ class ReportOutput {
   explicit ReportOutput(const RenderOptions& options) : options_(options), json_(options.json) {
     Output::check_one_stdout({{"--json", &options.json}, {"--trace", &options.trace}});
   }
+  // Prints the table's first line before a Mandelbrot run, so that a long run says at once what
+  // it computes; the table printed at the end then opens with the tiles.
+  void begin(const JobSpec& job, Policy policy) {
+    if (!table()) return;
+    std::cout << job_line(job, policy) << std::endl;
+    began_ = true;
+  }
   void write(const Report& report) {
     if (json_) {
       json_.stream() << to_json(report) << '\n';
       json_.commit();
     }
-    const bool stdout_taken = json_.to_stdout() || (options_.trace && *options_.trace == "-");
-    if (!stdout_taken && !options_.quiet) print_table(report, std::cout);
+    if (table()) print_table(report, std::cout, !began_);
   }
 
  private:
+  bool table() const {
+    const bool stdout_taken = json_.to_stdout() || (options_.trace && *options_.trace == "-");
+    return !stdout_taken && !options_.quiet;
+  }
+
   const RenderOptions& options_;
   Output json_;
+  bool began_ = false;
 };
 
 // A kernel workload (heat, triad) refuses the Mandelbrot options the command line gave.
@@ -556,6 +604,7 @@ int run_heat_render(const RenderOptions& options) {
   ReportOutput report(options);
 
   Runtime runtime(runtime_options_of(options));
+  note_unused_node_options(options.job, runtime.nodes());
   const HeatResult result = run_heat(runtime, spec, launch, checkpoints);
   ThroughputModel::shared().save();
   if (png_file) {
@@ -580,6 +629,7 @@ int run_triad_render(const RenderOptions& options) {
   validate(spec);
   ReportOutput report(options);
   Runtime runtime(runtime_options_of(options));
+  note_unused_node_options(options.job, runtime.nodes());
   const TriadResult result = run_triad(runtime, spec, launch);
   ThroughputModel::shared().save();
   report.write(result.runs.back());
@@ -608,6 +658,7 @@ int run_render(const RenderOptions& options) {
   Output trace(options.trace);
 
   Runtime runtime(runtime_options_of(options));
+  note_unused_node_options(options.job, runtime.nodes());
   const Policy policy = options.policy.empty()
                             ? (runtime.nodes().size() > 1 ? Policy::automatic : Policy::dynamic)
                             : parse_policy(options.policy);
@@ -624,6 +675,7 @@ int run_render(const RenderOptions& options) {
     run_options.resume = options.resume.has_value();
   }
   RunResult result;
+  report.begin(spec, policy);
   {
     ProgressBar bar(progress, !options.quiet);
     result = runtime.run(job, run_options, &progress);
@@ -675,6 +727,7 @@ int run_compare_workload(const CompareOptions& options) {
   const NodeOptions node_opts = node_options(options.job);
   const NodeRegistry& registry = NodeRegistry::builtin();
   std::vector<std::string> names = parse_backend_list(options.backends, registry, node_opts);
+  note_unused_node_options(options.job, described(registry, names, node_opts));
   std::erase(names, "serial");
   names.insert(names.begin(), "serial");
   std::erase(names, "mpi");  // its ranks would need the workload's kernel served: render it
@@ -791,6 +844,7 @@ int run_compare(const CompareOptions& options) {
   const NodeOptions node_opts = node_options(options.job);
   const NodeRegistry& registry = NodeRegistry::builtin();
   std::vector<std::string> names = parse_backend_list(options.backends, registry, node_opts);
+  note_unused_node_options(options.job, described(registry, names, node_opts));
   // serial is the reference: it runs first whether or not it was named.
   std::erase(names, "serial");
   names.insert(names.begin(), "serial");

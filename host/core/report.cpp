@@ -199,13 +199,23 @@ std::string to_json(const Report& report) {
   return document.dump(2);
 }
 
-void print_table(const Report& report, std::ostream& out) {
+std::string job_line(const JobSpec& job, Policy policy) {
+  return fmt::format("{} {}x{}, max-iter {}, {} {}, policy {}", job.preset, job.width, job.height,
+                     job.max_iter, to_string(job.precision), to_string(job.mode),
+                     to_string(policy));
+}
+
+void print_table(const Report& report, std::ostream& out, bool with_job) {
   const JobSpec& job = report.job;
   const bool mandelbrot = report.kernel == "mandelbrot";
   if (mandelbrot) {
-    fmt::print(out, "{} {}x{}, max-iter {}, {} {}, policy {}, tile {} px ({} tiles)\n", job.preset,
-               job.width, job.height, job.max_iter, to_string(job.precision), to_string(job.mode),
-               to_string(report.policy), report.tile_pixels, report.tiles);
+    const std::string tiles =
+        fmt::format("tile {} px ({} tiles)", report.tile_pixels, report.tiles);
+    if (with_job) {
+      fmt::print(out, "{}, {}\n", job_line(job, report.policy), tiles);
+    } else {
+      fmt::print(out, "{}\n", tiles);
+    }
   } else {
     fmt::print(out, "kernel {} over {}x{}, policy {}, tile {} elements ({} tiles)\n", report.kernel,
                job.width, job.height, to_string(report.policy), report.tile_pixels, report.tiles);

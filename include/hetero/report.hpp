@@ -103,6 +103,10 @@ std::string to_json(const Report& report);
 /// The time `intervals` ([begin, end) in ns) cover, overlaps counted once, in seconds.
 double covered_seconds(std::vector<std::pair<std::int64_t, std::int64_t>> intervals);
 /// The report as a table for people.
-void print_table(const Report& report, std::ostream& out);
+void print_table(const Report& report, std::ostream& out, bool with_job = true);
+/// What a Mandelbrot run's table opens with, known before it runs: the job and the policy. A
+/// program that prints it first passes with_job = false to print_table, whose table then opens
+/// with the tiles the run chose.
+std::string job_line(const JobSpec& job, Policy policy);
 
 }  // namespace hetero
