@@ -79,17 +79,34 @@ TEST_F(JournalTest, ATornOrCorruptTailIsDroppedAndRecomputed) {
   EXPECT_NE(torn.report.notes.front().find("dropped"), std::string::npos);
   EXPECT_EQ(size(), full_size) << "the torn tail was cut off before appending";
 
-  // One flipped byte in the middle: that record and every one after it are dropped.
-  {
+  // One flipped byte among the counts (they had not reached the disk, say): that tile alone is
+  // recomputed.
+  const auto flip = [&](std::uintmax_t at) {
     std::fstream file(path_, std::ios::in | std::ios::out | std::ios::binary);
-    file.seekp(static_cast<std::streamoff>(full_size / 2));
-    const char flipped = 0x5a;
-    file.write(&flipped, 1);
-  }
+    file.seekg(static_cast<std::streamoff>(at));
+    char byte = 0;
+    file.read(&byte, 1);
+    byte = static_cast<char>(byte ^ 0x5a);
+    file.seekp(static_cast<std::streamoff>(at));
+    file.write(&byte, 1);
+  };
+  flip(full_size / 2);
+  const RunResult bad_counts = run(true);
+  EXPECT_EQ(bad_counts.counts, whole.counts);
+  EXPECT_EQ(bad_counts.report.nodes[0].tiles, 1);
+  EXPECT_EQ(bad_counts.report.notes.front().find("dropped"), std::string::npos)
+      << "no record was torn: " << bad_counts.report.notes.front();
+
+  // One flipped byte in the middle of the records: that record and every one after it are
+  // dropped (the resumed run appended one record for the tile above: 51 in all).
+  constexpr std::uintmax_t kRecord = 44;
+  const std::uintmax_t log_at = size() - 51 * kRecord;
+  flip(log_at + 25 * kRecord + 9);
   const RunResult corrupt = run(true);
   EXPECT_EQ(corrupt.counts, whole.counts);
-  EXPECT_GT(corrupt.report.nodes[0].tiles, 20);
-  EXPECT_LT(corrupt.report.nodes[0].tiles, 30);
+  EXPECT_GE(corrupt.report.nodes[0].tiles, 25);
+  EXPECT_LE(corrupt.report.nodes[0].tiles, 26);
+  EXPECT_NE(corrupt.report.notes.front().find("dropped"), std::string::npos);
 }
 
 TEST_F(JournalTest, ForeignGarbageMissingOrUnwritableJournalsAreRefusedInOneLine) {
@@ -118,7 +135,8 @@ TEST_F(JournalTest, ForeignGarbageMissingOrUnwritableJournalsAreRefusedInOneLine
   test::expect_one_line_error([&] { run(false); }, {"cannot write it"});
 }
 
-// What the reader trusts, byte by byte: a journal cut at any length keeps whole records only.
+// What the reader trusts, byte by byte: a journal cut at any length keeps only the tiles of
+// whole records, and a tile whose counts differ from its record is not kept.
 TEST(Journal, AJournalCutAnywhereKeepsOnlyWholeRecords) {
   const JobSpec spec = resolve_job(JobRequest{});
   const std::vector<Tile> tiles = make_tiles(spec.pixels(), 100000);  // 3 tiles
@@ -128,36 +146,46 @@ TEST(Journal, AJournalCutAnywhereKeepsOnlyWholeRecords) {
   std::vector<std::uint32_t> counts(static_cast<std::size_t>(spec.pixels()));
   for (std::size_t i = 0; i < counts.size(); ++i) counts[i] = static_cast<std::uint32_t>(i * 7);
   {
-    detail::JournalWriter writer(path, identity);
-    for (const Tile& tile : tiles) {
-      writer.append(tile, std::span(counts).subspan(static_cast<std::size_t>(tile.begin),
-                                                    static_cast<std::size_t>(tile.size())));
-    }
-    writer.close();
+    const auto journal = detail::Journal::start(path, identity, spec.pixels());
+    Counts in_file = journal->counts();
+    ASSERT_EQ(in_file.size(), counts.size());
+    std::copy(counts.begin(), counts.end(), in_file.begin());
+    for (const Tile& tile : tiles) journal->append(tile);
+    journal->close();
   }
   std::ifstream in(path, std::ios::binary);
-  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                        std::istreambuf_iterator<char>());
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
   std::filesystem::remove(path);
-  const std::size_t record = 28 + 100000 * 4 + 8;
-  const std::size_t header = bytes.size() - 2 * record - (28 + 50000 * 4 + 8);
-  for (const std::size_t cut : {header, header + 1, header + record - 1, header + record,
-                                header + 2 * record + 5, bytes.size()}) {
-    std::vector<std::uint32_t> read(counts.size(), 0);
+  constexpr std::size_t kRecord = 44;
+  const std::size_t log_at = bytes.size() - 3 * kRecord;
+  ASSERT_EQ(log_at % 4, 0U);
+  const auto read = [&](std::size_t cut) {
+    std::vector<std::uint32_t> into(counts.size(), 0);
     const detail::JournalContents contents =
-        detail::parse_journal(std::span(bytes).first(cut), identity, tiles, read);
-    const std::size_t whole = cut < header + record       ? 0
-                              : cut < header + 2 * record ? 1
-                              : cut < bytes.size()        ? 2
-                                                          : 3;
-    EXPECT_EQ(contents.tiles.size(), whole) << "cut at " << cut;
+        detail::parse_journal(std::span(bytes).first(cut), identity, tiles, into);
     EXPECT_EQ(contents.good_bytes + contents.dropped_bytes, cut);
     for (const auto& [index, tile] : contents.tiles) {
       for (std::int64_t p = tile.begin; p < tile.end; p += 997) {
-        ASSERT_EQ(read[static_cast<std::size_t>(p)], counts[static_cast<std::size_t>(p)]);
+        EXPECT_EQ(into[static_cast<std::size_t>(p)], counts[static_cast<std::size_t>(p)]);
       }
     }
+    return contents;
+  };
+  for (const std::size_t cut : {log_at / 2, log_at, log_at + 1, log_at + kRecord - 1,
+                                log_at + kRecord, log_at + 2 * kRecord + 5, bytes.size()}) {
+    const std::size_t whole = cut < log_at + kRecord       ? 0
+                              : cut < log_at + 2 * kRecord ? 1
+                              : cut < bytes.size()         ? 2
+                                                           : 3;
+    EXPECT_EQ(read(cut).tiles.size(), whole) << "cut at " << cut;
   }
+  // A count of the last tile changed: its record is intact, the other two tiles are kept.
+  bytes[log_at - 4 * 100] ^= 1;
+  const detail::JournalContents changed = read(bytes.size());
+  EXPECT_EQ(changed.tiles.size(), 2U);
+  EXPECT_EQ(changed.tiles.count(2), 0U) << "the last tile's counts changed";
+  EXPECT_EQ(changed.dropped_bytes, 0U);
 }
 
 }  // namespace

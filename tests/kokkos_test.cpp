@@ -95,7 +95,7 @@ TEST_P(KokkosTest, NodesOnManyThreadsShareOneKokkos) {
   // starts once and every launch still computes its own counts.
   const JobSpec spec = small_job(Precision::fp32, Mode::fma);
   const std::vector<std::uint32_t> reference = test::reference_counts(spec);
-  std::vector<std::future<std::vector<std::uint32_t>>> runs;
+  std::vector<std::future<Counts>> runs;
   for (int i = 0; i < 4; ++i) {
     runs.push_back(std::async(std::launch::async, [&, i] {
       return test::run_on({kokkos()}, spec, i % 2 == 0 ? Policy::dynamic : Policy::static_split,

@@ -875,7 +875,7 @@ int run_compare(const CompareOptions& options) {
     bool on_host_cpu = false;  ///< runs on the host's cores: compared with the host's limit
   };
   std::vector<Row> rows;
-  std::vector<std::uint32_t> reference_counts;
+  Counts reference_counts;
   std::FILE* log = json_to_stdout ? stderr : stdout;
   fmt::print(log, "{} {}x{}, max-iter {}, {} {}, median of {} run(s) per backend\n", spec.preset,
              spec.width, spec.height, spec.max_iter, to_string(spec.precision),

@@ -350,33 +350,29 @@ void leave_out_incapable_nodes(const std::vector<std::unique_ptr<Node>>& nodes,
   }
 }
 
-// The run's journal, when it has one: a resume first puts the journal's tiles in `counts` and
-// marks them done, then goes on appending; every tile completed after is appended.
-std::unique_ptr<detail::JournalWriter> open_journal(const RunOptions& options,
-                                                    const std::string& identity,
-                                                    std::span<std::uint32_t> counts,
-                                                    detail::RoundsInput& input,
-                                                    std::vector<std::string>& notes) {
+// The run's journal, when it has one: its counts are the run's. A resume marks the tiles the
+// journal vouches for done, then goes on appending; every tile completed after is appended.
+std::unique_ptr<detail::Journal> open_journal(const RunOptions& options,
+                                              const std::string& identity, std::int64_t pixels,
+                                              detail::RoundsInput& input,
+                                              std::vector<std::string>& notes) {
   if (options.journal.empty()) return nullptr;
-  std::uint64_t keep_bytes = 0;
+  std::unique_ptr<detail::Journal> journal;
   if (options.resume) {
-    const detail::JournalContents contents =
-        detail::read_journal(options.journal, identity, input.tiles, counts);
+    detail::JournalContents contents;
+    journal = detail::Journal::resume(options.journal, identity, input.tiles, contents);
     input.done.assign(input.tiles.size(), false);
     for (const auto& entry : contents.tiles)
       input.done[static_cast<std::size_t>(entry.first)] = true;
-    keep_bytes = contents.good_bytes;
     notes.push_back(fmt::format(
         "resumed {} of {} tiles from the journal{}", contents.tiles.size(), input.tiles.size(),
         contents.dropped_bytes == 0 ? std::string()
                                     : fmt::format("; dropped its torn or corrupt tail of {} bytes",
                                                   contents.dropped_bytes)));
+  } else {
+    journal = detail::Journal::start(options.journal, identity, pixels);
   }
-  auto journal = std::make_unique<detail::JournalWriter>(options.journal, identity, keep_bytes);
-  input.on_completed = [writer = journal.get(), counts](const Tile& tile) {
-    writer->append(tile, counts.subspan(static_cast<std::size_t>(tile.begin),
-                                        static_cast<std::size_t>(tile.size())));
-  };
+  input.on_completed = [writer = journal.get()](const Tile& tile) { writer->append(tile); };
   return journal;
 }
 
@@ -405,12 +401,12 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
           ? std::min(options.tile_pixels, job.pixels())
           : auto_tile_pixels(spec, total_lanes(input), has_device_nodes(input));
   input.tiles = make_tiles(job.pixels(), tile_pixels);
-  RunResult result;
-  result.counts.assign(static_cast<std::size_t>(job.pixels()), 0);
-  const std::span<std::uint32_t> counts(result.counts);
   // The journal before any compute: a path that cannot be read or written fails the run now.
-  const std::unique_ptr<detail::JournalWriter> journal =
-      open_journal(options, detail::journal_identity(spec, tile_pixels), counts, input, notes);
+  const std::unique_ptr<detail::Journal> journal = open_journal(
+      options, detail::journal_identity(spec, tile_pixels), job.pixels(), input, notes);
+  RunResult result;
+  result.counts = journal ? journal->counts() : Counts(static_cast<std::size_t>(job.pixels()));
+  const std::span<std::uint32_t> counts(result.counts);
 
   // The job is the public Mandelbrot kernel: each host node runs its own tile kernel.
   std::vector<backend::Launch> launches;

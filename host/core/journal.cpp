@@ -1,17 +1,18 @@
-// The journal's format: "hetero-journal 1\n", the identity's length and text, then one record per
-// tile: a marker, the tile's index, begin and end, its counts, and the FNV-1a 64 of all of them.
+// The journal's format: "hetero-journal 2\n", the identity's length and text and the number of
+// pixels, padded to 64 bytes; then the run's counts (4 bytes a pixel, written in place through
+// a shared mapping); then one record per completed tile: a marker, the tile's index, begin and
+// end, the checksum of its counts, and the checksum of the record.
 #include "journal.hpp"
 
 #include <fcntl.h>
-#include <sys/uio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -22,11 +23,14 @@
 namespace hetero::detail {
 namespace {
 
-constexpr std::string_view kMagic = "hetero-journal 1\n";
+constexpr std::string_view kMagic = "hetero-journal 2\n";
 constexpr std::uint32_t kRecordMarker = 0x454c4954;  // "TILE"
-constexpr std::size_t kRecordHeader = 4 + 3 * 8;
-constexpr std::size_t kChecksumBytes = 8;
+// A record: marker, index, begin, end, counts' checksum, then the record's own checksum.
+constexpr std::size_t kRecordBody = 4 + 4 * 8;
+constexpr std::size_t kRecordBytes = kRecordBody + 8;
 constexpr std::uint32_t kMaxIdentity = 1 << 16;
+constexpr std::uint64_t kMaxPixels = std::uint64_t{1} << 40;
+constexpr std::uint64_t kCountsAlignment = 64;
 // The writer thread writes out what is pending at least this often.
 constexpr auto kWritePeriod = std::chrono::milliseconds(100);
 
@@ -72,12 +76,85 @@ class RecordHash {
   std::uint64_t tail_ = kFnv1a64Offset;
 };
 
-std::vector<std::uint8_t> header_bytes(const std::string& identity) {
-  std::string text(kMagic);
-  const auto length = static_cast<std::uint32_t>(identity.size());
-  text.append(reinterpret_cast<const char*>(&length), sizeof(length));
-  text += identity;
-  return {text.begin(), text.end()};
+// Where a journal's parts lie, as its header says.
+struct Layout {
+  std::string identity;
+  std::uint64_t pixels = 0;
+  std::uint64_t counts_at = 0;  // the first count's offset
+  std::uint64_t log_at = 0;     // the first record's offset
+};
+
+std::uint64_t counts_offset(std::size_t identity_bytes) {
+  const std::uint64_t header = kMagic.size() + 4 + identity_bytes + 8;
+  return (header + kCountsAlignment - 1) / kCountsAlignment * kCountsAlignment;
+}
+
+std::vector<std::uint8_t> header_bytes(const std::string& identity, std::uint64_t pixels) {
+  std::vector<std::uint8_t> bytes(kMagic.begin(), kMagic.end());
+  put(bytes, static_cast<std::uint32_t>(identity.size()));
+  bytes.insert(bytes.end(), identity.begin(), identity.end());
+  put(bytes, pixels);
+  bytes.resize(counts_offset(identity.size()), 0);
+  return bytes;
+}
+
+// The layout the header at the start of `bytes` gives. Throws UsageError when there is none.
+Layout parse_header(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() < kMagic.size() + 4 ||
+      std::memcmp(bytes.data(), kMagic.data(), kMagic.size()) != 0) {
+    throw UsageError("not a hetero journal (it does not start as one)");
+  }
+  const auto length = get<std::uint32_t>(bytes, kMagic.size());
+  if (length > kMaxIdentity || bytes.size() < kMagic.size() + 4 + length + 8) {
+    throw UsageError("not a hetero journal (its header is cut short)");
+  }
+  Layout layout;
+  layout.identity.assign(reinterpret_cast<const char*>(bytes.data() + kMagic.size() + 4), length);
+  layout.pixels = get<std::uint64_t>(bytes, kMagic.size() + 4 + length);
+  if (layout.pixels > kMaxPixels) throw UsageError("not a hetero journal (its header is corrupt)");
+  layout.counts_at = counts_offset(length);
+  layout.log_at = layout.counts_at + layout.pixels * sizeof(std::uint32_t);
+  return layout;
+}
+
+std::uint64_t counts_checksum(std::span<const std::uint32_t> counts) {
+  RecordHash hash;
+  hash.add({reinterpret_cast<const std::uint8_t*>(counts.data()), counts.size_bytes()});
+  return hash.value();
+}
+
+// What the records at the start of `log` vouch for: the tiles whose records are intact and
+// whose counts in `counts` match them, and the bytes of the intact records (a torn or corrupt
+// record ends the log).
+struct LogScan {
+  std::map<std::int64_t, Tile> tiles;
+  std::uint64_t intact_bytes = 0;
+};
+
+LogScan scan_log(std::span<const std::uint8_t> log, std::span<const std::uint32_t> counts,
+                 std::span<const Tile> tiles) {
+  LogScan scan;
+  std::size_t at = 0;
+  for (; at + kRecordBytes <= log.size(); at += kRecordBytes) {
+    if (get<std::uint32_t>(log, at) != kRecordMarker) break;
+    RecordHash hash;
+    hash.add(log.subspan(at, kRecordBody));
+    if (hash.value() != get<std::uint64_t>(log, at + kRecordBody)) break;
+    const auto index = get<std::int64_t>(log, at + 4);
+    if (index < 0 || static_cast<std::size_t>(index) >= tiles.size()) break;
+    const Tile& tile = tiles[static_cast<std::size_t>(index)];
+    if (tile.begin != get<std::int64_t>(log, at + 12) ||
+        tile.end != get<std::int64_t>(log, at + 20) ||
+        static_cast<std::size_t>(tile.end) > counts.size()) {
+      break;
+    }
+    // An intact record whose counts differ (they had not reached the disk): recomputed.
+    const auto own =
+        counts.subspan(static_cast<std::size_t>(tile.begin), static_cast<std::size_t>(tile.size()));
+    if (counts_checksum(own) == get<std::uint64_t>(log, at + 28)) scan.tiles[index] = tile;
+  }
+  scan.intact_bytes = at;
+  return scan;
 }
 
 // The first line of `theirs` that `ours` does not have, for the refusal.
@@ -95,15 +172,32 @@ std::string first_difference(const std::string& ours, const std::string& theirs)
   throw UsageError(fmt::format("--resume {}: {}", path.string(), why));
 }
 
-std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) refuse(path, fmt::format("cannot read it: {}", std::strerror(errno)));
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(in.tellg()));
-  in.seekg(0);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()))) {
-    refuse(path, "cannot read it to its end");
+// The journal's job must be this one: its identity and its number of pixels.
+void check_job(const Layout& layout, const std::string& identity, std::span<const Tile> tiles) {
+  if (layout.identity != identity) {
+    throw UsageError(
+        fmt::format("a journal of another job: {}; resume with the job's own "
+                    "parameters, or start afresh with --journal",
+                    first_difference(identity, layout.identity)));
   }
-  return bytes;
+  const std::uint64_t pixels = tiles.empty() ? 0 : static_cast<std::uint64_t>(tiles.back().end);
+  if (layout.pixels != pixels) throw UsageError("not a hetero journal (its header is corrupt)");
+}
+
+// Reads up to `bytes` bytes at `offset`; fewer at the end of the file.
+std::vector<std::uint8_t> read_at(int fd, std::uint64_t offset, std::size_t bytes) {
+  std::vector<std::uint8_t> data(bytes);
+  std::size_t done = 0;
+  while (done < bytes) {
+    const ssize_t got =
+        ::pread(fd, data.data() + done, bytes - done, static_cast<off_t>(offset + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw Error(std::strerror(errno));
+    if (got == 0) break;
+    done += static_cast<std::size_t>(got);
+  }
+  data.resize(done);
+  return data;
 }
 
 }  // namespace
@@ -119,111 +213,153 @@ std::string journal_identity(const JobSpec& spec, std::int64_t tile_pixels) {
 
 JournalContents parse_journal(std::span<const std::uint8_t> bytes, const std::string& identity,
                               std::span<const Tile> tiles, std::span<std::uint32_t> counts) {
-  if (bytes.size() < kMagic.size() + 4 ||
-      std::memcmp(bytes.data(), kMagic.data(), kMagic.size()) != 0) {
-    throw UsageError("not a hetero journal (it does not start as one)");
-  }
-  const auto length = get<std::uint32_t>(bytes, kMagic.size());
-  const std::size_t header = kMagic.size() + 4 + length;
-  if (length > kMaxIdentity || bytes.size() < header) {
-    throw UsageError("not a hetero journal (its header is cut short)");
-  }
-  const std::string theirs(reinterpret_cast<const char*>(bytes.data() + kMagic.size() + 4), length);
-  if (theirs != identity) {
-    throw UsageError(
-        fmt::format("a journal of another job: {}; resume with the job's own "
-                    "parameters, or start afresh with --journal",
-                    first_difference(identity, theirs)));
+  const Layout layout = parse_header(bytes);
+  check_job(layout, identity, tiles);
+  // The counts the file holds (zeros where it ends first), as the run would map them.
+  std::vector<std::uint32_t> held(static_cast<std::size_t>(layout.pixels), 0);
+  if (bytes.size() > layout.counts_at) {
+    const std::size_t present = std::min<std::uint64_t>(bytes.size() - layout.counts_at,
+                                                        layout.pixels * sizeof(std::uint32_t));
+    std::memcpy(held.data(), bytes.data() + layout.counts_at, present);
   }
   JournalContents contents;
-  std::size_t at = header;
-  while (at + kRecordHeader <= bytes.size()) {
-    if (get<std::uint32_t>(bytes, at) != kRecordMarker) break;
-    const auto index = get<std::int64_t>(bytes, at + 4);
-    const auto begin = get<std::int64_t>(bytes, at + 12);
-    const auto end = get<std::int64_t>(bytes, at + 20);
-    if (index < 0 || static_cast<std::size_t>(index) >= tiles.size()) break;
-    const Tile& tile = tiles[static_cast<std::size_t>(index)];
-    if (tile.begin != begin || tile.end != end) break;
-    const std::size_t payload = static_cast<std::size_t>(tile.size()) * sizeof(std::uint32_t);
-    const std::size_t record = kRecordHeader + payload + kChecksumBytes;
-    if (at + record > bytes.size()) break;
-    RecordHash hash;
-    hash.add(bytes.subspan(at, kRecordHeader));
-    hash.add(bytes.subspan(at + kRecordHeader, payload));
-    if (hash.value() != get<std::uint64_t>(bytes, at + kRecordHeader + payload)) break;
-    std::memcpy(counts.data() + tile.begin, bytes.data() + at + kRecordHeader, payload);
-    contents.tiles[index] = tile;
-    at += record;
+  if (bytes.size() <= layout.log_at) {
+    contents.good_bytes = bytes.size();
+    return contents;
   }
-  contents.good_bytes = at;
-  contents.dropped_bytes = bytes.size() - at;
+  const LogScan scan = scan_log(bytes.subspan(layout.log_at), held, tiles);
+  for (const auto& [index, tile] : scan.tiles) {
+    std::copy(held.begin() + tile.begin, held.begin() + tile.end, counts.begin() + tile.begin);
+  }
+  contents.tiles = scan.tiles;
+  contents.good_bytes = layout.log_at + scan.intact_bytes;
+  contents.dropped_bytes = bytes.size() - contents.good_bytes;
   return contents;
 }
 
 std::int64_t journal_tile_pixels(const std::filesystem::path& path) {
-  // The header alone: the records are read once, by read_journal.
-  std::ifstream in(path, std::ios::binary);
-  if (!in) refuse(path, fmt::format("cannot read it: {}", std::strerror(errno)));
-  std::vector<std::uint8_t> bytes(kMagic.size() + 4 + kMaxIdentity);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  // The header alone: the records are read once, by Journal::resume.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) refuse(path, fmt::format("cannot read it: {}", std::strerror(errno)));
+  std::vector<std::uint8_t> bytes;
+  try {
+    bytes = read_at(fd, 0, kMagic.size() + 4 + kMaxIdentity + 8);
+  } catch (const Error& e) {
+    ::close(fd);
+    refuse(path, fmt::format("cannot read it: {}", e.what()));
+  }
+  ::close(fd);
   constexpr std::string_view kTile = "\ntile=";
-  if (bytes.size() >= kMagic.size() + 4 &&
-      std::memcmp(bytes.data(), kMagic.data(), kMagic.size()) == 0) {
-    const auto length = get<std::uint32_t>(bytes, kMagic.size());
-    if (length <= kMaxIdentity && bytes.size() >= kMagic.size() + 4 + length) {
-      const std::string identity(reinterpret_cast<const char*>(bytes.data() + kMagic.size() + 4),
-                                 length);
-      if (const auto at = identity.find(kTile); at != std::string::npos) {
-        const std::int64_t tile = std::atoll(identity.c_str() + at + kTile.size());
-        if (tile > 0) return tile;
-      }
+  try {
+    const std::string identity = parse_header(bytes).identity;
+    if (const auto at = identity.find(kTile); at != std::string::npos) {
+      const std::int64_t tile = std::atoll(identity.c_str() + at + kTile.size());
+      if (tile > 0) return tile;
     }
+  } catch (const UsageError&) {  // NOLINT(bugprone-empty-catch): refused below
   }
   refuse(path, "not a hetero journal (its header names no tile size)");
 }
 
-JournalContents read_journal(const std::filesystem::path& path, const std::string& identity,
-                             std::span<const Tile> tiles, std::span<std::uint32_t> counts) {
-  const std::vector<std::uint8_t> bytes = read_bytes(path);
+// The run's counts in the journal file: a shared mapping of its counts region (from the page
+// that holds its first byte), unmapped when the last Counts over it goes.
+struct Journal::Mapping {
+  void* base = MAP_FAILED;
+  std::size_t length = 0;
+  std::uint32_t* counts = nullptr;
+  std::size_t pixels = 0;
+
+  Mapping(int fd, const Layout& layout) : pixels(static_cast<std::size_t>(layout.pixels)) {
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const std::uint64_t first_page = layout.counts_at / page * page;
+    length = static_cast<std::size_t>(layout.log_at - first_page);
+    base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                  static_cast<off_t>(first_page));
+    if (base == MAP_FAILED) throw Error(std::strerror(errno));
+    counts = reinterpret_cast<std::uint32_t*>(static_cast<std::uint8_t*>(base) +
+                                              (layout.counts_at - first_page));
+  }
+  ~Mapping() { ::munmap(base, length); }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+};
+
+std::unique_ptr<Journal> Journal::start(const std::filesystem::path& path,
+                                        const std::string& identity, std::int64_t pixels) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const auto fail = [&](const std::string& why) {
+    if (fd >= 0) ::close(fd);
+    throw UsageError(fmt::format("--journal {}: cannot write it: {}", path.string(), why));
+  };
+  if (fd < 0) fail(std::strerror(errno));
+  const std::vector<std::uint8_t> header =
+      header_bytes(identity, static_cast<std::uint64_t>(pixels));
+  const Layout layout = parse_header(header);
+  std::shared_ptr<Mapping> counts;
   try {
-    return parse_journal(bytes, identity, tiles, counts);
-  } catch (const UsageError& e) {
+    // The header goes to disk at once: a run killed before its first tile leaves a journal
+    // that resumes (with nothing in it) rather than an empty file.
+    std::size_t done = 0;
+    while (done < header.size()) {
+      const ssize_t wrote = ::write(fd, header.data() + done, header.size() - done);
+      if (wrote < 0 && errno == EINTR) continue;
+      if (wrote <= 0) throw Error(std::strerror(errno));
+      done += static_cast<std::size_t>(wrote);
+    }
+    if (::ftruncate(fd, static_cast<off_t>(layout.log_at)) != 0 || ::fdatasync(fd) != 0) {
+      throw Error(std::strerror(errno));
+    }
+    counts = std::make_shared<Mapping>(fd, layout);
+  } catch (const Error& e) {
+    fail(e.what());
+  }
+  // The pages are touched now, as a run's own counts are zeroed before it starts: the run then
+  // takes no page faults that a run without a journal does not.
+  std::fill_n(counts->counts, counts->pixels, 0U);
+  return std::unique_ptr<Journal>(new Journal(path, fd, std::move(counts), layout.log_at));
+}
+
+std::unique_ptr<Journal> Journal::resume(const std::filesystem::path& path,
+                                         const std::string& identity, std::span<const Tile> tiles,
+                                         JournalContents& contents) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) refuse(path, fmt::format("cannot read it: {}", std::strerror(errno)));
+  try {
+    struct stat status {};
+    if (::fstat(fd, &status) != 0) throw Error(std::strerror(errno));
+    const auto size = static_cast<std::uint64_t>(status.st_size);
+    const std::vector<std::uint8_t> header = read_at(fd, 0, kMagic.size() + 4 + kMaxIdentity + 8);
+    const Layout layout = parse_header(header);
+    check_job(layout, identity, tiles);
+    // Only now, the file being this job's journal, may it change: counts it lacks are zeros.
+    if (size < layout.log_at && ::ftruncate(fd, static_cast<off_t>(layout.log_at)) != 0) {
+      throw Error(std::strerror(errno));
+    }
+    auto counts = std::make_shared<Mapping>(fd, layout);
+    const std::vector<std::uint8_t> log = size > layout.log_at
+                                              ? read_at(fd, layout.log_at, size - layout.log_at)
+                                              : std::vector<std::uint8_t>{};
+    const LogScan scan = scan_log(log, {counts->counts, counts->pixels}, tiles);
+    contents.tiles = scan.tiles;
+    contents.good_bytes = layout.log_at + scan.intact_bytes;
+    contents.dropped_bytes = size > contents.good_bytes ? size - contents.good_bytes : 0;
+    if (::ftruncate(fd, static_cast<off_t>(contents.good_bytes)) != 0) {
+      throw Error(std::strerror(errno));
+    }
+    return std::unique_ptr<Journal>(new Journal(path, fd, std::move(counts), contents.good_bytes));
+  } catch (const std::exception& e) {
+    ::close(fd);
     refuse(path, e.what());
   }
 }
 
-JournalWriter::JournalWriter(const std::filesystem::path& path, const std::string& identity,
-                             std::uint64_t keep_bytes)
-    : path_(path) {
-  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (keep_bytes > 0 ? 0 : O_TRUNC);
-  fd_ = ::open(path.c_str(), flags, 0644);
-  if (fd_ < 0) {
-    throw UsageError(
-        fmt::format("--journal {}: cannot write it: {}", path.string(), std::strerror(errno)));
-  }
-  if (keep_bytes > 0) {
-    if (::ftruncate(fd_, static_cast<off_t>(keep_bytes)) != 0 || ::lseek(fd_, 0, SEEK_END) < 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd_);
-      throw UsageError(fmt::format("--journal {}: cannot continue it: {}", path.string(), why));
-    }
-  } else {
-    // The header goes to disk at once: a run killed before its first tile leaves a journal
-    // that resumes (with nothing in it) rather than an empty file.
-    try {
-      write_out(header_bytes(identity));
-      if (::fdatasync(fd_) != 0) throw Error(std::strerror(errno));
-    } catch (const Error& e) {
-      ::close(fd_);
-      throw UsageError(fmt::format("--journal {}: cannot write it: {}", path.string(), e.what()));
-    }
-  }
+Journal::Journal(const std::filesystem::path& path, int fd, std::shared_ptr<Mapping> counts,
+                 std::uint64_t log_end)
+    : path_(path), fd_(fd), counts_(std::move(counts)), log_end_(log_end) {
   writer_ = std::thread([this] { write_loop(); });
 }
 
-JournalWriter::~JournalWriter() {
+Journal::~Journal() {
   try {
     close();
   } catch (const std::exception&) {
@@ -231,65 +367,51 @@ JournalWriter::~JournalWriter() {
   }
 }
 
-void JournalWriter::append(const Tile& tile, std::span<const std::uint32_t> counts) {
-  std::vector<std::uint8_t> header;
-  header.reserve(kRecordHeader);
-  put(header, kRecordMarker);
-  put(header, tile.index);
-  put(header, tile.begin);
-  put(header, tile.end);
-  Record record;
-  std::copy(header.begin(), header.end(), record.header.begin());
-  record.payload = std::span<const std::uint8_t>(
-      reinterpret_cast<const std::uint8_t*>(counts.data()), counts.size_bytes());
-  RecordHash hash;  // outside the lock: it is the costly part
-  hash.add(header);
-  hash.add(record.payload);
-  record.checksum = hash.value();
-  std::lock_guard lock(mutex_);
-  pending_.push_back(record);
+Counts Journal::counts() const {
+  return {counts_->counts, counts_->pixels, counts_};
 }
 
-void JournalWriter::write_out(const std::vector<std::uint8_t>& bytes) {
+void Journal::append(const Tile& tile) {
+  std::vector<std::uint8_t> record;
+  record.reserve(kRecordBytes);
+  put(record, kRecordMarker);
+  put(record, tile.index);
+  put(record, tile.begin);
+  put(record, tile.end);
+  // The costly part, outside the lock, while the tile's counts are still in this core's cache.
+  put(record,
+      counts_checksum({counts_->counts + tile.begin, static_cast<std::size_t>(tile.size())}));
+  RecordHash hash;
+  hash.add(record);
+  put(record, hash.value());
+  std::lock_guard lock(mutex_);
+  pending_.insert(pending_.end(), record.begin(), record.end());
+}
+
+void Journal::write_out(std::span<const std::uint8_t> bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t wrote = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    const ssize_t wrote = ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
+                                   static_cast<off_t>(log_end_ + done));
     if (wrote < 0 && errno == EINTR) continue;
     if (wrote <= 0)
       throw Error(fmt::format("journal {}: {}", path_.string(), std::strerror(errno)));
     done += static_cast<std::size_t>(wrote);
   }
+  log_end_ += bytes.size();
 }
 
-// Each record as three pieces of one gathered write (up to IOV_MAX pieces a call), resumed
-// where a short write stopped.
-void JournalWriter::write_out(const std::vector<Record>& records) {
-  std::vector<iovec> pieces;
-  pieces.reserve(records.size() * 3);
-  for (const Record& record : records) {
-    pieces.push_back({const_cast<std::uint8_t*>(record.header.data()), record.header.size()});
-    pieces.push_back({const_cast<std::uint8_t*>(record.payload.data()), record.payload.size()});
-    pieces.push_back({const_cast<std::uint64_t*>(&record.checksum), sizeof(record.checksum)});
-  }
-  std::size_t next = 0;
-  while (next < pieces.size()) {
-    const auto count = static_cast<int>(std::min<std::size_t>(pieces.size() - next, IOV_MAX));
-    const ssize_t wrote = ::writev(fd_, pieces.data() + next, count);
-    if (wrote < 0 && errno == EINTR) continue;
-    if (wrote <= 0)
-      throw Error(fmt::format("journal {}: {}", path_.string(), std::strerror(errno)));
-    auto left = static_cast<std::size_t>(wrote);
-    while (left > 0 && left >= pieces[next].iov_len) left -= pieces[next++].iov_len;
-    if (left > 0) {
-      pieces[next].iov_base = static_cast<std::uint8_t*>(pieces[next].iov_base) + left;
-      pieces[next].iov_len -= left;
-    }
+// The counts written through the mapping are dirty pages of the file: fdatasync writes them
+// with the records.
+void Journal::sync() {
+  if (::fdatasync(fd_) != 0) {
+    throw Error(fmt::format("journal {}: {}", path_.string(), std::strerror(errno)));
   }
 }
 
-void JournalWriter::write_loop() {
+void Journal::write_loop() {
   auto last_sync = std::chrono::steady_clock::now();
-  std::vector<Record> batch;
+  std::vector<std::uint8_t> batch;
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait_for(lock, kWritePeriod, [&] { return closing_; });
@@ -302,9 +424,7 @@ void JournalWriter::write_loop() {
       write_out(batch);
       const auto now = std::chrono::steady_clock::now();
       if (sync_now && (last || now - last_sync >= kSyncPeriod)) {
-        if (::fdatasync(fd_) != 0) {
-          throw Error(fmt::format("journal {}: {}", path_.string(), std::strerror(errno)));
-        }
+        sync();
         last_sync = now;
       }
     } catch (const std::exception& e) {
@@ -317,7 +437,7 @@ void JournalWriter::write_loop() {
   }
 }
 
-void JournalWriter::close(bool sync) {
+void Journal::close(bool sync) {
   {
     std::lock_guard lock(mutex_);
     if (fd_ < 0) return;

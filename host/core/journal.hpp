@@ -1,6 +1,6 @@
 // The journal of a run's completed tiles: what makes an interrupted render resumable. A header
-// names the job; each record holds one tile's counts and a checksum, so a torn or corrupt tail
-// is found and dropped.
+// names the job, the run's counts follow, and each completed tile adds a record with their
+// checksum, so that torn records and counts that did not reach the disk are found and dropped.
 #pragma once
 
 #include <array>
@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "hetero/counts.hpp"
 #include "hetero/job.hpp"
 #include "hetero/workload.hpp"
 
@@ -29,62 +31,69 @@ std::string journal_identity(const JobSpec& spec, std::int64_t tile_pixels);
 std::int64_t journal_tile_pixels(const std::filesystem::path& path);
 
 /// What a journal held that can be trusted: the tiles of the job whose identity it was asked
-/// for, each tile's counts, and how much of the file was dropped as torn or corrupt.
+/// for, and how much of the file was dropped as torn or corrupt.
 struct JournalContents {
   std::map<std::int64_t, Tile> tiles;  ///< by index
-  std::uint64_t good_bytes = 0;        ///< the header and every kept record
-  std::uint64_t dropped_bytes = 0;     ///< the tail after the last good record
+  std::uint64_t good_bytes = 0;        ///< the header, the counts and every intact record
+  std::uint64_t dropped_bytes = 0;     ///< the tail after the last intact record
 };
 
-/// Reads the journal at `path` for the job of `identity`, whose tiles are `tiles` and whose
-/// counts are `counts`: every good record's counts are put in place. Throws UsageError in one
-/// line when the file is unreadable, not a journal, or a journal of another job.
-JournalContents read_journal(const std::filesystem::path& path, const std::string& identity,
-                             std::span<const Tile> tiles, std::span<std::uint32_t> counts);
-/// The same from bytes in memory (what the fuzz target feeds).
+/// Reads a journal held in memory (what the fuzz target feeds) for the job of `identity`, whose
+/// tiles are `tiles`: the counts of every tile it vouches for are put in `counts`. Throws
+/// UsageError in one line when it is not a journal, or a journal of another job.
 JournalContents parse_journal(std::span<const std::uint8_t> bytes, const std::string& identity,
                               std::span<const Tile> tiles, std::span<std::uint32_t> counts);
 
-/// Appends completed tiles to a journal from any thread; a thread of its own writes them out in
-/// batches (straight from the caller's counts, with no copy) and syncs the file to disk at least
-/// every `kSyncPeriod`, and at a close that asks for it.
-class JournalWriter {
+/// A run's journal. The file holds a header naming the job, the run's counts (mapped: the run
+/// computes straight into the file, so journaling copies nothing), and one small record per
+/// completed tile with a checksum of its counts; a resume keeps the tiles whose records are
+/// intact and whose counts match, and recomputes the rest. Tiles are appended from any
+/// thread; a thread of its own writes the records out in batches and syncs the file (counts
+/// and records) to disk at least every `kSyncPeriod`, and at a close that asks for it.
+class Journal {
  public:
-  /// Starts a journal for `identity` at `path` (replacing any file there), or, with
-  /// `keep_bytes` > 0, continues the journal there after its first `keep_bytes` (a resume: a
-  /// torn tail is cut off). Throws UsageError in one line when the path cannot be written.
-  JournalWriter(const std::filesystem::path& path, const std::string& identity,
-                std::uint64_t keep_bytes = 0);
-  ~JournalWriter();
-  JournalWriter(const JournalWriter&) = delete;
-  JournalWriter& operator=(const JournalWriter&) = delete;
+  /// Starts a journal for `identity` and `pixels` counts at `path`, replacing any file there.
+  /// Throws UsageError in one line when the path cannot be written.
+  static std::unique_ptr<Journal> start(const std::filesystem::path& path,
+                                        const std::string& identity, std::int64_t pixels);
+  /// Continues the journal at `path` for the job of `identity`, whose tiles are `tiles`: what
+  /// it vouches for is kept in place (in `contents`), a torn tail is cut off. Throws UsageError
+  /// in one line when the file is unreadable, not a journal, or a journal of another job (the
+  /// file is left as it was).
+  static std::unique_ptr<Journal> resume(const std::filesystem::path& path,
+                                         const std::string& identity, std::span<const Tile> tiles,
+                                         JournalContents& contents);
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
 
-  /// Records `tile` with its counts, which must stay as they are until close() returns.
-  void append(const Tile& tile, std::span<const std::uint32_t> counts);
-  /// Writes everything appended, and with `sync` waits until it is on disk (a stopped or failed
-  /// run, whose journal is what it leaves; a completed run's results are in its output, and its
-  /// journal is left to the system to write). Throws Error when the disk refuses.
+  /// The run's counts, in the file: they live as long as the Counts given out.
+  Counts counts() const;
+  /// Records `tile`, whose counts are complete.
+  void append(const Tile& tile);
+  /// Writes every record appended, and with `sync` waits until the file is on disk (a stopped or
+  /// failed run, whose journal is what it leaves; a completed run's results are its output,
+  /// and its journal is left to the system to write). Throws Error when the disk refuses.
   void close(bool sync = true);
 
   static constexpr auto kSyncPeriod = std::chrono::seconds(2);
 
  private:
-  // One tile's record: its header and checksum here, its counts where the caller keeps them.
-  struct Record {
-    std::array<std::uint8_t, 28> header;
-    std::span<const std::uint8_t> payload;
-    std::uint64_t checksum = 0;
-  };
+  struct Mapping;
+  Journal(const std::filesystem::path& path, int fd, std::shared_ptr<Mapping> counts,
+          std::uint64_t log_end);
 
   void write_loop();
-  void write_out(const std::vector<std::uint8_t>& bytes);
-  void write_out(const std::vector<Record>& records);
+  void write_out(std::span<const std::uint8_t> bytes);
+  void sync();
 
   std::filesystem::path path_;
   int fd_ = -1;
+  std::shared_ptr<Mapping> counts_;
+  std::uint64_t log_end_ = 0;  // where the next record goes
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<Record> pending_;
+  std::vector<std::uint8_t> pending_;  // records appended, not yet written
   bool closing_ = false;
   bool sync_at_close_ = true;
   std::string error_;  // the writer thread's failure, reported by close()

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "hetero/array.hpp"
+#include "hetero/counts.hpp"
 #include "hetero/element.hpp"
 #include "hetero/error.hpp"
 #include "hetero/heat.hpp"

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "hetero/counts.hpp"
 #include "hetero/job.hpp"
 #include "hetero/model.hpp"
 #include "hetero/policy.hpp"
@@ -62,7 +63,8 @@ struct Progress {
 };
 
 struct RunResult {
-  std::vector<std::uint32_t> counts;  ///< row-major, width * height
+  /// Row-major, width * height; with a journal, in the journal's file (mapped).
+  Counts counts;
   Report report;
   Trace trace;
 };
