@@ -50,15 +50,50 @@ HETERO_KERNEL_FN Real step(Real& x, Real& y, Real cx, Real cy) {
   }
 }
 
-/// Iteration count of the point c = (cx, cy).
+/// One step of the recurrence; true when z escaped. Exact mode keeps the squares the escape
+/// test computes (xx = x * x, yy = y * y) for the next step, which needs the same products:
+/// the same bits as step(), two multiplies fewer. Fma mode fuses them and has none to keep.
+template <class Real, Arith A>
+HETERO_KERNEL_FN bool escapes(Real& x, Real& y, Real& xx, Real& yy, Real cx, Real cy) {
+  if constexpr (A == Arith::exact) {
+    const Real xn = (xx - yy) + cx;
+    y = (Real(2) * x) * y + cy;
+    x = xn;
+    xx = x * x;
+    yy = y * y;
+    return xx + yy > Real(4);
+  } else {
+    return step<Real, A>(x, y, cx, cy) > Real(4);
+  }
+}
+
+/// point() two steps a round: one loop test for every two escape tests, fewer instructions per
+/// iteration where throughput, not latency, bounds the loop (a GPU).
+template <class Real, Arith A>
+HETERO_KERNEL_FN std::uint32_t point_two_steps_a_round(Real cx, Real cy, std::uint32_t max_iter) {
+  Real x = 0, y = 0, xx = 0, yy = 0;
+  std::uint32_t i = 0;
+  for (; i + 2 <= max_iter; i += 2) {
+    if (escapes<Real, A>(x, y, xx, yy, cx, cy)) return i;
+    if (escapes<Real, A>(x, y, xx, yy, cx, cy)) return i + 1;
+  }
+  if (i < max_iter && escapes<Real, A>(x, y, xx, yy, cx, cy)) return i;
+  return max_iter;
+}
+
+/// Iteration count of the point c = (cx, cy). Device code takes two steps a round; host code
+/// one, which the host's latency-bound loop runs faster.
 template <class Real, Arith A>
 HETERO_KERNEL_FN std::uint32_t point(Real cx, Real cy, std::uint32_t max_iter) {
-  Real x = 0;
-  Real y = 0;
+#if defined(__CUDA_ARCH__)
+  return point_two_steps_a_round<Real, A>(cx, cy, max_iter);
+#else
+  Real x = 0, y = 0, xx = 0, yy = 0;
   for (std::uint32_t i = 0; i < max_iter; ++i) {
-    if (step<Real, A>(x, y, cx, cy) > Real(4)) return i;
+    if (escapes<Real, A>(x, y, xx, yy, cx, cy)) return i;
   }
   return max_iter;
+#endif
 }
 
 /// Iterations a pixel with this count cost (count + 1 if it escaped, else max_iter).

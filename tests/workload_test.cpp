@@ -8,6 +8,7 @@
 #include "hetero/backend/dispatcher.hpp"
 #include "hetero/hetero.hpp"
 #include "mandelbrot.hpp"
+#include "test_support.hpp"
 
 namespace hetero {
 namespace {
@@ -26,6 +27,33 @@ TEST(PointFunction, FollowsTheRecurrenceOnPointsWithKnownOrbits) {
   // The limit caps the count.
   EXPECT_EQ((kernels::point<double, Arith::exact>(1.0, 0.0, 2)), 2U);
   EXPECT_EQ((kernels::point<double, Arith::exact>(1.0, 0.0, 1)), 1U);
+}
+
+// The point function (squares kept in exact mode), and its device form (two steps a round),
+// give the plain loop's count for every limit, odd or even, and points escaping at every step.
+template <class Real, Arith A>
+void expect_plain_counts() {
+  const Mode mode = A == Arith::exact ? Mode::exact : Mode::fma;
+  for (std::uint32_t max_iter = 0; max_iter <= 9; ++max_iter) {
+    for (int i = 0; i < 41; ++i) {
+      for (int j = 0; j < 31; ++j) {
+        const Real cx = Real(-2.1) + Real(i) * Real(0.07);
+        const Real cy = Real(-1.2) + Real(j) * Real(0.08);
+        const std::uint32_t plain = test::plain_point<Real>(cx, cy, max_iter, mode);
+        ASSERT_EQ((kernels::point<Real, A>(cx, cy, max_iter)), plain)
+            << cx << "," << cy << " max_iter " << max_iter;
+        ASSERT_EQ((kernels::point_two_steps_a_round<Real, A>(cx, cy, max_iter)), plain)
+            << cx << "," << cy << " max_iter " << max_iter << ", two steps a round";
+      }
+    }
+  }
+}
+
+TEST(PointFunction, GivesThePlainLoopsCountForEveryLimit) {
+  expect_plain_counts<double, Arith::exact>();
+  expect_plain_counts<double, Arith::fma>();
+  expect_plain_counts<float, Arith::exact>();
+  expect_plain_counts<float, Arith::fma>();
 }
 
 TEST(PointFunction, IterationsCountTheEscapingStep) {

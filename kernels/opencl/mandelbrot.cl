@@ -1,4 +1,5 @@
-// The Mandelbrot kernel in OpenCL C: kernels/mandelbrot.hpp's point function, line for line.
+// The Mandelbrot kernel in OpenCL C: kernels/mandelbrot.hpp's device form of the point function
+// (escapes, point_two_steps_a_round), line for line.
 //
 // Built once per (precision, mode) with these options:
 //   -DHETERO_FP64=1 (double, needs cl_khr_fp64) or -DHETERO_FP64=0 (float)
@@ -14,30 +15,38 @@ typedef double real;
 typedef float real;
 #endif
 
-// One step of the recurrence; returns |z'|^2 computed as the contract fixes it.
-inline real step(real* x, real* y, const real cx, const real cy) {
+// One step of the recurrence; true when z escaped. Exact mode keeps the squares the escape
+// test computed (*xx, *yy) for the next step, which computes the same products.
+inline bool escapes(real* x, real* y, real* xx, real* yy, const real cx, const real cy) {
 #if HETERO_FMA
   const real xn = fma(*x, *x, fma(-*y, *y, cx));
   const real yn = fma((real)2 * *x, *y, cy);
   *x = xn;
   *y = yn;
-  return fma(xn, xn, yn * yn);
+  return fma(xn, xn, yn * yn) > (real)4;
 #else
-  const real xn = (*x * *x - *y * *y) + cx;
-  const real yn = ((real)2 * *x) * *y + cy;
+  const real xn = (*xx - *yy) + cx;
+  *y = ((real)2 * *x) * *y + cy;
   *x = xn;
-  *y = yn;
-  return xn * xn + yn * yn;
+  *xx = xn * xn;
+  *yy = *y * *y;
+  return *xx + *yy > (real)4;
 #endif
 }
 
-// The 0-based iteration at which z escaped for c = (cx, cy), or max_iter if it never did.
+// The 0-based iteration at which z escaped for c = (cx, cy), or max_iter if it never did; two
+// steps a round.
 inline uint escape_count(const real cx, const real cy, const uint max_iter) {
   real x = 0;
   real y = 0;
-  for (uint n = 0; n < max_iter; ++n) {
-    if (step(&x, &y, cx, cy) > (real)4) return n;
+  real xx = 0;
+  real yy = 0;
+  uint n = 0;
+  for (; n + 2 <= max_iter; n += 2) {
+    if (escapes(&x, &y, &xx, &yy, cx, cy)) return n;
+    if (escapes(&x, &y, &xx, &yy, cx, cy)) return n + 1;
   }
+  if (n < max_iter && escapes(&x, &y, &xx, &yy, cx, cy)) return n;
   return max_iter;
 }
 
