@@ -175,6 +175,34 @@ TEST_F(CliTest, ProjectAssumesALinkOutsideMpirunAndSaysSo) {
   EXPECT_NE(half.err.find("go together"), std::string::npos) << half.err;
 }
 
+// `devices` wraps its lines at the terminal's width ($COLUMNS here) and loses no word.
+TEST_F(CliTest, DevicesWrapsItsLinesAtTheTerminalWidth) {
+  const CliResult narrow = cli("devices", "COLUMNS=80");
+  const CliResult wide = cli("devices", "COLUMNS=1000");
+  ASSERT_EQ(narrow.status, 0) << narrow.err;
+  ASSERT_EQ(wide.status, 0) << wide.err;
+  const auto lines_of = [](const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  };
+  const auto words_of = [](const std::string& text) {
+    std::vector<std::string> words;
+    std::istringstream in(text);
+    for (std::string word; in >> word;) words.push_back(word);
+    return words;
+  };
+  for (const std::string& line : lines_of(narrow.out)) {
+    if (line.size() <= 80) continue;
+    // Only a word longer than a whole line may pass the width: it stands alone on its line.
+    const std::size_t first = line.find_first_not_of(' ');
+    EXPECT_EQ(line.find(' ', first), std::string::npos) << line;
+  }
+  EXPECT_GT(lines_of(narrow.out).size(), lines_of(wide.out).size());
+  EXPECT_EQ(words_of(narrow.out), words_of(wide.out));
+}
+
 // render says what it computes before it computes: the job's line comes first, even from a run
 // that then fails, and the table after the run opens with the tiles it chose.
 TEST_F(CliTest, RenderPrintsItsJobBeforeTheRun) {

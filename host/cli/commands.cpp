@@ -21,6 +21,7 @@
 #include "cli/progress.hpp"
 #include "cli/python_reference.hpp"
 #include "cli/signals.hpp"
+#include "cli/text.hpp"
 #include "core/json_values.hpp"
 #include "core/parse.hpp"
 #include "hetero/hetero.hpp"
@@ -300,6 +301,71 @@ JobRequest JobOptions::request() const {
   return request;
 }
 
+namespace {
+
+// `hetero devices` for people: the host, then each backend with its state, lanes and device or
+// reason, its model and link figures, every line wrapped at the terminal's width.
+void print_devices(const NodeRegistry& registry, const std::vector<NodeInfo>& infos) {
+  const std::size_t width = cli::text_width();
+  const MachineModel& machine = host_machine();
+  constexpr std::size_t kHostIndent = 6;
+  std::string text =
+      cli::wrapped("host: ",
+                   fmt::format("{}, {} ({}-bit), {} FMA ports per core ({}{})", machine.cpu,
+                               machine.isa, machine.vector_bits, machine.fma_ports,
+                               machine.fma_ports_known ? "known: " : "", machine.fma_ports_basis),
+                   kHostIndent, width);
+  text += cli::wrapped(
+      std::string(kHostIndent, ' '),
+      fmt::format("{} physical cores ({}), {} hardware threads; {:.2f} GHz from {}", machine.cores,
+                  machine.cores_basis, machine.hardware_threads, machine.ghz, machine.clock_source),
+      kHostIndent, width);
+  text += cli::wrapped(
+      "host limit (port-bound model, exact mode): ",
+      fmt::format(
+          "fp64 {:.2f} Giter/s per core, {:.2f} in all; fp32 {:.2f} per core, {:.2f} in all",
+          machine.peak_giters_per_core(Precision::fp64), machine.peak_giters(Precision::fp64),
+          machine.peak_giters_per_core(Precision::fp32), machine.peak_giters(Precision::fp32)),
+      kHostIndent, width);
+  text += fmt::format("\n{:<8} {:<7} {:<10} {:>5}  {}\n", "backend", "kind", "state", "lanes",
+                      "device / reason");
+  constexpr std::size_t kIndent = 35;  // the device column
+  const std::string under(kIndent, ' ');
+  for (const NodeInfo& info : infos) {
+    if (!info.available) {
+      text += cli::wrapped(
+          fmt::format("{:<8} {:<7} {:<10} {:>5}  ", info.name, to_string(info.kind), "absent", "-"),
+          info.reason, kIndent, width);
+      continue;
+    }
+    text +=
+        cli::wrapped(fmt::format("{:<8} {:<7} {:<10} {:>5}  ", info.name, to_string(info.kind),
+                                 "available", info.concurrency),
+                     fmt::format("{}; link {}", info.device, link_text(info.link)), kIndent, width);
+    text += cli::wrapped(under, "model: " + model_text(info), kIndent + 2, width);
+    for (const auto& [direction, by_size] : {std::pair{"to device", &info.link.to_device_by_size},
+                                             std::pair{"to host", &info.link.to_host_by_size}}) {
+      const std::string figures = by_size_text(*by_size);
+      if (!figures.empty()) {
+        text +=
+            cli::wrapped(under, fmt::format("link {}: {}", direction, figures), kIndent + 2, width);
+      }
+    }
+    const Backend* backend = registry.find(info.name);
+    if (backend == nullptr || !backend->enumerate) continue;
+    for (const NodeInfo& device : backend->enumerate()) {
+      text +=
+          cli::wrapped(under,
+                       fmt::format("device: {}{}", device.device,
+                                   device.available ? "" : " (unavailable: " + device.reason + ")"),
+                       kIndent + 2, width);
+    }
+  }
+  std::fputs(text.c_str(), stdout);
+}
+
+}  // namespace
+
 int run_devices(const DevicesOptions& options) {
   const NodeRegistry& registry = NodeRegistry::builtin();
   std::vector<NodeInfo> infos;
@@ -355,43 +421,7 @@ int run_devices(const DevicesOptions& options) {
               << '\n';
     return 0;
   }
-  const MachineModel& machine = host_machine();
-  fmt::print("host: {}, {} ({}-bit), {} FMA ports per core ({}{})\n", machine.cpu, machine.isa,
-             machine.vector_bits, machine.fma_ports, machine.fma_ports_known ? "known: " : "",
-             machine.fma_ports_basis);
-  fmt::print("      {} physical cores ({}), {} hardware threads; {:.2f} GHz from {}\n",
-             machine.cores, machine.cores_basis, machine.hardware_threads, machine.ghz,
-             machine.clock_source);
-  fmt::print(
-      "host limit (port-bound model, exact mode): fp64 {:.2f} Giter/s per core, {:.2f} in all; "
-      "fp32 "
-      "{:.2f} per core, {:.2f} in all\n\n",
-      machine.peak_giters_per_core(Precision::fp64), machine.peak_giters(Precision::fp64),
-      machine.peak_giters_per_core(Precision::fp32), machine.peak_giters(Precision::fp32));
-  fmt::print("{:<8} {:<7} {:<10} {:>5}  {}\n", "backend", "kind", "state", "lanes",
-             "device / reason");
-  for (const NodeInfo& info : infos) {
-    if (info.available) {
-      fmt::print("{:<8} {:<7} {:<10} {:>5}  {}; link {}\n", info.name, to_string(info.kind),
-                 "available", info.concurrency, info.device, link_text(info.link));
-      fmt::print("{:<34}model: {}\n", "", model_text(info));
-      for (const auto& [direction, by_size] : {std::pair{"to device", &info.link.to_device_by_size},
-                                               std::pair{"to host", &info.link.to_host_by_size}}) {
-        const std::string text = by_size_text(*by_size);
-        if (!text.empty()) fmt::print("{:<34}link {}: {}\n", "", direction, text);
-      }
-      const Backend* backend = registry.find(info.name);
-      if (backend != nullptr && backend->enumerate) {
-        for (const NodeInfo& device : backend->enumerate()) {
-          fmt::print("{:<34}device: {}{}\n", "", device.device,
-                     device.available ? "" : " (unavailable: " + device.reason + ")");
-        }
-      }
-    } else {
-      fmt::print("{:<8} {:<7} {:<10} {:>5}  {}\n", info.name, to_string(info.kind), "absent", "-",
-                 info.reason);
-    }
-  }
+  print_devices(registry, infos);
   return 0;
 }
 
