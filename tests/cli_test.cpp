@@ -175,6 +175,36 @@ TEST_F(CliTest, ProjectAssumesALinkOutsideMpirunAndSaysSo) {
   EXPECT_NE(half.err.find("go together"), std::string::npos) << half.err;
 }
 
+// compare and scale say on a terminal which point runs, n of m, the time elapsed and the time
+// left; without a terminal they say nothing of it.
+TEST_F(CliTest, CompareAndScaleShowTheirProgressOnATerminal) {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "no `script` (util-linux) to give the CLI a terminal";
+  }
+  const auto on_terminal = [&](const std::string& args) {
+    const auto typescript = folder_ / "terminal.txt";
+    const std::string command = "script -qec \"'" + std::string(HETERO_CLI_PATH) + "' " + args +
+                                "\" '" + typescript.string() + "' >/dev/null 2>&1 </dev/null";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    return read_file(typescript);
+  };
+  const std::string job = "--preset seed --width 64 --height 64 --repeat 1";
+  const std::string compared = on_terminal("compare " + job + " --backend serial,threads");
+  EXPECT_NE(compared.find("compare: [1/2] serial alone, 1 warm-up + 1 timed runs; "),
+            std::string::npos)
+      << compared;
+  EXPECT_NE(compared.find("compare: [2/2] threads alone"), std::string::npos) << compared;
+  EXPECT_NE(compared.find(" s elapsed, about "), std::string::npos) << compared;
+  const std::string scaled = on_terminal("scale " + job + " --backend threads --workers 1,2");
+  EXPECT_NE(scaled.find("scale: [1/3] baseline: serial, 1 worker"), std::string::npos) << scaled;
+  EXPECT_NE(scaled.find("scale: [3/3] strong scaling of threads, 2 workers"), std::string::npos)
+      << scaled;
+
+  const CliResult piped = cli("compare " + job + " --backend serial,threads");
+  ASSERT_EQ(piped.status, 0) << piped.err;
+  EXPECT_EQ(piped.err.find("compare: ["), std::string::npos) << piped.err;
+}
+
 // `devices` wraps its lines at the terminal's width ($COLUMNS here) and loses no word.
 TEST_F(CliTest, DevicesWrapsItsLinesAtTheTerminalWidth) {
   const CliResult narrow = cli("devices", "COLUMNS=80");

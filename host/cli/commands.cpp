@@ -921,14 +921,22 @@ int run_compare(const CompareOptions& options) {
   fmt::print(log, "{:<8} {:>5} {:>10} {:>10} {:>10} {:>9} {:>8} {:>9} {:>12} {}\n", "backend",
              "lanes", "median s", "min s", "max s", "Giter/s", "% limit", "speed-up", "checksum",
              "identical");
+  PointProgress progress("compare", names.size(), true);
+  const std::string runs_per_point =
+      fmt::format("{} warm-up + {} timed runs", kCompareWarmup, repeat);
   for (const std::string& name : names) {
     const std::optional<NodeInfo> info = runnable(registry, name, node_opts, log);
-    if (!info) continue;
+    if (!info) {
+      progress.add_points(-1);
+      continue;
+    }
     Runtime runtime(exactly({{name, node_opts}}));
     RunOptions run_options;
     run_options.stop = &stop_flag();
     run_options.model = &ThroughputModel::shared();
+    progress.begin(fmt::format("{} alone, {}", name, runs_per_point));
     TimedRuns measured = runtime.time(job, run_options, kCompareWarmup, repeat);
+    progress.end();
     RunResult& result = measured.last;
     Row row;
     row.name = name;
@@ -997,6 +1005,7 @@ int run_compare(const CompareOptions& options) {
     if (plan.names.size() < 2) {
       throw UsageError("--together needs two or more backends that can run at once");
     }
+    progress.add_points(static_cast<std::ptrdiff_t>(plan.names.size()) + 1);
     auto median_run = [&](Runtime& runtime) {
       RunOptions run_options;
       run_options.policy = runtime.nodes().size() == 1 ? Policy::dynamic : policy;
@@ -1015,7 +1024,9 @@ int run_compare(const CompareOptions& options) {
     for (std::size_t i = 0; i < plan.names.size(); ++i) {
       Runtime alone_runtime(exactly({set[i]}));
       const int lanes = alone_runtime.lanes();
+      progress.begin(fmt::format("{} alone in the set, {}", plan.names[i], runs_per_point));
       auto [wall, result] = median_run(alone_runtime);
+      progress.end();
       const double giters = static_cast<double>(result.report.iterations) / wall * 1e-9;
       ideal += giters;
       if (giters > best_alone) {
@@ -1032,7 +1043,9 @@ int run_compare(const CompareOptions& options) {
     RuntimeOptions together_options = exactly(set);
     together_options.fastest_on_shared = sharing == Sharing::fastest;
     Runtime together(together_options);
+    progress.begin(fmt::format("{} together, {}", fmt::join(plan.names, "+"), runs_per_point));
     auto [wall, result] = median_run(together);
+    progress.end();
     const double giters = static_cast<double>(result.report.iterations) / wall * 1e-9;
     together_identical = rows.empty() || result.report.checksum == rows.front().checksum;
     fmt::print(log,

@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "cli/measure.hpp"
 #include "cli/output.hpp"
+#include "cli/progress.hpp"
 #include "cli/signals.hpp"
 #include "core/parse.hpp"
 #include "hetero/hetero.hpp"
@@ -33,12 +34,15 @@ struct Measurement {
   int lanes = 0;
 };
 
+// Measures each point of a study, saying on the terminal which one runs.
 class Scaler {
  public:
-  Scaler(Policy policy, int repeat, int warmup)
-      : policy_(policy), repeat_(repeat), warmup_(warmup) {}
+  Scaler(Policy policy, int repeat, int warmup, PointProgress& progress)
+      : policy_(policy), repeat_(repeat), warmup_(warmup), progress_(progress) {}
 
-  Measurement measure(const Setup& setup, const JobSpec& spec, std::int64_t tile = 0) const {
+  /// The point `setup` on `spec`, named `what` in the progress line.
+  Measurement measure(const std::string& what, const Setup& setup, const JobSpec& spec,
+                      std::int64_t tile = 0) const {
     std::vector<NodeSpec> nodes;
     for (std::size_t i = 0; i < setup.names.size(); ++i) {
       nodes.push_back({setup.names[i], setup.options[i]});
@@ -49,7 +53,9 @@ class Scaler {
         setup.names.size() > 1 || policy_ != Policy::automatic ? policy_ : Policy::dynamic;
     options.tile_pixels = tile;
     options.stop = &stop_flag();
+    progress_.begin(fmt::format("{}, {} warm-up + {} timed runs", what, warmup_, repeat_));
     const TimedRuns measured = runtime.time(Job(spec), options, warmup_, repeat_);
+    progress_.end();
     return {measured.timing, measured.last.report.iterations, measured.last.report.checksum,
             runtime.lanes()};
   }
@@ -57,7 +63,17 @@ class Scaler {
  private:
   Policy policy_;
   int repeat_, warmup_;
+  PointProgress& progress_;
 };
+
+// The tile sizes of a tile sweep: 1, 4, 16, ... tiles (at most 65536).
+std::vector<std::int64_t> sweep_tile_sizes(const JobSpec& spec) {
+  std::vector<std::int64_t> sizes;
+  for (std::int64_t tiles = 1; tiles <= spec.pixels() && tiles <= 65536; tiles *= 4) {
+    sizes.push_back((spec.pixels() + tiles - 1) / tiles);
+  }
+  return sizes;
+}
 
 std::vector<int> parse_workers(const std::string& text) {
   std::vector<int> workers;
@@ -162,10 +178,22 @@ int run_scale(const ScaleOptions& options) {
   Output json_file(options.json), csv_file(options.csv);
   std::FILE* log = json_file.to_stdout() || csv_file.to_stdout() ? stderr : stdout;
 
-  const Scaler scaler(policy, repeat, warmup);
+  // Every point, counted first for the progress line: the baseline, each study's worker counts
+  // that can run, or a sweep's first run, its sizes and auto.
+  std::size_t point_count = 1;
+  for (const auto& names : entries) {
+    if (options.sweep.empty()) {
+      const std::size_t studies = options.study == "both" ? 2 : 1;
+      for (const int p : workers) point_count += setup_for(names, p, base) ? studies : 0;
+    } else if (setup_for(names, workers.back(), base)) {
+      point_count += sweep_tile_sizes(spec).size() + 2;
+    }
+  }
+  PointProgress progress("scale", point_count, true);
+  const Scaler scaler(policy, repeat, warmup, progress);
   Setup serial_setup{{"serial"}, {base}};
   serial_setup.options[0].workers = 1;
-  const Measurement baseline = scaler.measure(serial_setup, spec);
+  const Measurement baseline = scaler.measure("baseline: serial, 1 worker", serial_setup, spec);
   const double serial_giters =
       static_cast<double>(baseline.iterations) / baseline.timing.median_s * 1e-9;
   fmt::print(log, "{} {}x{}, max-iter {}, {} {}, policy {}, {} warm-up + {} timed runs per point\n",
@@ -226,7 +254,9 @@ int run_scale(const ScaleOptions& options) {
         if (!setup) continue;
         JobSpec job = spec;
         if (!strong) job.height = spec.height * p;
-        const Measurement m = scaler.measure(*setup, job);
+        const Measurement m = scaler.measure(
+            fmt::format("{} scaling of {}, {} worker{}", study, label, p, p == 1 ? "" : "s"),
+            *setup, job);
         const bool same = check(job, m);
         const double giters = static_cast<double>(m.iterations) / m.timing.median_s * 1e-9;
         // Strong: time ratio to serial. Weak: throughput ratio to serial (scaled speed-up).
@@ -273,19 +303,18 @@ int run_scale(const ScaleOptions& options) {
     if (options.sweep == "tile") {
       const auto setup = setup_for(names, workers.back(), base);
       if (!setup) continue;
-      const Measurement probe = scaler.measure(*setup, spec);
+      const Measurement probe =
+          scaler.measure(fmt::format("tile sweep of {}, its lanes", label), *setup, spec);
       const int lanes = std::max(1, probe.lanes);
       fmt::print(log, "\ntile sweep of {} ({} lanes): efficiency = (serial time / lanes) / time\n",
                  label, lanes);
       fmt::print(log, "{:>12} {:>8} {:>10} {:>10} {:>10} {:>6} {:>10}\n", "tile pixels", "tiles",
                  "median s", "min s", "max s", "noise", "efficiency");
-      std::vector<std::int64_t> sizes;
-      for (std::int64_t tiles = 1; tiles <= spec.pixels() && tiles <= 65536; tiles *= 4) {
-        sizes.push_back((spec.pixels() + tiles - 1) / tiles);
-      }
+      const std::vector<std::int64_t> sizes = sweep_tile_sizes(spec);
       nlohmann::json points = nlohmann::json::array();
       for (const std::int64_t tile : sizes) {
-        const Measurement m = scaler.measure(*setup, spec, tile);
+        const Measurement m = scaler.measure(
+            fmt::format("tile sweep of {}, tiles of {} px", label, tile), *setup, spec, tile);
         const bool same = check(spec, m);
         const double efficiency = baseline.timing.median_s / lanes / m.timing.median_s;
         const std::int64_t tiles = (spec.pixels() + tile - 1) / tile;
@@ -301,7 +330,8 @@ int run_scale(const ScaleOptions& options) {
                 static_cast<double>(m.iterations) / m.timing.median_s * 1e-9,
                 baseline.timing.median_s / m.timing.median_s, efficiency, 0);
       }
-      const Measurement automatic = scaler.measure(*setup, spec, 0);
+      const Measurement automatic =
+          scaler.measure(fmt::format("tile sweep of {}, automatic tiles", label), *setup, spec, 0);
       check(spec, automatic);
       const double efficiency = baseline.timing.median_s / lanes / automatic.timing.median_s;
       fmt::print(
