@@ -18,10 +18,19 @@
 #define HETERO_KERNEL_FN inline
 #endif
 
+// The code is compiled once for every host (namespace generic) and, where a source asks for it
+// by defining HETERO_KERNELS_ISA first, again for an instruction set (scalar/tile_fma.cpp): the
+// inline namespace keeps the two apart, so no definition is shared between them.
+#ifndef HETERO_KERNELS_ISA
+#define HETERO_KERNELS_ISA generic
+#endif
+
 namespace hetero::kernels {
 
 /// Same enumerators as hetero::Mode; kept separate so device code needs no host headers.
 enum class Arith : std::uint8_t { exact, fma };
+
+inline namespace HETERO_KERNELS_ISA {
 
 template <class Real>
 HETERO_KERNEL_FN Real fused(Real a, Real b, Real c) {
@@ -101,4 +110,5 @@ HETERO_KERNEL_FN std::uint64_t iterations_of(std::uint32_t count, std::uint32_t 
   return count >= max_iter ? max_iter : std::uint64_t{count} + 1;
 }
 
+}  // namespace HETERO_KERNELS_ISA
 }  // namespace hetero::kernels

@@ -16,6 +16,7 @@
 #include "nodes/host_kernel.hpp"
 #include "nodes/simd/node.hpp"
 #include "scalar/tile.hpp"
+#include "scalar/tile_fma.hpp"
 #include "simd/tile.hpp"
 #include "test_support.hpp"
 
@@ -237,6 +238,38 @@ TEST_P(SimdTarget, ShortcutsNeverChangeACount) {
 
 // On the seed grid, whose interior is mostly the main cardioid, the shortcuts settle points:
 // they perform fewer iterations than the counts stand for, and reports say both.
+// The scalar fma-mode kernel built for FMA instructions (what the scalar family runs where the
+// CPU has them) gives the C library build's counts and iterations on every case.
+TEST(ScalarFma, TheFmaInstructionBuildGivesTheLibraryBuildsCounts) {
+  const auto fp64 = kernels::scalar_fma_tile_fp64();
+  const auto fp32 = kernels::scalar_fma_tile_fp32();
+  if (fp64 == nullptr || fp32 == nullptr) {
+    GTEST_SKIP() << "this build or CPU has no FMA instructions: the scalar family runs the C "
+                    "library's fma()";
+  }
+  for (const Precision precision : {Precision::fp64, Precision::fp32}) {
+    for (const Case& c : cases(precision, Mode::fma)) {
+      const Job job(c.spec);
+      Counted built;
+      built.counts.assign(static_cast<std::size_t>(job.pixels()), 0xDEADBEEFu);
+      if (precision == Precision::fp64) {
+        const AxesView<double> axes = job.axes<double>();
+        built.iterations = fp64(axes.xs, axes.ys, axes.width, 0, job.pixels(), job.max_iter(),
+                                built.counts.data());
+      } else {
+        const AxesView<float> axes = job.axes<float>();
+        built.iterations = fp32(axes.xs, axes.ys, axes.width, 0, job.pixels(), job.max_iter(),
+                                built.counts.data());
+      }
+      const Counted& library = reference(key_of(c), job);
+      EXPECT_EQ(built.counts, library.counts) << key_of(c);
+      EXPECT_EQ(built.iterations, library.iterations) << key_of(c);
+    }
+  }
+  EXPECT_EQ(nodes::host_kernel_family("scalar").fp64[static_cast<int>(Arith::fma)], fp64)
+      << "the scalar family runs the FMA build";
+}
+
 TEST(SimdNode, ShortcutsReportIterationsPerformedAndEffectiveApart) {
   const JobSpec spec = resolve_job(JobRequest{});
   std::uint64_t effective = 0;

@@ -12,14 +12,14 @@
 #include "core/thread_pool.hpp"
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
+#include "scalar/tile_fma.hpp"
 
 namespace hetero::nodes {
 namespace {
 
 struct KernelTable {
   std::mutex mutex;
-  std::vector<std::pair<std::string, TileKernelFamily>> families{
-      {"scalar", tile_kernel_family<ScalarTile>()}};
+  std::vector<std::pair<std::string, TileKernelFamily>> families{{"scalar", scalar_tile_family()}};
 };
 
 KernelTable& table() {
@@ -33,6 +33,14 @@ void ensure_backends_registered() {
 }
 
 }  // namespace
+
+TileKernelFamily scalar_tile_family() {
+  TileKernelFamily family = tile_kernel_family<ScalarTile>();
+  constexpr auto kFma = static_cast<int>(kernels::Arith::fma);
+  if (const auto fp64 = kernels::scalar_fma_tile_fp64()) family.fp64[kFma] = fp64;
+  if (const auto fp32 = kernels::scalar_fma_tile_fp32()) family.fp32[kFma] = fp32;
+  return family;
+}
 
 void register_host_kernel(std::string name, const TileKernelFamily& family) {
   KernelTable& kernels = table();

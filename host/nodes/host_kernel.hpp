@@ -70,11 +70,13 @@ TileKernelFamily tile_kernel_family() {
   return family;
 }
 
-/// The scalar reference: the point function one pixel at a time.
+/// The scalar reference: the point function one pixel at a time (see scalar_tile_family, which
+/// takes the FMA-instruction build of fma mode where the CPU has one).
 template <class Real, kernels::Arith A>
 struct ScalarTile {
   static constexpr AxesTileKernel<Real> run = &kernels::scalar::tile<Real, A>;
 };
+TileKernelFamily scalar_tile_family();
 
 /// Makes a kernel family selectable by name (`--kernel NAME`). Called by backend registration.
 void register_host_kernel(std::string name, const TileKernelFamily& family);

@@ -5,7 +5,9 @@
 
 #include "mandelbrot.hpp"
 
-namespace hetero::kernels::scalar {
+namespace hetero::kernels {
+inline namespace HETERO_KERNELS_ISA {
+namespace scalar {
 
 /// Computes pixels [begin, end) (row-major over an image `width` wide) into out[0, end-begin)
 /// and returns the iterations performed.
@@ -27,4 +29,6 @@ std::uint64_t tile(const Real* xs, const Real* ys, std::int64_t width, std::int6
   return iterations;
 }
 
-}  // namespace hetero::kernels::scalar
+}  // namespace scalar
+}  // namespace HETERO_KERNELS_ISA
+}  // namespace hetero::kernels
