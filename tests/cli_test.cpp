@@ -775,6 +775,55 @@ TEST_F(CliTest, FallbackRunsAnUnavailableBackendsTilesOnTheOthers) {
   EXPECT_NE(table.out.find("sum 51214485"), std::string::npos) << table.out;
 }
 
+// A backend that cannot run here follows one rule in every command, checked before any work:
+// named, it is a one-line error naming --fallback, and nothing runs; with --fallback it is left
+// out and said; within "all" it is left out and said.
+TEST_F(CliTest, ABackendThatCannotRunFollowsOneRuleInEveryCommand) {
+  std::string absent;
+  for (const Backend& backend : NodeRegistry::builtin().backends()) {
+    const NodeInfo info = NodeRegistry::builtin().describe(backend.name);
+    if (!info.available && info.kind != NodeKind::host) {
+      absent = backend.name;
+      break;
+    }
+  }
+  if (absent.empty()) GTEST_SKIP() << "every device and remote backend is available here";
+  const std::string job = "--preset seed --width 32 --height 32 --repeat 1";
+  for (const std::string& command :
+       {"render --preset seed --width 32 --height 32 --backend " + absent + ",serial",
+        "compare " + job + " --backend " + absent + ",threads",
+        "compare --workload triad --size 1000 --steps 1 --repeat 1 --backend " + absent,
+        "scale " + job + " --workers 1 --backend " + absent + ",threads",
+        "probe --backend " + absent}) {
+    const CliResult refused = cli(command);
+    EXPECT_EQ(refused.status, 2) << command << ": " << refused.err;
+    EXPECT_EQ(refused.err.find('\n'), refused.err.size() - 1) << command << ": " << refused.err;
+    EXPECT_NE(refused.err.find("backend '" + absent + "' cannot run here"), std::string::npos)
+        << command << ": " << refused.err;
+    EXPECT_NE(refused.err.find("--fallback"), std::string::npos) << command;
+    EXPECT_TRUE(refused.out.empty()) << command << " worked before refusing: " << refused.out;
+  }
+  const std::string left_out = "hetero: note: " + absent + " cannot run here (";
+  for (const std::string& command :
+       {"compare " + job + " --backend " + absent + ",threads --fallback",
+        "scale " + job + " --workers 1 --backend " + absent + ",threads --fallback",
+        "probe --backend " + absent + " --fallback"}) {
+    const CliResult went_on = cli(command);
+    EXPECT_EQ(went_on.status, 0) << command << ": " << went_on.err;
+    EXPECT_NE(went_on.err.find(left_out), std::string::npos) << command << ": " << went_on.err;
+    EXPECT_NE(went_on.err.find("left out (--fallback)"), std::string::npos) << command;
+  }
+  const CliResult compared = cli("compare " + job + " --backend " + absent + ",threads --fallback");
+  EXPECT_NE(compared.out.find("\nthreads "), std::string::npos) << compared.out;
+  EXPECT_EQ(compared.out.find("\n" + absent + " "), std::string::npos) << compared.out;
+  for (const std::string& command : {std::string("probe"), "compare " + job}) {
+    const CliResult all = cli(command);
+    EXPECT_EQ(all.status, 0) << command << ": " << all.err;
+    EXPECT_NE(all.err.find("hetero: note: all: "), std::string::npos) << command << ": " << all.err;
+    EXPECT_NE(all.err.find(absent), std::string::npos) << command << ": " << all.err;
+  }
+}
+
 // `hetero probe` measures a device node's link anew, by copy size and host memory, and stores it
 // in the link cache, which `hetero devices` then reads.
 TEST_F(CliTest, ProbeMeasuresTheLinkAndDevicesShowsItFromTheCache) {

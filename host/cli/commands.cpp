@@ -247,6 +247,22 @@ std::string model_text(const NodeInfo& info) {
 
 }  // namespace
 
+ChosenBackends chosen_backends(const std::string& list, const NodeOptions& options, bool fallback,
+                               std::string_view fallback_node) {
+  const BackendChoice choice =
+      choose_backends(list, NodeRegistry::builtin(), options, fallback, fallback_node);
+  ChosenBackends chosen{choice.names, choice.notes};
+  for (const UnavailableNode& node : choice.unavailable) {
+    chosen.notes.push_back(
+        fmt::format("{} cannot run here ({}); left out (--fallback)", node.name, node.reason));
+  }
+  return chosen;
+}
+
+void ChosenBackends::say() const {
+  for (const std::string& note : notes) fmt::print(stderr, "hetero: note: {}\n", note);
+}
+
 void JobOptions::add_to(CLI::App& command) {
   command.add_option("--preset", preset, "seed (the PyCon 2013 tutorial grid), full or region");
   command.add_option("--xmin", xmin, "Region: left bound");
@@ -446,11 +462,19 @@ int run_probe(const ProbeOptions& options) {
   node_options.device = options.device;
   std::vector<std::string> names;
   if (options.backends == "all") {
+    // Every node with a link (device and remote nodes) that can run here; the others are said.
+    std::vector<std::string> absent;
     for (const Backend& backend : registry.backends()) {
-      if (backend.built && backend.probe &&
-          registry.describe(backend.name, node_options).available) {
-        names.push_back(backend.name);
-      }
+      if (backend.kind == NodeKind::host) continue;
+      const bool available =
+          backend.built && backend.probe && registry.describe(backend.name, node_options).available;
+      (available ? names : absent).push_back(backend.name);
+    }
+    if (!absent.empty()) {
+      fmt::print(stderr,
+                 "hetero: note: all: {} cannot run here and {} left out ('hetero devices' says "
+                 "why)\n",
+                 fmt::join(absent, ", "), absent.size() == 1 ? "is" : "are");
     }
     if (names.empty()) {
       fmt::print(stderr,
@@ -458,7 +482,11 @@ int run_probe(const ProbeOptions& options) {
       return 0;
     }
   } else {
-    names = parse_backend_list(options.backends, registry, node_options);
+    // A probe has no node to fall back to: with --fallback, what cannot run is left out.
+    const ChosenBackends chosen =
+        chosen_backends(options.backends, node_options, options.fallback, "");
+    chosen.say();
+    names = chosen.names;
     for (const std::string& name : names) {
       const Backend& backend = *registry.find(name);
       if (backend.built && !backend.probe) {
@@ -467,10 +495,11 @@ int run_probe(const ProbeOptions& options) {
             "a device or remote node (see 'hetero devices')",
             name));
       }
-      const NodeInfo info = registry.describe(name, node_options);
-      if (!info.available) {
-        throw UsageError(fmt::format("backend '{}' is unavailable: {}", name, info.reason));
-      }
+    }
+    if (names.empty()) {
+      fmt::print(stderr,
+                 "hetero: no node with a link to probe is available here (see 'hetero devices')\n");
+      return 0;
     }
   }
 
@@ -756,7 +785,8 @@ int run_compare_workload(const CompareOptions& options) {
   const auto repeat = static_cast<int>(parse_integer("--repeat", options.repeat, 1, 1000));
   const NodeOptions node_opts = node_options(options.job);
   const NodeRegistry& registry = NodeRegistry::builtin();
-  std::vector<std::string> names = parse_backend_list(options.backends, registry, node_opts);
+  const ChosenBackends chosen = chosen_backends(options.backends, node_opts, options.fallback);
+  std::vector<std::string> names = chosen.names;
   note_unused_node_options(options.job, described(registry, names, node_opts));
   std::erase(names, "serial");
   names.insert(names.begin(), "serial");
@@ -779,6 +809,7 @@ int run_compare_workload(const CompareOptions& options) {
   }
   Output json(options.json);
   std::FILE* log = json.to_stdout() ? stderr : stdout;
+  chosen.say();
   const auto run_once = [&](Runtime& runtime) {
     if (heat) return run_heat(runtime, heat_spec).report;
     LaunchOptions dynamic;  // each backend alone: no plan to make
@@ -873,7 +904,8 @@ int run_compare(const CompareOptions& options) {
   const auto repeat = static_cast<int>(parse_integer("--repeat", options.repeat, 1, 1000));
   const NodeOptions node_opts = node_options(options.job);
   const NodeRegistry& registry = NodeRegistry::builtin();
-  std::vector<std::string> names = parse_backend_list(options.backends, registry, node_opts);
+  const ChosenBackends chosen = chosen_backends(options.backends, node_opts, options.fallback);
+  std::vector<std::string> names = chosen.names;
   note_unused_node_options(options.job, described(registry, names, node_opts));
   // serial is the reference: it runs first whether or not it was named.
   std::erase(names, "serial");
@@ -921,6 +953,7 @@ int run_compare(const CompareOptions& options) {
   fmt::print(log, "{:<8} {:>5} {:>10} {:>10} {:>10} {:>9} {:>8} {:>9} {:>12} {}\n", "backend",
              "lanes", "median s", "min s", "max s", "Giter/s", "% limit", "speed-up", "checksum",
              "identical");
+  chosen.say();
   PointProgress progress("compare", names.size(), true);
   const std::string runs_per_point =
       fmt::format("{} warm-up + {} timed runs", kCompareWarmup, repeat);
@@ -995,7 +1028,7 @@ int run_compare(const CompareOptions& options) {
   nlohmann::json together_json;
   bool together_identical = true;
   if (options.together) {
-    std::vector<std::string> requested = parse_backend_list(options.backends, registry, node_opts);
+    const std::vector<std::string>& requested = chosen.names;
     const Policy policy = parse_policy(options.policy);
     const Sharing sharing = options.share                 ? Sharing::all
                             : policy == Policy::automatic ? Sharing::fastest

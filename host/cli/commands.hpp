@@ -3,9 +3,12 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "hetero/node.hpp"
 #include "hetero/workload.hpp"
 
 namespace hetero::cli {
@@ -52,6 +55,7 @@ struct CompareOptions {
   std::optional<std::string> size, steps;       ///< as for render
   std::vector<std::string> mandelbrot_options;  ///< given on the command line
   std::string backends = "all";
+  bool fallback = false;  ///< leave out backends that cannot run here, saying so
   std::string repeat = "3";
   bool together = false;
   std::string policy = "auto";
@@ -63,6 +67,7 @@ struct CompareOptions {
 struct ScaleOptions {
   JobOptions job;
   std::string backends = "all";  ///< NAME or A+B (a co-scheduled set), comma separated
+  bool fallback = false;         ///< leave out backends that cannot run here, saying so
   std::string workers;           ///< comma-separated worker counts; empty: 1, 2, 4, ... cores
   std::string study = "strong";  ///< strong, weak or both
   std::string sweep;             ///< "tile": sweep the tile size instead
@@ -89,9 +94,22 @@ struct DevicesOptions {
 
 struct ProbeOptions {
   std::string backends = "all";  ///< NAME[,NAME...] of device or remote nodes, or all
+  bool fallback = false;         ///< leave out backends that cannot run here, saying so
   std::string device;
   bool json = false;
 };
+
+/// The backends `list` (NAME[,NAME...] or all) names under the one rule for backends that cannot
+/// run here (hetero::choose_backends), checked before any work: one named that cannot run is a
+/// UsageError naming --fallback unless `fallback`; what was left out is in `notes`.
+struct ChosenBackends {
+  std::vector<std::string> names;
+  std::vector<std::string> notes;
+  /// Says the notes on stderr: once the rest of the input is checked, before the work.
+  void say() const;
+};
+ChosenBackends chosen_backends(const std::string& list, const NodeOptions& options, bool fallback,
+                               std::string_view fallback_node = "threads");
 
 int run_devices(const DevicesOptions& options);
 /// Measures the links of the named nodes anew, refreshing the link cache.

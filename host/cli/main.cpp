@@ -186,6 +186,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   probe_cmd->add_option("--device", probe.device, "Device of the device nodes (see devices)");
   probe_cmd->add_flag("--json", probe.json, "Print the figures as JSON");
+  probe_cmd->add_flag("--fallback", probe.fallback,
+                      "Leave out backends that cannot run here, and say so");
 
   RenderOptions render;
   CLI::App* render_cmd = app.add_subcommand("render", "Run one job on one or more backends");
@@ -245,6 +247,8 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("--policy", compare.policy, "Policy of the --together run")
       ->capture_default_str();
   compare_cmd->add_flag("--share", compare.share, "As for render");
+  compare_cmd->add_flag("--fallback", compare.fallback,
+                        "Leave out backends that cannot run here, and say so");
   compare_cmd->add_flag("--python", compare.python,
                         "Seed preset: also time the pure-Python version here (python3, at most "
                         "120 s) and give each backend's speed-up over it");
@@ -271,6 +275,8 @@ int main(int argc, char** argv) {
   scale_cmd->add_option("--policy", scale.policy, "Policy of every run")->capture_default_str();
   scale_cmd->add_option("--repeat", scale.repeat, "Timed runs per point")->capture_default_str();
   scale_cmd->add_option("--warmup", scale.warmup, "Untimed runs per point")->capture_default_str();
+  scale_cmd->add_flag("--fallback", scale.fallback,
+                      "Leave out backends that cannot run here, and say so");
   scale_cmd->add_option("--json", scale.json, "Write the study as JSON ('-': stdout alone)");
   scale_cmd->add_option("--csv", scale.csv, "Write the points as CSV");
 

@@ -95,13 +95,16 @@ std::vector<int> parse_workers(const std::string& text) {
 }
 
 // "threads,serial+threads" -> {{threads}, {serial, threads}}; "all": every available backend.
+// Backends that cannot run here follow the one rule (chosen_backends), checked before any
+// work; with `fallback` a set keeps the members that can run. What was left out goes to `notes`.
 std::vector<std::vector<std::string>> parse_entries(const std::string& text,
-                                                    const NodeOptions& options) {
+                                                    const NodeOptions& options, bool fallback,
+                                                    std::vector<std::string>& notes) {
   std::vector<std::vector<std::string>> entries;
   if (text == "all") {
-    for (const std::string& name : parse_backend_list("all", NodeRegistry::builtin(), options)) {
-      entries.push_back({name});
-    }
+    const ChosenBackends all = chosen_backends("all", options, false);
+    notes.insert(notes.end(), all.notes.begin(), all.notes.end());
+    for (const std::string& name : all.names) entries.push_back({name});
     return entries;
   }
   std::string_view rest(text);
@@ -110,9 +113,15 @@ std::vector<std::vector<std::string>> parse_entries(const std::string& text,
     rest.remove_prefix(std::min(rest.size(), item.size() + 1));
     std::string names(item);
     std::replace(names.begin(), names.end(), '+', ',');
-    entries.push_back(parse_backend_list(names, NodeRegistry::builtin(), options));
+    ChosenBackends entry = chosen_backends(names, options, fallback, "");
+    notes.insert(notes.end(), entry.notes.begin(), entry.notes.end());
+    if (!entry.names.empty()) entries.push_back(std::move(entry.names));
   }
-  if (entries.empty()) throw UsageError("--backend: name at least one backend");
+  if (entries.empty()) {
+    throw UsageError(text.empty() ? "--backend: name at least one backend"
+                                  : "none of --backend " + text +
+                                        " can run here ('hetero devices' says why)");
+  }
   return entries;
 }
 
@@ -126,7 +135,7 @@ std::optional<Setup> setup_for(const std::vector<std::string>& names, int worker
   for (const std::string& name : names) {
     infos.push_back(NodeRegistry::builtin().describe(name, base));
     if (!infos.back().available) {
-      throw UsageError(fmt::format("backend '{}' is unavailable: {}", name, infos.back().reason));
+      throw cannot_run_here(name, infos.back().reason);
     }
     if (infos.back().adjustable_workers) {
       ++adjustable;
@@ -172,11 +181,13 @@ int run_scale(const ScaleOptions& options) {
   if (options.job.device_memory) {
     base.memory = parse_memory_cap("--device-memory", *options.job.device_memory);
   }
-  const auto entries = parse_entries(options.backends, base);
+  ChosenBackends left_out;
+  const auto entries = parse_entries(options.backends, base, options.fallback, left_out.notes);
 
   Output::check_one_stdout({{"--json", &options.json}, {"--csv", &options.csv}});
   Output json_file(options.json), csv_file(options.csv);
   std::FILE* log = json_file.to_stdout() || csv_file.to_stdout() ? stderr : stdout;
+  left_out.say();
 
   // Every point, counted first for the progress line: the baseline, each study's worker counts
   // that can run, or a sweep's first run, its sizes and auto.

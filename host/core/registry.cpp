@@ -66,9 +66,7 @@ NodeInfo NodeRegistry::describe(std::string_view name, const NodeOptions& option
 std::unique_ptr<Node> NodeRegistry::create(std::string_view name,
                                            const NodeOptions& options) const {
   const NodeInfo info = describe(name, options);
-  if (!info.available) {
-    throw UsageError(fmt::format("backend '{}' is unavailable: {}", name, info.reason));
-  }
+  if (!info.available) throw cannot_run_here(name, info.reason);
   return find(name)->create(options);
 }
 
@@ -109,6 +107,49 @@ std::vector<std::string> parse_backend_list(std::string_view text, const NodeReg
   return names;
 }
 
+UsageError cannot_run_here(std::string_view name, std::string_view reason) {
+  return UsageError(
+      fmt::format("backend '{}' cannot run here: {}; leave it out, or pass --fallback "
+                  "(RuntimeOptions::fallback) to go on without it",
+                  name, reason));
+}
+
+BackendChoice choose_backends(std::string_view list, const NodeRegistry& registry,
+                              const NodeOptions& options, bool fallback,
+                              std::string_view fallback_node) {
+  BackendChoice choice;
+  if (list == "all") {
+    std::vector<std::string> absent;
+    for (const Backend& backend : registry.backends()) {
+      (registry.describe(backend.name, options).available ? choice.names : absent)
+          .push_back(backend.name);
+    }
+    if (choice.names.empty()) {
+      throw UsageError("no backend can run here (`hetero devices` says why for each)");
+    }
+    if (!absent.empty()) {
+      choice.notes.push_back(
+          fmt::format("all: {} cannot run here and {} left out (`hetero "
+                      "devices` says why)",
+                      fmt::join(absent, ", "), absent.size() == 1 ? "is" : "are"));
+    }
+    return choice;
+  }
+  const std::vector<std::string> named = parse_backend_list(list, registry, options);
+  if (!fallback) {
+    for (const std::string& name : named) {
+      const NodeInfo info = registry.describe(name, options);
+      if (!info.available) throw cannot_run_here(name, info.reason);
+    }
+    choice.names = named;
+    return choice;
+  }
+  FallbackChoice fallen = fall_back_to_available(named, registry, options, fallback_node);
+  choice.names = std::move(fallen.names);
+  choice.unavailable = std::move(fallen.unavailable);
+  return choice;
+}
+
 std::vector<std::string> FallbackChoice::notes() const {
   std::vector<std::string> notes;
   for (const UnavailableNode& node : unavailable) {
@@ -130,7 +171,7 @@ FallbackChoice fall_back_to_available(const std::vector<std::string>& names,
       choice.unavailable.push_back({name, info.reason});
     }
   }
-  if (choice.names.empty() && !names.empty()) {
+  if (choice.names.empty() && !names.empty() && !fallback.empty()) {
     const NodeInfo info = registry.describe(fallback, options);
     if (!info.available) {
       throw UsageError(fmt::format("none of {} can run here, nor the fallback '{}': {}",

@@ -13,16 +13,22 @@
 namespace hetero {
 namespace {
 
-// Names as the registry knows them: "all" becomes every available backend; with `fallback`,
-// those that cannot run here are set aside in `unavailable`.
+// Names as the registry knows them: "all" becomes every available backend (saying which it left
+// out); with `fallback`, those named that cannot run here are set aside in `unavailable`.
 std::vector<std::string> resolve_names(const RuntimeOptions& options,
                                        std::vector<UnavailableNode>& unavailable,
                                        std::vector<std::string>& notes) {
   const NodeRegistry& registry = NodeRegistry::builtin();
   std::vector<std::string> names;
-  for (const std::string& name : options.nodes) {
+  for (const std::string& entry : options.nodes) {
+    if (entry == "all") {
+      const BackendChoice all = choose_backends(entry, registry, options.node_options, false);
+      names.insert(names.end(), all.names.begin(), all.names.end());
+      notes.insert(notes.end(), all.notes.begin(), all.notes.end());
+      continue;
+    }
     const std::vector<std::string> parsed =
-        parse_backend_list(name, registry, options.node_options);
+        parse_backend_list(entry, registry, options.node_options);
     names.insert(names.end(), parsed.begin(), parsed.end());
   }
   if (names.empty()) {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hetero/error.hpp"
 #include "hetero/node.hpp"
 
 namespace hetero {
@@ -80,8 +81,8 @@ struct FallbackChoice {
 };
 
 /// Keeps the backends of `names` that are available with `options`. When none is, `fallback`
-/// (threads by default: built everywhere) runs in their place. Throws UsageError when even that
-/// cannot run.
+/// (threads by default: built everywhere; none when empty) runs in their place. Throws
+/// UsageError when even that cannot run.
 FallbackChoice fall_back_to_available(const std::vector<std::string>& names,
                                       const NodeRegistry& registry, const NodeOptions& options,
                                       std::string_view fallback = "threads");
@@ -90,5 +91,23 @@ FallbackChoice fall_back_to_available(const std::vector<std::string>& names,
 /// for an unknown or repeated name.
 std::vector<std::string> parse_backend_list(std::string_view text, const NodeRegistry& registry,
                                             const NodeOptions& options = {});
+
+/// The one rule for backends that cannot run here, for every command, applied before any work:
+/// - "all" is every backend that can run here; the others are left out with one note.
+/// - A backend named that cannot run is a UsageError naming --fallback
+///   (RuntimeOptions::fallback), unless `fallback`: then it is left out (in `unavailable`, for
+///   the caller to note), and when none of those named can run, `fallback_node` runs instead
+///   (none when it is empty).
+struct BackendChoice {
+  std::vector<std::string> names;
+  std::vector<UnavailableNode> unavailable;  ///< named, left out under `fallback`
+  std::vector<std::string> notes;            ///< what "all" left out
+};
+BackendChoice choose_backends(std::string_view list, const NodeRegistry& registry,
+                              const NodeOptions& options, bool fallback,
+                              std::string_view fallback_node = "threads");
+
+/// The error for backend `name`, asked for by name, that cannot run here for `reason`.
+UsageError cannot_run_here(std::string_view name, std::string_view reason);
 
 }  // namespace hetero
