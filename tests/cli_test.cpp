@@ -635,10 +635,11 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"compare --steps 3", "add --workload heat or --workload triad"},
       {"render --rank-backend threads", "no MPI launcher started this program"},
       {"render --qwertyuiop", "unknown option --qwertyuiop; see 'hetero render --help'"},
-      {"render --center 0,0 --scale 1 --xmin 0", "exclude each other"},
-      {"render --center 1 --scale 1", "--center"},
+      {"render --center 0,0 --view-width 1 --xmin 0", "exclude each other"},
+      {"render --center 1 --view-width 1", "--center"},
+      {"render --center 0,0 --scale 1", "--scale is now --view-width"},
       {"render --center 0,0", "together"},
-      {"render --center 0,0 --scale 0", "positive"},
+      {"render --center 0,0 --view-width 0", "positive"},
       {"render --preset seed --xmin 0 --xmax 1 --ymin 0 --ymax 1", "fixes its own region"},
       {"render --max-iter 0", "--max-iter"},
       {"render --max-iter 2147483648", "--max-iter"},
@@ -773,6 +774,19 @@ TEST_F(CliTest, FallbackRunsAnUnavailableBackendsTilesOnTheOthers) {
   EXPECT_NE(table.out.find("its tiles run on threads instead (--fallback)"), std::string::npos)
       << table.out;
   EXPECT_NE(table.out.find("sum 51214485"), std::string::npos) << table.out;
+}
+
+// compare runs serial first as its reference even when it was not named, and says so then.
+TEST_F(CliTest, CompareSaysWhenItRunsSerialUnasked) {
+  const std::string job = "--preset seed --width 32 --height 32 --repeat 1";
+  const CliResult unasked = cli("compare " + job + " --backend threads");
+  ASSERT_EQ(unasked.status, 0) << unasked.err;
+  EXPECT_NE(unasked.err.find("serial runs first, though not named"), std::string::npos)
+      << unasked.err;
+  EXPECT_NE(unasked.out.find("\nserial "), std::string::npos) << unasked.out;
+  const CliResult asked = cli("compare " + job + " --backend serial,threads");
+  ASSERT_EQ(asked.status, 0) << asked.err;
+  EXPECT_EQ(asked.err.find("serial runs first"), std::string::npos) << asked.err;
 }
 
 // A backend that cannot run here follows one rule in every command, checked before any work:

@@ -44,7 +44,7 @@ JobSpec centred_job(double x, double y, double scale, std::int64_t width, std::i
   request.preset = "region";
   request.center_x = x;
   request.center_y = y;
-  request.scale = scale;
+  request.view_width = scale;
   request.width = width;
   request.height = height;
   request.max_iter = max_iter;

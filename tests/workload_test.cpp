@@ -98,11 +98,11 @@ TEST(Presets, WidthHeightAndMaxIterOverrideDefaults) {
   EXPECT_GT(axes.ys.front(), axes.ys.back());  // row 0 is the top
 }
 
-TEST(Presets, CenterAndScaleDefineTheRegion) {
+TEST(Presets, CenterAndViewWidthDefineTheRegion) {
   JobRequest request;
   request.center_x = -0.5;
   request.center_y = 0.25;
-  request.scale = 2.0;
+  request.view_width = 2.0;
   request.width = 200;
   request.height = 100;
   const JobSpec spec = resolve_job(request);
@@ -150,11 +150,11 @@ TEST(Validation, RejectsBadRequestsWithOneLine) {
          r.preset = "seed";
          r.region = Region{0, 1, 0, 1};
        })},
-      {"go together", with([](JobRequest& r) { r.scale = 1.0; })},
+      {"go together", with([](JobRequest& r) { r.view_width = 1.0; })},
       {"positive", with([](JobRequest& r) {
          r.center_x = 0;
          r.center_y = 0;
-         r.scale = -1;
+         r.view_width = -1;
        })},
       {"memory", with([](JobRequest& r) {
          r.width = (std::int64_t{1} << 31) - 1;

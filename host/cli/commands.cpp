@@ -269,8 +269,10 @@ void JobOptions::add_to(CLI::App& command) {
   command.add_option("--xmax", xmax, "Region: right bound");
   command.add_option("--ymin", ymin, "Region: bottom bound");
   command.add_option("--ymax", ymax, "Region: top bound");
-  command.add_option("--center", center, "Region centre X,Y (with --scale)");
-  command.add_option("--scale", scale, "Region width in the complex plane (with --center)");
+  command.add_option("--center", center, "Region centre X,Y (with --view-width)");
+  command.add_option("--view-width", view_width,
+                     "Region width in the complex plane (with --center)");
+  command.add_option("--scale", old_scale)->group("");  // refused in request(), with a hint
   command.add_option("--width", width, "Image width in pixels (overrides the preset)");
   command.add_option("--height", height, "Image height in pixels (overrides the preset)");
   command.add_option("--max-iter", max_iter, "Iteration limit (overrides the preset)");
@@ -286,6 +288,12 @@ void JobOptions::add_to(CLI::App& command) {
 }
 
 JobRequest JobOptions::request() const {
+  if (old_scale) {
+    throw UsageError(
+        fmt::format("--scale is now --view-width (the region's width in the complex plane): use "
+                    "--view-width {}",
+                    *old_scale));
+  }
   JobRequest request;
   request.preset = preset;
   request.precision = parse_precision(precision);
@@ -294,9 +302,9 @@ JobRequest JobOptions::request() const {
   request.height = integer_option("--height", height);
   request.max_iter = integer_option("--max-iter", max_iter);
   const int bounds = (xmin ? 1 : 0) + (xmax ? 1 : 0) + (ymin ? 1 : 0) + (ymax ? 1 : 0);
-  if (bounds != 0 && (center || scale)) {
+  if (bounds != 0 && (center || view_width)) {
     throw UsageError(
-        "--xmin/--xmax/--ymin/--ymax and --center/--scale exclude each other: give one form");
+        "--xmin/--xmax/--ymin/--ymax and --center/--view-width exclude each other: give one form");
   }
   if (bounds != 0 && bounds != 4) {
     throw UsageError("a region needs all four of --xmin, --xmax, --ymin and --ymax");
@@ -313,7 +321,7 @@ JobRequest JobOptions::request() const {
     request.center_x = parse_real("--center X", center->substr(0, comma));
     request.center_y = parse_real("--center Y", center->substr(comma + 1));
   }
-  if (scale) request.scale = parse_real("--scale", *scale);
+  if (view_width) request.view_width = parse_real("--view-width", *view_width);
   return request;
 }
 
@@ -444,7 +452,8 @@ int run_devices(const DevicesOptions& options) {
 int run_workloads() {
   fmt::print(
       "mandelbrot  the escape-time fractal, render's default workload: --preset seed|full|region, "
-      "--width, --height, --max-iter, a region (--xmin/--xmax/--ymin/--ymax or --center/--scale), "
+      "--width, --height, --max-iter, a region (--xmin/--xmax/--ymin/--ymax or "
+      "--center/--view-width), "
       "--precision, --mode, --kernel; --journal FILE / --resume FILE\n"
       "heat        an explicit 2-D heat equation, one kernel run per step over two registered "
       "arrays: --size WIDTHxHEIGHT (default 1024x1024), --steps N (100); --checkpoint-every K "
@@ -482,20 +491,20 @@ int run_probe(const ProbeOptions& options) {
       return 0;
     }
   } else {
-    // A probe has no node to fall back to: with --fallback, what cannot run is left out.
-    const ChosenBackends chosen =
-        chosen_backends(options.backends, node_options, options.fallback, "");
-    chosen.say();
-    names = chosen.names;
-    for (const std::string& name : names) {
-      const Backend& backend = *registry.find(name);
-      if (backend.built && !backend.probe) {
+    // Host nodes first: they have no link whether or not they can run.
+    for (const std::string& name : parse_backend_list(options.backends, registry, node_options)) {
+      if (registry.find(name)->kind == NodeKind::host) {
         throw UsageError(fmt::format(
             "'{}' is a host node: it shares the host's memory, so it has no link to probe; probe "
             "a device or remote node (see 'hetero devices')",
             name));
       }
     }
+    // A probe has no node to fall back to: with --fallback, what cannot run is left out.
+    const ChosenBackends chosen =
+        chosen_backends(options.backends, node_options, options.fallback, "");
+    chosen.say();
+    names = chosen.names;
     if (names.empty()) {
       fmt::print(stderr,
                  "hetero: no node with a link to probe is available here (see 'hetero devices')\n");
@@ -765,6 +774,20 @@ std::optional<NodeInfo> runnable(const NodeRegistry& registry, const std::string
   return std::nullopt;
 }
 
+// compare's backends: serial first, the reference its speed-up and checksum columns compare
+// with, whether or not it was named; when it was not, a note in `chosen` says so.
+std::vector<std::string> with_serial_first(ChosenBackends& chosen) {
+  std::vector<std::string> names = chosen.names;
+  if (std::find(names.begin(), names.end(), "serial") == names.end()) {
+    chosen.notes.emplace_back(
+        "serial runs first, though not named: it is the reference the speed-up and checksum "
+        "columns compare with");
+  }
+  std::erase(names, "serial");
+  names.insert(names.begin(), "serial");
+  return names;
+}
+
 // One backend's repeated runs of a kernel workload: their wall times and the last run's report.
 struct WorkloadRuns {
   std::vector<double> seconds;
@@ -785,11 +808,9 @@ int run_compare_workload(const CompareOptions& options) {
   const auto repeat = static_cast<int>(parse_integer("--repeat", options.repeat, 1, 1000));
   const NodeOptions node_opts = node_options(options.job);
   const NodeRegistry& registry = NodeRegistry::builtin();
-  const ChosenBackends chosen = chosen_backends(options.backends, node_opts, options.fallback);
-  std::vector<std::string> names = chosen.names;
-  note_unused_node_options(options.job, described(registry, names, node_opts));
-  std::erase(names, "serial");
-  names.insert(names.begin(), "serial");
+  ChosenBackends chosen = chosen_backends(options.backends, node_opts, options.fallback);
+  note_unused_node_options(options.job, described(registry, chosen.names, node_opts));
+  std::vector<std::string> names = with_serial_first(chosen);
   std::erase(names, "mpi");  // its ranks would need the workload's kernel served: render it
 
   const bool heat = options.workload == "heat";
@@ -904,12 +925,9 @@ int run_compare(const CompareOptions& options) {
   const auto repeat = static_cast<int>(parse_integer("--repeat", options.repeat, 1, 1000));
   const NodeOptions node_opts = node_options(options.job);
   const NodeRegistry& registry = NodeRegistry::builtin();
-  const ChosenBackends chosen = chosen_backends(options.backends, node_opts, options.fallback);
-  std::vector<std::string> names = chosen.names;
-  note_unused_node_options(options.job, described(registry, names, node_opts));
-  // serial is the reference: it runs first whether or not it was named.
-  std::erase(names, "serial");
-  names.insert(names.begin(), "serial");
+  ChosenBackends chosen = chosen_backends(options.backends, node_opts, options.fallback);
+  note_unused_node_options(options.job, described(registry, chosen.names, node_opts));
+  const std::vector<std::string> names = with_serial_first(chosen);
   if (options.out) check_image_output(spec, *options.out);
 
   const bool json_to_stdout = options.json && *options.json == "-";

@@ -17,7 +17,8 @@ namespace hetero::cli {
 /// every bad value gets the same one-line message.
 struct JobOptions {
   std::string preset;
-  std::optional<std::string> xmin, xmax, ymin, ymax, center, scale;
+  std::optional<std::string> xmin, xmax, ymin, ymax, center, view_width;
+  std::optional<std::string> old_scale;  ///< the old name of --view-width: refused with a hint
   std::optional<std::string> width, height, max_iter;
   std::string precision = "fp64";
   std::string mode = "exact";

@@ -111,7 +111,7 @@ void name_option_types(CLI::App& app) {
       {"ranks", "N[,N...]"},
       {"repeat", "N"},
       {"resume", "FILE"},
-      {"scale", "WIDTH"},
+      {"view-width", "WIDTH"},
       {"size", "WxH|N"},
       {"steps", "N"},
       {"study", "strong|weak|both"},
@@ -147,8 +147,8 @@ std::vector<std::string> mandelbrot_options_given(const CLI::App& command,
     if (command.count(option) > 0) given.emplace_back(option);
   };
   for (const char* option :
-       {"--preset", "--xmin", "--xmax", "--ymin", "--ymax", "--center", "--scale", "--width",
-        "--height", "--max-iter", "--precision", "--mode", "--kernel"}) {
+       {"--preset", "--xmin", "--xmax", "--ymin", "--ymax", "--center", "--view-width", "--scale",
+        "--width", "--height", "--max-iter", "--precision", "--mode", "--kernel"}) {
     check(option);
   }
   for (const char* option : extra) check(option);

@@ -140,12 +140,12 @@ JobSpec resolve_job(const JobRequest& request) {
   spec.precision = request.precision;
   spec.mode = request.mode;
 
-  const bool has_center = request.center_x || request.center_y || request.scale;
-  if (has_center && !(request.center_x && request.center_y && request.scale)) {
-    throw UsageError("--center X,Y and --scale S go together: give both");
+  const bool has_center = request.center_x || request.center_y || request.view_width;
+  if (has_center && !(request.center_x && request.center_y && request.view_width)) {
+    throw UsageError("--center X,Y and --view-width W go together: give both");
   }
   if (has_center && request.region) {
-    throw UsageError("give either --xmin/--xmax/--ymin/--ymax or --center/--scale, not both");
+    throw UsageError("give either --xmin/--xmax/--ymin/--ymax or --center/--view-width, not both");
   }
   std::string preset = request.preset;
   if (preset.empty()) preset = (request.region || has_center) ? "region" : "seed";
@@ -170,12 +170,12 @@ JobSpec resolve_job(const JobRequest& request) {
     if (has_center) {
       check_finite("--center X", *request.center_x);
       check_finite("--center Y", *request.center_y);
-      check_finite("--scale", *request.scale);
-      if (!(*request.scale > 0)) {
-        throw UsageError(fmt::format("--scale must be positive, got {}", *request.scale));
+      check_finite("--view-width", *request.view_width);
+      if (!(*request.view_width > 0)) {
+        throw UsageError(fmt::format("--view-width must be positive, got {}", *request.view_width));
       }
       spec.height = check_dimension("--height", request.height.value_or(spec.width));
-      const double half_w = *request.scale / 2;
+      const double half_w = *request.view_width / 2;
       const double half_h =
           half_w * static_cast<double>(spec.height) / static_cast<double>(spec.width);
       spec.region = {*request.center_x - half_w, *request.center_x + half_w,
@@ -184,7 +184,7 @@ JobSpec resolve_job(const JobRequest& request) {
       spec.region = *request.region;
     } else {
       throw UsageError(
-          "preset 'region' needs --xmin/--xmax/--ymin/--ymax or --center X,Y --scale S");
+          "preset 'region' needs --xmin/--xmax/--ymin/--ymax or --center X,Y --view-width W");
     }
     const Region& r = spec.region;
     check_finite("--xmin", r.xmin);

@@ -39,8 +39,8 @@ enum class AxisRule : std::uint8_t {
 struct JobRequest {
   std::string preset;            ///< "seed", "full" or "region"; empty: region if given, else seed.
   std::optional<Region> region;  ///< explicit bounds (--xmin/--xmax/--ymin/--ymax)
-  std::optional<double> center_x, center_y,
-      scale;  ///< --center X,Y --scale S (S: width of the view)
+  /// --center X,Y --view-width W: the region centred on (X, Y), W wide in the complex plane.
+  std::optional<double> center_x, center_y, view_width;
   std::optional<std::int64_t> width, height, max_iter;
   Precision precision = Precision::fp64;
   Mode mode = Mode::exact;

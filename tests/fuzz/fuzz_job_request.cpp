@@ -2,7 +2,7 @@
 // memory estimate that guards it.
 //
 // Input: lines "key=value" with the keys of `hetero render` without their dashes: preset, xmin,
-// xmax, ymin, ymax, center (X,Y), scale, width, height, max-iter, precision, mode. Values are
+// xmax, ymin, ymax, center (X,Y), view-width, width, height, max-iter, precision, mode. Values are
 // parsed as the CLI parses them (parse_integer over all of int64, parse_real, parse_precision,
 // parse_mode); a later line overrides an earlier one; other lines are ignored. Contracts:
 //   - building and resolving either succeeds or throws hetero::UsageError;
@@ -37,8 +37,8 @@ constexpr std::int64_t kMaxAxesChecked = 1 << 14;
 
 // The command-line options as text, before any parsing.
 struct Options {
-  std::optional<std::string> preset, xmin, xmax, ymin, ymax, center, scale, width, height, max_iter,
-      precision, mode;
+  std::optional<std::string> preset, xmin, xmax, ymin, ymax, center, view_width, width, height,
+      max_iter, precision, mode;
 };
 
 Options read_options(std::string_view text) {
@@ -57,7 +57,7 @@ Options read_options(std::string_view text) {
     if (key == "ymin") options.ymin = std::move(value);
     if (key == "ymax") options.ymax = std::move(value);
     if (key == "center") options.center = std::move(value);
-    if (key == "scale") options.scale = std::move(value);
+    if (key == "view-width") options.view_width = std::move(value);
     if (key == "width") options.width = std::move(value);
     if (key == "height") options.height = std::move(value);
     if (key == "max-iter") options.max_iter = std::move(value);
@@ -97,7 +97,8 @@ hetero::JobRequest make_request(const Options& options) {
     request.center_x = hetero::parse_real("--center X", options.center->substr(0, comma));
     request.center_y = hetero::parse_real("--center Y", options.center->substr(comma + 1));
   }
-  if (options.scale) request.scale = hetero::parse_real("--scale", *options.scale);
+  if (options.view_width)
+    request.view_width = hetero::parse_real("--view-width", *options.view_width);
   return request;
 }
 
