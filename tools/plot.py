@@ -117,7 +117,7 @@ def plot_trace(document, out):
     rows = sorted({(e["pid"], e["tid"]) for e in events})
     row_of = {key: i for i, key in enumerate(rows)}
     colours = {"compute": "#3b75af", "copy_to_device": "#e67e22", "copy_to_host": "#27ae60",
-               "wait": "#bbbbbb"}
+               "copy_peer": "#8e44ad", "wait": "#bbbbbb"}
     figure, axis = plt.subplots(figsize=(11, 1 + 0.35 * len(rows)))
     for event in events:
         row = row_of[(event["pid"], event["tid"])]

@@ -20,6 +20,7 @@
 #include "hetero/heat.hpp"
 #include "hetero/runtime.hpp"
 #include "hetero/settings.hpp"
+#include "hetero/triad.hpp"
 #include "hetero/version.hpp"
 
 namespace {
@@ -166,7 +167,8 @@ int main(int argc, char** argv) {
   });
   // Under mpirun, ranks other than 0 serve rank 0's dispatcher (the job, and the kernels of the
   // workloads) and end here.
-  if (const std::optional<int> status = hetero::Runtime::serve(argc, argv, hetero::heat_kernel())) {
+  if (const std::optional<int> status =
+          hetero::Runtime::serve(argc, argv, hetero::heat_kernel(), hetero::triad_kernel())) {
     return *status;
   }
   CLI::App app{"hetero: one data-parallel job across every compute resource of a machine",

@@ -54,10 +54,12 @@ void add_step(Report& total, const Report& step) {
     node.idle_s += more.idle_s;
     node.bytes_to_device += more.bytes_to_device;
     node.bytes_to_host += more.bytes_to_host;
-    for (const TransferCause cause : {TransferCause::read_miss, TransferCause::halo,
-                                      TransferCause::write_back, TransferCause::eviction}) {
+    for (const TransferCause cause :
+         {TransferCause::read_miss, TransferCause::halo, TransferCause::write_back,
+          TransferCause::eviction, TransferCause::control}) {
       node.transfers.of(cause) += TransferBytes(more.transfers).of(cause);
     }
+    node.transfers.peer += more.transfers.peer;
     node.peak_device_bytes = std::max(node.peak_device_bytes, more.peak_device_bytes);
     if (node.failure.empty()) node.failure = more.failure;
   }

@@ -70,6 +70,10 @@ Report make_report(const Trace& trace, const std::vector<NodeInfo>& nodes,
         copy_s[i] += seconds;
         if (on_device(i)) copying[i].emplace_back(event.begin_ns, event.end_ns);
         break;
+      case EventKind::copy_peer:
+        // Not over the node's link: its time is not the link's, and rank 0 does not see it.
+        node.transfers.peer += event.bytes;
+        break;
       case EventKind::wait:
         break;
     }
@@ -105,6 +109,8 @@ std::uint64_t& TransferBytes::of(TransferCause cause) {
       return write_back;
     case TransferCause::eviction:
       return eviction;
+    case TransferCause::control:
+      return control;
     case TransferCause::read_miss:
       break;
   }
@@ -134,7 +140,9 @@ std::string to_json(const Report& report) {
           {{"read_miss", node.transfers.read_miss},
            {"halo", node.transfers.halo},
            {"write_back", node.transfers.write_back},
-           {"eviction", node.transfers.eviction}}},
+           {"eviction", node.transfers.eviction},
+           {"control", node.transfers.control}}},
+         {"bytes_peer", node.transfers.peer},
          {"copy_gb_per_s", detail::measured(node.copy_gbps)},
          {"tile_share", node.tile_share},
          {"iteration_share", node.iteration_share},
@@ -148,7 +156,7 @@ std::string to_json(const Report& report) {
   const JobSpec& job = report.job;
   json document = {
       {"schema", "hetero.report"},
-      {"schema_version", 6},
+      {"schema_version", 7},
       {"hetero_version", report.version},
       {"kernel", report.kernel},
       {"job",

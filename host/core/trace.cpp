@@ -19,6 +19,8 @@ std::string_view to_string(EventKind kind) {
       return "copy_to_host";
     case EventKind::wait:
       return "wait";
+    case EventKind::copy_peer:
+      return "copy_peer";
   }
   return "unknown";
 }
@@ -33,6 +35,8 @@ std::string_view to_string(TransferCause cause) {
       return "write-back";
     case TransferCause::eviction:
       return "eviction";
+    case TransferCause::control:
+      return "control";
   }
   return "unknown";
 }
@@ -107,7 +111,8 @@ void write_chrome_trace(const Trace& trace, std::ostream& out) {
     if (event.kind == EventKind::compute) args["iterations"] = event.iterations;
     if (event.bytes != 0) args["bytes"] = event.bytes;
     if (!event.label.empty()) args["label"] = event.label;
-    if (event.kind == EventKind::copy_to_device || event.kind == EventKind::copy_to_host) {
+    if (event.kind == EventKind::copy_to_device || event.kind == EventKind::copy_to_host ||
+        event.kind == EventKind::copy_peer) {
       args["cause"] = to_string(event.cause);
     }
     std::string name = event.kind == EventKind::compute ? "tile " + std::to_string(event.tile)

@@ -15,9 +15,11 @@
 
 namespace hetero {
 
-/// Bytes a node's copies moved, by cause (both directions).
+/// Bytes a node's copies moved over its link to the host, by cause (both directions), and
+/// between its own memories (an mpi node's ranks, rank to rank), whatever the cause.
 struct TransferBytes {
-  std::uint64_t read_miss = 0, halo = 0, write_back = 0, eviction = 0;
+  std::uint64_t read_miss = 0, halo = 0, write_back = 0, eviction = 0, control = 0;
+  std::uint64_t peer = 0;
   std::uint64_t& of(TransferCause cause);
 };
 

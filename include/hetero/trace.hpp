@@ -12,13 +12,16 @@
 
 namespace hetero {
 
-enum class EventKind : std::uint8_t { compute, copy_to_device, copy_to_host, wait };
+/// copy_peer: a copy between two memories of one node (an mpi node's ranks, rank to rank), which
+/// does not cross the node's link to the host.
+enum class EventKind : std::uint8_t { compute, copy_to_device, copy_to_host, wait, copy_peer };
 std::string_view to_string(EventKind kind);
 
 /// Why a copy crossed a link: a tile read what the node did not hold (read miss), the rows
-/// around a tile's own that it reads too (halo), results going back (write-back), or room made
-/// in a full memory (eviction).
-enum class TransferCause : std::uint8_t { read_miss, halo, write_back, eviction };
+/// around a tile's own that it reads too (halo), results going back (write-back), room made
+/// in a full memory (eviction), or messages that carry no array data (control: a remote node's
+/// tile orders and result headers).
+enum class TransferCause : std::uint8_t { read_miss, halo, write_back, eviction, control };
 std::string_view to_string(TransferCause cause);
 /// A copy's cause when none is given: read miss towards the node, write-back from it.
 constexpr TransferCause default_cause(EventKind direction) {

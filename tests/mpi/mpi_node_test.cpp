@@ -1,11 +1,13 @@
 // Tests of the mpi node that need an MPI job of 3 ranks (run by mpirun from tests/mpi): its
-// links, its trace on rank 0's clock, a stop, a failure whose tiles go to another node, and
-// user kernels: beside rank 0's own node, and one the ranks were not given.
+// links, its trace on rank 0's clock, a stop, a failure whose tiles go to another node, user
+// kernels (beside rank 0's own node, and one the ranks were not given), and registered arrays
+// kept on the ranks, whose halo rows go rank to rank.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <map>
 
+#include "hetero/heat.hpp"
 #include "nodes/mpi/runtime.hpp"
 #include "test_kernels.hpp"
 #include "test_support.hpp"
@@ -53,23 +55,23 @@ TEST_F(MpiNodeUnderMpirun, TracesEachTileInOrderOnItsRanksLane) {
   const RunResult result = test::run_on({"mpi"}, resolve_job(request), Policy::dynamic, 1000);
   struct Steps {
     std::int64_t sent = -1, begin = -1, end = -1, back = -1, received = -1;
-    int lanes = 0;
+    std::uint64_t bytes_back = 0;  // the result header (control) and the counts
   };
   std::map<std::int64_t, Steps> tiles;
   std::map<std::int32_t, int> per_lane;
   for (const TraceEvent& event : result.trace.events) {
     if (event.tile < 0) continue;
     Steps& steps = tiles[event.tile];
-    if (event.kind == EventKind::copy_to_device) steps.sent = event.begin_ns;
+    if (event.kind == EventKind::copy_to_device && steps.sent < 0) steps.sent = event.begin_ns;
     if (event.kind == EventKind::compute) {
       steps.begin = event.begin_ns;
       steps.end = event.end_ns;
       ++per_lane[event.lane];
     }
     if (event.kind == EventKind::copy_to_host) {
-      steps.back = event.begin_ns;
-      steps.received = event.end_ns;
-      EXPECT_EQ(event.bytes, sizeof(nodes::mpi::ResultHeader) + 1000 * sizeof(std::uint32_t));
+      if (steps.back < 0) steps.back = event.begin_ns;
+      steps.received = std::max(steps.received, event.end_ns);
+      steps.bytes_back += event.bytes;
     }
   }
   ASSERT_EQ(static_cast<std::int64_t>(tiles.size()), result.report.tiles);
@@ -81,6 +83,7 @@ TEST_F(MpiNodeUnderMpirun, TracesEachTileInOrderOnItsRanksLane) {
     EXPECT_LE(steps.end, steps.back);
     EXPECT_LE(steps.back, steps.received);
     EXPECT_LE(steps.received, result.trace.wall_ns);
+    EXPECT_EQ(steps.bytes_back, sizeof(nodes::mpi::ResultHeader) + 1000 * sizeof(std::uint32_t));
   }
   EXPECT_EQ(static_cast<int>(per_lane.size()), ranks() - 1) << "every rank computed";
 }
@@ -172,6 +175,79 @@ TEST_F(MpiNodeUnderMpirun, AKernelTheRanksDoNotKnowIsAnErrorOrFallsBack) {
   std::vector<double> a(300, 1.0), b(300, 0.5);
   lenient.run(test::reverse_add_kernel(), Grid1D{300}, read(a), read_write(b), std::int64_t{300});
   EXPECT_EQ(b, std::vector<double>(300, 1.5));
+}
+
+HeatResult heat_on(const std::vector<std::string>& nodes, const HeatSpec& spec) {
+  RuntimeOptions options;
+  options.nodes = nodes;
+  options.node_options.workers = 1;
+  options.share = true;
+  Runtime runtime(options);
+  LaunchOptions launch;
+  launch.policy = Policy::static_split;
+  launch.tile = 4 * spec.width;
+  return run_heat(runtime, spec, launch);
+}
+
+// Heat on the ranks alone: each rank keeps its band of both fields from step to step. After the
+// first step nothing crosses rank 0's link but the tiles' orders and result headers: each band's
+// edge row goes straight to the rank of the band beside it. The field is serial's, bit for bit.
+TEST_F(MpiNodeUnderMpirun, HeatKeepsItsBandsOnTheRanksAndSendsHaloRowsRankToRank) {
+  const HeatSpec spec{.width = 64, .height = 48, .steps = 6};
+  const HeatResult serial = heat_on({"serial"}, spec);
+  const HeatResult ranks = heat_on({"mpi"}, spec);
+  EXPECT_EQ(ranks.field, serial.field);
+  EXPECT_EQ(ranks.report.checksum, serial.report.checksum);
+  const auto bands = static_cast<std::uint64_t>(MpiNodeUnderMpirun::ranks() - 1);
+  const std::uint64_t row = spec.width * sizeof(float);
+  ASSERT_EQ(ranks.step_transfers.size(), 6U);
+  EXPECT_GT(ranks.step_transfers[0][0].read_miss, 0U) << "step 1 sends the bands";
+  for (std::size_t step = 1; step < ranks.step_transfers.size(); ++step) {
+    const TransferBytes& link = ranks.step_transfers[step][0];
+    EXPECT_EQ(link.read_miss + link.halo + link.eviction, 0U) << "step " << step + 1;
+    EXPECT_EQ(link.peer, 2 * (bands - 1) * row) << "step " << step + 1;
+  }
+}
+
+// Heat on the ranks and rank 0's threads: the threads' halo rows are fetched from the ranks in
+// the middle of a run (and theirs sent to the ranks from the host); the field is serial's.
+TEST_F(MpiNodeUnderMpirun, HeatOnTheRanksBesideALocalNodeGivesSerialsField) {
+  const HeatSpec spec{.width = 64, .height = 48, .steps = 6};
+  const HeatResult serial = heat_on({"serial"}, spec);
+  const HeatResult mixed = heat_on({"mpi", "threads"}, spec);
+  EXPECT_EQ(mixed.field, serial.field);
+  ASSERT_EQ(mixed.report.nodes.size(), 2U);
+  EXPECT_GT(mixed.report.nodes[0].tiles, 0);
+  EXPECT_GT(mixed.report.nodes[1].tiles, 0);
+}
+
+// A registered array written on the ranks comes back when the host acquires it, and a second
+// run reads what the first left on the ranks without it crossing rank 0's link again.
+TEST_F(MpiNodeUnderMpirun, AnArrayWrittenOnTheRanksStaysThereUntilTheHostAcquiresIt) {
+  const std::int64_t n = 60000;
+  Array<float> x(static_cast<std::size_t>(n)), y(static_cast<std::size_t>(n)),
+      z(static_cast<std::size_t>(n));
+  {
+    auto host = x.acquire_write();
+    for (std::int64_t i = 0; i < n; ++i) host.view()[i] = static_cast<float>(i % 101);
+  }
+  RuntimeOptions options;
+  options.nodes = {"mpi"};
+  Runtime runtime(options);
+  LaunchOptions launch;
+  launch.policy = Policy::static_split;
+  const LaunchResult first = runtime.run(test::saxpy_kernel(), Grid1D{n}, read_slice(x),
+                                         read_slice(x), write(y), 2.0F, launch);
+  EXPECT_GT(first.report.nodes[0].transfers.read_miss, 0U);
+  const LaunchResult second = runtime.run(test::saxpy_kernel(), Grid1D{n}, read_slice(y),
+                                          read_slice(x), write(z), 0.5F, launch);
+  EXPECT_EQ(second.report.nodes[0].transfers.read_miss, 0U) << "y and x were on the ranks";
+  auto host = z.acquire_read();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float v = static_cast<float>(i % 101);
+    const float y_i = 2.0F * v + v;
+    ASSERT_EQ(host.view()[i], 0.5F * y_i + v) << "element " << i;
+  }
 }
 
 }  // namespace

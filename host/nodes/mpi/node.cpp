@@ -64,52 +64,108 @@ NodeInfo base_info() {
 
 }  // namespace
 
-// A kernel run's traffic: what the ranks get at the start and with each tile beyond its order
-// (the slices it reads), and where a tile's results (the slices it writes) land.
+// A kernel run's traffic: what the ranks get at the start and with each tile beyond its order,
+// and where a tile's results land. Plain arrays travel as slices with every tile (the slices it
+// reads in its order, those it writes with its results). Registered arrays stay on the ranks:
+// a tile gets only the rows its rank lacks, from another rank that holds them, or from the host
+// when no rank does, and its results stay where they were computed.
 class TileTraffic {
  public:
-  TileTraffic(const backend::Launch& launch, const mpi::RankConfig& config)
-      : launch_(launch), config_(config) {}
-  /// The command that starts the run on every rank. Registered arrays go to the ranks from
-  /// their host copies, and come back into them.
-  std::vector<std::uint8_t> start_message() const {
-    for (const backend::ArgumentBinding& argument : launch_.arguments) {
-      if (argument.array && argument.access == Access::read_whole) {
-        argument.array->make_host_valid(argument.array->all_blocks(), nullptr);
-      }
+  TileTraffic(const backend::Launch& launch, const mpi::RankConfig& config, mpi::RankStore& store)
+      : launch_(launch), config_(config), store_(store) {
+    for (const backend::ArgumentBinding& argument : launch.arguments) {
+      mpi::RankReplica* replica = argument.array ? &store.replica_of(*argument.array) : nullptr;
+      replicas_.push_back(replica);
+      ids_.push_back(replica != nullptr ? replica->id() : 0);
     }
+    reads_ = mpi::travelling(launch.arguments, ids_, backend::reads_slice);
+    writes_ = mpi::travelling(launch.arguments, ids_, backend::writes_slice);
+  }
+  /// The command that starts the run on every rank; it also tells them which kept arrays to
+  /// forget.
+  std::vector<std::uint8_t> start_message() const {
     mpi::LaunchMessage message;
     message.kernel = query(*launch_.kernel, config_);
     message.width = launch_.width;
     message.height = launch_.height;
     message.arguments = launch_.arguments;
+    message.array_ids = ids_;
+    message.dropped = store_.take_forgotten();
     return mpi::encode(message);
+  }
+  /// The bytes of the start message that are array data: plain arrays read whole.
+  std::size_t start_data_bytes() const {
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < launch_.arguments.size(); ++i) {
+      const backend::ArgumentBinding& argument = launch_.arguments[i];
+      if (argument.is_array && ids_[i] == 0 && argument.access == Access::read_whole) {
+        bytes += argument.bytes();
+      }
+    }
+    return bytes;
   }
   /// Names in the trace.
   const char* start_label() const { return "kernel"; }
   const char* results_label() const { return "results"; }
-  /// Appends to a tile's order what the rank needs to compute it.
-  void append_inputs(const Tile& tile, std::vector<std::uint8_t>& order) const {
-    backend::stage_on_host(launch_, launch_.range(tile), nullptr);
-    mpi::pack_slices(launch_.arguments, launch_.range(tile), backend::reads_slice, order);
-  }
-  /// The bytes of those inputs that are halo rows beyond the tile's own.
-  std::size_t halo_bytes(const Tile& tile) const {
-    return mpi::halo_bytes(launch_.arguments, launch_.range(tile), backend::reads_slice);
+
+  /// Rows of a kept array that reach a rank from another rank.
+  struct PeerCopy {
+    int from = 0;
+    std::size_t bytes = 0;
+    TransferCause cause = TransferCause::read_miss;
+    std::string label;
+  };
+  /// What a tile's rank gets before it computes: the order (with its plain slices and the kept
+  /// rows from the host), the commands that make other ranks send it the rest (each to its
+  /// sender, sent before the order), and how many of the order's bytes are halo rows.
+  struct TileInputs {
+    std::vector<std::uint8_t> order;
+    std::vector<std::pair<int, std::vector<std::uint8_t>>> peer_commands;
+    std::vector<PeerCopy> peer_copies;
+    std::size_t data_bytes = 0;  ///< of the order: array data (the rest is control)
+    std::size_t halo_bytes = 0;  ///< of those: halo rows
+  };
+  TileInputs inputs(const Tile& tile, int slot, int rank, TraceLane& lane) {
+    TileInputs inputs;
+    const backend::TileRange range = launch_.range(tile);
+    mpi::TileOrder order{slot, tile, {}};
+    std::vector<std::uint8_t> kept_rows;
+    for (std::size_t i = 0; i < launch_.arguments.size(); ++i) {
+      if (replicas_[i] != nullptr) add_kept_rows(i, range, rank, order, kept_rows, inputs, lane);
+    }
+    inputs.order = mpi::encode(order);
+    const std::size_t header = inputs.order.size();
+    mpi::pack_slices(launch_.arguments, range, reads_, inputs.order);
+    inputs.order.insert(inputs.order.end(), kept_rows.begin(), kept_rows.end());
+    inputs.data_bytes = inputs.order.size() - header;
+    inputs.halo_bytes += mpi::halo_bytes(launch_.arguments, range, reads_);
+    return inputs;
   }
   std::size_t result_bytes(const Tile& tile) const {
-    return mpi::slice_bytes(launch_.arguments, launch_.range(tile), backend::writes_slice);
+    return mpi::slice_bytes(launch_.arguments, launch_.range(tile), writes_);
   }
   /// Where the tile's results are received: `staging`, sized here.
   std::uint8_t* result_target(const Tile& tile, std::vector<std::uint8_t>& staging) {
     staging.resize(result_bytes(tile));
     return staging.data();
   }
-  /// Puts results received in `staging` in place.
-  void accept(const Tile& tile, const std::vector<std::uint8_t>& staging) {
+  /// Puts plain results received in `staging` in place; the kept arrays' written blocks are now
+  /// valid on `rank` alone (and go back to the host at once under WriteBack::after_each_run).
+  void accept(const Tile& tile, int rank, const std::vector<std::uint8_t>& staging,
+              TraceLane& lane) {
+    const backend::TileRange range = launch_.range(tile);
     mpi::ByteReader reader(staging);
-    mpi::unpack_slices(launch_.arguments, launch_.range(tile), backend::writes_slice, reader);
-    backend::commit_on_host(launch_, launch_.range(tile));
+    mpi::unpack_slices(launch_.arguments, range, writes_, reader);
+    for (std::size_t i = 0; i < launch_.arguments.size(); ++i) {
+      const backend::ArgumentBinding& argument = launch_.arguments[i];
+      const backend::BlockRun written = backend::blocks_written(argument, range);
+      if (replicas_[i] == nullptr || written.empty()) continue;
+      replicas_[i]->make_only(rank, written);
+      argument.array->mark_written(store_.space(), written);
+      if (argument.array->policy() == WriteBack::after_each_run) {
+        argument.array->make_host_valid(written, &lane);
+      }
+    }
   }
 
   static mpi::KernelQuery query(const backend::KernelDefinition& kernel,
@@ -118,8 +174,80 @@ class TileTraffic {
   }
 
  private:
+  // Where one block a tile reads comes from: nowhere (the rank holds it), the host (0), or a
+  // rank holding it.
+  static constexpr int kHeld = -1;
+
+  // The deliveries of the blocks argument `index` needs on `rank` for `range`: adjacent blocks
+  // with the same source and cause (own rows or halo) go together.
+  void add_kept_rows(std::size_t index, const backend::TileRange& range, int rank,
+                     mpi::TileOrder& order, std::vector<std::uint8_t>& kept_rows,
+                     TileInputs& inputs, TraceLane& lane) {
+    const backend::ArgumentBinding& argument = launch_.arguments[index];
+    backend::ArrayRecord& array = *argument.array;
+    mpi::RankReplica& replica = *replicas_[index];
+    const backend::TileRange own = backend::own_range(argument, range);
+    const backend::BlockRun own_blocks = array.blocks_of(own.begin, own.end);
+    auto cause_of = [&](std::int64_t block) {
+      const bool inside = block >= own_blocks.first && block < own_blocks.end();
+      return argument.access == Access::read_whole || inside ? TransferCause::read_miss
+                                                             : TransferCause::halo;
+    };
+    for (const backend::BlockRun run : backend::blocks_to_read(argument, range)) {
+      const std::vector<backend::BlockRun> stale = array.claim_for_read(store_.space(), run, &lane);
+      auto source_of = [&](std::int64_t block) {
+        for (const backend::BlockRun& s : stale) {
+          if (block >= s.first && block < s.end()) return 0;
+        }
+        return replica.holds(rank, block) ? kHeld : replica.holder(block);
+      };
+      std::int64_t b = run.first;
+      while (b < run.end()) {
+        const int source = source_of(b);
+        const TransferCause cause = cause_of(b);
+        backend::BlockRun group{b, 1};
+        while (group.end() < run.end() && source_of(group.end()) == source &&
+               cause_of(group.end()) == cause) {
+          ++group.count;
+        }
+        b = group.end();
+        if (source == kHeld) continue;
+        deliver(index, group, source, rank, cause, order, kept_rows, inputs);
+      }
+    }
+  }
+
+  void deliver(std::size_t index, backend::BlockRun blocks, int source, int rank,
+               TransferCause cause, mpi::TileOrder& order, std::vector<std::uint8_t>& kept_rows,
+               TileInputs& inputs) {
+    const backend::ArgumentBinding& argument = launch_.arguments[index];
+    backend::ArrayRecord& array = *argument.array;
+    mpi::RankReplica& replica = *replicas_[index];
+    const auto [begin, end] = array.extent_of(blocks);
+    order.deliveries.push_back({static_cast<std::uint32_t>(index), begin, end, source});
+    const backend::ArgumentBinding host = mpi::host_shape(array);
+    const std::size_t bytes = mpi::rows_bytes(host, launch_.dims(), begin, end);
+    if (source == 0) {
+      replica.make_only(rank, blocks);
+      mpi::pack_rows(host, launch_.dims(), begin, end, kept_rows);
+      if (cause == TransferCause::halo) inputs.halo_bytes += bytes;
+      array.count(EventKind::copy_to_device, cause, bytes);
+      return;
+    }
+    replica.add(rank, blocks);
+    inputs.peer_commands.emplace_back(source,
+                                      mpi::encode(mpi::PeerSend{{replica.id(), begin, end}, rank}));
+    inputs.peer_copies.push_back(
+        {source, bytes, cause,
+         fmt::format("{} rows {}-{} from rank {}", array.label(), begin, end - 1, source)});
+  }
+
   const backend::Launch& launch_;
   const mpi::RankConfig& config_;
+  mpi::RankStore& store_;
+  std::vector<mpi::RankReplica*> replicas_;  // per argument; null for plain arrays
+  std::vector<std::uint64_t> ids_;           // per argument; 0 for plain arrays
+  std::vector<bool> reads_, writes_;         // plain arrays' slices that travel
 };
 
 namespace {
@@ -133,7 +261,9 @@ struct Slot {
   int pending = 0;
   Tile tile;
   std::vector<std::uint8_t> order;
-  std::vector<std::uint8_t> staging;  // results that do not go straight into place
+  std::size_t data = 0, halo = 0;  // of the order's bytes: array data; of those, halo rows
+  std::vector<TileTraffic::PeerCopy> peer_copies;  // rows other ranks send the tile
+  std::vector<std::uint8_t> staging;               // results that do not go straight into place
   ResultHeader header;
   std::int64_t sent_ns = 0, order_done_ns = 0, received_ns = 0;  // trace clock
 };
@@ -213,8 +343,11 @@ class RankDriver {
     }
     while (active_ > 0) {
       int completed = 0;
-      MPI_Testsome(static_cast<int>(requests_.size()), requests_.data(), &completed,
-                   indices_.data(), MPI_STATUSES_IGNORE);
+      {
+        auto guard = runtime_.lock();
+        MPI_Testsome(static_cast<int>(requests_.size()), requests_.data(), &completed,
+                     indices_.data(), MPI_STATUSES_IGNORE);
+      }
       if (completed == MPI_UNDEFINED || completed == 0) {
         check_silence();
         backoff_.pause();
@@ -225,6 +358,7 @@ class RankDriver {
     }
     for (int lane = 0; lane < lanes_; ++lane) cancel_control(lane);
     const std::vector<std::uint8_t> end = mpi::encode(mpi::Command::end_job);
+    auto guard = runtime_.lock();
     for (int lane = 0; lane < lanes_; ++lane) {
       mpi::send_bytes(end, lane + 1, mpi::kCommandTag, kJobSendTimeoutS, "ending the job");
     }
@@ -241,15 +375,21 @@ class RankDriver {
           message.size(), INT_MAX));
     }
     const std::string what = fmt::format("sending the {}", traffic_.start_label());
+    auto guard = runtime_.lock();
     for (int lane = 0; lane < lanes_; ++lane) {
       const std::int64_t begin = trace_.now_ns();
       mpi::send_bytes(message, lane + 1, mpi::kCommandTag, kJobSendTimeoutS, what);
-      trace_.lane(lane).copy(EventKind::copy_to_device, traffic_.start_label(), message.size(),
-                             begin, trace_.now_ns());
+      const std::int64_t end = trace_.now_ns();
+      TraceLane& trace = trace_.lane(lane);
+      const std::size_t data = traffic_.start_data_bytes();
+      trace.copy(EventKind::copy_to_device, TransferCause::control, traffic_.start_label(),
+                 message.size() - data, begin, end);
+      if (data > 0) trace.copy(EventKind::copy_to_device, "arrays read whole", data, end, end);
     }
   }
 
   void post_control(int lane) {
+    auto guard = runtime_.lock();
     MPI_Irecv(control_[static_cast<std::size_t>(lane)].data(), mpi::kControlBytes, MPI_BYTE,
               lane + 1, mpi::kControlTag, MPI_COMM_WORLD,
               &requests_[control_base_ + static_cast<std::size_t>(lane)]);
@@ -258,6 +398,7 @@ class RankDriver {
   void cancel_control(int lane) {
     MPI_Request& request = requests_[control_base_ + static_cast<std::size_t>(lane)];
     if (request == MPI_REQUEST_NULL) return;
+    auto guard = runtime_.lock();
     MPI_Cancel(&request);
     MPI_Wait(&request, MPI_STATUS_IGNORE);
   }
@@ -285,8 +426,13 @@ class RankDriver {
     if (failure_) return false;
     const std::optional<Tile> tile = feed_.next(slot.lane);
     if (!tile) return false;
-    slot.order = mpi::encode(mpi::TileOrder{slot.index, *tile});
-    traffic_.append_inputs(*tile, slot.order);
+    const int rank = slot.lane + 1;
+    TileTraffic::TileInputs inputs =
+        traffic_.inputs(*tile, slot.index, rank, trace_.lane(slot.lane));
+    slot.order = std::move(inputs.order);
+    slot.data = inputs.data_bytes;
+    slot.halo = inputs.halo_bytes;
+    slot.peer_copies = std::move(inputs.peer_copies);
     const std::size_t result_bytes = traffic_.result_bytes(*tile);
     if (std::max(slot.order.size(), result_bytes) > INT_MAX) {
       failure_ = std::make_exception_ptr(Error(fmt::format(
@@ -294,10 +440,16 @@ class RankDriver {
           tile->index, std::max(slot.order.size(), result_bytes), INT_MAX)));
       return false;
     }
-    const int rank = slot.lane + 1;
     const std::size_t base = slot_number(slot) * kRequestsPerSlot;
     slot.tile = *tile;
     slot.header = ResultHeader{};
+    auto guard = runtime_.lock();
+    // The senders of rows get their commands first: a rank waits for rows only from a rank
+    // that was asked to send them before it was sent the tile.
+    for (const auto& [sender, command] : inputs.peer_commands) {
+      mpi::send_bytes(command, sender, mpi::kCommandTag, kJobSendTimeoutS,
+                      "asking a rank to send rows to another");
+    }
     MPI_Irecv(&slot.header, sizeof(ResultHeader), MPI_BYTE, rank, mpi::kResultTag + 2 * slot.index,
               MPI_COMM_WORLD, &requests_[base + 1]);
     MPI_Irecv(traffic_.result_target(*tile, slot.staging), static_cast<int>(result_bytes), MPI_BYTE,
@@ -372,19 +524,30 @@ class RankDriver {
                                                    kTileTimeSmoothing * compute_us;
     backoff_.set_max_us(std::clamp(static_cast<int>(typical_tile_us_ / 8), kPollMinUs, kPollMaxUs));
     TraceLane& lane = trace_.lane(slot.lane);
-    // The order is one message; its halo rows are counted apart, their time within the order's.
-    const std::size_t halo = traffic_.halo_bytes(slot.tile);
-    lane.copy(EventKind::copy_to_device, "tile", slot.order.size() - halo, slot.sent_ns,
-              slot.order_done_ns, slot.tile.index);
-    if (halo > 0) {
-      lane.copy(EventKind::copy_to_device, TransferCause::halo, "tile halo", halo,
+    // The order is one message; its halo rows are counted apart, their time within the order's,
+    // as is the time of the rows other ranks send (rank 0 does not see those copies).
+    lane.copy(EventKind::copy_to_device, TransferCause::control, "tile order",
+              slot.order.size() - slot.data, slot.sent_ns, slot.order_done_ns, slot.tile.index);
+    if (slot.data > slot.halo) {
+      lane.copy(EventKind::copy_to_device, "tile", slot.data - slot.halo, slot.order_done_ns,
+                slot.order_done_ns, slot.tile.index);
+    }
+    if (slot.halo > 0) {
+      lane.copy(EventKind::copy_to_device, TransferCause::halo, "tile halo", slot.halo,
                 slot.order_done_ns, slot.order_done_ns, slot.tile.index);
     }
+    for (const TileTraffic::PeerCopy& copy : slot.peer_copies) {
+      lane.copy(EventKind::copy_peer, copy.cause, copy.label, copy.bytes, slot.sent_ns,
+                slot.order_done_ns, slot.tile.index);
+    }
     lane.compute(slot.tile, begin, end, header.work);
-    lane.copy(EventKind::copy_to_host, traffic_.results_label(),
-              sizeof(ResultHeader) + traffic_.result_bytes(slot.tile), sent_back, slot.received_ns,
-              slot.tile.index);
-    traffic_.accept(slot.tile, slot.staging);
+    lane.copy(EventKind::copy_to_host, TransferCause::control, "result header",
+              sizeof(ResultHeader), sent_back, slot.received_ns, slot.tile.index);
+    if (const std::size_t results = traffic_.result_bytes(slot.tile); results > 0) {
+      lane.copy(EventKind::copy_to_host, traffic_.results_label(), results, slot.received_ns,
+                slot.received_ns, slot.tile.index);
+    }
+    traffic_.accept(slot.tile, slot.lane + 1, slot.staging, lane);
     slot.busy = false;
     --active_;
     --in_flight_[static_cast<std::size_t>(slot.lane)];
@@ -478,6 +641,7 @@ MpiNode::MpiNode(const NodeOptions& options)
   if (!info_.available) {
     throw UsageError(fmt::format("backend 'mpi' is unavailable: {}", info_.reason));
   }
+  store_ = std::make_shared<mpi::RankStore>(runtime_, info_.concurrency);
   config_.backend = runtime_.rank_backend();
   config_.options = options;
   if (config_.backend == "mpi") {
@@ -505,6 +669,14 @@ MpiNode::MpiNode(const NodeOptions& options)
                   config_.backend, alike ? ranks_.front().node.device : ranks);
 }
 
+MpiNode::~MpiNode() {
+  if (!store_) return;
+  try {
+    store_->release_all();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor cannot report; data is lost
+  }
+}
+
 bool MpiNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
   const std::vector<mpi::RankReply> replies =
       runtime_.ask_every_rank(mpi::encode(TileTraffic::query(kernel, config_)));
@@ -517,13 +689,12 @@ bool MpiNode::can_run(const backend::KernelDefinition& kernel, std::string& why)
 }
 
 void MpiNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
-  TileTraffic traffic(launch, config_);
+  TileTraffic traffic(launch, config_, *store_);
   drive(traffic, work, trace);
 }
 
 void MpiNode::drive(TileTraffic& traffic, WorkSource& work, NodeTrace& trace) {
   trace.reserve_lanes(static_cast<std::int32_t>(ranks_.size()));
-  auto guard = runtime_.lock();
   RankDriver driver(runtime_, links_, concurrency_, work, traffic, trace);
   driver.run();
 }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "hetero/backend/node.hpp"
+#include "rank_store.hpp"
 #include "runtime.hpp"
 
 namespace hetero::nodes {
@@ -18,11 +19,20 @@ class TileTraffic;
 /// tile as soon as a result arrives, so a slow rank gets fewer tiles. Tiles come from the shared
 /// queue (self-scheduling policies) or from the node's assigned tiles split into one contiguous
 /// block per rank. A rank that dies, hangs or fails ends the whole job (Runtime::abort_all).
+/// Registered arrays stay on the ranks from run to run: a tile's rank gets only the rows it
+/// lacks, from a rank that holds them (rank to rank, not through rank 0) or, when none does,
+/// from the host; results stay on the rank that computed them until something else reads them.
 
 class MpiNode final : public Node {
  public:
   explicit MpiNode(const NodeOptions& options);
+  /// Writes back what only the ranks hold and has them forget every kept array.
+  ~MpiNode() override;
+  MpiNode(const MpiNode&) = delete;
+  MpiNode& operator=(const MpiNode&) = delete;
   const NodeInfo& info() const override { return info_; }
+  /// The ranks' memory, one space for all of them (mpi::RankMemory).
+  MemorySpace* memory_space() override { return &store_->memory(); }
   /// Asks every rank whether it knows the kernel (Runtime::serve) and its local node can run it.
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
   /// Each tile's order carries the slices it reads, its results the slices it writes; arrays
@@ -44,6 +54,7 @@ class MpiNode final : public Node {
   std::vector<mpi::RankReply> ranks_;  // each rank's local node
   std::vector<int> concurrency_;       // each rank's local workers
   NodeInfo info_;
+  std::shared_ptr<mpi::RankStore> store_;
 };
 
 }  // namespace hetero::nodes

@@ -36,22 +36,42 @@ void put_kernel(ByteWriter& writer, const KernelQuery& query) {
   put_options(writer, query.config);
 }
 
-// Calls `row(offset, bytes)` for each row of the tile's reach in `argument`'s array: in 1-D one
-// row; in 2-D each row's first `width` elements.
+// Calls `row(offset, bytes)` for each of rows [begin, end) of an array shaped like `array`: in
+// 1-D one row of those elements; in 2-D each row's first `width` elements.
+template <class Row>
+void for_each_row(const backend::ArgumentBinding& array, int dims, std::int64_t begin,
+                  std::int64_t end, Row row) {
+  const std::size_t element = array.element_bytes;
+  if (dims == 1) {
+    row(static_cast<std::size_t>(begin) * element, static_cast<std::size_t>(end - begin) * element);
+    return;
+  }
+  for (std::int64_t y = begin; y < end; ++y) {
+    row(static_cast<std::size_t>(y * array.pitch) * element,
+        static_cast<std::size_t>(array.width) * element);
+  }
+}
+
+// The same for the rows of the tile's reach in `argument`'s array.
 template <class Row>
 void for_each_row(const backend::ArgumentBinding& argument, const backend::TileRange& own,
                   Row row) {
   const backend::TileRange tile = backend::reach_of(argument, own);
-  const std::size_t element = argument.element_bytes;
-  if (tile.dims == 1) {
-    row(static_cast<std::size_t>(tile.begin) * element,
-        static_cast<std::size_t>(tile.end - tile.begin) * element);
-    return;
-  }
-  for (std::int64_t y = tile.begin; y < tile.end; ++y) {
-    row(static_cast<std::size_t>(y * argument.pitch) * element,
-        static_cast<std::size_t>(argument.width) * element);
-  }
+  for_each_row(argument, tile.dims, tile.begin, tile.end, row);
+}
+
+void put_rows(ByteWriter& writer, const KeptRows& rows) {
+  writer.put(rows.array);
+  writer.put(rows.begin);
+  writer.put(rows.end);
+}
+
+KeptRows get_rows(ByteReader& reader) {
+  KeptRows rows;
+  rows.array = reader.get<std::uint64_t>();
+  rows.begin = reader.get<std::int64_t>();
+  rows.end = reader.get<std::int64_t>();
+  return rows;
 }
 
 NodeInfo get_node_info(ByteReader& reader) {
@@ -87,6 +107,10 @@ std::vector<std::uint8_t> encode(const TileOrder& order) {
   ByteWriter writer = command(Command::tile);
   writer.put(order.slot);
   writer.put(order.tile);
+  writer.put(static_cast<std::uint32_t>(order.deliveries.size()));
+  for (const RowsDelivery& delivery : order.deliveries) {
+    writer.put(delivery.argument).put(delivery.begin).put(delivery.end).put(delivery.from);
+  }
   return std::move(writer.bytes());
 }
 
@@ -101,8 +125,11 @@ std::vector<std::uint8_t> encode(const LaunchMessage& message) {
   put_kernel(writer, message.kernel);
   writer.put(message.width);
   writer.put(message.height);
+  writer.put(static_cast<std::uint32_t>(message.dropped.size()));
+  for (const std::uint64_t id : message.dropped) writer.put(id);
   writer.put(static_cast<std::uint32_t>(message.arguments.size()));
-  for (const backend::ArgumentBinding& argument : message.arguments) {
+  for (std::size_t i = 0; i < message.arguments.size(); ++i) {
+    const backend::ArgumentBinding& argument = message.arguments[i];
     writer.put(static_cast<std::uint8_t>(argument.is_array ? 1 : 0));
     if (!argument.is_array) {
       writer.put(static_cast<std::uint32_t>(argument.scalar_bytes));
@@ -116,8 +143,33 @@ std::vector<std::uint8_t> encode(const LaunchMessage& message) {
     writer.put(argument.pitch);
     writer.put(argument.halo);
     writer.put(argument.chunk);
-    if (argument.access == Access::read_whole) writer.put_bytes(argument.data, argument.bytes());
+    const std::uint64_t id = i < message.array_ids.size() ? message.array_ids[i] : 0;
+    writer.put(id);
+    if (id == 0 && argument.access == Access::read_whole) {
+      writer.put_bytes(argument.data, argument.bytes());
+    }
   }
+  return std::move(writer.bytes());
+}
+
+std::vector<std::uint8_t> encode(const FetchRequest& request) {
+  ByteWriter writer = command(Command::fetch);
+  put_rows(writer, request.rows);
+  writer.put(request.tag);
+  return std::move(writer.bytes());
+}
+
+std::vector<std::uint8_t> encode(const PeerSend& send) {
+  ByteWriter writer = command(Command::send_rows);
+  put_rows(writer, send.rows);
+  writer.put(send.to);
+  return std::move(writer.bytes());
+}
+
+std::vector<std::uint8_t> encode_drop(std::span<const std::uint64_t> arrays) {
+  ByteWriter writer = command(Command::drop_arrays);
+  writer.put(static_cast<std::uint32_t>(arrays.size()));
+  for (const std::uint64_t id : arrays) writer.put(id);
   return std::move(writer.bytes());
 }
 
@@ -168,6 +220,14 @@ TileOrder decode_tile_order(ByteReader& reader) {
   TileOrder order;
   order.slot = reader.get<std::int32_t>();
   order.tile = reader.get<Tile>();
+  const auto deliveries = reader.get<std::uint32_t>();
+  for (std::uint32_t i = 0; i < deliveries; ++i) {
+    RowsDelivery& delivery = order.deliveries.emplace_back();
+    delivery.argument = reader.get<std::uint32_t>();
+    delivery.begin = reader.get<std::int64_t>();
+    delivery.end = reader.get<std::int64_t>();
+    delivery.from = reader.get<std::int32_t>();
+  }
   return order;
 }
 
@@ -185,8 +245,10 @@ LaunchMessage decode_launch_message(ByteReader& reader) {
   message.kernel = decode_kernel_query(reader);
   message.width = reader.get<std::int64_t>();
   message.height = reader.get<std::int64_t>();
+  message.dropped = decode_drop(reader);
   const auto count = reader.get<std::uint32_t>();
   message.arguments.resize(count);
+  message.array_ids.resize(count, 0);
   message.arrays.resize(count);
   for (std::uint32_t i = 0; i < count; ++i) {
     backend::ArgumentBinding& argument = message.arguments[i];
@@ -206,6 +268,8 @@ LaunchMessage decode_launch_message(ByteReader& reader) {
     argument.pitch = reader.get<std::int64_t>();
     argument.halo = reader.get<std::int64_t>();
     argument.chunk = reader.get<std::int64_t>();
+    message.array_ids[i] = reader.get<std::uint64_t>();
+    if (message.array_ids[i] != 0) continue;  // the rank binds its kept copy
     std::vector<std::byte>& array = message.arrays[i];
     array.resize(argument.bytes());
     argument.data = array.data();
@@ -214,21 +278,77 @@ LaunchMessage decode_launch_message(ByteReader& reader) {
   return message;
 }
 
-std::size_t slice_bytes(std::span<const backend::ArgumentBinding> arguments,
-                        const backend::TileRange& tile, AccessFilter selected) {
+FetchRequest decode_fetch_request(ByteReader& reader) {
+  FetchRequest request;
+  request.rows = get_rows(reader);
+  request.tag = reader.get<std::int32_t>();
+  return request;
+}
+
+PeerSend decode_peer_send(ByteReader& reader) {
+  PeerSend send;
+  send.rows = get_rows(reader);
+  send.to = reader.get<std::int32_t>();
+  return send;
+}
+
+std::vector<std::uint64_t> decode_drop(ByteReader& reader) {
+  const auto count = reader.get<std::uint32_t>();
+  std::vector<std::uint64_t> arrays;
+  for (std::uint32_t i = 0; i < count; ++i) arrays.push_back(reader.get<std::uint64_t>());
+  return arrays;
+}
+
+std::size_t rows_bytes(const backend::ArgumentBinding& array, int dims, std::int64_t begin,
+                       std::int64_t end) {
   std::size_t total = 0;
-  for (const backend::ArgumentBinding& argument : arguments) {
-    if (!argument.is_array || !selected(argument.access)) continue;
+  for_each_row(array, dims, begin, end, [&](std::size_t, std::size_t bytes) { total += bytes; });
+  return total;
+}
+
+void pack_rows(const backend::ArgumentBinding& array, int dims, std::int64_t begin,
+               std::int64_t end, std::vector<std::uint8_t>& bytes) {
+  const auto* base = static_cast<const std::uint8_t*>(array.data);
+  for_each_row(array, dims, begin, end, [&](std::size_t offset, std::size_t size) {
+    bytes.insert(bytes.end(), base + offset, base + offset + size);
+  });
+}
+
+void unpack_rows(const backend::ArgumentBinding& array, int dims, std::int64_t begin,
+                 std::int64_t end, ByteReader& reader) {
+  auto* base = static_cast<std::uint8_t*>(array.data);
+  for_each_row(array, dims, begin, end, [&](std::size_t offset, std::size_t size) {
+    reader.get_bytes(base + offset, size);
+  });
+}
+
+std::vector<bool> travelling(std::span<const backend::ArgumentBinding> arguments,
+                             std::span<const std::uint64_t> array_ids, AccessFilter selected) {
+  std::vector<bool> travels(arguments.size(), false);
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    const bool kept = i < array_ids.size() && array_ids[i] != 0;
+    travels[i] = arguments[i].is_array && !kept && selected(arguments[i].access);
+  }
+  return travels;
+}
+
+std::size_t slice_bytes(std::span<const backend::ArgumentBinding> arguments,
+                        const backend::TileRange& tile, const std::vector<bool>& travelling) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    const backend::ArgumentBinding& argument = arguments[i];
+    if (!travelling[i]) continue;
     for_each_row(argument, tile, [&](std::size_t, std::size_t bytes) { total += bytes; });
   }
   return total;
 }
 
 std::size_t halo_bytes(std::span<const backend::ArgumentBinding> arguments,
-                       const backend::TileRange& tile, AccessFilter selected) {
+                       const backend::TileRange& tile, const std::vector<bool>& travelling) {
   std::size_t total = 0;
-  for (const backend::ArgumentBinding& argument : arguments) {
-    if (!argument.is_array || !selected(argument.access) || argument.halo <= 0) continue;
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    const backend::ArgumentBinding& argument = arguments[i];
+    if (!travelling[i] || argument.halo <= 0) continue;
     backend::ArgumentBinding own = argument;
     own.halo = 0;
     for_each_row(argument, tile, [&](std::size_t, std::size_t bytes) { total += bytes; });
@@ -238,10 +358,11 @@ std::size_t halo_bytes(std::span<const backend::ArgumentBinding> arguments,
 }
 
 void pack_slices(std::span<const backend::ArgumentBinding> arguments,
-                 const backend::TileRange& tile, AccessFilter selected,
+                 const backend::TileRange& tile, const std::vector<bool>& travelling,
                  std::vector<std::uint8_t>& bytes) {
-  for (const backend::ArgumentBinding& argument : arguments) {
-    if (!argument.is_array || !selected(argument.access)) continue;
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    const backend::ArgumentBinding& argument = arguments[i];
+    if (!travelling[i]) continue;
     const auto* array = static_cast<const std::uint8_t*>(argument.data);
     for_each_row(argument, tile, [&](std::size_t offset, std::size_t size) {
       bytes.insert(bytes.end(), array + offset, array + offset + size);
@@ -250,9 +371,11 @@ void pack_slices(std::span<const backend::ArgumentBinding> arguments,
 }
 
 void unpack_slices(std::span<const backend::ArgumentBinding> arguments,
-                   const backend::TileRange& tile, AccessFilter selected, ByteReader& reader) {
-  for (const backend::ArgumentBinding& argument : arguments) {
-    if (!argument.is_array || !selected(argument.access)) continue;
+                   const backend::TileRange& tile, const std::vector<bool>& travelling,
+                   ByteReader& reader) {
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    const backend::ArgumentBinding& argument = arguments[i];
+    if (!travelling[i]) continue;
     auto* array = static_cast<std::uint8_t*>(argument.data);
     for_each_row(argument, tile, [&](std::size_t offset, std::size_t size) {
       reader.get_bytes(array + offset, size);

@@ -45,6 +45,8 @@ class Runtime {
   bool started() const { return started_; }
   int rank() const { return rank_; }
   int size() const { return size_; }
+  /// True on rank 0 of 2 or more ranks until finish(): the ranks still take commands.
+  bool serving() const { return started_ && !finished_ && rank_ == 0 && size_ > 1; }
   /// Empty when this process can drive remote ranks (rank 0 of 2 or more); else why not.
   std::string unavailable_reason() const;
 

@@ -135,10 +135,26 @@ struct PendingResult {
   MPI_Request requests[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
 };
 
-// A run of a user's kernel on this rank: the launch bound to the rank's own arrays.
+// A run of a user's kernel on this rank: the launch bound to the rank's own arrays, and which
+// arguments' slices travel with each tile (plain arrays) both ways.
 struct KernelRun {
-  LaunchMessage message;  // owns the arrays
+  LaunchMessage message;  // owns the plain arrays
   backend::Launch launch;
+  std::vector<bool> reads, writes;
+};
+
+// A registered array this rank keeps from run to run (rank 0 tracks which of its rows are
+// valid here): its shape as a binding, and its bytes.
+struct KeptArray {
+  backend::ArgumentBinding shape;
+  int dims = 1;
+  std::vector<std::byte> bytes;
+};
+
+// Rows on their way to another rank; the buffer lives until the send completes.
+struct PendingPeerSend {
+  std::vector<std::uint8_t> bytes;
+  MPI_Request request = MPI_REQUEST_NULL;
 };
 
 class RemoteWorker {
@@ -161,6 +177,7 @@ class RemoteWorker {
         serve_job(busy);
         continue;
       }
+      test_peer_sends();
       if (busy) {
         idle.reset();
       } else {
@@ -191,6 +208,15 @@ class RemoteWorker {
         return true;
       case Command::end_job:
         end_job();
+        return true;
+      case Command::fetch:
+        answer_fetch(decode_fetch_request(reader));
+        return true;
+      case Command::send_rows:
+        send_rows(decode_peer_send(reader));
+        return true;
+      case Command::drop_arrays:
+        for (const std::uint64_t id : decode_drop(reader)) kept_.erase(id);
         return true;
       case Command::shutdown:
         return false;
@@ -299,6 +325,7 @@ class RemoteWorker {
     std::string why;
     const auto kernel = find(message.kernel, why);
     if (!kernel) fail(why);
+    for (const std::uint64_t id : message.dropped) kept_.erase(id);
     kernel_run_ = std::make_unique<KernelRun>();
     KernelRun& run = *kernel_run_;
     run.message = std::move(message);
@@ -306,15 +333,88 @@ class RemoteWorker {
     run.launch.width = run.message.width;
     run.launch.height = run.message.height;
     run.launch.arguments = run.message.arguments;
+    for (std::size_t i = 0; i < run.launch.arguments.size(); ++i) {
+      const std::uint64_t id = run.message.array_ids[i];
+      if (id != 0) run.launch.arguments[i].data = keep(id, run.launch.arguments[i], kernel->dims);
+    }
+    run.reads = travelling(run.launch.arguments, run.message.array_ids, backend::reads_slice);
+    run.writes = travelling(run.launch.arguments, run.message.array_ids, backend::writes_slice);
     start_runner([this](NodeTrace& trace) { node_->launch(kernel_run_->launch, *queue_, trace); });
   }
 
-  // A tile order, with the slices it reads, put in place before it is queued.
+  // The kept array `id`, shaped like `argument` (made, zeroed, when it is new or its shape
+  // changed): where its bytes are.
+  void* keep(std::uint64_t id, const backend::ArgumentBinding& argument, int dims) {
+    KeptArray& array = kept_[id];
+    if (array.bytes.size() != argument.bytes() || array.shape.pitch != argument.pitch ||
+        array.shape.element_bytes != argument.element_bytes) {
+      array.bytes.assign(argument.bytes(), std::byte{0});
+    }
+    array.shape = argument;
+    array.dims = dims;
+    array.shape.data = array.bytes.data();
+    return array.bytes.data();
+  }
+
+  KeptArray& kept(std::uint64_t id) {
+    const auto it = kept_.find(id);
+    if (it == kept_.end()) {
+      fail(
+          fmt::format("rank 0 asked for rows of array {}, which this rank does not keep: are all "
+                      "ranks the same build?",
+                      id));
+    }
+    return it->second;
+  }
+
+  // A tile order, with the slices and rows it reads, put in place before it is queued: plain
+  // arrays' slices and rows from rank 0 come within the order, rows from other ranks after it.
   TileOrder take_tile(ByteReader& reader) {
     const TileOrder order = decode_tile_order(reader);
-    const backend::Launch& launch = kernel_run_->launch;
-    unpack_slices(launch.arguments, launch.range(order.tile), backend::reads_slice, reader);
+    const KernelRun& run = *kernel_run_;
+    const backend::Launch& launch = run.launch;
+    unpack_slices(launch.arguments, launch.range(order.tile), run.reads, reader);
+    for (const RowsDelivery& delivery : order.deliveries) {
+      if (delivery.argument >= launch.arguments.size()) {
+        fail("rank 0 sent rows of an argument the kernel does not have");
+      }
+      const backend::ArgumentBinding& argument = launch.arguments[delivery.argument];
+      if (delivery.from == 0) {
+        unpack_rows(argument, launch.dims(), delivery.begin, delivery.end, reader);
+        continue;
+      }
+      const std::vector<std::uint8_t> rows = receive_bytes(
+          delivery.from, kPeerTag, kReplyTimeoutS,
+          fmt::format("rank {} waiting for rows from rank {}", runtime_.rank(), delivery.from));
+      ByteReader peer(rows);
+      unpack_rows(argument, launch.dims(), delivery.begin, delivery.end, peer);
+    }
     return order;
+  }
+
+  void answer_fetch(const FetchRequest& request) {
+    const KeptArray& array = kept(request.rows.array);
+    std::vector<std::uint8_t> bytes;
+    pack_rows(array.shape, array.dims, request.rows.begin, request.rows.end, bytes);
+    send_bytes(bytes, 0, request.tag, kReplyTimeoutS, "sending rows rank 0 fetched");
+  }
+
+  // Starts sending rows to another rank; the send completes while this rank goes on (the rows
+  // are not written until the run that sends them is over).
+  void send_rows(const PeerSend& send) {
+    const KeptArray& array = kept(send.rows.array);
+    PendingPeerSend& pending = peer_sends_.emplace_back();
+    pack_rows(array.shape, array.dims, send.rows.begin, send.rows.end, pending.bytes);
+    MPI_Isend(pending.bytes.data(), static_cast<int>(pending.bytes.size()), MPI_BYTE, send.to,
+              kPeerTag, MPI_COMM_WORLD, &pending.request);
+  }
+
+  void test_peer_sends() {
+    std::erase_if(peer_sends_, [](PendingPeerSend& pending) {
+      int done = 0;
+      MPI_Test(&pending.request, &done, MPI_STATUS_IGNORE);
+      return done != 0;
+    });
   }
 
   // Makes the node `config` asks for; false (after reporting it) when it cannot be made.
@@ -357,6 +457,7 @@ class RemoteWorker {
     }
     for (const Finished& finished : queue_->take_finished(wait)) send_result(finished);
     test_sends();
+    test_peer_sends();
     if (runner_failed_.load()) {
       fail(fmt::format("its {} node failed: {}", config_.backend, local_error_));
     }
@@ -380,7 +481,7 @@ class RemoteWorker {
     const void* payload = nullptr;
     std::size_t payload_bytes = 0;
     const backend::Launch& launch = kernel_run_->launch;
-    pack_slices(launch.arguments, launch.range(tile), backend::writes_slice, result.slices);
+    pack_slices(launch.arguments, launch.range(tile), kernel_run_->writes, result.slices);
     payload = result.slices.data();
     payload_bytes = result.slices.size();
     const std::uint64_t work = launch.work_units(tile);
@@ -419,8 +520,9 @@ class RemoteWorker {
     }
     Backoff backoff(kIdlePollMaxUs);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!pending_.empty()) {
+    while (!pending_.empty() || !peer_sends_.empty()) {
       test_sends();
+      test_peer_sends();
       if (std::chrono::steady_clock::now() > deadline) {
         runtime_.abort_all(fmt::format(
             "rank {}: rank 0 took no result for 30 s at the end of a job", runtime_.rank()));
@@ -464,6 +566,8 @@ class RemoteWorker {
   std::atomic<bool> runner_failed_{false};
   bool running_ = false;
   std::list<PendingResult> pending_;
+  std::list<PendingPeerSend> peer_sends_;
+  std::map<std::uint64_t, KeptArray> kept_;
   std::int64_t results_sent_ = 0;
   std::uint8_t heartbeat_[1] = {};
   MPI_Request heartbeat_request_ = MPI_REQUEST_NULL;

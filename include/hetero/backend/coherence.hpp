@@ -23,7 +23,7 @@ enum class WriteBack : std::uint8_t {
 
 /// The bytes one registered array moved, each way, by cause (indexed by TransferCause).
 struct ArrayTransfers {
-  std::array<std::uint64_t, 4> to_device{}, to_host{};
+  std::array<std::uint64_t, 5> to_device{}, to_host{};
   std::uint64_t to_device_by(TransferCause cause) const {
     return to_device[static_cast<std::size_t>(cause)];
   }
