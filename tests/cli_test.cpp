@@ -137,7 +137,7 @@ TEST_F(CliTest, TriadIsPlannedOnceEveryNodesRateIsKnownAndExplainsThePlan) {
   // Three runs: the first teaches the model each node's rate (a fresh cache directory), the
   // later ones are planned; --explain prints each plan before its run.
   const CliResult result =
-      cli("render --workload triad --size 8000000 --steps 3 --backend serial,threads --share "
+      cli("render --workload triad --size 16000000 --steps 3 --backend serial,threads --share "
           "--explain --json -");
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_NE(result.err.find("plan: serial takes"), std::string::npos) << result.err;
@@ -322,6 +322,32 @@ TEST_F(CliTest, CompareRunsAWorkloadOnEachBackendAgainstSerial) {
     EXPECT_DOUBLE_EQ(wall["median_s"].get<double>(), (first + second) / 2);
     EXPECT_DOUBLE_EQ(wall["stddev_s"].get<double>(), std::abs(first - second) / std::sqrt(2.0));
     EXPECT_GT(row["gunits_per_s"].get<double>(), 0);
+  }
+}
+
+// scale --workload heat: strong and weak studies of the kernel workload, the weak one's grid
+// growing with the workers, each point's field identical to its reference, and each node's
+// share of wall time on its link.
+TEST_F(CliTest, ScaleStudiesAWorkloadStrongAndWeak) {
+  const CliResult result =
+      cli("scale --workload heat --size 40x30 --steps 4 --backend threads --workers 1,2 "
+          "--study both --repeat 1 --warmup 0 --json -");
+  ASSERT_EQ(result.status, 0) << result.err;
+  const auto document = nlohmann::json::parse(result.out);
+  EXPECT_EQ(document["workload"], "heat");
+  EXPECT_EQ(document["policy"], "static");
+  ASSERT_EQ(document["studies"].size(), 2U);
+  for (const auto& study : document["studies"]) {
+    ASSERT_EQ(study["points"].size(), 2U) << study.dump();
+    const bool weak = study["study"] == "weak";
+    for (const auto& point : study["points"]) {
+      EXPECT_TRUE(point["identical_to_reference"].get<bool>()) << point.dump();
+      const int workers = point["workers"];
+      EXPECT_EQ(point["size"], weak ? 30 * workers : 30) << point.dump();
+      EXPECT_EQ(point["iterations"], 40 * point["size"].get<int>() * 4) << point.dump();
+      ASSERT_TRUE(point["link_share"].contains("threads")) << point.dump();
+      EXPECT_GE(point["link_share"]["threads"].get<double>(), 0.0);
+    }
   }
 }
 
@@ -685,6 +711,11 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"render --out '" + (folder_ / "image.jpg").string() + "'", "ending in .png"},
       {"compare --out '" + (folder_ / "image").string() + "'", "ending in .png"},
       {"scale --device-memory 12..5M", "--device-memory"},
+      {"scale --workload heat --sweep tile", "--sweep tile sweeps the mandelbrot job"},
+      {"scale --workload heat --preset seed", "--preset is an option of the mandelbrot"},
+      {"scale --workload triad --size 0", "give 1 or more elements"},
+      {"scale --size 64x48", "add --workload heat or --workload triad"},
+      {"scale --workload weather", "the workloads are mandelbrot, heat and triad"},
       {"render --out '" + (folder_ / "no" / "such" / "dir.png").string() + "'", "cannot write"},
       {"render --out '" + folder_named_png.string() + "'", "directory"},
       {"render --json '" + (folder_ / "no" / "report.json").string() + "'", "cannot write"},

@@ -17,9 +17,16 @@ export HETERO_CACHE_DIR="$work/cache"
   --warmup 0 >/dev/null
 "$hetero" compare --preset seed --width 80 --height 60 --repeat 1 --json "$work/compare.json" >/dev/null
 "$hetero" render --preset seed --width 80 --height 60 --backend serial,threads --trace "$work/trace.json" -q
-for kind in scale compare trace; do
-  /usr/bin/python3 "$plot" "$kind" "$work/$kind.json" -o "$work/$kind.png"
-  test "$(head -c 4 "$work/$kind.png" | tail -c 3)" = "PNG"
+# The kernel workloads: a scaling study of heat and a comparison of triad.
+"$hetero" scale --workload heat --size 48x40 --steps 3 --backend threads --workers 1,2 \
+  --repeat 1 --warmup 0 --json "$work/heat-scale.json" >/dev/null
+"$hetero" compare --workload triad --size 100000 --steps 2 --backend serial,threads --repeat 1 \
+  --json "$work/triad-compare.json" >/dev/null
+for chart in scale:scale compare:compare trace:trace scale:heat-scale compare:triad-compare; do
+  kind=${chart%%:*}
+  name=${chart#*:}
+  /usr/bin/python3 "$plot" "$kind" "$work/$name.json" -o "$work/$name.png"
+  test "$(head -c 4 "$work/$name.png" | tail -c 3)" = "PNG"
 done
 grep -q '^strong,threads,1,' "$work/scale.csv"
 # An unwritable output is one line and exit status 2, not a traceback.

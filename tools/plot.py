@@ -2,9 +2,13 @@
 """Charts from hetero's JSON output (Debian's python3-matplotlib).
 
   plot.py scale   SCALE.json   -o scaling.png   speed-up and efficiency against workers, with the
-                                                Amdahl fit (from `hetero scale --json`)
+                                                Amdahl fit, and for a kernel workload each
+                                                node's share of wall time on its link (from
+                                                `hetero scale [--workload heat|triad] --json`)
   plot.py compare COMPARE.json -o compare.png   Giter/s per backend against the machine's
-                                                port-bound limit (from `hetero compare --json`)
+                                                port-bound limit, or a kernel workload's
+                                                G units/s per backend (from `hetero compare
+                                                [--workload heat|triad] --json`)
   plot.py trace   TRACE.json   -o gantt.png     per-node, per-lane timeline of one run (from
                                                 `hetero render --trace`)
 """
@@ -44,12 +48,37 @@ def expect_schema(document, schema, path):
              f"make it with the matching hetero command and --json")
 
 
+def work_title(document):
+    """What a scale study computed: the Mandelbrot job, or a kernel workload."""
+    if "work" in document:
+        return document["work"]
+    job = document["job"]
+    return (f"{job['preset']} {job['width']}x{job['height']}, max-iter {job['max_iter']}, "
+            f"{job['precision']} {job['mode']}")
+
+
+def plot_link_shares(axis, studies):
+    """Each node's share of wall time on its link, per set, against the workers."""
+    for study in studies:
+        nodes = sorted({n for p in study["points"] for n in p.get("link_share", {})})
+        for node in nodes:
+            points = [p for p in study["points"] if node in p.get("link_share", {})]
+            axis.plot([p["workers"] for p in points],
+                      [100 * p["link_share"][node] for p in points], "o-",
+                      label=f"{study['backend']}: {node}")
+    axis.set(xlabel="workers", ylabel="% of wall time copying", title="link share per node")
+    axis.set_ylim(bottom=0)
+    axis.legend(fontsize=7)
+
+
 def plot_scale(document, out):
     studies = [s for s in document["studies"] if s["study"] == "strong" and s["points"]]
     if not studies:
         fail("plot.py: error: the study has no strong-scaling points; run `hetero scale "
              "--study strong`")
-    figure, (speedup_axis, efficiency_axis) = plt.subplots(1, 2, figsize=(11, 4.5))
+    workload = document.get("workload", "mandelbrot") != "mandelbrot"
+    figure, axes = plt.subplots(1, 3 if workload else 2, figsize=(16 if workload else 11, 4.5))
+    speedup_axis, efficiency_axis = axes[0], axes[1]
     max_workers = max(p["workers"] for s in studies for p in s["points"])
     for study in studies:
         workers = [p["workers"] for p in study["points"]]
@@ -73,9 +102,9 @@ def plot_scale(document, out):
                         title="parallel efficiency")
     speedup_axis.legend(fontsize=8)
     efficiency_axis.legend(fontsize=8)
-    job = document["job"]
-    figure.suptitle(f"hetero scale: {job['preset']} {job['width']}x{job['height']}, "
-                    f"max-iter {job['max_iter']}, {job['precision']} {job['mode']} on "
+    if workload:
+        plot_link_shares(axes[2], studies)
+    figure.suptitle(f"hetero scale: {work_title(document)}, policy {document['policy']} on "
                     f"{document['host']['cpu']}", fontsize=9)
     figure.tight_layout()
     figure.savefig(out, dpi=110)
@@ -104,6 +133,24 @@ def plot_compare(document, out):
     axis.set(ylabel="Giter/s (median)", title=f"hetero compare: {job['preset']} "
              f"{job['width']}x{job['height']}, max-iter {job['max_iter']}, "
              f"{job['precision']} {job['mode']}")
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+
+
+def plot_compare_workload(document, out):
+    rows = document["backends"]
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    bars = axis.bar([r["backend"] for r in rows], [r["gunits_per_s"] for r in rows],
+                    color="#3b75af")
+    for bar, row in zip(bars, rows):
+        axis.annotate(f"{row['gunits_per_s']:.2f}\n{row['speedup']:.1f}x\n"
+                      f"{row['link_bytes_last_run'] / 1e6:.1f} MB",
+                      (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                      ha="center", va="bottom", fontsize=8)
+    axis.set(ylabel="G units/s (median)",
+             title=f"hetero compare: {document['workload']}, each backend alone "
+                   f"(speed-up over serial, link bytes of the last run)")
+    axis.set_ylim(top=1.25 * max(r["gunits_per_s"] for r in rows))
     figure.tight_layout()
     figure.savefig(out, dpi=110)
 
@@ -150,8 +197,11 @@ def main():
             expect_schema(document, "hetero.scale", args.input)
             plot_scale(document, args.out)
         elif args.kind == "compare":
-            expect_schema(document, "hetero.compare", args.input)
-            plot_compare(document, args.out)
+            if isinstance(document, dict) and document.get("schema") == "hetero.compare_workload":
+                plot_compare_workload(document, args.out)
+            else:
+                expect_schema(document, "hetero.compare", args.input)
+                plot_compare(document, args.out)
         else:
             plot_trace(document, args.out)
     except OSError as error:

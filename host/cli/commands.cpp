@@ -30,8 +30,6 @@
 namespace hetero::cli {
 namespace {
 
-constexpr std::int64_t kInt64Min = std::numeric_limits<std::int64_t>::min();
-constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 // The tutorial's published time for the seed preset in pure Python on one core.
 constexpr double kSeedPythonSeconds = 11.0;
 // compare's untimed runs per measurement before the timed ones (a JIT compile, first touches).
@@ -461,7 +459,9 @@ int run_workloads() {
       "triad       a = b + s * c, bandwidth-bound: --size N floats (16777216), --steps R runs over "
       "the same arrays (5); --explain\n"
       "every workload: --backend, --policy, --tile, --share, --fallback, --threads, --device, "
-      "--device-memory, --json, --quiet (mandelbrot also --out, --trace; heat --out)\n");
+      "--device-memory, --json, --quiet (mandelbrot also --out, --trace; heat --out)\n"
+      "render, compare and scale take --workload NAME (scale's weak study grows heat's height "
+      "and triad's elements with the workers)\n");
   return 0;
 }
 
@@ -542,16 +542,6 @@ int run_probe(const ProbeOptions& options) {
 
 namespace {
 
-// "WIDTHxHEIGHT" as two integers.
-std::pair<std::int64_t, std::int64_t> parse_size(const std::string& text) {
-  const auto x = text.find('x');
-  if (x == std::string::npos) {
-    throw UsageError(fmt::format("--size '{}': give WIDTHxHEIGHT, e.g. 1024x768", text));
-  }
-  return {parse_integer("--size", text.substr(0, x), 1, kInt64Max),
-          parse_integer("--size", text.substr(x + 1), 1, kInt64Max)};
-}
-
 // What every workload's render does with the common options: the runtime's options, and the
 // report written as JSON (a file, or stdout alone) or printed as a table.
 RuntimeOptions runtime_options_of(const RenderOptions& options) {
@@ -601,29 +591,6 @@ class ReportOutput {
   bool began_ = false;
 };
 
-// A kernel workload (heat, triad) refuses the Mandelbrot options the command line gave.
-void refuse_mandelbrot_options(const std::vector<std::string>& given, std::string_view workload) {
-  if (given.empty()) return;
-  throw UsageError(
-      fmt::format("{} is an option of the mandelbrot workload; {} takes --size and --steps",
-                  given.front(), workload));
-}
-
-// The Mandelbrot job refuses an unknown workload's name, and the first kernel-workload option
-// given (`given`: its name, or nullptr when none was).
-void check_mandelbrot_workload(std::string_view workload, const char* given) {
-  if (workload != "mandelbrot") {
-    throw UsageError(fmt::format(
-        "unknown workload '{}': the workloads are mandelbrot, heat and triad", workload));
-  }
-  if (given != nullptr) {
-    throw UsageError(fmt::format(
-        "{} is an option of the heat and triad workloads; add --workload heat or --workload "
-        "triad",
-        given));
-  }
-}
-
 // The options of a kernel workload's runs, and its refusal of what belongs to Mandelbrot.
 LaunchOptions workload_launch(const RenderOptions& options, Policy default_policy) {
   refuse_mandelbrot_options(options.mandelbrot_options, options.workload);
@@ -662,10 +629,7 @@ HeatCheckpoints heat_checkpoints(const RenderOptions& options) {
 // The heat workload: runs of its step kernel on the nodes, the final field as a PNG.
 int run_heat_render(const RenderOptions& options) {
   const LaunchOptions launch = workload_launch(options, Policy::static_split);
-  HeatSpec spec;
-  if (options.size) std::tie(spec.width, spec.height) = parse_size(*options.size);
-  if (options.steps) spec.steps = parse_integer("--steps", *options.steps, kInt64Min, kInt64Max);
-  validate(spec);
+  const HeatSpec spec = KernelWorkload::parse("heat", options.size, options.steps).heat_spec;
   const HeatCheckpoints checkpoints = heat_checkpoints(options);
   std::unique_ptr<OutputFile> png_file;
   if (options.out) png_file = std::make_unique<OutputFile>(*options.out);
@@ -691,10 +655,7 @@ int run_triad_render(const RenderOptions& options) {
         "triad draws nothing and keeps no checkpoints: drop --out, --journal, "
         "--resume and --checkpoint-every");
   }
-  TriadSpec spec;
-  if (options.size) spec.elements = parse_integer("--size", *options.size, kInt64Min, kInt64Max);
-  if (options.steps) spec.runs = parse_integer("--steps", *options.steps, kInt64Min, kInt64Max);
-  validate(spec);
+  const TriadSpec spec = KernelWorkload::parse("triad", options.size, options.steps).triad_spec;
   ReportOutput report(options);
   Runtime runtime(runtime_options_of(options));
   note_unused_node_options(options.job, runtime.nodes());
@@ -705,6 +666,26 @@ int run_triad_render(const RenderOptions& options) {
 }
 
 }  // namespace
+
+void refuse_mandelbrot_options(const std::vector<std::string>& given, std::string_view workload) {
+  if (given.empty()) return;
+  throw UsageError(
+      fmt::format("{} is an option of the mandelbrot workload; {} takes --size and --steps",
+                  given.front(), workload));
+}
+
+void check_mandelbrot_workload(std::string_view workload, const char* given) {
+  if (workload != "mandelbrot") {
+    throw UsageError(fmt::format(
+        "unknown workload '{}': the workloads are mandelbrot, heat and triad", workload));
+  }
+  if (given != nullptr) {
+    throw UsageError(fmt::format(
+        "{} is an option of the heat and triad workloads; add --workload heat or --workload "
+        "triad",
+        given));
+  }
+}
 
 int run_render(const RenderOptions& options) {
   if (options.workload == "heat") return run_heat_render(options);
@@ -813,42 +794,15 @@ int run_compare_workload(const CompareOptions& options) {
   std::vector<std::string> names = with_serial_first(chosen);
   std::erase(names, "mpi");  // its ranks would need the workload's kernel served: render it
 
-  const bool heat = options.workload == "heat";
-  HeatSpec heat_spec;
-  TriadSpec triad_spec;
-  if (heat) {
-    if (options.size) std::tie(heat_spec.width, heat_spec.height) = parse_size(*options.size);
-    if (options.steps)
-      heat_spec.steps = parse_integer("--steps", *options.steps, kInt64Min, kInt64Max);
-    validate(heat_spec);
-  } else {
-    if (options.size)
-      triad_spec.elements = parse_integer("--size", *options.size, kInt64Min, kInt64Max);
-    if (options.steps)
-      triad_spec.runs = parse_integer("--steps", *options.steps, kInt64Min, kInt64Max);
-    validate(triad_spec);
-  }
+  const KernelWorkload workload =
+      KernelWorkload::parse(options.workload, options.size, options.steps);
+  LaunchOptions launch;  // each backend alone: no plan to make
+  launch.policy = workload.default_policy();
   Output json(options.json);
   std::FILE* log = json.to_stdout() ? stderr : stdout;
   chosen.say();
-  const auto run_once = [&](Runtime& runtime) {
-    if (heat) return run_heat(runtime, heat_spec).report;
-    LaunchOptions dynamic;  // each backend alone: no plan to make
-    TriadResult triad = run_triad(runtime, triad_spec, dynamic);
-    Report all = triad.runs.back();  // its nodes and checksum; the runs' time and work summed
-    all.wall_s = 0;
-    all.iterations = 0;
-    for (const Report& run : triad.runs) {
-      all.wall_s += run.wall_s;
-      all.iterations += run.iterations;
-    }
-    return all;
-  };
-  fmt::print(
-      log, "{} {}, median of {} run(s) per backend, after one warm-up run\n", options.workload,
-      heat ? fmt::format("{}x{}, {} steps", heat_spec.width, heat_spec.height, heat_spec.steps)
-           : fmt::format("{} floats, {} runs", triad_spec.elements, triad_spec.runs),
-      repeat);
+  fmt::print(log, "{}, median of {} run(s) per backend, after one warm-up run\n",
+             workload.describe(), repeat);
   fmt::print(log, "{:<8} {:>5} {:>10} {:>10} {:>10} {:>10} {:>9} {:>12} {}\n", "backend", "lanes",
              "median s", "min s", "max s", "G units/s", "speed-up", "link MB last",
              "checksum identical");
@@ -860,11 +814,11 @@ int run_compare_workload(const CompareOptions& options) {
     const std::optional<NodeInfo> info = runnable(registry, name, node_opts, log);
     if (!info) continue;
     Runtime runtime(exactly({{name, node_opts}}));
-    run_once(runtime);  // warm-up: kernel builds, first touches
+    workload.run(runtime, launch);  // warm-up: kernel builds, first touches
     WorkloadRuns runs;
     for (int i = 0; i < repeat; ++i) {
       if (stop_flag().load()) throw Cancelled("stopped during " + name);
-      runs.last = run_once(runtime);
+      runs.last = workload.run(runtime, launch);
       runs.seconds.push_back(runs.last.wall_s);
     }
     const TimingSummary timing = summarize(runs.seconds);

@@ -67,12 +67,15 @@ struct CompareOptions {
 
 struct ScaleOptions {
   JobOptions job;
+  std::string workload = "mandelbrot";          ///< mandelbrot, heat or triad
+  std::optional<std::string> size, steps;       ///< as for render
+  std::vector<std::string> mandelbrot_options;  ///< given on the command line
   std::string backends = "all";  ///< NAME or A+B (a co-scheduled set), comma separated
   bool fallback = false;         ///< leave out backends that cannot run here, saying so
   std::string workers;           ///< comma-separated worker counts; empty: 1, 2, 4, ... cores
   std::string study = "strong";  ///< strong, weak or both
   std::string sweep;             ///< "tile": sweep the tile size instead
-  std::string policy = "dynamic";
+  std::string policy;            ///< empty: dynamic (mandelbrot), static (heat), dynamic (triad)
   std::string repeat = "5";
   std::string warmup = "1";
   std::optional<std::string> json, csv;
@@ -118,6 +121,12 @@ int run_probe(const ProbeOptions& options);
 int run_render(const RenderOptions& options);
 int run_compare(const CompareOptions& options);
 int run_scale(const ScaleOptions& options);
+
+/// A kernel workload (heat, triad) refuses the Mandelbrot options the command line gave.
+void refuse_mandelbrot_options(const std::vector<std::string>& given, std::string_view workload);
+/// The Mandelbrot job refuses an unknown workload's name, and the first kernel-workload option
+/// given (`given`: its name, or nullptr when none was).
+void check_mandelbrot_workload(std::string_view workload, const char* given);
 int run_project(const ProjectOptions& options);
 /// Lists the workloads render runs, each with its own options.
 int run_workloads();

@@ -274,13 +274,20 @@ int main(int argc, char** argv) {
   scale_cmd->add_option("--study", scale.study, "strong, weak (Gustafson) or both")
       ->capture_default_str();
   scale_cmd->add_option("--sweep", scale.sweep, "tile: efficiency against the tile size");
-  scale_cmd->add_option("--policy", scale.policy, "Policy of every run")->capture_default_str();
+  scale_cmd->add_option("--policy", scale.policy,
+                        "Policy of every run (default: dynamic; heat: static, bands stay)");
   scale_cmd->add_option("--repeat", scale.repeat, "Timed runs per point")->capture_default_str();
   scale_cmd->add_option("--warmup", scale.warmup, "Untimed runs per point")->capture_default_str();
   scale_cmd->add_flag("--fallback", scale.fallback,
                       "Leave out backends that cannot run here, and say so");
   scale_cmd->add_option("--json", scale.json, "Write the study as JSON ('-': stdout alone)");
   scale_cmd->add_option("--csv", scale.csv, "Write the points as CSV");
+  scale_cmd->add_option("--workload", scale.workload, "mandelbrot, heat or triad")
+      ->capture_default_str();
+  scale_cmd->add_option("--size", scale.size,
+                        "Heat: WIDTHxHEIGHT; triad: elements (the weak study grows heat's "
+                        "height and triad's elements with the workers)");
+  scale_cmd->add_option("--steps", scale.steps, "Heat: time steps; triad: runs per repeat");
 
   ProjectOptions project;
   CLI::App* project_cmd = app.add_subcommand(
@@ -358,7 +365,10 @@ int main(int argc, char** argv) {
       }
       return run_compare(compare);
     }
-    if (*scale_cmd) return run_scale(scale);
+    if (*scale_cmd) {
+      scale.mandelbrot_options = mandelbrot_options_given(*scale_cmd, {});
+      return run_scale(scale);
+    }
     if (*project_cmd) return run_project(project);
     if (*workloads_cmd) return run_workloads();
   } catch (const hetero::Cancelled& e) {

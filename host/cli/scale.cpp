@@ -1,4 +1,5 @@
-// hetero scale: strong and weak scaling per backend and co-scheduled set, and tile sweeps.
+// hetero scale: strong and weak scaling per backend and co-scheduled set, of the Mandelbrot job
+// or a kernel workload (heat, triad), and tile sweeps.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -29,42 +30,143 @@ struct Setup {
 
 struct Measurement {
   TimingSummary timing;
-  std::uint64_t iterations = 0;
+  std::uint64_t iterations = 0;  ///< iterations, or a kernel workload's work units
   Checksum checksum;
   int lanes = 0;
+  /// Per node of the last run: the fraction of its wall time the node spent copying over its
+  /// link.
+  std::vector<std::pair<std::string, double>> link_share;
+};
+
+// What a study runs at each point: the Mandelbrot job or a kernel workload, grown `factor`
+// times in the weak study (the job's and heat's height, triad's elements).
+class StudyWork {
+ public:
+  explicit StudyWork(const JobSpec& job) : job_(job) {}
+  explicit StudyWork(const KernelWorkload& kernel) : kernel_(kernel) {}
+
+  bool is_job() const { return !kernel_.has_value(); }
+  const JobSpec& job() const { return job_; }
+  StudyWork grown(int factor) const {
+    if (kernel_) return StudyWork(kernel_->grown(factor));
+    JobSpec taller = job_;
+    taller.height *= factor;
+    return StudyWork(taller);
+  }
+  std::int64_t size() const { return kernel_ ? kernel_->size() : job_.height; }
+  /// What the study computes, for its first line.
+  std::string describe() const {
+    if (kernel_) return kernel_->describe();
+    return fmt::format("{} {}x{}, max-iter {}, {} {}", job_.preset, job_.width, job_.height,
+                       job_.max_iter, to_string(job_.precision), to_string(job_.mode));
+  }
+  const char* rate_unit() const { return kernel_ ? "G units/s" : "Giter/s"; }
+  /// The policy of a run on `nodes` nodes when none was asked for: dynamic for the job (and
+  /// for one node under auto, which has nothing to plan), the workload's own otherwise.
+  Policy policy(std::optional<Policy> asked, std::size_t nodes) const {
+    if (!kernel_) {
+      const Policy policy = asked.value_or(Policy::dynamic);
+      return nodes > 1 || policy != Policy::automatic ? policy : Policy::dynamic;
+    }
+    return asked.value_or(kernel_->default_policy());
+  }
+
+  /// `warmup` untimed runs, then `repeat` timed ones; the last run's figures.
+  Measurement measure(Runtime& runtime, Policy policy, std::int64_t tile, int warmup,
+                      int repeat) const {
+    Report last;
+    TimingSummary timing;
+    if (kernel_) {
+      LaunchOptions options;
+      options.policy = policy;
+      options.tile = tile;
+      options.stop = &stop_flag();
+      std::vector<double> seconds;
+      for (int i = 0; i < warmup + repeat; ++i) {
+        last = kernel_->run(runtime, options);
+        if (i >= warmup) seconds.push_back(last.wall_s);
+      }
+      timing = summarize(std::move(seconds));
+    } else {
+      RunOptions options;
+      options.policy = policy;
+      options.tile_pixels = tile;
+      options.stop = &stop_flag();
+      TimedRuns measured = runtime.time(Job(job_), options, warmup, repeat);
+      timing = std::move(measured.timing);
+      last = std::move(measured.last.report);
+    }
+    Measurement m{std::move(timing), last.iterations, last.checksum, runtime.lanes(), {}};
+    for (const NodeReport& node : last.nodes) {
+      m.link_share.emplace_back(node.name, last.wall_s > 0 ? node.transfer_s / last.wall_s : 0);
+    }
+    return m;
+  }
+
+  /// The checksum of one run on the threads node over every hardware thread: the reference of
+  /// the weak study's larger sizes (a serial run of them would cost the workers' count times
+  /// the baseline).
+  Checksum reference() const {
+    RuntimeOptions options;
+    options.nodes = {"threads"};
+    Runtime runtime(options);
+    if (kernel_) {
+      LaunchOptions launch;
+      launch.policy = kernel_->default_policy();
+      launch.stop = &stop_flag();
+      return kernel_->run(runtime, launch).checksum;
+    }
+    RunOptions run_options;
+    run_options.stop = &stop_flag();
+    return runtime.run(Job(job_), run_options).report.checksum;
+  }
+
+ private:
+  JobSpec job_;
+  std::optional<KernelWorkload> kernel_;
 };
 
 // Measures each point of a study, saying on the terminal which one runs.
 class Scaler {
  public:
-  Scaler(Policy policy, int repeat, int warmup, PointProgress& progress)
+  Scaler(std::optional<Policy> policy, int repeat, int warmup, PointProgress& progress)
       : policy_(policy), repeat_(repeat), warmup_(warmup), progress_(progress) {}
 
-  /// The point `setup` on `spec`, named `what` in the progress line.
-  Measurement measure(const std::string& what, const Setup& setup, const JobSpec& spec,
+  /// The point `setup` on `work`, named `what` in the progress line.
+  Measurement measure(const std::string& what, const Setup& setup, const StudyWork& work,
                       std::int64_t tile = 0) const {
     std::vector<NodeSpec> nodes;
     for (std::size_t i = 0; i < setup.names.size(); ++i) {
       nodes.push_back({setup.names[i], setup.options[i]});
     }
     Runtime runtime(exactly(std::move(nodes)));
-    RunOptions options;
-    options.policy =
-        setup.names.size() > 1 || policy_ != Policy::automatic ? policy_ : Policy::dynamic;
-    options.tile_pixels = tile;
-    options.stop = &stop_flag();
     progress_.begin(fmt::format("{}, {} warm-up + {} timed runs", what, warmup_, repeat_));
-    const TimedRuns measured = runtime.time(Job(spec), options, warmup_, repeat_);
+    Measurement m =
+        work.measure(runtime, work.policy(policy_, setup.names.size()), tile, warmup_, repeat_);
     progress_.end();
-    return {measured.timing, measured.last.report.iterations, measured.last.report.checksum,
-            runtime.lanes()};
+    return m;
   }
 
  private:
-  Policy policy_;
+  std::optional<Policy> policy_;
   int repeat_, warmup_;
   PointProgress& progress_;
 };
+
+// "opencl 3.1%, threads 0.0%": each node's share of wall time on its link.
+std::string link_shares_text(const Measurement& m) {
+  std::string text;
+  for (const auto& [name, share] : m.link_share) {
+    text += fmt::format("{}{} {:.1f}%", text.empty() ? "" : ", ", name, 100 * share);
+  }
+  return text;
+}
+
+nlohmann::json link_shares_json(const Measurement& m) {
+  nlohmann::json shares = nlohmann::json::object();
+  for (const auto& [name, share] : m.link_share) shares[name] = share;
+  return shares;
+}
 
 // The tile sizes of a tile sweep: 1, 4, 16, ... tiles (at most 65536).
 std::vector<std::int64_t> sweep_tile_sizes(const JobSpec& spec) {
@@ -163,11 +265,31 @@ std::optional<Setup> setup_for(const std::vector<std::string>& names, int worker
 
 }  // namespace
 
+// The work of every point: the Mandelbrot job, or the kernel workload --workload names (with
+// its --size and --steps, refusing the job's options).
+StudyWork study_work(const ScaleOptions& options) {
+  if (options.workload == "heat" || options.workload == "triad") {
+    refuse_mandelbrot_options(options.mandelbrot_options, options.workload);
+    if (!options.sweep.empty()) {
+      throw UsageError(fmt::format(
+          "--sweep tile sweeps the mandelbrot job's tiles: drop --sweep, or --workload {}",
+          options.workload));
+    }
+    return StudyWork(KernelWorkload::parse(options.workload, options.size, options.steps));
+  }
+  check_mandelbrot_workload(options.workload, options.size    ? "--size"
+                                              : options.steps ? "--steps"
+                                                              : nullptr);
+  return StudyWork(resolve_job(options.job.request()));
+}
+
 int run_scale(const ScaleOptions& options) {
-  const JobSpec spec = resolve_job(options.job.request());
+  const StudyWork work = study_work(options);
+  const JobSpec& spec = work.job();
   const int repeat = static_cast<int>(parse_integer("--repeat", options.repeat, 1, 1000));
   const int warmup = static_cast<int>(parse_integer("--warmup", options.warmup, 0, 100));
-  const Policy policy = parse_policy(options.policy);
+  const std::optional<Policy> asked_policy =
+      options.policy.empty() ? std::nullopt : std::optional(parse_policy(options.policy));
   if (options.study != "strong" && options.study != "weak" && options.study != "both") {
     throw UsageError(fmt::format("unknown study '{}': use strong, weak or both", options.study));
   }
@@ -201,46 +323,43 @@ int run_scale(const ScaleOptions& options) {
     }
   }
   PointProgress progress("scale", point_count, true);
-  const Scaler scaler(policy, repeat, warmup, progress);
+  const Scaler scaler(asked_policy, repeat, warmup, progress);
   Setup serial_setup{{"serial"}, {base}};
   serial_setup.options[0].workers = 1;
-  const Measurement baseline = scaler.measure("baseline: serial, 1 worker", serial_setup, spec);
+  const Measurement baseline = scaler.measure("baseline: serial, 1 worker", serial_setup, work);
   const double serial_giters =
       static_cast<double>(baseline.iterations) / baseline.timing.median_s * 1e-9;
-  fmt::print(log, "{} {}x{}, max-iter {}, {} {}, policy {}, {} warm-up + {} timed runs per point\n",
-             spec.preset, spec.width, spec.height, spec.max_iter, to_string(spec.precision),
-             to_string(spec.mode), to_string(policy), warmup, repeat);
-  fmt::print(log, "baseline: serial {:.4f} s (min {:.4f}, max {:.4f}), {:.3f} Giter/s\n",
-             baseline.timing.median_s, baseline.timing.min_s, baseline.timing.max_s, serial_giters);
+  const Policy policy = work.policy(asked_policy, 2);  // as sets of nodes run
+  fmt::print(log, "{}, policy {}, {} warm-up + {} timed runs per point\n", work.describe(),
+             to_string(policy), warmup, repeat);
+  fmt::print(log, "baseline: serial {:.4f} s (min {:.4f}, max {:.4f}), {:.3f} {}\n",
+             baseline.timing.median_s, baseline.timing.min_s, baseline.timing.max_s, serial_giters,
+             work.rate_unit());
 
   nlohmann::json studies = nlohmann::json::array();
   std::string csv =
       "study,backend,workers,tile_pixels,min_s,median_s,max_s,noisy,iterations,"
-      "giters_per_s,speedup,efficiency,serial_fraction\n";
+      "giters_per_s,speedup,efficiency,serial_fraction,link_share\n";
   auto csv_row = [&](std::string_view study, const std::string& backend, int p, std::int64_t tile,
                      const Measurement& m, double giters, double speedup, double efficiency,
                      double fraction) {
-    csv += fmt::format("{},{},{},{},{:.6f},{:.6f},{:.6f},{},{},{:.6f},{:.6f},{:.6f},{:.6f}\n",
+    std::string shares;
+    for (const auto& [name, share] : m.link_share) {
+      shares += fmt::format("{}{}={:.6f}", shares.empty() ? "" : ";", name, share);
+    }
+    csv += fmt::format("{},{},{},{},{:.6f},{:.6f},{:.6f},{},{},{:.6f},{:.6f},{:.6f},{:.6f},{}\n",
                        study, backend, p, tile, m.timing.min_s, m.timing.median_s, m.timing.max_s,
-                       m.timing.noisy ? 1 : 0, m.iterations, giters, speedup, efficiency, fraction);
+                       m.timing.noisy ? 1 : 0, m.iterations, giters, speedup, efficiency, fraction,
+                       shares);
   };
   bool identical = true;
-  // The checksum each job must give: the serial baseline's for the job itself; for the weak
-  // study's taller images, one run on the threads node over every hardware thread, once per
-  // height (a serial run of them would cost the workers' count times the baseline).
-  std::map<std::int64_t, Checksum> references{{spec.height, baseline.checksum}};
-  const auto reference_of = [&](const JobSpec& job) -> const Checksum& {
-    if (const auto it = references.find(job.height); it != references.end()) return it->second;
-    RuntimeOptions runtime_options;
-    runtime_options.nodes = {"threads"};
-    Runtime reference(runtime_options);
-    RunOptions run_options;
-    run_options.stop = &stop_flag();
-    return references.emplace(job.height, reference.run(Job(job), run_options).report.checksum)
-        .first->second;
-  };
-  const auto check = [&](const JobSpec& job, const Measurement& m) {
-    const bool same = m.checksum == reference_of(job);
+  // The checksum each point must give: the serial baseline's for the work itself; for the weak
+  // study's larger sizes, StudyWork::reference(), once per size.
+  std::map<std::int64_t, Checksum> references{{work.size(), baseline.checksum}};
+  const auto check = [&](const StudyWork& point, const Measurement& m) {
+    auto it = references.find(point.size());
+    if (it == references.end()) it = references.emplace(point.size(), point.reference()).first;
+    const bool same = m.checksum == it->second;
     identical = identical && same;
     return same;
   };
@@ -252,10 +371,12 @@ int run_scale(const ScaleOptions& options) {
       if (options.study != "both" && options.study != study) continue;
       const bool strong = study == "strong";
       fmt::print(log, "\n{} scaling of {}{}\n", study, label,
-                 strong ? "" : " (the image grows with the workers: Gustafson)");
-      fmt::print(log, "{:>7} {:>10} {:>10} {:>10} {:>6} {:>9} {:>9} {:>10} {:>11}\n", "workers",
-                 "median s", "min s", "max s", "noise", "Giter/s", "speed-up", "efficiency",
-                 strong ? "Karp-Flatt" : "serial frac");
+                 strong          ? ""
+                 : work.is_job() ? " (the image grows with the workers: Gustafson)"
+                                 : " (the work grows with the workers: Gustafson)");
+      fmt::print(log, "{:>7} {:>10} {:>10} {:>10} {:>6} {:>9} {:>9} {:>10} {:>11}  {}\n", "workers",
+                 "median s", "min s", "max s", "noise", work.rate_unit(), "speed-up", "efficiency",
+                 strong ? "Karp-Flatt" : "serial frac", "link share of wall time");
       nlohmann::json points = nlohmann::json::array();
       std::vector<int> fit_workers;
       std::vector<double> fit_seconds;
@@ -263,12 +384,11 @@ int run_scale(const ScaleOptions& options) {
       for (const int p : workers) {
         const auto setup = setup_for(names, p, base);
         if (!setup) continue;
-        JobSpec job = spec;
-        if (!strong) job.height = spec.height * p;
+        const StudyWork point = strong ? work : work.grown(p);
         const Measurement m = scaler.measure(
             fmt::format("{} scaling of {}, {} worker{}", study, label, p, p == 1 ? "" : "s"),
-            *setup, job);
-        const bool same = check(job, m);
+            *setup, point);
+        const bool same = check(point, m);
         const double giters = static_cast<double>(m.iterations) / m.timing.median_s * 1e-9;
         // Strong: time ratio to serial. Weak: throughput ratio to serial (scaled speed-up).
         const double speedup =
@@ -279,11 +399,12 @@ int run_scale(const ScaleOptions& options) {
         if (p == 1) seconds_one = m.timing.median_s;
         fit_workers.push_back(p);
         fit_seconds.push_back(m.timing.median_s);
-        fmt::print(
-            log, "{:>7} {:>10.4f} {:>10.4f} {:>10.4f} {:>6} {:>9.3f} {:>8.2f}x {:>10.3f} {:>11}\n",
-            p, m.timing.median_s, m.timing.min_s, m.timing.max_s, m.timing.noisy ? "NOISY" : "ok",
-            giters, speedup, efficiency,
-            p > 1 ? fmt::format("{:.4f}", fraction) : std::string("-"));
+        fmt::print(log,
+                   "{:>7} {:>10.4f} {:>10.4f} {:>10.4f} {:>6} {:>9.3f} {:>8.2f}x {:>10.3f} {:>11}  "
+                   "{}\n",
+                   p, m.timing.median_s, m.timing.min_s, m.timing.max_s,
+                   m.timing.noisy ? "NOISY" : "ok", giters, speedup, efficiency,
+                   p > 1 ? fmt::format("{:.4f}", fraction) : std::string("-"), link_shares_text(m));
         points.push_back({{"workers", p},
                           {"lanes", m.lanes},
                           {"iterations", m.iterations},
@@ -292,7 +413,9 @@ int run_scale(const ScaleOptions& options) {
                           {"efficiency", efficiency},
                           {strong ? "karp_flatt" : "gustafson_serial_fraction",
                            p > 1 ? nlohmann::json(fraction) : nlohmann::json(nullptr)},
+                          {"link_share", link_shares_json(m)},
                           {"identical_to_reference", same}});
+        if (!work.is_job()) points.back()["size"] = point.size();
         points.back().update(timing_json(m.timing));
         csv_row(study, label, p, 0, m, giters, speedup, efficiency, fraction);
       }
@@ -315,7 +438,7 @@ int run_scale(const ScaleOptions& options) {
       const auto setup = setup_for(names, workers.back(), base);
       if (!setup) continue;
       const Measurement probe =
-          scaler.measure(fmt::format("tile sweep of {}, its lanes", label), *setup, spec);
+          scaler.measure(fmt::format("tile sweep of {}, its lanes", label), *setup, work);
       const int lanes = std::max(1, probe.lanes);
       fmt::print(log, "\ntile sweep of {} ({} lanes): efficiency = (serial time / lanes) / time\n",
                  label, lanes);
@@ -325,8 +448,8 @@ int run_scale(const ScaleOptions& options) {
       nlohmann::json points = nlohmann::json::array();
       for (const std::int64_t tile : sizes) {
         const Measurement m = scaler.measure(
-            fmt::format("tile sweep of {}, tiles of {} px", label, tile), *setup, spec, tile);
-        const bool same = check(spec, m);
+            fmt::format("tile sweep of {}, tiles of {} px", label, tile), *setup, work, tile);
+        const bool same = check(work, m);
         const double efficiency = baseline.timing.median_s / lanes / m.timing.median_s;
         const std::int64_t tiles = (spec.pixels() + tile - 1) / tile;
         fmt::print(log, "{:>12} {:>8} {:>10.4f} {:>10.4f} {:>10.4f} {:>6} {:>10.3f}\n", tile, tiles,
@@ -342,8 +465,8 @@ int run_scale(const ScaleOptions& options) {
                 baseline.timing.median_s / m.timing.median_s, efficiency, 0);
       }
       const Measurement automatic =
-          scaler.measure(fmt::format("tile sweep of {}, automatic tiles", label), *setup, spec, 0);
-      check(spec, automatic);
+          scaler.measure(fmt::format("tile sweep of {}, automatic tiles", label), *setup, work, 0);
+      check(work, automatic);
       const double efficiency = baseline.timing.median_s / lanes / automatic.timing.median_s;
       fmt::print(
           log, "{:>12} {:>8} {:>10.4f} {:>10.4f} {:>10.4f} {:>6} {:>10.3f}\n", "auto",
@@ -364,18 +487,25 @@ int run_scale(const ScaleOptions& options) {
   nlohmann::json baseline_entry = {
       {"backend", "serial"},
       {"giters_per_s", serial_giters},
+      {"link_share", link_shares_json(baseline)},
       {"checksum", {{"sum", baseline.checksum.sum}, {"hash", baseline.checksum.hash_hex()}}}};
   baseline_entry.update(timing_json(baseline.timing));
-  const nlohmann::json document = {{"schema", "hetero.scale"},
-                                   {"schema_version", 3},
-                                   {"hetero_version", version_string},
-                                   {"host", host_json(spec.precision, spec.mode)},
-                                   {"job", job_json(spec)},
-                                   {"policy", to_string(policy)},
-                                   {"repeat", repeat},
-                                   {"warmup", warmup},
-                                   {"baseline", baseline_entry},
-                                   {"studies", studies}};
+  nlohmann::json document = {{"schema", "hetero.scale"},
+                             {"schema_version", 4},
+                             {"hetero_version", version_string},
+                             {"workload", options.workload},
+                             {"host", host_json(spec.precision, spec.mode)},
+                             {"policy", to_string(policy)},
+                             {"repeat", repeat},
+                             {"warmup", warmup},
+                             {"baseline", baseline_entry},
+                             {"studies", studies}};
+  if (work.is_job()) {
+    document["job"] = job_json(spec);
+  } else {
+    document["work"] = work.describe();
+    document["size"] = work.size();
+  }
   if (json_file) {
     json_file.stream() << document.dump(2) << '\n';
     json_file.commit();
