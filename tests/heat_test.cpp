@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -120,6 +122,60 @@ TEST(Heat, RowsMoveFromANodeThatLagsAndTheFieldStaysTheSame) {
   EXPECT_TRUE(std::any_of(
       result.report.notes.begin(), result.report.notes.end(),
       [](const std::string& note) { return note.find("rows moved") != std::string::npos; }));
+}
+
+// Heat on serial (4 ms slower per band) and threads, serial given a link of `bytes_per_s` in
+// place of its own zero-copy one: its rows move only when the steps left gain more than moving
+// them over that link costs.
+HeatResult lagging_heat_over_link(double bytes_per_s) {
+  const HeatSpec spec{.width = 64, .height = 256, .steps = 12};
+  Link link;
+  link.zero_copy = false;
+  link.source = "test";
+  link.to_device_bytes_per_s = link.to_host_bytes_per_s = bytes_per_s;
+  RuntimeOptions options;
+  options.exact_nodes = {{"serial", {.link = link}}, {"threads", {}}};
+  Runtime runtime(options);
+  LaunchOptions launch;
+  launch.policy = Policy::static_split;
+  launch.tile = 8 * spec.width;
+  launch.faults = {{.node = 0, .delay_us = 4000}};
+  HeatResult result = run_heat(runtime, spec, launch);
+  EXPECT_EQ(result.field, heat_by_hand(spec.width, spec.height, spec.steps));
+  return result;
+}
+
+// The "rows moved" note's figures: the rows serial gave up and the seconds the move gains.
+std::optional<std::pair<double, double>> move_of(const HeatResult& result) {
+  for (const std::string& note : result.report.notes) {
+    double from = 0, to = 0, gain = 0;
+    const auto at = note.find("(serial ");
+    const auto gained = note.find("): ");
+    if (note.find("rows moved") == std::string::npos || at == std::string::npos ||
+        gained == std::string::npos ||
+        std::sscanf(note.c_str() + at, "(serial %lf -> %lf", &from, &to) != 2 ||
+        std::sscanf(note.c_str() + gained, "): %lf s gained", &gain) != 1) {
+      continue;
+    }
+    return std::pair{from - to, gain};
+  }
+  return std::nullopt;
+}
+
+// The crossover: a link fast enough that the move pays shows it, and its gain gives the
+// bandwidth at which moving those rows would cost just as much. Ten times above it the rows
+// move; ten times below, they stay, and no note says they moved.
+TEST(Heat, RowsMoveOnlyWhenTheLinkMakesTheMovePay) {
+  const std::optional<std::pair<double, double>> fast = move_of(lagging_heat_over_link(1e12));
+  ASSERT_TRUE(fast) << "on a fast link, serial's rows move";
+  const auto [rows, gain] = *fast;
+  ASSERT_GT(rows, 0);
+  ASSERT_GT(gain, 0);
+  const double crossover = rows * 64 * sizeof(float) / gain;  // bytes per second
+  EXPECT_TRUE(move_of(lagging_heat_over_link(10 * crossover))) << "crossover " << crossover;
+  const HeatResult slow = lagging_heat_over_link(crossover / 10);
+  EXPECT_FALSE(move_of(slow)) << "crossover " << crossover;
+  EXPECT_EQ(slow.step_rows.front()[0], slow.step_rows.back()[0]) << "serial kept its band";
 }
 
 TEST(Heat, ARunResumedFromItsCheckpointEndsWithTheUninterruptedField) {

@@ -29,6 +29,32 @@ NodeCost device_node(double units_per_s, double bytes_per_s, double fixed_bytes)
   return node;
 }
 
+// NodeOptions::link replaces a node's link in what it says of itself, described and created,
+// while the node still computes: a what-if study's slower or faster link reaches every plan.
+TEST(Planner, ALinkGivenInNodeOptionsIsTheLinkThePlansSee) {
+  Link link;
+  link.zero_copy = false;
+  link.to_device_bytes_per_s = link.to_host_bytes_per_s = 1.5e9;
+  link.to_device_latency_s = link.to_host_latency_s = 7e-6;
+  link.source = "given";
+  const NodeOptions options{.workers = 1, .link = link};
+  EXPECT_EQ(NodeRegistry::builtin().describe("serial", options).link.to_device_bytes_per_s, 1.5e9);
+  EXPECT_TRUE(NodeRegistry::builtin().describe("serial", {}).link.zero_copy);
+  RuntimeOptions runtime_options;
+  runtime_options.exact_nodes = {{"serial", options}};
+  Runtime runtime(runtime_options);
+  ASSERT_EQ(runtime.nodes().size(), 1U);
+  EXPECT_FALSE(runtime.nodes()[0].link.zero_copy);
+  EXPECT_EQ(runtime.nodes()[0].link.to_device_latency_s, 7e-6);
+  EXPECT_EQ(runtime.nodes()[0].link.source, "given");
+  std::vector<int> out(1000, 0);
+  const auto fill = Kernel<Tile1D, View<int>>("fill_with_index").host([](Tile1D tile, View<int> o) {
+    for (std::int64_t i = tile.begin; i < tile.end; ++i) o[i] = static_cast<int>(i);
+  });
+  runtime.run(fill, Grid1D{1000}, write(out));
+  for (std::size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], static_cast<int>(i));
+}
+
 TEST(Planner, SharesEqualiseThePredictedFinishTimes) {
   const Forecast plan = forecast({host_node(1e9), host_node(3e9)}, 4e9);
   EXPECT_NEAR(plan.shares[0], 0.25, 1e-9);

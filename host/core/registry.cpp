@@ -10,6 +10,31 @@
 #include "hetero/registry.hpp"
 
 namespace hetero {
+namespace {
+
+// A node as created, saying it has the link NodeOptions::link gives instead of its own.
+class LinkOverride final : public Node {
+ public:
+  LinkOverride(std::unique_ptr<Node> node, const Link& link)
+      : node_(std::move(node)), info_(node_->info()) {
+    info_.link = link;
+  }
+  const NodeInfo& info() const override { return info_; }
+  int lanes() const override { return node_->lanes(); }
+  MemorySpace* memory_space() override { return node_->memory_space(); }
+  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override {
+    return node_->can_run(kernel, why);
+  }
+  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override {
+    node_->launch(launch, work, trace);
+  }
+
+ private:
+  std::unique_ptr<Node> node_;
+  NodeInfo info_;
+};
+
+}  // namespace
 
 std::string_view to_string(NodeKind kind) {
   switch (kind) {
@@ -60,14 +85,18 @@ NodeInfo NodeRegistry::describe(std::string_view name, const NodeOptions& option
     info.reason = "not built: " + backend->not_built_reason;
     return info;
   }
-  return backend->describe(options);
+  NodeInfo info = backend->describe(options);
+  if (options.link && info.available) info.link = *options.link;
+  return info;
 }
 
 std::unique_ptr<Node> NodeRegistry::create(std::string_view name,
                                            const NodeOptions& options) const {
   const NodeInfo info = describe(name, options);
   if (!info.available) throw cannot_run_here(name, info.reason);
-  return find(name)->create(options);
+  std::unique_ptr<Node> node = find(name)->create(options);
+  if (options.link) return std::make_unique<LinkOverride>(std::move(node), *options.link);
+  return node;
 }
 
 std::vector<std::string> parse_backend_list(std::string_view text, const NodeRegistry& registry,

@@ -66,6 +66,10 @@ struct NodeOptions {
   std::string device;             ///< device selector for device nodes; empty: the first
   std::string kernel = "scalar";  ///< host tile kernel of threads/openmp: scalar or simd
   MemoryCap memory;               ///< device nodes: the cap on their own memory
+  /// Replaces the node's measured link in what it says of itself (NodeInfo::link), so in every
+  /// plan and prediction made from it: what-if studies of a slower or faster link. Copies still
+  /// run at the real link's speed.
+  std::optional<Link> link;
 };
 
 }  // namespace hetero
