@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <vector>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "core/planner.hpp"
@@ -108,8 +110,22 @@ TEST(Planner, BytesPerUnitAndLatencyArePricedByTheLink) {
   device.copies_per_unit = 1e-6;                // one copy per million units
   device.latency_s = 1e-3;
   const Forecast plan = forecast({device}, 1e9);
-  EXPECT_NEAR(plan.makespan_s, 12.0 + 1.0 + 1e-3, 1e-6);
-  EXPECT_NEAR(plan.transfer_s[0], 13.0, 1e-6);
+  // 12 s of bytes, 1000 copies' latency and one more (taking part costs at least one copy),
+  // 1 ms of computing.
+  EXPECT_NEAR(plan.transfer_s[0], 12.0 + 1.0 + 1e-3, 1e-6);
+  EXPECT_NEAR(plan.makespan_s, 12.0 + 1.0 + 1e-3 + 1e-3, 1e-6);
+}
+
+// However small a share, a node that takes part pays a copy's latency: a device whose link
+// costs more than the whole run on the host gets nothing, however fast it computes.
+TEST(Planner, ASliverOfAShareStillPaysACopysLatency) {
+  NodeCost device = device_node(1e12, 1e9, 0);
+  device.bytes_per_unit = 12;
+  device.copies_per_unit = 1e-6;
+  device.latency_s = 2.0;
+  const Forecast plan = forecast({host_node(1e9), device}, 1e9);  // 1 s on the host alone
+  EXPECT_EQ(plan.shares[1], 0);
+  EXPECT_DOUBLE_EQ(plan.makespan_s, 1.0);
 }
 
 TEST(Planner, ArraysResidentOnADeviceCostItNothingToMove) {
@@ -171,6 +187,76 @@ TEST(Planner, UnderAutoAKernelOnNodesSharingTheHostCpuRunsOnOneOnceTheirRatesAre
       planned.report.notes.begin(), planned.report.notes.end(),
       [](const std::string& note) { return note.find("shares host-cpu") != std::string::npos; }));
   EXPECT_TRUE(std::all_of(y.begin(), y.end(), [](float v) { return v == 2.0F; }));
+}
+
+// triad on threads and opencl under auto, opencl's link given as 100 MB/s and 50 ms a copy (a
+// remote device): with b and c on the host only, offloading would take longer than keeping the
+// work home, so the planner leaves opencl out and says so. Once b and c are on the device (a
+// run there alone), opencl has nothing to move: its prediction changes, and the plan lets it
+// take part.
+TEST(Planner, TriadStaysHomeWhileTheLinkMakesOffloadingSlowerUntilItsArraysAreOnTheDevice) {
+  if (!NodeRegistry::builtin().describe("opencl").available) GTEST_SKIP() << "no opencl";
+  Link slow;
+  slow.zero_copy = false;
+  slow.to_device_bytes_per_s = slow.to_host_bytes_per_s = 1e8;
+  slow.to_device_latency_s = slow.to_host_latency_s = 50e-3;
+  slow.source = "given";
+  RuntimeOptions options;
+  options.exact_nodes = {{"threads", {}}, {"opencl", {.link = slow}}};
+  Runtime runtime(options);
+  const std::int64_t n = std::int64_t{1} << 22;
+  auto arrays = [](std::int64_t size) {
+    std::vector<Array<float>> abc;
+    for (int k = 0; k < 3; ++k) abc.emplace_back(static_cast<std::size_t>(size));
+    for (int k = 0; k < 2; ++k) {
+      auto host = abc[static_cast<std::size_t>(k)].acquire_write();
+      for (std::int64_t i = 0; i < size; ++i) host.view()[i] = static_cast<float>((i + k) % 100);
+    }
+    return abc;
+  };
+  std::vector<std::string> lines;
+  LaunchOptions automatic;
+  automatic.policy = Policy::automatic;
+  automatic.explain = [&](std::string_view line) { lines.emplace_back(line); };
+  auto triad = [&](std::vector<Array<float>>& abc, std::int64_t size, const LaunchOptions& launch) {
+    lines.clear();
+    return runtime.run(triad_kernel(), Grid1D{size}, read_slice(abc[0]), read_slice(abc[1]),
+                       write(abc[2]), kTriadScalar, launch);
+  };
+  auto opencl_line = [&] {
+    const auto it = std::find_if(lines.begin(), lines.end(), [](const std::string& line) {
+      return line.find("plan: opencl") != std::string::npos;
+    });
+    return it == lines.end() ? std::string() : *it;
+  };
+  std::vector<Array<float>> learning = arrays(4 * n);
+  // Learns both rates: shares follow the lanes, on arrays large enough for each node to be busy
+  // long enough.
+  const LaunchResult learned = triad(learning, 4 * n, automatic);
+  ASSERT_TRUE(std::all_of(learned.report.nodes.begin(), learned.report.nodes.end(),
+                          [](const NodeReport& node) { return node.busy_s > 0.002; }));
+
+  std::vector<Array<float>> fresh = arrays(n);
+  const LaunchResult home = triad(fresh, n, automatic);
+  EXPECT_EQ(home.report.nodes[1].tiles, 0) << opencl_line();
+  EXPECT_TRUE(std::any_of(
+      home.report.notes.begin(), home.report.notes.end(),
+      [](const std::string& note) { return note.find("left out opencl") != std::string::npos; }))
+      << fmt::format("{}", fmt::join(home.report.notes, " / "))
+      << fmt::format("{}", fmt::join(lines, " / "));
+
+  LaunchOptions on_device;
+  on_device.nodes = {1};
+  triad(fresh, n, on_device);  // b and c are on the device now
+  const LaunchResult resident = triad(fresh, n, automatic);
+  EXPECT_NE(opencl_line().find("0.0000 s moving data"), std::string::npos) << opencl_line();
+  EXPECT_GT(resident.report.nodes[1].tiles, 0) << opencl_line();
+  EXPECT_GT(resident.report.nodes[1].predicted_s, 0);
+  const auto a = fresh[2].acquire_read();
+  for (std::int64_t i = 0; i < n; i += 997) {
+    const auto b = static_cast<float>(i % 100), c = static_cast<float>((i + 1) % 100);
+    ASSERT_EQ(a.view()[i], b + kTriadScalar * c) << "element " << i;
+  }
 }
 
 }  // namespace

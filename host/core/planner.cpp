@@ -21,7 +21,13 @@ Line line_of(const NodeCost& node, double units) {
   line.transfer_slope =
       units * (node.bytes_per_unit * per_byte + node.copies_per_unit * node.latency_s);
   line.slope = units * node.seconds_per_unit + line.transfer_slope;
-  line.transfer_fixed = node.fixed_bytes > 0 ? node.fixed_bytes * per_byte + node.latency_s : 0;
+  // Taking part costs at least one copy: the arrays read whole, or else a tile's first slice
+  // (so a sliver of a share never looks free; the slope then counts one latency too many).
+  if (node.fixed_bytes > 0) {
+    line.transfer_fixed = node.fixed_bytes * per_byte + node.latency_s;
+  } else if (node.copies_per_unit > 0) {
+    line.transfer_fixed = node.latency_s;
+  }
   line.fixed = node.ready_s + line.transfer_fixed;
   return line;
 }
