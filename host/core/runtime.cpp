@@ -208,7 +208,9 @@ std::vector<NodeInfo> Runtime::nodes() const {
 }
 
 void Runtime::say(std::string_view line) const {
-  if (options_.log) options_.log(line);
+  if (!options_.log) return;
+  const std::lock_guard lock(log_mutex_);
+  options_.log(line);
 }
 
 namespace {

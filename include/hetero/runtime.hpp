@@ -7,6 +7,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,7 +56,7 @@ struct RuntimeOptions {
   /// and the others take its tiles, with a note. Without it, either is an error.
   bool fallback = false;
   /// Receives one line for each thing worth telling (a node left out, the CPU split); empty:
-  /// the runtime says nothing.
+  /// the runtime says nothing. Called by one thread at a time, also when runs overlap.
   std::function<void(std::string_view line)> log;
   /// Learns each node's throughput; nullptr: a model of the runtime's own, in memory only.
   ThroughputModel* model = nullptr;
@@ -221,6 +222,7 @@ class Runtime {
   void say(std::string_view line) const;
 
   RuntimeOptions options_;
+  mutable std::mutex log_mutex_;  // one line at a time into options_.log
   std::unique_ptr<Dispatcher> dispatcher_;
   std::vector<std::string> notes_;
   std::vector<UnavailableNode> unavailable_;
