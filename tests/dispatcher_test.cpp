@@ -221,6 +221,30 @@ TEST(Model, MedianIgnoresOutliersAndPersists) {
   std::filesystem::remove(file);
 }
 
+// A kernel's rate, its link's achieved bandwidth and its run overhead are three figures of
+// their own per node, each the median of its samples, and they persist.
+TEST(Model, KernelRatesLinksAndOverheadsAreKeptApartAndPersist) {
+  const auto file = std::filesystem::temp_directory_path() / "hetero-model-kernel-test.json";
+  std::filesystem::remove(file);
+  NodeInfo node;
+  node.name = "opencl";
+  node.device = "a device";
+  {
+    ThroughputModel model(file);
+    for (const double gbps : {1.6, 1.7, 9.0}) model.record_link_rate("triad", node, gbps);
+    model.record_kernel_rate("triad", node, 0.5);
+    for (const double s : {0.003, -0.001, 0.004}) model.record_run_overhead("triad", node, s);
+    model.save();
+  }
+  const ThroughputModel reloaded(file);
+  EXPECT_TRUE(reloaded.load_problem().empty());
+  EXPECT_DOUBLE_EQ(reloaded.link_rate("triad", node), 1.7);
+  EXPECT_DOUBLE_EQ(reloaded.kernel_rate("triad", node), 0.5);
+  EXPECT_DOUBLE_EQ(reloaded.run_overhead("triad", node), 0.003);  // a negative part counts as 0
+  EXPECT_EQ(reloaded.link_rate("other", node), 0);
+  std::filesystem::remove(file);
+}
+
 TEST(Model, CorruptOrForeignFilesAreReportedAndIgnored) {
   const auto file = std::filesystem::temp_directory_path() / "hetero-model-corrupt.json";
   for (const char* text :

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "core/planner.hpp"
 #include "hetero/backend/dispatcher.hpp"
@@ -187,6 +188,38 @@ TEST(Planner, UnderAutoAKernelOnNodesSharingTheHostCpuRunsOnOneOnceTheirRatesAre
       planned.report.notes.begin(), planned.report.notes.end(),
       [](const std::string& note) { return note.find("shares host-cpu") != std::string::npos; }));
   EXPECT_TRUE(std::all_of(y.begin(), y.end(), [](float v) { return v == 2.0F; }));
+}
+
+// A device's link is learned from the runs of a kernel: the bytes its copies moved over the
+// time they took, with the host's nodes competing for the same memory.
+TEST(Planner, ADevicesLinkIsLearnedFromTheKernelsRuns) {
+  if (!NodeRegistry::builtin().describe("opencl").available) GTEST_SKIP() << "no opencl";
+  ThroughputModel model;
+  RuntimeOptions options;
+  options.exact_nodes = {{"threads", {}}, {"opencl", {}}};
+  options.model = &model;
+  Runtime runtime(options);
+  const std::int64_t n = std::int64_t{1} << 21;
+  std::vector<float> b(static_cast<std::size_t>(n), 1.0F), c(b.size(), 2.0F), a(b.size());
+  LaunchOptions halves;
+  halves.policy = Policy::static_split;
+  halves.shares = {1, 1};
+  const LaunchResult run = runtime.run(triad_kernel(), Grid1D{n}, read_slice(b), read_slice(c),
+                                       write(a), kTriadScalar, halves);
+  const NodeReport& opencl = run.report.nodes[1];
+  ASSERT_GE(opencl.bytes_to_device + opencl.bytes_to_host, std::uint64_t{1} << 20);
+  const double achieved =
+      static_cast<double>(opencl.bytes_to_device + opencl.bytes_to_host) / opencl.transfer_s * 1e-9;
+  const auto entries = nlohmann::json::parse(model.to_json())["entries"];
+  int links = 0;
+  for (const auto& [key, samples] : entries.items()) {
+    if (key.size() < 5 || key.substr(key.size() - 5) != "/link") continue;
+    ++links;
+    EXPECT_NE(key.find("opencl"), std::string::npos) << key;
+    EXPECT_DOUBLE_EQ(samples[0].get<double>(), achieved);
+  }
+  EXPECT_EQ(links, 1) << "only the device's link is learned";
+  EXPECT_EQ(a[0], 1.0F + kTriadScalar * 2.0F);
 }
 
 // triad on threads and opencl under auto, opencl's link given as 100 MB/s and 50 ms a copy (a

@@ -28,6 +28,8 @@ constexpr double kMinLearningBusySeconds = 0.01;
 // A kernel run teaches the model from 2 ms of computing: kernels are often short and repeated
 // (a step of a stencil), and the model keeps the median of its recent samples.
 constexpr double kMinKernelLearningBusySeconds = 0.002;
+// A link's achieved bandwidth is learned from runs that moved at least this much over it.
+constexpr std::uint64_t kMinLearningLinkBytes = std::uint64_t{1} << 20;
 // Calibration jobs have at most this many pixels.
 constexpr std::int64_t kCalibrationPixels = 1 << 16;
 // Automatic tiles: about this many per lane, and at least this many elements each.
@@ -479,11 +481,15 @@ std::vector<int> preferred_nodes(const backend::Launch& launch, const detail::Ro
   return any ? preferred : std::vector<int>{};
 }
 
-// Each planned node's predicted finish, and when its last tile finished in `trace`.
-void record_predictions(Report& report, const detail::Forecast& plan, const Trace& trace) {
+// Each planned node's predicted finish.
+void record_predictions(Report& report, const detail::Forecast& plan) {
   for (std::size_t i = 0; i < report.nodes.size() && i < plan.finish_s.size(); ++i) {
     report.nodes[i].predicted_s = plan.finish_s[i];
   }
+}
+
+// When each node's last event in `trace` ended.
+void record_finishes(Report& report, const Trace& trace) {
   for (const TraceEvent& event : trace.events) {
     const auto i = static_cast<std::size_t>(event.node);
     if (i < report.nodes.size()) {
@@ -497,6 +503,22 @@ void record_predictions(Report& report, const detail::Forecast& plan, const Trac
 
 namespace {
 
+// The nodes as the planner prices them: a measured link (probe or cache) at the bandwidth its
+// copies achieved in the kernel's earlier runs, once learned; a link given in NodeOptions (a
+// what-if study) as given.
+std::vector<NodeInfo> links_as_learned(std::vector<NodeInfo> infos, const ThroughputModel& model,
+                                       const std::string& kernel) {
+  for (NodeInfo& info : infos) {
+    Link& link = info.link;
+    if (link.zero_copy || (link.source != "probe" && link.source != "cache")) continue;
+    const double gbps = model.link_rate(kernel, info);
+    if (gbps <= 0) continue;
+    link.to_device_bytes_per_s = link.to_host_bytes_per_s = gbps * 1e9;
+    link.source = "learned";
+  }
+  return infos;
+}
+
 // auto, with every rate known: the transfer-aware planner's shares; the nodes it leaves out
 // are inactive for this run.
 struct Planned {
@@ -505,6 +527,7 @@ struct Planned {
 };
 
 Planned plan_shares(const std::vector<std::unique_ptr<Node>>& nodes, const backend::Launch& launch,
+                    const std::vector<NodeInfo>& infos, const std::vector<double>& overhead_s,
                     bool one_per_resource, detail::RoundsInput& input,
                     std::vector<std::string>& notes) {
   std::vector<const void*> spaces;
@@ -514,10 +537,10 @@ Planned plan_shares(const std::vector<std::unique_ptr<Node>>& nodes, const backe
     rates.push_back(input.weights[i] * 1e9);  // the model's Gunits/s
   }
   Planned planned;
-  planned.costs =
-      detail::launch_costs(launch, input.tiles, input.infos, spaces, rates, input.active);
+  planned.costs = detail::launch_costs(launch, input.tiles, infos, spaces, rates, input.active);
   double units = 0;
   for (const Tile& tile : input.tiles) units += static_cast<double>(launch.work_units(tile));
+  for (std::size_t i = 0; i < nodes.size(); ++i) planned.costs[i].ready_s = overhead_s[i];
   if (!one_per_resource) {
     for (detail::NodeCost& cost : planned.costs) cost.resource.clear();
   }
@@ -570,7 +593,12 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
       notes.push_back(fmt::format(
           "kernel '{}' has not run on every node yet: shares follow the nodes' lanes", kernel));
     } else if (options.policy == Policy::automatic) {
-      Planned planned = plan_shares(nodes_, launch, fastest_on_shared_, input, notes);
+      std::vector<double> overhead_s;
+      for (const NodeInfo& info : input.infos) {
+        overhead_s.push_back(model.run_overhead(model_key, info));
+      }
+      Planned planned = plan_shares(nodes_, launch, links_as_learned(input.infos, model, model_key),
+                                    overhead_s, fastest_on_shared_, input, notes);
       for (const std::string& line : detail::explain(planned.forecast, planned.costs)) {
         if (options.explain) options.explain(line);
       }
@@ -600,13 +628,25 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
   report.tiles_rerun = execution.tiles_rerun;
   report.notes = std::move(notes);
   complete_node_reports(report, nodes_, execution, taking_part);
-  if (!plan.finish_s.empty()) record_predictions(report, plan, result.trace);
+  record_finishes(report, result.trace);
+  if (!plan.finish_s.empty()) record_predictions(report, plan);
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const NodeReport& node = report.nodes[i];
-    if (node.failure.empty() && node.busy_s >= kMinKernelLearningBusySeconds &&
-        node.iterations > 0) {
+    if (!node.failure.empty()) continue;
+    // Planned runs only: a kernel's first runs on a node (before every rate is known, so not
+    // planned) also build it there, a cost paid once.
+    if (!plan.finish_s.empty() && node.tiles > 0) {
+      model.record_run_overhead(model_key, input.infos[i],
+                                node.finished_s - node.busy_s - node.transfer_s);
+    }
+    if (node.busy_s >= kMinKernelLearningBusySeconds && node.iterations > 0) {
       model.record_kernel_rate(model_key, input.infos[i],
                                static_cast<double>(node.iterations) / node.busy_s * 1e-9);
+    }
+    const std::uint64_t moved = node.bytes_to_device + node.bytes_to_host;
+    if (!input.infos[i].link.zero_copy && moved >= kMinLearningLinkBytes && node.transfer_s > 0) {
+      model.record_link_rate(model_key, input.infos[i],
+                             static_cast<double>(moved) / node.transfer_s * 1e-9);
     }
   }
   return result;

@@ -120,19 +120,45 @@ void ThroughputModel::record(const NodeInfo& node, Precision precision, Mode mod
 }
 
 double ThroughputModel::kernel_rate(std::string_view kernel, const NodeInfo& node) const {
-  std::lock_guard lock(mutex_);
-  const auto it = samples_.find(fmt::format("{}/kernel/{}", identity(node), kernel));
-  if (it == samples_.end() || it->second.empty()) return 0;
-  return median_of({it->second.begin(), it->second.end()});
+  return median_sample(fmt::format("{}/kernel/{}", identity(node), kernel));
 }
 
 void ThroughputModel::record_kernel_rate(std::string_view kernel, const NodeInfo& node,
                                          double gunits) {
-  if (!(gunits > 0) || !(gunits < kMaxGiters)) return;
+  add_sample(fmt::format("{}/kernel/{}", identity(node), kernel), gunits);
+}
+
+double ThroughputModel::link_rate(std::string_view kernel, const NodeInfo& node) const {
+  return median_sample(fmt::format("{}/kernel/{}/link", identity(node), kernel));
+}
+
+void ThroughputModel::record_link_rate(std::string_view kernel, const NodeInfo& node, double gbps) {
+  add_sample(fmt::format("{}/kernel/{}/link", identity(node), kernel), gbps);
+}
+
+double ThroughputModel::run_overhead(std::string_view kernel, const NodeInfo& node) const {
+  return median_sample(fmt::format("{}/kernel/{}/overhead", identity(node), kernel));
+}
+
+void ThroughputModel::record_run_overhead(std::string_view kernel, const NodeInfo& node,
+                                          double seconds) {
+  // A part fully accounted for is a sample too (a nanosecond: samples are positive).
+  add_sample(fmt::format("{}/kernel/{}/overhead", identity(node), kernel), std::max(seconds, 1e-9));
+}
+
+void ThroughputModel::add_sample(const std::string& key, double value) {
+  if (!(value > 0) || !(value < kMaxGiters)) return;
   std::lock_guard lock(mutex_);
-  std::deque<double>& samples = samples_[fmt::format("{}/kernel/{}", identity(node), kernel)];
-  samples.push_back(gunits);
+  std::deque<double>& samples = samples_[key];
+  samples.push_back(value);
   while (samples.size() > kMaxSamples) samples.pop_front();
+}
+
+double ThroughputModel::median_sample(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  const auto it = samples_.find(key);
+  if (it == samples_.end() || it->second.empty()) return 0;
+  return median_of({it->second.begin(), it->second.end()});
 }
 
 void ThroughputModel::set_calibrating(const NodeInfo& node, Precision precision, Mode mode,

@@ -52,6 +52,16 @@ class ThroughputModel {
   /// `kernel` names the kernel and its build (what its work units mean).
   double kernel_rate(std::string_view kernel, const NodeInfo& node) const;
   void record_kernel_rate(std::string_view kernel, const NodeInfo& node, double gunits);
+  /// What copies over the node's link achieved during runs of `kernel`, in 1e9 bytes per second
+  /// (the bytes moved over the time spent copying): the link as the kernel's runs find it, with
+  /// the other nodes of the run competing for the same memory; 0 when unknown.
+  double link_rate(std::string_view kernel, const NodeInfo& node) const;
+  void record_link_rate(std::string_view kernel, const NodeInfo& node, double gbps);
+  /// The seconds of the node's part of a run of `kernel` that neither its computing nor its
+  /// copies account for (starting up, waits between tiles): the fixed cost of taking part; 0
+  /// when unknown.
+  double run_overhead(std::string_view kernel, const NodeInfo& node) const;
+  void record_run_overhead(std::string_view kernel, const NodeInfo& node, double seconds);
   /// Writes the model to its file (atomically); a model without a file does nothing.
   void save() const;
   /// Load problem reported for the file, empty if none.
@@ -64,6 +74,8 @@ class ThroughputModel {
 
  private:
   static std::string key(const NodeInfo& node, Precision precision, Mode mode);
+  void add_sample(const std::string& key, double value);
+  double median_sample(const std::string& key) const;
 
   std::filesystem::path file_;
   mutable std::mutex mutex_;

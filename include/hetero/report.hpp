@@ -48,8 +48,9 @@ struct NodeReport {
   std::uint64_t peak_device_bytes = 0;  ///< peak memory in the node's own space (device nodes)
   std::uint64_t device_memory_cap = 0;  ///< the cap on that space; 0: none
   std::string failure;                  ///< why the node failed during the run; empty if it did not
-  /// Kernel runs planned by auto: when the planner predicted the node would finish, and when
-  /// its last tile did finish (seconds from the start); 0 when not planned.
+  /// Kernel runs: when the planner predicted the node would finish (runs planned by auto; 0
+  /// otherwise), and when its last event did end (seconds from the start; 0 when it did
+  /// nothing).
   double predicted_s = 0, finished_s = 0;
 };
 
