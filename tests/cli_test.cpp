@@ -351,6 +351,27 @@ TEST_F(CliTest, ScaleStudiesAWorkloadStrongAndWeak) {
   }
 }
 
+// One convention for backend lists: '+' and ',' both join the nodes of render's one set, and
+// NAME:DEVICE gives one node its device.
+TEST_F(CliTest, ABackendListJoinsNodesWithPlusOrCommaAndNamesDevicesPerNode) {
+  const std::string job = "render --preset seed --width 60 --height 40 --json - --backend ";
+  const CliResult commas = cli(job + "serial,threads --policy static");
+  const CliResult plus = cli(job + "serial+threads --policy static");
+  ASSERT_EQ(commas.status, 0) << commas.err;
+  ASSERT_EQ(plus.status, 0) << plus.err;
+  const auto a = nlohmann::json::parse(commas.out), b = nlohmann::json::parse(plus.out);
+  ASSERT_EQ(b["nodes"].size(), 2U);
+  EXPECT_EQ(a["nodes"][0]["name"], b["nodes"][0]["name"]);
+  EXPECT_EQ(a["nodes"][1]["name"], b["nodes"][1]["name"]);
+  EXPECT_EQ(a["checksum"], b["checksum"]);
+  if (!NodeRegistry::builtin().describe("opencl").available) return;
+  const CliResult device = cli(job + "opencl:0,threads --share");
+  ASSERT_EQ(device.status, 0) << device.err;
+  const auto report = nlohmann::json::parse(device.out);
+  EXPECT_EQ(report["nodes"][0]["name"], "opencl");
+  EXPECT_EQ(report["checksum"], a["checksum"]);
+}
+
 TEST_F(CliTest, HelpShowsWhatEachOptionTakes) {
   for (const std::string command : {"render", "compare", "scale", "project", "probe"}) {
     const CliResult help = cli(command + " --help");
@@ -671,7 +692,11 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
       {"render --max-iter 2147483648", "--max-iter"},
       {"render --max-iter -1", "--max-iter"},
       {"render --backend quantum", "known backends are"},
-      {"render --backend serial+threads", "separated by commas here (serial,threads)"},
+      {"compare --backend serial+threads", "list them with commas (serial,threads)"},
+      {"probe --backend opencl+cuda", "probe measures each backend alone"},
+      {"render --backend threads:1", "threads runs on the host CPU and has no device"},
+      {"render --backend opencl:", "name a device after ':'"},
+      {"render --backend opencl:0,opencl:0", "'opencl:0' is named twice"},
       {"render --backend serial,,threads", "empty name"},
       {"render --backend serial,serial", "twice"},
       {"render --preset mandel", "unknown preset"},

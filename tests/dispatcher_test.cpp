@@ -499,6 +499,46 @@ TEST(Registry, UnknownAndUnavailableBackendsAreOneLineErrors) {
   EXPECT_EQ(parse_backend_list("all", registry), test::available_backends());
 }
 
+// "NAME:DEVICE" names a device node on one device: its device replaces --device for that node
+// alone, the same backend may run on two devices, and a host node has no device to name.
+TEST(Registry, ANodeEntryNamesItsDevice) {
+  NodeRegistry registry;
+  for (const NodeKind kind : {NodeKind::host, NodeKind::device}) {
+    Backend backend;
+    backend.name = kind == NodeKind::host ? "cpu" : "gpu";
+    backend.kind = kind;
+    backend.built = true;
+    backend.describe = [kind](const NodeOptions& options) {
+      NodeInfo info;
+      info.name = kind == NodeKind::host ? "cpu" : "gpu";
+      info.kind = kind;
+      info.device = "device '" + options.device + "'";
+      info.resource = info.device;
+      info.available = true;
+      return info;
+    };
+    registry.add(backend);
+  }
+  NodeOptions options;
+  options.device = "default";
+  EXPECT_EQ(registry.describe("gpu", options).device, "device 'default'");
+  EXPECT_EQ(registry.describe("gpu:1", options).device, "device '1'");
+  EXPECT_EQ(registry.describe("gpu:0:2", options).name, "gpu");
+  EXPECT_EQ(registry.describe("gpu:0:2", options).device, "device '0:2'");
+  EXPECT_EQ(parse_backend_list("gpu:0,gpu:1,cpu", registry, options),
+            (std::vector<std::string>{"gpu:0", "gpu:1", "cpu"}));
+  const NodePlan plan = plan_nodes({"gpu:0", "gpu:1"}, options, Sharing::split, registry);
+  EXPECT_EQ(plan.names, (std::vector<std::string>{"gpu:0", "gpu:1"})) << "two devices, both kept";
+  test::expect_one_line_error([&] { parse_backend_list("cpu:1", registry, options); },
+                              {"'cpu:1'", "no device", "drop ':1'"});
+  test::expect_one_line_error([&] { parse_backend_list("gpu:", registry, options); },
+                              {"'gpu:'", "name a device"});
+  test::expect_one_line_error([&] { parse_backend_list("gpu:1,gpu:1", registry, options); },
+                              {"'gpu:1' is named twice"});
+  test::expect_one_line_error([&] { parse_backend_list("tpu:1", registry, options); },
+                              {"unknown backend 'tpu'"});
+}
+
 // A registry of two fake backends, one of which cannot run.
 NodeRegistry registry_with_an_absent_device() {
   NodeRegistry registry;

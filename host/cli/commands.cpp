@@ -257,6 +257,17 @@ ChosenBackends chosen_backends(const std::string& list, const NodeOptions& optio
   return chosen;
 }
 
+void refuse_sets(const std::string& list, std::string_view command) {
+  if (list.find('+') == std::string::npos) return;
+  std::string commas = list;
+  std::replace(commas.begin(), commas.end(), '+', ',');
+  throw UsageError(fmt::format(
+      "--backend '{}': {} measures each backend alone, so a set (A+B) means nothing here; list "
+      "them with commas ({}){}",
+      list, command, commas,
+      command == "compare" ? ", and add --together to also run them all at once" : ""));
+}
+
 void ChosenBackends::say() const {
   for (const std::string& note : notes) fmt::print(stderr, "hetero: note: {}\n", note);
 }
@@ -501,6 +512,7 @@ int run_probe(const ProbeOptions& options) {
       }
     }
     // A probe has no node to fall back to: with --fallback, what cannot run is left out.
+    refuse_sets(options.backends, "probe");
     const ChosenBackends chosen =
         chosen_backends(options.backends, node_options, options.fallback, "");
     chosen.say();
@@ -869,6 +881,7 @@ int run_compare_workload(const CompareOptions& options) {
 }  // namespace
 
 int run_compare(const CompareOptions& options) {
+  refuse_sets(options.backends, "compare");
   if (options.workload == "heat" || options.workload == "triad") {
     return run_compare_workload(options);
   }

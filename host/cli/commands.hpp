@@ -75,8 +75,8 @@ struct ScaleOptions {
   std::string workers;           ///< comma-separated worker counts; empty: 1, 2, 4, ... cores
   std::string study = "strong";  ///< strong, weak or both
   std::string sweep;             ///< "tile": sweep the tile size instead
-  std::string policy;            ///< empty: dynamic (mandelbrot), static (heat), dynamic (triad)
-  std::string repeat = "5";
+  std::string policy;            ///< empty: dynamic for one node, auto for several; heat: static
+  std::string repeat = "3";
   std::string warmup = "1";
   std::optional<std::string> json, csv;
 };
@@ -121,6 +121,9 @@ int run_probe(const ProbeOptions& options);
 int run_render(const RenderOptions& options);
 int run_compare(const CompareOptions& options);
 int run_scale(const ScaleOptions& options);
+
+/// Refuses a backend list with a set (A+B) in a command that measures each backend alone.
+void refuse_sets(const std::string& list, std::string_view command);
 
 /// A kernel workload (heat, triad) refuses the Mandelbrot options the command line gave.
 void refuse_mandelbrot_options(const std::vector<std::string>& given, std::string_view workload);

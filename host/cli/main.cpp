@@ -275,7 +275,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   scale_cmd->add_option("--sweep", scale.sweep, "tile: efficiency against the tile size");
   scale_cmd->add_option("--policy", scale.policy,
-                        "Policy of every run (default: dynamic; heat: static, bands stay)");
+                        "Policy of every run (default: dynamic for one node, auto for several; "
+                        "heat: static, bands stay)");
   scale_cmd->add_option("--repeat", scale.repeat, "Timed runs per point")->capture_default_str();
   scale_cmd->add_option("--warmup", scale.warmup, "Untimed runs per point")->capture_default_str();
   scale_cmd->add_flag("--fallback", scale.fallback,

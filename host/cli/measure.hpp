@@ -41,8 +41,12 @@ struct KernelWorkload {
   std::int64_t size() const { return heat ? heat_spec.height : triad_spec.elements; }
   /// "heat 2048x2048, 100 steps", "triad 16777216 floats, 5 runs".
   std::string describe() const;
-  /// Its policy unless one is given: static for heat (bands stay), dynamic for triad.
-  Policy default_policy() const { return heat ? Policy::static_split : Policy::dynamic; }
+  /// Its policy on `nodes` nodes unless one is given: static for heat (bands stay); else dynamic
+  /// for one node, auto for several (as render's).
+  Policy default_policy(std::size_t nodes = 1) const {
+    if (heat) return Policy::static_split;
+    return nodes > 1 ? Policy::automatic : Policy::dynamic;
+  }
   /// One run: heat's steps, or triad's runs as one report (their wall time and work summed).
   Report run(Runtime& runtime, const LaunchOptions& options) const;
 };

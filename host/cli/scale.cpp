@@ -61,14 +61,13 @@ class StudyWork {
                        job_.max_iter, to_string(job_.precision), to_string(job_.mode));
   }
   const char* rate_unit() const { return kernel_ ? "G units/s" : "Giter/s"; }
-  /// The policy of a run on `nodes` nodes when none was asked for: dynamic for the job (and
-  /// for one node under auto, which has nothing to plan), the workload's own otherwise.
+  /// The policy of a run on `nodes` nodes: the one asked for (the job's auto on one node,
+  /// which has nothing to plan, is dynamic); else render's defaults, dynamic for one node and
+  /// auto for several (heat: static, its bands stay).
   Policy policy(std::optional<Policy> asked, std::size_t nodes) const {
-    if (!kernel_) {
-      const Policy policy = asked.value_or(Policy::dynamic);
-      return nodes > 1 || policy != Policy::automatic ? policy : Policy::dynamic;
-    }
-    return asked.value_or(kernel_->default_policy());
+    if (kernel_) return asked.value_or(kernel_->default_policy(nodes));
+    const Policy policy = asked.value_or(nodes > 1 ? Policy::automatic : Policy::dynamic);
+    return nodes > 1 || policy != Policy::automatic ? policy : Policy::dynamic;
   }
 
   /// `warmup` untimed runs, then `repeat` timed ones; the last run's figures.
@@ -329,9 +328,12 @@ int run_scale(const ScaleOptions& options) {
   const Measurement baseline = scaler.measure("baseline: serial, 1 worker", serial_setup, work);
   const double serial_giters =
       static_cast<double>(baseline.iterations) / baseline.timing.median_s * 1e-9;
-  const Policy policy = work.policy(asked_policy, 2);  // as sets of nodes run
+  const Policy policy = work.policy(asked_policy, 2), alone = work.policy(asked_policy, 1);
   fmt::print(log, "{}, policy {}, {} warm-up + {} timed runs per point\n", work.describe(),
-             to_string(policy), warmup, repeat);
+             policy == alone
+                 ? std::string(to_string(policy))
+                 : fmt::format("{} for one node, {} for sets", to_string(alone), to_string(policy)),
+             warmup, repeat);
   fmt::print(log, "baseline: serial {:.4f} s (min {:.4f}, max {:.4f}), {:.3f} {}\n",
              baseline.timing.median_s, baseline.timing.min_s, baseline.timing.max_s, serial_giters,
              work.rate_unit());
@@ -496,6 +498,7 @@ int run_scale(const ScaleOptions& options) {
                              {"workload", options.workload},
                              {"host", host_json(spec.precision, spec.mode)},
                              {"policy", to_string(policy)},
+                             {"policy_one_node", to_string(alone)},
                              {"repeat", repeat},
                              {"warmup", warmup},
                              {"baseline", baseline_entry},

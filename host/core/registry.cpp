@@ -58,12 +58,39 @@ void NodeRegistry::add(Backend backend) {
   }
 }
 
+NodeEntry split_node_entry(std::string_view entry) {
+  const std::size_t colon = entry.find(':');
+  if (colon == std::string_view::npos) return {entry, std::nullopt};
+  return {entry.substr(0, colon), entry.substr(colon + 1)};
+}
+
 const Backend* NodeRegistry::find(std::string_view name) const {
+  name = split_node_entry(name).name;
   for (const Backend& backend : backends_) {
     if (backend.name == name) return &backend;
   }
   return nullptr;
 }
+
+namespace {
+
+// The options of the node `entry` names: its device, when it names one, in place of `options`'.
+NodeOptions options_of(const Backend& backend, std::string_view entry, NodeOptions options) {
+  const NodeEntry parts = split_node_entry(entry);
+  if (!parts.device) return options;
+  if (parts.device->empty()) {
+    throw UsageError(
+        fmt::format("'{}': name a device after ':' (see hetero devices), or drop ':'", entry));
+  }
+  if (backend.kind == NodeKind::host) {
+    throw UsageError(fmt::format("'{}': {} runs on the host CPU and has no device; drop ':{}'",
+                                 entry, backend.name, *parts.device));
+  }
+  options.device = std::string(*parts.device);
+  return options;
+}
+
+}  // namespace
 
 std::vector<std::string> NodeRegistry::names() const {
   std::vector<std::string> names;
@@ -77,6 +104,7 @@ NodeInfo NodeRegistry::describe(std::string_view name, const NodeOptions& option
     throw UsageError(
         fmt::format("unknown backend '{}': known backends are {}", name, fmt::join(names(), ", ")));
   }
+  const NodeOptions own = options_of(*backend, name, options);
   if (!backend->built) {
     NodeInfo info;
     info.name = backend->name;
@@ -85,7 +113,7 @@ NodeInfo NodeRegistry::describe(std::string_view name, const NodeOptions& option
     info.reason = "not built: " + backend->not_built_reason;
     return info;
   }
-  NodeInfo info = backend->describe(options);
+  NodeInfo info = backend->describe(own);
   if (options.link && info.available) info.link = *options.link;
   return info;
 }
@@ -94,7 +122,8 @@ std::unique_ptr<Node> NodeRegistry::create(std::string_view name,
                                            const NodeOptions& options) const {
   const NodeInfo info = describe(name, options);
   if (!info.available) throw cannot_run_here(name, info.reason);
-  std::unique_ptr<Node> node = find(name)->create(options);
+  const Backend& backend = *find(name);
+  std::unique_ptr<Node> node = backend.create(options_of(backend, name, options));
   if (options.link) return std::make_unique<LinkOverride>(std::move(node), *options.link);
   return node;
 }
@@ -108,25 +137,20 @@ std::vector<std::string> parse_backend_list(std::string_view text, const NodeReg
     }
     return names;
   }
+  // One set of nodes: ',' and '+' both separate its members.
   std::size_t start = 0;
   while (start <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::size_t comma = std::min(text.find_first_of(",+", start), text.size());
     const std::string name(text.substr(start, comma - start));
     if (name.empty()) {
       throw UsageError(fmt::format("--backend '{}': empty name; use NAME[,NAME...] or all", text));
     }
-    if (registry.find(name) == nullptr && name.find('+') != std::string::npos) {
-      std::string together = name;
-      std::replace(together.begin(), together.end(), '+', ',');
-      throw UsageError(fmt::format(
-          "--backend '{}': nodes that run at once are separated by commas here ({}); '+' joins "
-          "them only within one of scale's studies",
-          text, together));
+    const Backend* backend = registry.find(name);
+    if (backend == nullptr) {
+      throw UsageError(fmt::format("unknown backend '{}': known backends are {}",
+                                   split_node_entry(name).name, fmt::join(registry.names(), ", ")));
     }
-    if (registry.find(name) == nullptr) {
-      throw UsageError(fmt::format("unknown backend '{}': known backends are {}", name,
-                                   fmt::join(registry.names(), ", ")));
-    }
+    options_of(*backend, name, options);  // a device it cannot have is refused now
     if (std::find(names.begin(), names.end(), name) != names.end()) {
       throw UsageError(fmt::format("--backend '{}': '{}' is named twice", text, name));
     }

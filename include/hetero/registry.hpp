@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,16 @@ struct Backend {
   std::function<Link(const NodeOptions&)> probe;
 };
 
+/// A node as a list names it: "NAME" or "NAME:DEVICE" (a device node on one device, e.g.
+/// "cuda:1", "opencl:0"; the device as --device takes it).
+struct NodeEntry {
+  std::string_view name;
+  std::optional<std::string_view> device;
+};
+NodeEntry split_node_entry(std::string_view entry);
+
+/// Backend names below may carry a device ("NAME:DEVICE", see NodeEntry): the device replaces
+/// NodeOptions::device for that node. A device given to a host node is a UsageError.
 class NodeRegistry {
  public:
   /// The registry of every backend compiled into this library (and those that are not).
@@ -87,8 +98,9 @@ FallbackChoice fall_back_to_available(const std::vector<std::string>& names,
                                       const NodeRegistry& registry, const NodeOptions& options,
                                       std::string_view fallback = "threads");
 
-/// Parses "a,b,c" or "all" (every available backend) into backend names; throws UsageError
-/// for an unknown or repeated name.
+/// Parses the nodes of one set, "a,b,c" (or "a+b+c", the same), or "all" (every available
+/// backend), into node entries (NAME or NAME:DEVICE); throws UsageError for an unknown or
+/// repeated entry, or a device a backend cannot have.
 std::vector<std::string> parse_backend_list(std::string_view text, const NodeRegistry& registry,
                                             const NodeOptions& options = {});
 

@@ -6,8 +6,10 @@
 // no device, and two device nodes on the same GPU. Contracts:
 //   - parse_backend_list returns or throws hetero::UsageError;
 //   - "all" gives every available backend in registry order;
-//   - otherwise the result is the comma-separated names exactly, each known and named once, and
-//     such a list is always accepted;
+//   - otherwise the result is the entries separated by ',' or '+' exactly, each NAME or NAME:DEVICE
+//   with
+//     a known NAME (a device only after a device backend's name, and not empty), each entry
+//     named once, and such a list is always accepted;
 //   - plan_nodes (split, --share and auto's fastest, with and without --threads) keeps a
 //     subsequence of the names with one option set each; --share and auto's fastest keep them
 //     all (the latter splitting no node's CPU); otherwise no two kept nodes
@@ -93,11 +95,12 @@ hetero::NodeRegistry make_registry() {
   return registry;
 }
 
-std::vector<std::string> split_commas(std::string_view text) {
+// The entries of one set: ',' and '+' both separate them.
+std::vector<std::string> split_members(std::string_view text) {
   std::vector<std::string> parts;
   std::size_t start = 0;
   while (true) {
-    const std::size_t comma = text.find(',', start);
+    const std::size_t comma = text.find_first_of(",+", start);
     parts.emplace_back(text.substr(start, comma - start));
     if (comma == std::string_view::npos) return parts;
     start = comma + 1;
@@ -178,9 +181,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (registry.describe(backend.name).available) expected.push_back(backend.name);
     }
   } else {
-    expected = split_commas(text);
+    expected = split_members(text);
     for (std::size_t i = 0; i < expected.size(); ++i) {
-      const bool known = registry.find(expected[i]) != nullptr;
+      const std::string& entry = expected[i];
+      const std::size_t colon = entry.find(':');
+      const hetero::Backend* backend = registry.find(entry.substr(0, colon));
+      const bool known = backend != nullptr &&
+                         (colon == std::string::npos ||
+                          (colon + 1 < entry.size() && backend->kind != hetero::NodeKind::host));
       const bool repeated =
           std::find(expected.begin(), expected.begin() + static_cast<std::ptrdiff_t>(i),
                     expected[i]) != expected.begin() + static_cast<std::ptrdiff_t>(i);

@@ -117,7 +117,6 @@ std::string lowercase(std::string_view text) {
   return out;
 }
 
-// Parses "P:D"; false when `text` is not two non-negative integers around a colon.
 // `text` lowercase, its words (runs of letters and digits) each between single spaces:
 // "Intel(R) Xeon" is " intel r xeon ".
 std::string words_of(std::string_view text) {
@@ -133,6 +132,7 @@ std::string words_of(std::string_view text) {
   return words;
 }
 
+// Parses "P:D"; false when `text` is not two non-negative integers around a colon.
 bool parse_index(std::string_view text, int& platform, int& device) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) return false;
@@ -301,7 +301,13 @@ const DeviceSummary& select_device(const DeviceList& list, std::string_view sele
     return list.devices.front();
   }
   int platform = 0, device_index = 0;
-  if (parse_index(selector, platform, device_index)) {
+  std::size_t position = 0;
+  const auto [end, error] =
+      std::from_chars(selector.data(), selector.data() + selector.size(), position);
+  if (error == std::errc() && end == selector.data() + selector.size()) {
+    // N: the N-th device, in the order `hetero devices` lists them.
+    if (position < list.devices.size()) return list.devices[position];
+  } else if (parse_index(selector, platform, device_index)) {
     for (const DeviceSummary& device : list.devices) {
       if (device.platform_index == platform && device.device_index == device_index) return device;
     }
@@ -319,8 +325,8 @@ const DeviceSummary& select_device(const DeviceList& list, std::string_view sele
     names.push_back(fmt::format("{} '{}' ({})", device.index(), device.name, device.platform));
   }
   throw UsageError(fmt::format(
-      "--device '{}' matches no OpenCL device; the devices are {}; pass P:D or whole words of "
-      "a name",
+      "--device '{}' matches no OpenCL device; the devices are {}; pass N (the N-th, from 0), "
+      "P:D or whole words of a name",
       selector, fmt::join(names, ", ")));
 }
 
