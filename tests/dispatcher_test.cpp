@@ -4,6 +4,7 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <set>
 #include <sstream>
 
@@ -12,6 +13,7 @@
 #include <png.h>
 #include <nlohmann/json.hpp>
 
+#include "core/mandelbrot_launch.hpp"
 #include "hetero/backend/dispatcher.hpp"
 #include "nodes/host_kernel.hpp"
 #include "test_support.hpp"
@@ -473,6 +475,45 @@ TEST(Dispatcher, ProgressCountsEveryTile) {
   dispatcher.run(Job(resolve_job(JobRequest{})), options, &progress);
   EXPECT_EQ(progress.tiles_total.load(), 250);
   EXPECT_EQ(progress.tiles_done.load(), 250);
+}
+
+// Asked to weigh the work, a job's progress counts each tile by its sampled iterations: the
+// whole job at the end, and the tiles predicted heaviest are ones that did cost the most.
+TEST(Dispatcher, ProgressWeighsTheJobsTilesByTheirSampledIterations) {
+  std::vector<std::unique_ptr<Node>> nodes;
+  nodes.push_back(NodeRegistry::builtin().create("serial"));
+  Dispatcher dispatcher(std::move(nodes));
+  JobRequest request;
+  request.width = 200;
+  request.height = 200;
+  const Job job(resolve_job(request));
+  const std::vector<Tile> tiles = make_tiles(job.pixels(), 2000);
+  const std::vector<double> predicted = detail::sampled_tile_work(job, tiles);
+  Progress progress;
+  progress.weigh_work = true;
+  RunOptions options;
+  options.tile_pixels = 2000;
+  const RunResult result = dispatcher.run(job, options, &progress);
+  double total = 0;
+  for (const double work : predicted) total += work;
+  EXPECT_DOUBLE_EQ(progress.work_total.load(), total);
+  EXPECT_DOUBLE_EQ(progress.work_done.load(), total);
+  EXPECT_DOUBLE_EQ(progress.fraction(), 1.0);
+  std::vector<double> actual(tiles.size(), 0);
+  for (const TraceEvent& event : result.trace.events) {
+    if (event.kind == EventKind::compute) {
+      actual[static_cast<std::size_t>(event.tile)] += static_cast<double>(event.iterations);
+    }
+  }
+  // Within a factor of two over the job, and the heaviest predicted tile in the heaviest third.
+  const double performed = std::accumulate(actual.begin(), actual.end(), 0.0);
+  EXPECT_GT(total, performed / 2);
+  EXPECT_LT(total, performed * 2);
+  const auto heaviest = static_cast<std::size_t>(
+      std::max_element(predicted.begin(), predicted.end()) - predicted.begin());
+  std::vector<double> sorted = actual;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_GE(actual[heaviest], sorted[sorted.size() * 2 / 3]);
 }
 
 TEST(Registry, UnknownAndUnavailableBackendsAreOneLineErrors) {

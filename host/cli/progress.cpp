@@ -11,8 +11,11 @@
 
 namespace hetero::cli {
 
-ProgressBar::ProgressBar(const Progress& progress, bool enabled) : progress_(progress) {
-  if (enabled && isatty(STDERR_FILENO) == 1) thread_ = std::thread([this] { loop(); });
+ProgressBar::ProgressBar(Progress& progress, bool enabled) : progress_(progress) {
+  if (enabled && isatty(STDERR_FILENO) == 1) {
+    progress.weigh_work = true;
+    thread_ = std::thread([this] { loop(); });
+  }
 }
 
 ProgressBar::~ProgressBar() {
@@ -30,8 +33,7 @@ void ProgressBar::loop() {
     if (elapsed < 1.0 || done_) continue;
     const auto total = progress_.tiles_total.load();
     const auto finished = progress_.tiles_done.load();
-    const double fraction =
-        total > 0 ? static_cast<double>(finished) / static_cast<double>(total) : 0;
+    const double fraction = progress_.fraction();
     constexpr int kWidth = 40;
     const int filled = static_cast<int>(fraction * kWidth);
     fmt::print(stderr, "\r[{:#<{}}{:<{}}] {:5.1f}%  {}/{} tiles  {:.1f} s", "", filled, "",

@@ -16,7 +16,8 @@ namespace hetero::cli {
 class ProgressBar {
  public:
   /// Watches `progress`; draws nothing unless `enabled`, stderr is a terminal and a second passed.
-  ProgressBar(const Progress& progress, bool enabled);
+  /// When it may draw, it asks the run to weigh its tiles by their work (Progress::weigh_work).
+  ProgressBar(Progress& progress, bool enabled);
   ~ProgressBar();  // stops and erases the bar
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;

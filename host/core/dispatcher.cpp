@@ -403,6 +403,9 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
           ? std::min(options.tile_pixels, job.pixels())
           : auto_tile_pixels(spec, total_lanes(input), has_device_nodes(input));
   input.tiles = make_tiles(job.pixels(), tile_pixels);
+  if (progress != nullptr && progress->weigh_work) {
+    input.tile_work = detail::sampled_tile_work(job, input.tiles);
+  }
   // The journal before any compute: a path that cannot be read or written fails the run now.
   const std::unique_ptr<detail::Journal> journal = open_journal(
       options, detail::journal_identity(spec, tile_pixels), job.pixels(), input, notes);
@@ -577,6 +580,11 @@ LaunchResult Dispatcher::launch(const backend::Launch& launch, const RunOptions&
   const std::int64_t granule = launch.tile_granule();
   tile = (tile + granule - 1) / granule * granule;
   input.tiles = make_tiles(launch.elements(), tile);
+  if (progress != nullptr) {
+    for (const Tile& t : input.tiles) {
+      input.tile_work.push_back(static_cast<double>(launch.work_units(t)));
+    }
+  }
   input.preferred = preferred_nodes(launch, input, nodes_);
   const bool weighted = options.policy == Policy::weighted || options.policy == Policy::automatic;
   detail::Forecast plan;

@@ -149,6 +149,29 @@ backend::Launch mandelbrot_launch(const Job& job, std::string_view tile_kernel,
   });
 }
 
+std::vector<double> sampled_tile_work(const Job& job, const std::vector<Tile>& tiles, int samples) {
+  const std::vector<double>& xs = job.xs();
+  const std::vector<double>& ys = job.ys();
+  std::vector<double> work;
+  work.reserve(tiles.size());
+  for (const Tile& tile : tiles) {
+    const std::int64_t taken = std::min<std::int64_t>(samples, tile.size());
+    double iterations = 0;
+    for (std::int64_t k = 0; k < taken; ++k) {
+      // Pixels spread evenly over the tile's range, the middle of each part.
+      const std::int64_t pixel = tile.begin + (2 * k + 1) * tile.size() / (2 * taken);
+      const auto x = static_cast<std::size_t>(pixel % job.width());
+      const auto y = static_cast<std::size_t>(pixel / job.width());
+      const std::uint32_t count =
+          kernels::point<double, kernels::Arith::exact>(xs[x], ys[y], job.max_iter());
+      iterations += static_cast<double>(kernels::iterations_of(count, job.max_iter()));
+    }
+    work.push_back(
+        taken > 0 ? iterations / static_cast<double>(taken) * static_cast<double>(tile.size()) : 0);
+  }
+  return work;
+}
+
 void register_mandelbrot_kernels() {
   for (const std::string& tile_kernel : nodes::host_kernel_names()) {
     for (const Mode mode : {Mode::exact, Mode::fma}) {

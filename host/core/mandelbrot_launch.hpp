@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "hetero/backend/launch.hpp"
 #include "hetero/job.hpp"
@@ -16,6 +17,11 @@ namespace hetero::detail {
 /// kernel this build does not have.
 backend::Launch mandelbrot_launch(const Job& job, std::string_view tile_kernel,
                                   std::span<std::uint32_t> counts);
+
+/// Each tile's predicted work: the iterations of `samples` pixels spread over its range (exact
+/// fp64 loop), scaled to its pixels; for a progress weighted by work, not by tiles.
+std::vector<double> sampled_tile_work(const Job& job, const std::vector<Tile>& tiles,
+                                      int samples = 8);
 
 /// Registers every Mandelbrot kernel by name (each precision, mode and host tile kernel), for
 /// MPI ranks to find.

@@ -16,6 +16,19 @@
 #include "hetero/error.hpp"
 #include "policies/distribution.hpp"
 
+namespace hetero {
+
+double Progress::fraction() const {
+  const double total = work_total.load(std::memory_order_relaxed);
+  if (total > 0) return std::min(1.0, work_done.load(std::memory_order_relaxed) / total);
+  const auto tiles = tiles_total.load(std::memory_order_relaxed);
+  return tiles > 0 ? static_cast<double>(tiles_done.load(std::memory_order_relaxed)) /
+                         static_cast<double>(tiles)
+                   : 0;
+}
+
+}  // namespace hetero
+
 namespace hetero::detail {
 namespace {
 
@@ -23,12 +36,21 @@ namespace {
 class Completion {
  public:
   // Tiles `done` (a resumed run's) count as completed by no node.
-  Completion(std::size_t tiles, const std::vector<bool>& done, Progress* progress)
-      : done_by_(tiles), progress_(progress) {
+  Completion(std::size_t tiles, const std::vector<bool>& done, const std::vector<double>& work,
+             Progress* progress)
+      : done_by_(tiles), work_(work), progress_(progress) {
+    if (progress_ != nullptr) {
+      progress_->tiles_done = 0;
+      progress_->tiles_total = static_cast<std::int64_t>(tiles);
+      progress_->work_done = 0;
+      double total = 0;
+      for (const double units : work_) total += units;
+      progress_->work_total = total;
+    }
     for (std::size_t i = 0; i < tiles; ++i) {
       const bool was_done = i < done.size() && done[i];
       done_by_[i].store(was_done ? kNoNode : kNotDone, std::memory_order_relaxed);
-      if (was_done && progress_ != nullptr) progress_->tiles_done.fetch_add(1);
+      if (was_done) count(i);
     }
   }
   // True the first time `tile` is marked.
@@ -37,7 +59,7 @@ class Completion {
     if (!done_by_[static_cast<std::size_t>(tile.index)].compare_exchange_strong(expected, node)) {
       return false;
     }
-    if (progress_ != nullptr) progress_->tiles_done.fetch_add(1, std::memory_order_relaxed);
+    count(static_cast<std::size_t>(tile.index));
     return true;
   }
   int done_by(std::int64_t tile) const {
@@ -52,8 +74,15 @@ class Completion {
   }
 
  private:
+  void count(std::size_t tile) {
+    if (progress_ == nullptr) return;
+    progress_->tiles_done.fetch_add(1, std::memory_order_relaxed);
+    if (tile < work_.size()) progress_->work_done.fetch_add(work_[tile], std::memory_order_relaxed);
+  }
+
   static constexpr int kNotDone = -1, kNoNode = -2;
   std::vector<std::atomic<int>> done_by_;
+  const std::vector<double>& work_;
   Progress* progress_;
 };
 
@@ -203,11 +232,7 @@ Execution execute_rounds(const RoundsInput& input, const RunOptions& options, Pr
                          const NodeTask& task) {
   const std::size_t node_count = input.infos.size();
   const std::vector<Tile>& tiles = input.tiles;
-  if (progress != nullptr) {
-    progress->tiles_done = 0;
-    progress->tiles_total = static_cast<std::int64_t>(tiles.size());
-  }
-  Completion completion(tiles.size(), input.done, progress);
+  Completion completion(tiles.size(), input.done, input.tile_work, progress);
   TraceClock clock;
   std::vector<NodeTrace> traces;
   traces.reserve(node_count);

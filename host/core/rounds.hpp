@@ -26,6 +26,8 @@ struct RoundsInput {
   std::vector<bool> active;       ///< nodes that take part (auto may have dropped some)
   std::vector<Tile> tiles;
   std::vector<bool> done;  ///< tiles already computed (a resumed run); empty: none
+  /// Per tile index: its predicted work, for progress; empty: not known.
+  std::vector<double> tile_work;
   /// Per tile index: the node that holds most of its data, which takes it first under dynamic;
   /// -1: none does. Empty: no tile has a preference.
   std::vector<int> preferred;

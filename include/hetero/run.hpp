@@ -56,10 +56,17 @@ struct RunOptions {
   bool resume = false;
 };
 
-/// Live progress of a run, readable from any thread.
+/// Live progress of a run, readable from any thread: tiles, and the work they stand for (a
+/// kernel's work units; the Mandelbrot job's iterations as sampled before it runs, when
+/// `weigh_work` asks for it: sampling costs about 8 points' iterations per tile).
 struct Progress {
   std::atomic<std::int64_t> tiles_done{0};
   std::atomic<std::int64_t> tiles_total{0};
+  bool weigh_work = false;
+  std::atomic<double> work_done{0};
+  std::atomic<double> work_total{0};
+  /// The share of the work done: by work when it is known, else by tiles.
+  double fraction() const;
 };
 
 struct RunResult {
