@@ -157,7 +157,10 @@ TEST_F(CliTest, ProjectAssumesALinkOutsideMpirunAndSaysSo) {
   ASSERT_EQ(assumed.status, 0) << assumed.err;
   EXPECT_NE(assumed.err.find("projecting over an assumed 10 Gb Ethernet link"), std::string::npos)
       << assumed.err;
-  const auto model = nlohmann::json::parse(assumed.out)["model"];
+  const auto document = nlohmann::json::parse(assumed.out);
+  EXPECT_FALSE(document["hetero_version"].get<std::string>().empty());
+  EXPECT_FALSE(document["host"]["cpu"].get<std::string>().empty());
+  const auto model = document["model"];
   EXPECT_EQ(model["link_source"], "assumed 10 Gb Ethernet");
   EXPECT_DOUBLE_EQ(model["latency_s"].get<double>(), 50e-6);
   EXPECT_DOUBLE_EQ(model["bytes_per_s"].get<double>(), 1.25e9);

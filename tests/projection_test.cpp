@@ -183,7 +183,7 @@ TEST(MpiProjection, PrintsOneLinePerRankCount) {
   const std::string text = table.str();
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3 + 3);  // 2 header lines, titles, rows
   EXPECT_NE(text.find("efficiency"), std::string::npos);
-  const std::string json = nodes::mpi::projection_json(job, m, rows);
+  const std::string json = nodes::mpi::projection_json(job, m, rows).dump();
   EXPECT_NE(json.find("\"hetero.projection\""), std::string::npos);
 }
 

@@ -85,15 +85,18 @@ int run_project(const ProjectOptions& options) {
 
   const mpi::ProjectionJob job = mpi::projection_job(spec, measured.last.counts, tile);
   const std::vector<mpi::ProjectionRow> rows = mpi::project_scaling(job, model, ranks);
+  nlohmann::json document = mpi::projection_json(job, model, rows);
+  document["hetero_version"] = version_string;
+  document["host"] = host_json(spec.precision, spec.mode);
   if (options.json && *options.json == "-") {
-    std::cout << mpi::projection_json(job, model, rows) << '\n';
+    std::cout << document.dump(2) << '\n';
     return 0;
   }
   std::unique_ptr<OutputFile> json_file;
   if (options.json) json_file = std::make_unique<OutputFile>(*options.json);
   mpi::print_projection(std::cout, job, model, rows);
   if (json_file) {
-    json_file->stream() << mpi::projection_json(job, model, rows) << '\n';
+    json_file->stream() << document.dump(2) << '\n';
     json_file->commit();
   }
   return 0;

@@ -212,8 +212,8 @@ void print_projection(std::ostream& out, const ProjectionJob& job, const Project
   }
 }
 
-std::string projection_json(const ProjectionJob& job, const ProjectionModel& model,
-                            const std::vector<ProjectionRow>& rows) {
+nlohmann::json projection_json(const ProjectionJob& job, const ProjectionModel& model,
+                               const std::vector<ProjectionRow>& rows) {
   using nlohmann::json;
   json list = json::array();
   for (const ProjectionRow& row : rows) {
@@ -245,8 +245,7 @@ std::string projection_json(const ProjectionJob& job, const ProjectionModel& mod
                 {"link_source", model.link_source},
                 {"message_cost_s", model.message_cost_s},
                 {"tiles_in_flight", model.tiles_in_flight}}},
-              {"rows", std::move(list)}}
-      .dump(2);
+              {"rows", std::move(list)}};
 }
 
 }  // namespace hetero::nodes::mpi

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "hetero/backend/node.hpp"
 #include "hetero/workload.hpp"
 #include "nodes/mpi/rank_counts.hpp"
@@ -70,7 +72,7 @@ std::vector<ProjectionRow> project_scaling(const ProjectionJob& job, const Proje
 /// The projection as a table (with a header saying what it assumed), and as JSON.
 void print_projection(std::ostream& out, const ProjectionJob& job, const ProjectionModel& model,
                       const std::vector<ProjectionRow>& rows);
-std::string projection_json(const ProjectionJob& job, const ProjectionModel& model,
-                            const std::vector<ProjectionRow>& rows);
+nlohmann::json projection_json(const ProjectionJob& job, const ProjectionModel& model,
+                               const std::vector<ProjectionRow>& rows);
 
 }  // namespace hetero::nodes::mpi
