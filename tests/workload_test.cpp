@@ -1,6 +1,7 @@
 // The workload: point function, presets, axes, validation of outside input, tiles, checksums.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 #include <string_view>
 
@@ -54,6 +55,39 @@ TEST(PointFunction, GivesThePlainLoopsCountForEveryLimit) {
   expect_plain_counts<double, Arith::fma>();
   expect_plain_counts<float, Arith::exact>();
   expect_plain_counts<float, Arith::fma>();
+}
+
+// The device form (two steps a round, as the CUDA kernels run it) on the CPU, at the edges: a
+// NaN never escapes (every comparison is false) and counts the limit, an infinity escapes at
+// once, and the largest limit (2^31-1) neither overflows nor changes a count.
+template <class Real, Arith A>
+void expect_edges_on_both_forms() {
+  const Mode mode = A == Arith::exact ? Mode::exact : Mode::fma;
+  const Real nan = std::numeric_limits<Real>::quiet_NaN();
+  const Real inf = std::numeric_limits<Real>::infinity();
+  constexpr std::uint32_t kLargest = 2147483647U;
+  struct Case {
+    Real cx, cy;
+    std::uint32_t max_iter;
+  };
+  for (const Case c : {Case{nan, 0, 1001}, Case{0, nan, 1000}, Case{inf, 0, 7}, Case{0, -inf, 8},
+                       Case{1, 0, kLargest}, Case{Real(0.2501), 0, kLargest},
+                       Case{Real(-0.75), Real(0.01), kLargest}}) {
+    const std::uint32_t plain = test::plain_point<Real>(c.cx, c.cy, c.max_iter, mode);
+    EXPECT_EQ((kernels::point<Real, A>(c.cx, c.cy, c.max_iter)), plain) << c.cx << "," << c.cy;
+    EXPECT_EQ((kernels::point_two_steps_a_round<Real, A>(c.cx, c.cy, c.max_iter)), plain)
+        << c.cx << "," << c.cy << ", two steps a round";
+    if (std::isnan(c.cx) || std::isnan(c.cy)) EXPECT_EQ(plain, c.max_iter);
+    if (std::isinf(c.cx) || std::isinf(c.cy)) EXPECT_EQ(plain, 0U);
+    if (c.max_iter == kLargest) EXPECT_LT(plain, kLargest) << "these points escape";
+  }
+}
+
+TEST(PointFunction, TheDeviceFormHandlesNaNInfinityAndTheLargestLimit) {
+  expect_edges_on_both_forms<double, Arith::exact>();
+  expect_edges_on_both_forms<double, Arith::fma>();
+  expect_edges_on_both_forms<float, Arith::exact>();
+  expect_edges_on_both_forms<float, Arith::fma>();
 }
 
 TEST(PointFunction, IterationsCountTheEscapingStep) {
