@@ -847,6 +847,54 @@ TEST_F(OutputFileTest, PngHasTheImagesSizeAndColours) {
   EXPECT_THROW(write_png(png, result.counts, 10, 10, spec.max_iter), Error);
 }
 
+// Decodes a PNG into RGB bytes (libpng), checking its size.
+std::vector<std::uint8_t> decoded_rgb(const std::string& bytes, std::int64_t width,
+                                      std::int64_t height) {
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  EXPECT_NE(png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()), 0)
+      << image.message;
+  image.format = PNG_FORMAT_RGB;
+  EXPECT_EQ(image.width, static_cast<png_uint_32>(width));
+  EXPECT_EQ(image.height, static_cast<png_uint_32>(height));
+  std::vector<std::uint8_t> pixels(PNG_IMAGE_SIZE(image));
+  EXPECT_NE(png_image_finish_read(&image, nullptr, pixels.data(), 0, nullptr), 0) << image.message;
+  return pixels;
+}
+
+// An image of many strips (each deflated on its own thread, one zlib stream in all) decodes,
+// with libpng, to the very colours asked for: counts through the colour map, and any pixel
+// function.
+TEST(Png, AnImageEncodedInStripsDecodesToItsColours) {
+  const std::int64_t width = 301, height = 997;  // odd sizes, several strips of rows
+  const std::uint32_t max_iter = 5000;
+  std::vector<std::uint32_t> counts(static_cast<std::size_t>(width * height));
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    counts[i] = static_cast<std::uint32_t>((i * 2654435761U) % (max_iter + 7));  // past max too
+  }
+  std::ostringstream png;
+  write_png(png, counts, width, height, max_iter);
+  const std::vector<std::uint8_t> pixels = decoded_rgb(png.str(), width, height);
+  ASSERT_EQ(pixels.size(), counts.size() * 3);
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    const std::array<std::uint8_t, 3> decoded{pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]};
+    ASSERT_EQ(decoded, colour_of(counts[i], max_iter)) << "pixel " << i;
+  }
+  std::ostringstream gradient;
+  write_rgb_png(gradient, width, height, [&](std::int64_t i) {
+    return std::array<std::uint8_t, 3>{static_cast<std::uint8_t>(i % width),
+                                       static_cast<std::uint8_t>(i / width),
+                                       static_cast<std::uint8_t>(i * 7)};
+  });
+  const std::vector<std::uint8_t> decoded = decoded_rgb(gradient.str(), width, height);
+  for (std::int64_t i = 0; i < width * height; ++i) {
+    const auto at = static_cast<std::size_t>(3 * i);
+    ASSERT_EQ(decoded[at], static_cast<std::uint8_t>(i % width)) << i;
+    ASSERT_EQ(decoded[at + 1], static_cast<std::uint8_t>(i / width)) << i;
+    ASSERT_EQ(decoded[at + 2], static_cast<std::uint8_t>(i * 7)) << i;
+  }
+}
+
 // The colour map's fixed points: black inside the set, the palette's first, middle and last
 // stops at t = 0, 0.5 and just below 1.
 TEST(ColourMap, BlackInsideThePaletteOutside) {

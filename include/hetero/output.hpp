@@ -40,7 +40,8 @@ void remove_unfinished_outputs() noexcept;
 /// else a palette through deep blue, white and amber indexed by log(count + 1) / log(max_iter + 1).
 std::array<std::uint8_t, 3> colour_of(std::uint32_t count, std::uint32_t max_iter);
 
-/// Encodes an 8-bit RGB PNG whose pixel i (row-major) has the colour `colour(i)`.
+/// Encodes an 8-bit RGB PNG whose pixel i (row-major) has the colour `colour(i)`. Strips of rows
+/// are encoded on several threads at once: `colour` is called from them, for different pixels.
 void write_rgb_png(std::ostream& out, std::int64_t width, std::int64_t height,
                    const std::function<std::array<std::uint8_t, 3>(std::int64_t)>& colour);
 
