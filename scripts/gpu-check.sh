@@ -387,7 +387,7 @@ stage_bench() {
   "$hetero" probe --backend cuda | tee "$results/probe.txt"
   "$hetero" probe --backend cuda --json >"$results/probe.json"
 
-  echo "== full preset ${size}x${size}, max-iter ${max_iter}, fp32: each device run is the median of 3"
+  echo "== full preset ${size}x${size}, max-iter ${max_iter}, fp32: each cuda and thrust run is the median of 3"
   table="$results/table.txt"
   {
     printf '%-8s %-6s %14s %-16s %9s %10s %9s %8s %10s\n' backend mode "checksum sum" hash \
@@ -396,14 +396,18 @@ stage_bench() {
   status=0
   for mode in fma exact; do
     reference=""
-    for backend in cuda thrust threads; do
+    # cuda-per_pixel: the cuda node with its former one-thread-per-pixel kernel, for comparison.
+    for backend in cuda cuda-per_pixel thrust threads; do
       runs=3
-      if [ "$backend" = threads ]; then runs=1; fi
+      if [ "$backend" = threads ] || [ "$backend" = cuda-per_pixel ]; then runs=1; fi
+      kernel=refill
+      if [ "$backend" = cuda-per_pixel ]; then kernel=per_pixel; fi
       best="" walls=()
       for ((i = 1; i <= runs; i++)); do
         out="$results/render-$backend-$mode-$i.json"
-        if ! "$hetero" render --preset full --width "$size" --height "$size" --max-iter "$max_iter" \
-            --precision fp32 --mode "$mode" --backend "$backend" --quiet --json "$out" \
+        if ! HETERO_CUDA_KERNEL=$kernel "$hetero" render --preset full --width "$size" \
+            --height "$size" --max-iter "$max_iter" --precision fp32 --mode "$mode" \
+            --backend "${backend%-per_pixel}" --quiet --json "$out" \
             2>"$results/render-$backend-$mode.err"; then
           cat "$results/render-$backend-$mode.err" >&2
           status=1

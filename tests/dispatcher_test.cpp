@@ -1,6 +1,8 @@
 // The dispatcher across nodes, its failure and stop paths, buffers, trace and output files.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -443,6 +445,122 @@ TEST(Dispatcher, AStopRequestEndsACalibrationToo) {
   const NodeInfo serial = NodeRegistry::builtin().describe("serial");
   EXPECT_EQ(model.estimate(serial, spec.precision, spec.mode).state, ModelState::uncalibrated)
       << "a cancelled calibration left the node calibrating";
+}
+
+// A serial node that says it has a full wave, and records the tiles of every launch it runs.
+class WaveNode final : public Node {
+ public:
+  explicit WaveNode(std::int64_t wave)
+      : inner_(NodeRegistry::builtin().create("serial")), info_(inner_->info()), wave_(wave) {
+    info_.name = "wave";
+    info_.kind = NodeKind::device;
+  }
+  const NodeInfo& info() const override { return info_; }
+  std::int64_t full_wave() const override { return wave_; }
+  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override {
+    return inner_->can_run(kernel, why);
+  }
+  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override {
+    pixels_.push_back(launch.width);
+    inner_->launch(launch, work, trace);
+    std::int64_t short_of_a_wave = 0;
+    for (std::int32_t lane = 0; lane < trace.lane_count(); ++lane) {
+      for (const TraceEvent& event : trace.lane_at(lane).events()) {
+        short_of_a_wave += event.kind == EventKind::compute && event.pixels < wave_ ? 1 : 0;
+      }
+    }
+    short_tiles_.push_back(short_of_a_wave);
+  }
+  /// Per launch: its pixels, and its tiles of fewer pixels than a wave.
+  const std::vector<std::int64_t>& short_tiles() const { return short_tiles_; }
+  const std::vector<std::int64_t>& pixels() const { return pixels_; }
+
+ private:
+  std::unique_ptr<Node> inner_;
+  NodeInfo info_;
+  std::int64_t wave_;
+  std::vector<std::int64_t> short_tiles_, pixels_;
+};
+
+// Host memory that counts what it holds.
+class CountingSpace final : public MemorySpace {
+ public:
+  std::string_view name() const override { return "counting"; }
+  void* allocate(std::size_t bytes) override {
+    ++allocations;
+    held = bytes;
+    return HostSpace::instance().allocate(bytes);
+  }
+  void deallocate(void* pointer, std::size_t bytes) noexcept override {
+    held -= bytes;
+    HostSpace::instance().deallocate(pointer, bytes);
+  }
+  void copy_from_host(void* dst, const void* src, std::size_t bytes) override {
+    std::memcpy(dst, src, bytes);
+  }
+  void copy_to_host(void* dst, const void* src, std::size_t bytes) override {
+    std::memcpy(dst, src, bytes);
+  }
+  int allocations = 0;
+  std::size_t held = 0;
+};
+
+// A serial node whose link copies fastest from a staging memory of its own.
+class StagingNode final : public Node {
+ public:
+  explicit StagingNode(std::shared_ptr<CountingSpace> staging)
+      : inner_(NodeRegistry::builtin().create("serial")), staging_(std::move(staging)) {}
+  const NodeInfo& info() const override { return inner_->info(); }
+  std::shared_ptr<MemorySpace> host_staging() override { return staging_; }
+  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override {
+    return inner_->can_run(kernel, why);
+  }
+  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override {
+    inner_->launch(launch, work, trace);
+  }
+
+ private:
+  std::unique_ptr<Node> inner_;
+  std::shared_ptr<CountingSpace> staging_;
+};
+
+TEST(Dispatcher, CountsLieInTheStagingMemoryOfANodeThatHasOneUntilTheResultGoes) {
+  const auto staging = std::make_shared<CountingSpace>();
+  const JobSpec spec = test::region_job({-2.1, 0.7, -1.3, 1.1}, 97, 31, 100);
+  {
+    std::vector<std::unique_ptr<Node>> nodes;
+    nodes.push_back(NodeRegistry::builtin().create("serial"));
+    nodes.push_back(std::make_unique<StagingNode>(staging));
+    Dispatcher dispatcher(std::move(nodes));
+    const RunResult result = dispatcher.run(Job(spec));
+    EXPECT_EQ(result.counts, test::reference_counts(spec));
+    EXPECT_EQ(staging->allocations, 1);
+    EXPECT_EQ(staging->held, static_cast<std::size_t>(spec.pixels()) * sizeof(std::uint32_t));
+  }
+  EXPECT_EQ(staging->held, 0U) << "the counts outlived their result";
+}
+
+TEST(Dispatcher, ADeviceIsCalibratedWarmOnLaunchesOfAFullWave) {
+  constexpr std::int64_t kWave = 50000;
+  std::vector<std::unique_ptr<Node>> nodes;
+  nodes.push_back(std::make_unique<WaveNode>(kWave));
+  nodes.push_back(NodeRegistry::builtin().create("serial"));
+  const WaveNode& wave = static_cast<const WaveNode&>(*nodes[0]);
+  Dispatcher dispatcher(std::move(nodes));
+  ThroughputModel model;
+  RunOptions options;
+  options.policy = Policy::weighted;
+  options.model = &model;
+  const JobSpec spec = test::region_job({-2.1, 0.7, -1.3, 1.1}, 1000, 1000, 50);
+  const RunResult result = dispatcher.run(Job(spec), options);
+  EXPECT_EQ(result.counts, test::reference_counts(spec));
+  // A warm-up launch, the timed one (at least four waves, in tiles of a wave at least), then
+  // the run's own.
+  ASSERT_EQ(wave.pixels().size(), 3U);
+  EXPECT_LT(wave.pixels()[0], wave.pixels()[1]);
+  EXPECT_GE(wave.pixels()[1], 4 * kWave * 99 / 100);  // the job scaled to about 4 waves
+  EXPECT_LE(wave.short_tiles()[1], 1) << "only the last tile may be ragged";
+  EXPECT_EQ(wave.pixels()[2], spec.pixels());
 }
 
 // Figures of another build, or of another tile kernel, are never mixed with this one's.

@@ -365,10 +365,18 @@ void print_devices(const NodeRegistry& registry, const std::vector<NodeInfo>& in
   constexpr std::size_t kIndent = 35;  // the device column
   const std::string under(kIndent, ' ');
   for (const NodeInfo& info : infos) {
+    const Backend* backend = registry.find(info.name);
     if (!info.available) {
       text += cli::wrapped(
           fmt::format("{:<8} {:<7} {:<10} {:>5}  ", info.name, to_string(info.kind), "absent", "-"),
           info.reason, kIndent, width);
+      // Devices the backend has all the same (the thrust node's OpenMP system without a GPU).
+      if (backend == nullptr || !backend->built || !backend->enumerate) continue;
+      for (const NodeInfo& device : backend->enumerate()) {
+        if (device.available) {
+          text += cli::wrapped(under, "device: " + device.device, kIndent + 2, width);
+        }
+      }
       continue;
     }
     text +=
@@ -384,7 +392,6 @@ void print_devices(const NodeRegistry& registry, const std::vector<NodeInfo>& in
             cli::wrapped(under, fmt::format("link {}: {}", direction, figures), kIndent + 2, width);
       }
     }
-    const Backend* backend = registry.find(info.name);
     if (backend == nullptr || !backend->enumerate) continue;
     for (const NodeInfo& device : backend->enumerate()) {
       text +=

@@ -30,8 +30,10 @@ constexpr double kMinLearningBusySeconds = 0.01;
 constexpr double kMinKernelLearningBusySeconds = 0.002;
 // A link's achieved bandwidth is learned from runs that moved at least this much over it.
 constexpr std::uint64_t kMinLearningLinkBytes = std::uint64_t{1} << 20;
-// Calibration jobs have at most this many pixels.
+// Calibration jobs have at most this many pixels, or this many full waves of a device node,
+// one per lane (see calibrate()).
 constexpr std::int64_t kCalibrationPixels = 1 << 16;
+constexpr std::int64_t kCalibrationWaves = 4;
 // Automatic tiles: about this many per lane, and at least this many elements each.
 constexpr std::int64_t kTilesPerLane = 16;
 constexpr std::int64_t kMinTile = 256;
@@ -179,11 +181,10 @@ void leave_out_slower_on_shared(detail::RoundsInput& input, std::string_view uni
   }
 }
 
-// Runs `node` alone on a small version of `spec` and returns its throughput in Giter/s. Throws
-// Cancelled when `stop` is set before it ends (the node stops after the tiles in hand).
-double calibrate(Node& node, const JobSpec& spec, const std::atomic<bool>* stop) {
+// `spec` at about `pixels` pixels (its region and shape kept), or `spec` itself when smaller.
+JobSpec scaled_to(const JobSpec& spec, std::int64_t pixels) {
   JobSpec small = spec;
-  const double scale = std::sqrt(static_cast<double>(kCalibrationPixels) /
+  const double scale = std::sqrt(static_cast<double>(pixels) /
                                  static_cast<double>(std::max<std::int64_t>(1, spec.pixels())));
   if (scale < 1) {
     small.width = std::max<std::int64_t>(
@@ -191,7 +192,15 @@ double calibrate(Node& node, const JobSpec& spec, const std::atomic<bool>* stop)
     small.height = std::max<std::int64_t>(
         1, static_cast<std::int64_t>(static_cast<double>(spec.height) * scale));
   }
-  const Job job(small);
+  return small;
+}
+
+// Runs `node` alone on `spec` in tiles of at least `min_tile` pixels and returns its throughput
+// in Giter/s. Throws Cancelled when `stop` is set before it ends (the node stops after the tiles
+// in hand).
+double timed_run(Node& node, const JobSpec& spec, std::int64_t min_tile,
+                 const std::atomic<bool>* stop) {
+  const Job job(spec);
   std::vector<std::uint32_t> counts(static_cast<std::size_t>(job.pixels()));
   const backend::Launch launch = detail::mandelbrot_launch(job, node.info().tile_kernel, counts);
   detail::RoundsInput input;
@@ -199,8 +208,9 @@ double calibrate(Node& node, const JobSpec& spec, const std::atomic<bool>* stop)
   input.lanes = {std::max(1, node.lanes())};
   input.weights = {1.0};
   input.active = {true};
-  input.tiles = make_tiles(
-      job.pixels(), auto_tile_pixels(small, input.lanes[0], node.info().kind != NodeKind::host));
+  const std::int64_t tile =
+      auto_tile_pixels(spec, input.lanes[0], node.info().kind != NodeKind::host);
+  input.tiles = make_tiles(job.pixels(), std::min(job.pixels(), std::max(tile, min_tile)));
   RunOptions options;
   options.stop = stop;
   const auto stopped = [&] {
@@ -217,8 +227,42 @@ double calibrate(Node& node, const JobSpec& spec, const std::atomic<bool>* stop)
   if (stop != nullptr && stop->load()) throw stopped();
   const double seconds = static_cast<double>(execution.trace.wall_ns) * 1e-9;
   std::uint64_t iterations = 0;
-  for (const std::uint32_t count : counts) iterations += iterations_of(count, small.max_iter);
+  for (const std::uint32_t count : counts) iterations += iterations_of(count, spec.max_iter);
   return seconds > 0 ? static_cast<double>(iterations) / seconds * 1e-9 : 0;
+}
+
+// The throughput of `node` on a small version of `spec`, in Giter/s. A node with a full wave
+// (a GPU) runs a small job first, untimed, so that first-launch costs (module loading, first
+// allocations) stay out of the figure; then every launch of the timed job fills the device, as
+// a large job's would. Throws Cancelled when `stop` is set before it ends.
+double calibrate(Node& node, const JobSpec& spec, const std::atomic<bool>* stop) {
+  const std::int64_t wave = node.full_wave();
+  if (wave > 0) timed_run(node, scaled_to(spec, kCalibrationPixels), 0, stop);
+  const std::int64_t pixels = std::max(kCalibrationPixels, kCalibrationWaves * wave);
+  return timed_run(node, scaled_to(spec, pixels), wave, stop);
+}
+
+// `pixels` zero counts in the host staging memory of the first node taking part that has one
+// (a GPU's pinned memory: its copies then land in them directly), else in plain host memory.
+Counts counts_for(const std::vector<std::unique_ptr<Node>>& nodes, const std::vector<bool>& active,
+                  std::int64_t pixels) {
+  const auto size = static_cast<std::size_t>(pixels);
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    std::shared_ptr<MemorySpace> space = active[i] ? nodes[i]->host_staging() : nullptr;
+    if (!space) continue;
+    const std::size_t bytes = std::max<std::size_t>(1, size) * sizeof(std::uint32_t);
+    std::uint32_t* data = nullptr;
+    try {
+      data = static_cast<std::uint32_t*>(space->allocate(bytes));
+    } catch (const Error&) {
+      break;  // no pinned memory to spare: plain host memory, copied at pageable speed
+    }
+    std::fill_n(data, size, 0U);
+    return Counts(data, size, std::shared_ptr<void>(data, [space, bytes](void* pointer) {
+                    space->deallocate(pointer, bytes);
+                  }));
+  }
+  return Counts(size);
 }
 
 // Weights from the model, calibrating the nodes it does not know yet (weighted and auto only).
@@ -311,16 +355,16 @@ void learn_and_rate(Report& report, const detail::RoundsInput& input,
 }
 
 // Sets the work units of each compute event of a node that is not a host node (host nodes
-// count theirs after each tile) to what its tile performed, counted from the results in host
-// memory by the kernel's work function; `launches` holds one launch for every node, or one
-// for all.
+// count theirs after each tile) and did not count them itself (TraceEvent::counted) to what its
+// tile performed, counted from the results in host memory by the kernel's work function;
+// `launches` holds one launch for every node, or one for all.
 void count_work_performed(std::span<const backend::Launch> launches,
                           const std::vector<NodeInfo>& nodes, Trace& trace) {
   for (TraceEvent& event : trace.events) {
     const auto node = static_cast<std::size_t>(event.node);
     if (event.kind != EventKind::compute || event.tile < 0) continue;
     const backend::Launch& launch = launches.size() == 1 ? launches[0] : launches[node];
-    if (nodes[node].kind == NodeKind::host || !launch.kernel->work) continue;
+    if (nodes[node].kind == NodeKind::host || event.counted || !launch.kernel->work) continue;
     const Tile piece{event.tile, event.first, event.first + event.pixels};  // or the whole tile
     const double units = launch.kernel->work(launch.range(piece), launch.arguments);
     event.iterations = static_cast<std::uint64_t>(std::llround(std::max(0.0, units)));
@@ -410,7 +454,7 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
   const std::unique_ptr<detail::Journal> journal = open_journal(
       options, detail::journal_identity(spec, tile_pixels), job.pixels(), input, notes);
   RunResult result;
-  result.counts = journal ? journal->counts() : Counts(static_cast<std::size_t>(job.pixels()));
+  result.counts = journal ? journal->counts() : counts_for(nodes_, input.active, job.pixels());
   const std::span<std::uint32_t> counts(result.counts);
 
   // The job is the public Mandelbrot kernel: each host node runs its own tile kernel.

@@ -39,6 +39,7 @@ std::string KernelDefinition::families() const {
   if (!opencl.empty()) names.push_back("opencl");
   if (cuda) names.push_back("cuda");
   if (thrust) names.push_back("thrust");
+  if (thrust_omp) names.push_back("thrust (OpenMP)");
   return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
 }
 

@@ -36,16 +36,41 @@ auto host_implementation(nodes::AxesTileKernel<Real> tile) {
   };
 }
 
-// A CUDA or Thrust implementation over a registered launcher.
+// A CUDA implementation over a registered launcher that counts the iterations on the device.
 template <class Real, kernels::Arith A>
-auto device_implementation(nodes::DeviceCountsLauncher launcher) {
+auto counting_device_implementation(nodes::DeviceCountsLauncher launcher) {
   constexpr Precision kPrecision =
       sizeof(Real) == sizeof(double) ? Precision::fp64 : Precision::fp32;
   constexpr Mode kMode = A == kernels::Arith::exact ? Mode::exact : Mode::fma;
-  return [launcher](void* stream, Tile1D range, View<const Real> xs, View<const Real> ys,
-                    View<std::uint32_t> counts, std::int64_t width, std::uint32_t max_iter) {
+  return [launcher](void* stream, std::uint64_t* iterations, Tile1D range, View<const Real> xs,
+                    View<const Real> ys, View<std::uint32_t> counts, std::int64_t width,
+                    std::uint32_t max_iter) {
     launcher(stream, kPrecision, kMode, xs.data(), ys.data(), width, range.begin, range.end,
-             max_iter, counts.data());
+             max_iter, counts.data(), iterations);
+  };
+}
+
+// A Thrust implementation over a registered launcher (the run counts its iterations after it).
+template <class Real, kernels::Arith A>
+auto device_implementation(nodes::DeviceCountsLauncher launcher) {
+  return [counting = counting_device_implementation<Real, A>(launcher)](
+             void* stream, Tile1D range, View<const Real> xs, View<const Real> ys,
+             View<std::uint32_t> counts, std::int64_t width, std::uint32_t max_iter) {
+    counting(stream, nullptr, range, xs, ys, counts, width, max_iter);
+  };
+}
+
+// A Thrust implementation for a system whose memory the host addresses (OpenMP), over a
+// registered launcher: it returns the iterations performed.
+template <class Real, kernels::Arith A>
+auto system_implementation(nodes::SystemCountsLauncher launcher) {
+  constexpr Precision kPrecision =
+      sizeof(Real) == sizeof(double) ? Precision::fp64 : Precision::fp32;
+  constexpr Mode kMode = A == kernels::Arith::exact ? Mode::exact : Mode::fma;
+  return [launcher](Tile1D range, View<const Real> xs, View<const Real> ys,
+                    View<std::uint32_t> counts, std::int64_t width, std::uint32_t max_iter) {
+    return launcher(kPrecision, kMode, xs.data(), ys.data(), width, range.begin, range.end,
+                    max_iter, counts.data());
   };
 }
 
@@ -78,10 +103,13 @@ MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
                   A == kernels::Arith::fma ? 1 : 0);
   kernel.opencl(std::string(kernels::kMandelbrotOpenCL), "mandelbrot_counts", options);
   if (const auto launcher = nodes::device_counts(nodes::DeviceFamily::cuda)) {
-    kernel.cuda(device_implementation<Real, A>(launcher));
+    kernel.cuda_counting(counting_device_implementation<Real, A>(launcher));
   }
   if (const auto launcher = nodes::device_counts(nodes::DeviceFamily::thrust)) {
     kernel.thrust(device_implementation<Real, A>(launcher));
+  }
+  if (const auto launcher = nodes::thrust_omp_counts()) {
+    kernel.thrust_omp(system_implementation<Real, A>(launcher));
   }
   kernel.work([](Tile1D range, View<const Real>, View<const Real>, View<std::uint32_t> counts,
                  std::int64_t, std::uint32_t max_iter) {

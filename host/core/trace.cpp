@@ -42,7 +42,7 @@ std::string_view to_string(TransferCause cause) {
 }
 
 void TraceLane::compute(const Tile& tile, std::int64_t begin_ns, std::int64_t end_ns,
-                        std::uint64_t iterations) {
+                        std::uint64_t iterations, bool counted) {
   events_.push_back({EventKind::compute,
                      node_,
                      lane_,
@@ -54,6 +54,7 @@ void TraceLane::compute(const Tile& tile, std::int64_t begin_ns, std::int64_t en
                      0,
                      {}});
   events_.back().first = tile.begin;
+  events_.back().counted = counted;
 }
 
 void TraceLane::copy(EventKind direction, std::string label, std::uint64_t bytes,

@@ -65,7 +65,17 @@ std::vector<std::string> host_kernel_names() {
 
 namespace {
 std::atomic<DeviceCountsLauncher> device_counts_launchers[2] = {nullptr, nullptr};
+std::atomic<SystemCountsLauncher> thrust_omp_counts_launcher = nullptr;
 }  // namespace
+
+void register_thrust_omp_counts(SystemCountsLauncher launcher) {
+  thrust_omp_counts_launcher = launcher;
+}
+
+SystemCountsLauncher thrust_omp_counts() {
+  ensure_backends_registered();
+  return thrust_omp_counts_launcher;
+}
 
 void register_device_counts(DeviceFamily family, DeviceCountsLauncher launcher) {
   device_counts_launchers[static_cast<int>(family)] = launcher;

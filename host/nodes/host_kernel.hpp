@@ -86,16 +86,29 @@ std::vector<std::string> host_kernel_names();
 TileKernelFamily host_kernel_family(std::string_view name);
 
 /// Enqueues the Mandelbrot counts of pixels [begin, end) on a CUDA `stream` into out[pixel]
-/// (device memory); throws Error when the launch fails. The cuda and thrust backends register
-/// theirs when the library is built with CUDA: hetero::mandelbrot_kernel's CUDA and Thrust
-/// implementations.
+/// (device memory) and, unless `iterations` is null, adds the iterations they performed to
+/// *iterations (device memory); throws Error when the launch fails. The cuda and thrust backends
+/// register theirs when the library is built with CUDA: hetero::mandelbrot_kernel's CUDA and
+/// Thrust implementations (the Thrust one counts nothing: it is given no `iterations`).
 using DeviceCountsLauncher = void (*)(void* stream, Precision precision, Mode mode, const void* xs,
                                       const void* ys, std::int64_t width, std::int64_t begin,
-                                      std::int64_t end, std::uint32_t max_iter, std::uint32_t* out);
+                                      std::int64_t end, std::uint32_t max_iter, std::uint32_t* out,
+                                      std::uint64_t* iterations);
 enum class DeviceFamily : std::uint8_t { cuda, thrust };
 void register_device_counts(DeviceFamily family, DeviceCountsLauncher launcher);
 /// The launcher registered for `family`; nullptr in a build without CUDA.
 DeviceCountsLauncher device_counts(DeviceFamily family);
+
+/// Computes the Mandelbrot counts of pixels [begin, end) into out[pixel] on Thrust's OpenMP
+/// system (memory the host addresses) and returns the iterations they performed: the Thrust
+/// implementation of hetero::mandelbrot_kernel for that system. The thrust backend registers it.
+using SystemCountsLauncher = std::uint64_t (*)(Precision precision, Mode mode, const void* xs,
+                                               const void* ys, std::int64_t width,
+                                               std::int64_t begin, std::int64_t end,
+                                               std::uint32_t max_iter, std::uint32_t* out);
+void register_thrust_omp_counts(SystemCountsLauncher launcher);
+/// The launcher registered; nullptr in a build without the thrust node.
+SystemCountsLauncher thrust_omp_counts();
 
 /// The contiguous block [first, last) of `count` items that lane `lane` of `lanes` owns.
 inline std::pair<std::size_t, std::size_t> lane_block(std::size_t count, int lane, int lanes) {

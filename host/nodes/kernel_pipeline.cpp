@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -128,7 +129,8 @@ class KernelPipeline::Replica final : public backend::Replica {
 struct KernelPipeline::Slot {
   int queue = 0;
   TraceLane* lane = nullptr;
-  std::optional<Tile> tile;
+  /// The tiles in flight: one, or adjacent ones launched as one kernel (see next_group).
+  std::vector<Tile> tiles;
   /// The tile's kernel, or one per piece when sliced arrays do not hold it whole.
   std::vector<std::pair<Tile, DeviceCommandPtr>> kernels;
   /// Plain arrays too large for the device: this queue's buffer for a piece's part of each.
@@ -139,6 +141,7 @@ struct KernelPipeline::Slot {
     TransferCause cause;
     std::string label;
     std::size_t bytes;
+    std::int64_t tile;
   };
   std::vector<Copy> copies;
   std::vector<DeviceCommandPtr> after;  // copies on other queues the kernel reads
@@ -243,15 +246,15 @@ class KernelPipeline::LaunchRun {
       ~Drain() { device.drain(); }
     } drain{device_};
     copy_whole_reads();
-    std::size_t issued = 0;
-    while (const std::optional<Tile> tile = next_tile(issued)) {
-      Slot& slot = slots_[issued % slots_.size()];
-      if (slot.tile) finish(slot);
-      move_windows(launch_.range(*tile), issued);
-      enqueue(slot, *tile);
-      ++issued;
+    std::size_t launched = 0;
+    for (std::vector<Tile> group = next_group(); !group.empty(); group = next_group()) {
+      Slot& slot = slots_[launched % slots_.size()];
+      if (!slot.tiles.empty()) finish(slot);
+      move_windows(launch_.range(merged(group)), launched);
+      enqueue(slot, std::move(group));
+      ++launched;
     }
-    finish_all(issued);
+    finish_all(launched);
   }
 
  private:
@@ -405,24 +408,53 @@ class KernelPipeline::LaunchRun {
     }
   }
 
-  // Finishes every tile in flight, in the order they were handed out.
-  void finish_all(std::size_t issued) {
+  // Finishes every tile in flight, in the order they were handed out (`launched` launches so
+  // far, launch k on slot k % slots).
+  void finish_all(std::size_t launched) {
     for (std::size_t k = 0; k < slots_.size(); ++k) {
-      Slot& slot = slots_[(issued + k) % slots_.size()];
-      if (slot.tile) finish(slot);
+      Slot& slot = slots_[(launched + k) % slots_.size()];
+      if (!slot.tiles.empty()) finish(slot);
     }
   }
 
-  std::optional<Tile> next_tile(std::size_t issued) {
+  std::optional<Tile> next_tile() {
+    if (pending_) return std::exchange(pending_, std::nullopt);
     if (work_.self_scheduling()) return work_.next();
     const std::span<const Tile> assigned = work_.assigned();
-    if (issued >= assigned.size() || work_.stop_requested()) return std::nullopt;
-    return assigned[issued];
+    if (taken_ >= assigned.size() || work_.stop_requested()) return std::nullopt;
+    return assigned[taken_++];
+  }
+
+  // The tiles of the next launch: the next tile, and while they hold fewer elements than a
+  // full wave of the device, the tiles that follow it without a gap (a tile that does not is
+  // kept for the next launch). Only 1-D launches whose arrays fit whole are grouped; empty
+  // when no tile is left.
+  std::vector<Tile> next_group() {
+    std::vector<Tile> group;
+    const std::optional<Tile> first = next_tile();
+    if (!first) return group;
+    group.push_back(*first);
+    const std::int64_t wave = device_.full_wave();
+    if (wave <= 0 || launch_.dims() != 1 || piece_extent_ != 0) return group;
+    while (group.back().end - group.front().begin < wave && !work_.stop_requested()) {
+      const std::optional<Tile> next = next_tile();
+      if (!next) break;
+      if (next->begin != group.back().end) {
+        pending_ = next;
+        break;
+      }
+      group.push_back(*next);
+    }
+    return group;
+  }
+
+  static Tile merged(const std::vector<Tile>& group) {
+    return {group.front().index, group.front().begin, group.back().end};
   }
 
   // Windows that lack blocks the tile needs move to start at its first, once every tile in
   // flight is done with them. Throws when the tile needs more than a window holds.
-  void move_windows(const backend::TileRange& range, std::size_t issued) {
+  void move_windows(const backend::TileRange& range, std::size_t launched) {
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       Replica* replica = registered_[i];
       if (replica == nullptr || !replica->windowed(*launch_.arguments[i].array)) continue;
@@ -438,7 +470,7 @@ class KernelPipeline::LaunchRun {
                         device_.space().limit()),
             array.span_of(needed));
       }
-      finish_all(issued);
+      finish_all(launched);
       replica->move_window(array, needed.first, first_lane());
       point_at_replica(i);
     }
@@ -460,28 +492,42 @@ class KernelPipeline::LaunchRun {
 
   // The tile's copies and kernel on its slot's queue; a tile in pieces enqueues each piece's
   // after the last (the queue runs them in order, so a piece's buffers are free for the next).
-  void enqueue(Slot& slot, const Tile& tile) {
+  // A group of tiles runs as one kernel over all of them, each tile's slices copied on their own.
+  void enqueue(Slot& slot, std::vector<Tile> group) {
+    const Tile tile = merged(group);
     const backend::TileRange range = launch_.range(tile);
-    enqueue_registered_reads(slot, range);
-    for (const backend::TileRange& piece : pieces_of(range)) {
+    enqueue_registered_reads(slot, range, tile.index);
+    if (group.size() > 1) {
+      for (const Tile& part : group) {
+        enqueue_slices(slot, launch_.range(part), on_device_, /*to_device=*/true, part.index);
+      }
+      slot.kernels.emplace_back(tile,
+                                device_.launch(slot.queue, launch_, range, on_device_, slot.after));
+      for (const Tile& part : group) {
+        enqueue_slices(slot, launch_.range(part), on_device_, /*to_device=*/false, part.index);
+      }
+    }
+    for (const backend::TileRange& piece :
+         group.size() > 1 ? std::vector<backend::TileRange>{} : pieces_of(range)) {
       const std::vector<backend::ArgumentBinding> arguments =
           sliced_.empty() ? std::vector<backend::ArgumentBinding>{} : piece_arguments(slot, piece);
       const std::span<const backend::ArgumentBinding> bound =
           sliced_.empty() ? std::span<const backend::ArgumentBinding>(on_device_) : arguments;
-      enqueue_slices(slot, piece, bound, /*to_device=*/true);
+      enqueue_slices(slot, piece, bound, /*to_device=*/true, tile.index);
       const std::int64_t width = launch_.dims() == 1 ? 1 : launch_.width;
       slot.kernels.emplace_back(Tile{tile.index, piece.begin * width, piece.end * width},
                                 device_.launch(slot.queue, launch_, piece, bound, slot.after));
-      enqueue_slices(slot, piece, bound, /*to_device=*/false);
+      enqueue_slices(slot, piece, bound, /*to_device=*/false, tile.index);
     }
     device_.flush(slot.queue);
-    slot.tile = tile;
+    slot.tiles = std::move(group);
   }
 
   // The copies of the piece's part of every plain array it reads (to the device, the halo as
   // copies of its own) or writes (to the host), into the device arrays of `bound`.
   void enqueue_slices(Slot& slot, const backend::TileRange& range,
-                      std::span<const backend::ArgumentBinding> bound, bool to_device) {
+                      std::span<const backend::ArgumentBinding> bound, bool to_device,
+                      std::int64_t tile) {
     for (std::size_t i = 0; i < launch_.arguments.size(); ++i) {
       const backend::ArgumentBinding& argument = launch_.arguments[i];
       if (argument.array) continue;
@@ -489,7 +535,7 @@ class KernelPipeline::LaunchRun {
         slot.copies.push_back({device_.copy(slot.queue, bound[i].data, argument.data,
                                             {slice.offset, slice.bytes, 1, 0}, to_device),
                                to_device ? EventKind::copy_to_device : EventKind::copy_to_host,
-                               cause, argument_label(i), slice.bytes});
+                               cause, argument_label(i), slice.bytes, tile});
       }
     }
   }
@@ -497,7 +543,7 @@ class KernelPipeline::LaunchRun {
   // Registered arrays: the blocks the tile needs that are stale here come from the host (after
   // whichever space modified them wrote them back); blocks another queue is copying in are
   // waited for by the kernel.
-  void enqueue_registered_reads(Slot& slot, const backend::TileRange& range) {
+  void enqueue_registered_reads(Slot& slot, const backend::TileRange& range, std::int64_t tile) {
     for (std::size_t i = 0; i < launch_.arguments.size(); ++i) {
       Replica* replica = registered_[i];
       if (replica == nullptr) continue;
@@ -513,7 +559,7 @@ class KernelPipeline::LaunchRun {
             array.count(EventKind::copy_to_device, cause, bytes);
             slot.copies.push_back({replica->copy_from_host(slot.queue, array, part),
                                    EventKind::copy_to_device, cause, block_label(array, part),
-                                   bytes});
+                                   bytes, tile});
           }
         }
         replica->add_pending(needed, slot.after);
@@ -533,28 +579,57 @@ class KernelPipeline::LaunchRun {
     }
   }
 
-  // Waits for the slot's tile, traces its kernel and copies, and reports it done.
+  // Waits for the slot's tiles, traces their kernel and copies, and reports them done in order.
   void finish(Slot& slot) {
-    const Tile tile = *slot.tile;
+    const Tile tile = merged(slot.tiles);
     for (const Slot::Copy& copy : slot.copies) copy.command->wait(copy.label);
     for (const auto& [piece, kernel] : slot.kernels) {
-      kernel->wait(fmt::format("kernel '{}'", launch_.kernel->name));
+      kernel->wait(fmt::format("kernel '{}', tile {} (elements {} to {})", launch_.kernel->name,
+                               slot.tiles.size() > 1
+                                   ? fmt::format("{}-{}", tile.index, slot.tiles.back().index)
+                                   : std::to_string(tile.index),
+                               piece.begin, piece.end - 1));
     }
     const std::int64_t now = slot.lane->now_ns();
-    for (const auto& [piece, kernel] : slot.kernels) {
-      const auto [compute_begin, compute_end] = kernel->interval(now);
-      slot.lane->compute(piece, compute_begin, compute_end, launch_.work_units(piece));
+    if (slot.tiles.size() > 1) {
+      trace_group(slot, now);
+    } else {
+      for (const auto& [piece, kernel] : slot.kernels) {
+        const auto [compute_begin, compute_end] = kernel->interval(now);
+        const std::optional<std::uint64_t> counted = kernel->work_units();
+        slot.lane->compute(piece, compute_begin, compute_end,
+                           counted ? *counted : launch_.work_units(piece), counted.has_value());
+      }
     }
     for (const Slot::Copy& copy : slot.copies) {
       const auto [begin, end] = copy.command->interval(now);
-      slot.lane->copy(copy.direction, copy.cause, copy.label, copy.bytes, begin, end, tile.index);
+      slot.lane->copy(copy.direction, copy.cause, copy.label, copy.bytes, begin, end, copy.tile);
     }
     commit_registered_writes(slot, launch_.range(tile));
     slot.copies.clear();
     slot.after.clear();
     slot.kernels.clear();
-    slot.tile.reset();
-    work_.completed(tile);
+    const std::vector<Tile> done = std::exchange(slot.tiles, {});
+    for (const Tile& part : done) work_.completed(part);
+  }
+
+  // One kernel ran the slot's tiles: each gets a compute event of its own, the kernel's interval
+  // cut in order in proportion to the tiles' elements. Their work is counted from the results
+  // once the run is done (a count the kernel kept is the whole group's, not a tile's).
+  void trace_group(Slot& slot, std::int64_t now) {
+    const auto [begin, end] = slot.kernels.front().second->interval(now);
+    const Tile tile = merged(slot.tiles);
+    const double per_element = static_cast<double>(end - begin) /
+                               static_cast<double>(std::max<std::int64_t>(1, tile.size()));
+    std::int64_t at = begin;
+    for (const Tile& part : slot.tiles) {
+      const std::int64_t part_end =
+          part.end == tile.end
+              ? end
+              : begin + std::llround(per_element * static_cast<double>(part.end - tile.begin));
+      slot.lane->compute(part, at, part_end, launch_.work_units(part), /*counted=*/false);
+      at = part_end;
+    }
   }
 
   KernelPipeline& pipeline_;
@@ -567,6 +642,8 @@ class KernelPipeline::LaunchRun {
   std::vector<std::size_t> sliced_;  // plain arrays that run in pieces (see make_slices)
   std::int64_t piece_extent_ = 0;    // elements or rows per piece; 0: tiles run whole
   std::vector<Replica*> registered_;
+  std::size_t taken_ = 0;        // assigned tiles taken (static policies)
+  std::optional<Tile> pending_;  // taken, not launched yet (see next_group)
 };
 
 void KernelPipeline::run(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {

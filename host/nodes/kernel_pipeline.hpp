@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -29,6 +30,9 @@ class DeviceCommand {
   virtual void wait(std::string_view what) = 0;
   /// When it ran, on the trace clock, once done; never after `now_ns`.
   virtual std::pair<std::int64_t, std::int64_t> interval(std::int64_t now_ns) const = 0;
+  /// A kernel whose implementation counted its work units as it ran: their number, once done.
+  /// nullopt for copies, and for kernels whose work the run counts afterwards.
+  virtual std::optional<std::uint64_t> work_units() const { return std::nullopt; }
 };
 using DeviceCommandPtr = std::shared_ptr<DeviceCommand>;
 
@@ -69,6 +73,9 @@ class KernelDevice {
   /// Whether the implementation begin() chose can index an array's window (a binding's origin):
   /// only then does an array larger than the device's memory run here, in windows.
   virtual bool takes_windows() const = 0;
+  /// The fewest elements a launch needs to fill the device (Node::full_wave): adjacent tiles
+  /// smaller than that run as one launch. 0: every tile is a launch of its own.
+  virtual std::int64_t full_wave() const { return 0; }
 };
 
 class KernelPipeline {
@@ -79,9 +86,11 @@ class KernelPipeline {
   KernelPipeline(const KernelPipeline&) = delete;
   KernelPipeline& operator=(const KernelPipeline&) = delete;
 
-  /// Runs every tile `work` gives the node, one tile in flight per queue (lane i is queue i):
+  /// Runs every tile `work` gives the node, one launch in flight per queue (lane i is queue i):
   /// plain arrays read whole go in once, each tile's slices (and halo) in before its kernel and
-  /// its written slices out after it; registered arrays as described above.
+  /// its written slices out after it; registered arrays as described above. A 1-D launch takes
+  /// adjacent tiles together until they fill the device (KernelDevice::full_wave) and runs
+  /// them as one kernel, each tile's copies and compute still traced as its own.
   void run(const backend::Launch& launch, WorkSource& work, NodeTrace& trace);
 
  private:

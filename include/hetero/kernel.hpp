@@ -523,7 +523,28 @@ class Kernel {
   /// enqueues work on `stream` (the node's cudaStream_t) with device views.
   template <class F>
   requires std::invocable<const F&, void*, TileT, Params...> Kernel& cuda(F launch) {
-    edit().cuda = cuda_implementation(std::move(launch));
+    backend::KernelDefinition& definition = edit();
+    definition.cuda = cuda_implementation(std::move(launch));
+    definition.cuda_counts_work = false;
+    return *this;
+  }
+
+  /// A CUDA implementation that counts the work units it performs, on the device:
+  /// `launch(stream, work, tile, params...)` like cuda(), and it adds the tile's work units to
+  /// `*work` (a std::uint64_t in device memory, zero before the launch, e.g. one atomicAdd per
+  /// block). The node reads the count back with the tile, so a kernel whose cost lies in its
+  /// results (work()) is not read again on the host after a run on this node.
+  template <class F>
+  requires std::invocable<const F&, void*, std::uint64_t*, TileT, Params...> Kernel& cuda_counting(
+      F launch) {
+    backend::KernelDefinition& definition = edit();
+    definition.cuda = [launch = std::move(launch)](
+                          void* stream, std::uint64_t* work, const backend::TileRange& range,
+                          std::span<const backend::ArgumentBinding> arguments) {
+      call(launch, stream, work, detail::to_tile<TileT>(range), arguments,
+           std::index_sequence_for<Params...>{});
+    };
+    definition.cuda_counts_work = true;
     return *this;
   }
 
@@ -532,6 +553,16 @@ class Kernel {
   template <class F>
   requires std::invocable<const F&, void*, TileT, Params...> Kernel& thrust(F launch) {
     edit().thrust = cuda_implementation(std::move(launch));
+    return *this;
+  }
+
+  /// A Thrust implementation for Thrust's OpenMP system, `f(TileT, Params...)`: the thrust node
+  /// on device omp (thrust:omp) runs it, with views of that node's memory (host memory of its
+  /// own, filled and read back by traced copies like a GPU's). `f` runs Thrust's algorithms with
+  /// thrust::omp::par; like host() it may return the work units it performed.
+  template <class F>
+  requires std::invocable<const F&, TileT, Params...> Kernel& thrust_omp(F f) {
+    edit().thrust_omp = host_implementation(std::move(f));
     return *this;
   }
 
@@ -595,7 +626,8 @@ class Kernel {
 
   template <class F>
   static backend::CudaImplementation cuda_implementation(F launch) {
-    return [launch = std::move(launch)](void* stream, const backend::TileRange& range,
+    return [launch = std::move(launch)](void* stream, std::uint64_t* /*work*/,
+                                        const backend::TileRange& range,
                                         std::span<const backend::ArgumentBinding> arguments) {
       call(launch, stream, detail::to_tile<TileT>(range), arguments,
            std::index_sequence_for<Params...>{});
@@ -612,6 +644,11 @@ class Kernel {
   static void call(const F& f, void* stream, TileT tile,
                    std::span<const backend::ArgumentBinding> arguments, std::index_sequence<I...>) {
     f(stream, tile, detail::from_binding<Params>(arguments[I])...);
+  }
+  template <class F, std::size_t... I>
+  static void call(const F& f, void* stream, std::uint64_t* work, TileT tile,
+                   std::span<const backend::ArgumentBinding> arguments, std::index_sequence<I...>) {
+    f(stream, work, tile, detail::from_binding<Params>(arguments[I])...);
   }
 
   backend::KernelDefinition& edit() {

@@ -43,6 +43,10 @@ struct TraceEvent {
   std::string label;             ///< e.g. "axes", "counts", the link's name
   TransferCause cause = TransferCause::read_miss;  ///< copies: why
   std::int64_t first = 0;  ///< compute: the first element of the tile, or of the piece of it
+  /// compute: `iterations` were counted by the node as the tile ran (a host node, or a device
+  /// implementation that counts its work); otherwise the kernel's work() counts them once the
+  /// run is done.
+  bool counted = false;
 };
 
 /// Monotonic clock shared by every node of a run.
@@ -66,8 +70,9 @@ class TraceLane {
   TraceLane(const TraceClock* clock, std::int32_t node, std::int32_t lane)
       : clock_(clock), node_(node), lane_(lane) {}
   std::int64_t now_ns() const { return clock_->now_ns(); }
+  /// `counted`: see TraceEvent::counted.
   void compute(const Tile& tile, std::int64_t begin_ns, std::int64_t end_ns,
-               std::uint64_t iterations);
+               std::uint64_t iterations, bool counted = false);
   void copy(EventKind direction, std::string label, std::uint64_t bytes, std::int64_t begin_ns,
             std::int64_t end_ns, std::int64_t tile = -1);
   void copy(EventKind direction, TransferCause cause, std::string label, std::uint64_t bytes,

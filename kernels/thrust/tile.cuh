@@ -1,19 +1,28 @@
-// Thrust tile kernel: the point function as a functor over pixel indices, for
-// thrust::transform over a counting iterator.
+// Thrust tile kernel: the point function as a functor over pixel indices, for thrust::transform
+// over a counting iterator. One source for every Thrust system: the thrust node's CUDA build
+// (nvcc) and its OpenMP one (a host compiler with THRUST_DEVICE_SYSTEM_OMP) differ only in the
+// policy they pass.
 #pragma once
 
 #include <cstdint>
 
-#include <thrust/execution_policy.h>
+#include <thrust/functional.h>
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/transform.h>
+#include <thrust/transform_reduce.h>
 
 #include "mandelbrot.hpp"
 
+#if defined(__CUDACC__)
+#define HETERO_THRUST_FN __host__ __device__
+#else
+#define HETERO_THRUST_FN
+#endif
+
 namespace hetero::kernels::thrust {
 
-/// The count of pixel `pixel` (row-major) of an image `width` wide; xs and ys are device
-/// pointers to the job's axes.
+/// The count of pixel `pixel` (row-major) of an image `width` wide; xs and ys point to the job's
+/// axes in the system's memory.
 template <class Real, Arith A>
 struct PixelCount {
   const Real* xs;
@@ -21,21 +30,37 @@ struct PixelCount {
   std::int64_t width;
   std::uint32_t max_iter;
 
-  __device__ std::uint32_t operator()(std::int64_t pixel) const {
+  HETERO_THRUST_FN std::uint32_t operator()(std::int64_t pixel) const {
     const std::int64_t row = pixel / width;
     const std::int64_t col = pixel - row * width;
     return point<Real, A>(xs[col], ys[row], max_iter);
   }
 };
 
-/// Computes pixels [begin, end) into out[0, end - begin) with `policy` (a device policy,
-/// e.g. ::thrust::cuda::par.on(stream)).
+/// The iterations a count stands for (iterations_of).
+struct IterationsOf {
+  std::uint32_t max_iter;
+  HETERO_THRUST_FN std::uint64_t operator()(std::uint32_t count) const {
+    return iterations_of(count, max_iter);
+  }
+};
+
+/// Computes pixels [begin, end) into out[0, end - begin) with `policy` (e.g.
+/// ::thrust::cuda::par_nosync.on(stream), or ::thrust::omp::par).
 template <class Real, Arith A, class Policy>
 void tile(const Policy& policy, const Real* xs, const Real* ys, std::int64_t width,
           std::int64_t begin, std::int64_t end, std::uint32_t max_iter, std::uint32_t* out) {
   ::thrust::transform(policy, ::thrust::counting_iterator<std::int64_t>(begin),
                       ::thrust::counting_iterator<std::int64_t>(end), out,
                       PixelCount<Real, A>{xs, ys, width, max_iter});
+}
+
+/// The iterations `count` counts stand for, summed with `policy` (it returns when done).
+template <class Policy>
+std::uint64_t iterations(const Policy& policy, const std::uint32_t* counts, std::int64_t count,
+                         std::uint32_t max_iter) {
+  return ::thrust::transform_reduce(policy, counts, counts + count, IterationsOf{max_iter},
+                                    std::uint64_t{0}, ::thrust::plus<std::uint64_t>());
 }
 
 }  // namespace hetero::kernels::thrust

@@ -64,6 +64,7 @@ DeviceList query_devices() {
     device.index = i;
     device.name = properties.name;
     device.multiprocessors = properties.multiProcessorCount;
+    device.threads_per_multiprocessor = properties.maxThreadsPerMultiProcessor;
     device.memory_bytes = properties.totalGlobalMem;
     device.compute_major = properties.major;
     device.compute_minor = properties.minor;

@@ -17,6 +17,7 @@ struct DeviceProperties {
   int index = 0;
   std::string name;
   int multiprocessors = 0;
+  int threads_per_multiprocessor = 0;  ///< resident at once
   std::uint64_t memory_bytes = 0;
   int compute_major = 0, compute_minor = 0;
   std::string pci_bus_id;  ///< e.g. 0000:1b:00.0; empty when the runtime gives none

@@ -8,9 +8,13 @@ GpuNode::GpuNode(std::string_view name, const NodeOptions& options, int lanes)
       device_(select_device(name, options)),
       lanes_(lanes) {
   use_device(name, device_);
+  const DeviceProperties& properties = device_list().devices.at(static_cast<std::size_t>(device_));
+  full_wave_ = std::int64_t{properties.multiprocessors} * properties.threads_per_multiprocessor;
   space_ = std::make_unique<DeviceSpace>(std::string(name), device_);
+  staging_ = std::make_shared<PinnedHostSpace>(std::string(name), device_);
   space_->set_limit(options.memory.of(free_memory(name, device_)));
-  kernels_ = std::make_unique<KernelRunner>(name, device_, *space_, lanes, name == "thrust");
+  kernels_ =
+      std::make_unique<KernelRunner>(name, device_, *space_, lanes, name == "thrust", full_wave_);
   info_.link = device_link(name, device_, LinkLookup::cached);
 }
 

@@ -22,6 +22,10 @@ class GpuNode : public Node {
   const NodeInfo& info() const override { return info_; }
   int lanes() const override { return lanes_; }
   MemorySpace* memory_space() override { return space_.get(); }
+  /// Multiprocessors x the threads each holds at once.
+  std::int64_t full_wave() const override { return full_wave_; }
+  /// The device's pinned host memory.
+  std::shared_ptr<MemorySpace> host_staging() override { return staging_; }
 
   /// User kernels: their CUDA implementation on `lanes` streams of this GPU.
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
@@ -40,7 +44,9 @@ class GpuNode : public Node {
   NodeInfo info_;
   int device_;
   int lanes_;
+  std::int64_t full_wave_ = 0;
   std::unique_ptr<DeviceSpace> space_;
+  std::shared_ptr<PinnedHostSpace> staging_;
   std::unique_ptr<KernelRunner> kernels_;  // after space_: it goes first
 };
 

@@ -2,6 +2,8 @@
 #include "nodes/cuda/kernel_runner.hpp"
 
 #include <algorithm>
+#include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -28,7 +30,52 @@ cudaError_t copy_region(void* destination, const void* source, const CopyRegion&
 
 }  // namespace
 
-// An enqueued command between two events on its stream, timed on the launch's device clock.
+// Work counters of counting launches: a std::uint64_t in device memory with its copy in pinned
+// host memory, taken by a launch and given back when its command goes. Made in chunks, as
+// launches in flight need them.
+class KernelRunner::Counters {
+ public:
+  Counters(DeviceSpace& device, PinnedHostSpace& host) : device_(device), host_(host) {}
+
+  std::size_t take() {
+    std::lock_guard lock(mutex_);
+    if (free_.empty()) {
+      const std::size_t first = chunks_.size() * kChunk;
+      chunks_.push_back(
+          {Buffer<std::uint64_t>(device_, kChunk), Buffer<std::uint64_t>(host_, kChunk)});
+      for (std::size_t i = kChunk; i-- > 0;) free_.push_back(first + i);
+    }
+    const std::size_t index = free_.back();
+    free_.pop_back();
+    return index;
+  }
+  void give_back(std::size_t index) noexcept {
+    std::lock_guard lock(mutex_);
+    free_.push_back(index);
+  }
+  std::uint64_t* on_device(std::size_t index) {
+    std::lock_guard lock(mutex_);
+    return chunks_[index / kChunk].device.data() + index % kChunk;
+  }
+  std::uint64_t* on_host(std::size_t index) {
+    std::lock_guard lock(mutex_);
+    return chunks_[index / kChunk].host.data() + index % kChunk;
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 256;
+  struct Chunk {
+    Buffer<std::uint64_t> device, host;
+  };
+  DeviceSpace& device_;
+  PinnedHostSpace& host_;
+  std::mutex mutex_;
+  std::vector<Chunk> chunks_;
+  std::vector<std::size_t> free_;
+};
+
+// An enqueued command between two events on its stream, timed on the launch's device clock. A
+// counting launch also copies its work counter back after the kernel (outside its interval).
 class KernelRunner::Command final : public DeviceCommand {
  public:
   Command(std::string_view node, int device, const DeviceClock* clock)
@@ -37,13 +84,37 @@ class KernelRunner::Command final : public DeviceCommand {
         clock_(clock),
         started_(node, device, /*blocking=*/false),
         ended_(node, device, /*blocking=*/true) {}
+  ~Command() override {
+    if (counters_ != nullptr) counters_->give_back(counter_);
+  }
+  Command(const Command&) = delete;
+  Command& operator=(const Command&) = delete;
+
   void start(cudaStream_t stream) { started_.record(stream, node_, device_); }
   void end(cudaStream_t stream) { ended_.record(stream, node_, device_); }
   cudaEvent_t ended() const { return ended_.get(); }
 
+  /// Takes a counter and zeroes it on `stream`: call before start().
+  std::uint64_t* count_work(Counters& counters, cudaStream_t stream) {
+    counters_ = &counters;
+    counter_ = counters.take();
+    std::uint64_t* on_device = counters.on_device(counter_);
+    check(cudaMemsetAsync(on_device, 0, sizeof(std::uint64_t), stream), node_, device_,
+          "cudaMemsetAsync of a work counter");
+    return on_device;
+  }
+  /// Copies the counter back after the kernel: call after end().
+  void read_work(cudaStream_t stream) {
+    check(cudaMemcpyAsync(counters_->on_host(counter_), counters_->on_device(counter_),
+                          sizeof(std::uint64_t), cudaMemcpyDeviceToHost, stream),
+          node_, device_, "cudaMemcpyAsync of a work counter");
+    counted_.emplace(node_, device_, /*blocking=*/true);
+    counted_->record(stream, node_, device_);
+  }
+
   void wait(std::string_view what) override {
     try {
-      ended_.synchronize(node_, device_);
+      (counted_ ? *counted_ : ended_).synchronize(node_, device_);
     } catch (const Error& e) {
       throw Error(fmt::format("{}: {}", what, e.what()));
     }
@@ -52,21 +123,36 @@ class KernelRunner::Command final : public DeviceCommand {
     const std::int64_t end = std::min(clock_->host_ns(ended_.get()), now_ns);
     return {std::min(clock_->host_ns(started_.get()), end), end};
   }
+  std::optional<std::uint64_t> work_units() const override {
+    if (!counted_) return std::nullopt;
+    return *counters_->on_host(counter_);
+  }
 
  private:
   std::string node_;
   int device_;
   const DeviceClock* clock_;
   Event started_, ended_;
+  std::optional<Event> counted_;
+  Counters* counters_ = nullptr;
+  std::size_t counter_ = 0;
 };
 
 KernelRunner::KernelRunner(std::string_view node, int device, DeviceSpace& space, int streams,
-                           bool thrust)
+                           bool thrust, std::int64_t full_wave)
     : node_(node),
       device_(device),
       space_(space),
       streams_count_(std::max(1, streams)),
-      thrust_(thrust) {}
+      thrust_(thrust),
+      full_wave_(full_wave),
+      pinned_(std::string(node), device),
+      counters_(std::make_unique<Counters>(space, pinned_)) {
+  // Made with the node, on its device (current now): no run pays for them.
+  while (static_cast<int>(streams_.size()) < streams_count_) {
+    streams_.push_back(std::make_unique<Stream>(node_, device_));
+  }
+}
 
 const backend::CudaImplementation& KernelRunner::implementation(
     const backend::KernelDefinition& kernel) const {
@@ -88,9 +174,9 @@ void KernelRunner::run(const backend::Launch& launch, WorkSource& work, NodeTrac
 void KernelRunner::begin(const backend::Launch& launch, TraceLane& lane) {
   std::string why;
   if (!can_run(*launch.kernel, why)) throw Error(why);
-  while (static_cast<int>(streams_.size()) < streams_count_) {
-    streams_.push_back(std::make_unique<Stream>(node_, device_));
-  }
+  // An error an earlier call left behind (and nobody read) would otherwise surface as this
+  // run's first launch failing; a sticky one stays and fails the run at once.
+  static_cast<void>(cudaGetLastError());
   clock_.emplace(node_, device_, streams_[0]->get(), lane);
 }
 
@@ -123,13 +209,20 @@ DeviceCommandPtr KernelRunner::launch(int queue, const backend::Launch& launch,
           device_, "cudaStreamWaitEvent");
   }
   auto command = std::make_shared<Command>(node_, device_, &*clock_);
+  const bool counting =
+      &implementation(*launch.kernel) == &launch.kernel->cuda && launch.kernel->cuda_counts_work;
+  std::uint64_t* work = counting ? command->count_work(*counters_, stream) : nullptr;
   command->start(stream);
-  implementation (*launch.kernel)(stream, tile, arguments);
+  implementation (*launch.kernel)(stream, work, tile, arguments);
   check(cudaGetLastError(), node_, device_,
-        fmt::format("launch of kernel '{}'", launch.kernel->name));
+        fmt::format("launch of kernel '{}' over elements {} to {}", launch.kernel->name, tile.begin,
+                    tile.end - 1));
   command->end(stream);
+  if (counting) command->read_work(stream);
   return command;
 }
+
+KernelRunner::~KernelRunner() = default;
 
 void KernelRunner::drain() noexcept {
   for (const auto& stream : streams_) static_cast<void>(cudaStreamSynchronize(stream->get()));

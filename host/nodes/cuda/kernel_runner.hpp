@@ -19,9 +19,12 @@ namespace hetero::nodes::cuda {
 
 class KernelRunner final : public KernelDevice {
  public:
-  /// `streams`: the tiles in flight, one per lane of the node. `thrust`: the node runs a
-  /// kernel's Thrust implementation where it has one.
-  KernelRunner(std::string_view node, int device, DeviceSpace& space, int streams, bool thrust);
+  /// `streams`: the tiles in flight, one per lane of the node, made now on `device` (the current
+  /// one). `thrust`: the node runs a kernel's Thrust implementation where it has one.
+  /// `full_wave`: the elements that fill the device (Node::full_wave).
+  KernelRunner(std::string_view node, int device, DeviceSpace& space, int streams, bool thrust,
+               std::int64_t full_wave);
+  ~KernelRunner() override;
 
   /// A GPU node runs the kernel's CUDA implementation (the thrust node its Thrust one first).
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const;
@@ -42,6 +45,7 @@ class KernelRunner final : public KernelDevice {
   void drain() noexcept override;
   /// A CUDA launcher indexes from `data` as element 0: a window needs nothing of it.
   bool takes_windows() const override { return true; }
+  std::int64_t full_wave() const override { return full_wave_; }
 
  private:
   class Command;
@@ -53,7 +57,11 @@ class KernelRunner final : public KernelDevice {
   DeviceSpace& space_;
   int streams_count_;
   bool thrust_;
-  std::vector<std::unique_ptr<Stream>> streams_;  // made on the node's thread, first launch
+  std::int64_t full_wave_;
+  PinnedHostSpace pinned_;
+  class Counters;
+  std::unique_ptr<Counters> counters_;  // of counting launches (KernelDefinition::cuda_counts_work)
+  std::vector<std::unique_ptr<Stream>> streams_;  // made with the runner
   std::optional<DeviceClock> clock_;              // the current launch's
   KernelPipeline pipeline_{*this};                // last: it goes first
 };

@@ -9,12 +9,14 @@ namespace hetero::nodes {
 
 class CudaNode final : public cuda::GpuNode {
  public:
-  /// Streams, each a trace lane: while one stream's tile crosses the link, the other's kernel
-  /// runs.
-  static constexpr int kStreams = 2;
+  /// Streams, each a trace lane: while one stream's tile crosses the link, the others' kernels
+  /// run, and the device never waits for the host to hand it the next tile.
+  static constexpr int kStreams = 4;
 
-  /// Opens the device `options.device` selects and measures its link (once per process);
-  /// throws Error when the device cannot be opened.
+  /// Opens the device `options.device` selects, measures its link (once per process) and loads
+  /// the Mandelbrot kernels; throws Error when the device cannot be opened. The Mandelbrot job
+  /// runs the counts kernel HETERO_CUDA_KERNEL names: refill (the default: a lane whose pixel is
+  /// done takes the next) or per_pixel (one thread a pixel); another value is a UsageError.
   explicit CudaNode(const NodeOptions& options);
 };
 

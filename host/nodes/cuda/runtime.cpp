@@ -65,21 +65,74 @@ std::uint64_t free_memory(std::string_view node, int device) {
 DeviceSpace::DeviceSpace(std::string node, int device)
     : node_(std::move(node)), name_(fmt::format("cuda:{}", device)), device_(device) {}
 
+void* KeptBlocks::reuse(std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  const auto it = kept_.lower_bound(bytes);
+  if (it == kept_.end() || it->first / 2 > bytes) return nullptr;
+  void* pointer = it->second;
+  size_of_[pointer] = it->first;
+  kept_.erase(it);
+  return pointer;
+}
+
+void KeptBlocks::allocated(void* pointer, std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  size_of_[pointer] = bytes;
+}
+
+void KeptBlocks::keep(void* pointer, std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  const auto it = size_of_.find(pointer);
+  if (it != size_of_.end()) {
+    bytes = it->second;
+    size_of_.erase(it);
+  }
+  kept_.emplace(bytes, pointer);
+}
+
+void KeptBlocks::release_all(void (*free)(void*)) noexcept {
+  std::lock_guard lock(mutex_);
+  for (const auto& [bytes, pointer] : kept_) free(pointer);
+  kept_.clear();
+}
+
+namespace {
+
+// A failure to free (a device lost) leaves nothing to recover; the run reports it.
+void free_device(void* pointer) {
+  static_cast<void>(cudaFree(pointer));
+}
+void free_pinned(void* pointer) {
+  static_cast<void>(cudaFreeHost(pointer));
+}
+
+}  // namespace
+
+DeviceSpace::~DeviceSpace() {
+  kept_.release_all(&free_device);
+}
+
 void* DeviceSpace::allocate(std::size_t bytes) {
   if (bytes == 0) return nullptr;
   claim(bytes);
+  if (void* pointer = kept_.reuse(bytes)) return pointer;
   void* pointer = nullptr;
-  const cudaError_t status = cudaMalloc(&pointer, bytes);
+  cudaError_t status = cudaMalloc(&pointer, bytes);
+  if (status == cudaErrorMemoryAllocation) {
+    static_cast<void>(cudaGetLastError());
+    kept_.release_all(&free_device);
+    status = cudaMalloc(&pointer, bytes);
+  }
   if (status != cudaSuccess) release(bytes);
   if (status == cudaErrorMemoryAllocation) throw_out_of_memory(node_, device_, "cudaMalloc", bytes);
   check(status, node_, device_, "cudaMalloc", bytes);
+  kept_.allocated(pointer, bytes);
   return pointer;
 }
 
 void DeviceSpace::deallocate(void* pointer, std::size_t bytes) noexcept {
   if (pointer == nullptr) return;
-  // A failure here (a device lost mid-run) leaves nothing to recover; the run reports it.
-  static_cast<void>(cudaFree(pointer));
+  kept_.keep(pointer, bytes);
   release(bytes);
 }
 
@@ -101,9 +154,14 @@ void DeviceSpace::copy_to_host(void* host_dst, const void* device_src, std::size
 PinnedHostSpace::PinnedHostSpace(std::string node, int device)
     : node_(std::move(node)), name_(fmt::format("cuda:{} pinned host", device)), device_(device) {}
 
+PinnedHostSpace::~PinnedHostSpace() {
+  kept_.release_all(&free_pinned);
+}
+
 void* PinnedHostSpace::allocate(std::size_t bytes) {
   if (bytes == 0) return nullptr;
   claim(bytes);
+  if (void* pointer = kept_.reuse(bytes)) return pointer;
   void* pointer = nullptr;
   const cudaError_t status = cudaMallocHost(&pointer, bytes);
   if (status != cudaSuccess) release(bytes);
@@ -111,12 +169,13 @@ void* PinnedHostSpace::allocate(std::size_t bytes) {
     throw_out_of_memory(node_, device_, "cudaMallocHost", bytes);
   }
   check(status, node_, device_, "cudaMallocHost", bytes);
+  kept_.allocated(pointer, bytes);
   return pointer;
 }
 
 void PinnedHostSpace::deallocate(void* pointer, std::size_t bytes) noexcept {
   if (pointer == nullptr) return;
-  static_cast<void>(cudaFreeHost(pointer));
+  kept_.keep(pointer, bytes);
   release(bytes);
 }
 

@@ -5,8 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <cuda_runtime_api.h>
 
@@ -28,11 +31,38 @@ void use_device(std::string_view node, int device);
 /// Free global memory of the current device now (cudaMemGetInfo).
 std::uint64_t free_memory(std::string_view node, int device);
 
+/// Blocks a memory space freed, kept for later allocations of about their size (at least the
+/// size asked, at most twice it): freeing and allocating CUDA memory waits for the device or
+/// pins pages anew. Thread-safe.
+class KeptBlocks {
+ public:
+  /// A kept block for `bytes`; nullptr when there is none.
+  void* reuse(std::size_t bytes);
+  /// Notes that `pointer` was allocated with `bytes` (its real size).
+  void allocated(void* pointer, std::size_t bytes);
+  /// Keeps `pointer` (freed by its owner; `bytes` when it was never noted).
+  void keep(void* pointer, std::size_t bytes);
+  /// Hands every kept block to `free` and forgets it.
+  void release_all(void (*free)(void*)) noexcept;
+
+ private:
+  std::mutex mutex_;
+  std::multimap<std::size_t, void*> kept_;          // by size
+  std::unordered_map<void*, std::size_t> size_of_;  // blocks in use
+};
+
 /// Global memory of one device (cudaMalloc); copies are synchronous cudaMemcpy calls that
-/// return once the bytes are in place.
+/// return once the bytes are in place. Freed blocks are kept (KeptBlocks): cudaFree waits for
+/// the whole device, so a buffer that goes and comes back between or within runs must not stall
+/// the other streams. They are given back when the device runs out of memory, and when the
+/// space goes.
 class DeviceSpace final : public MemorySpace {
  public:
   DeviceSpace(std::string node, int device);
+  /// Frees the blocks kept; the device must be current.
+  ~DeviceSpace() override;
+  DeviceSpace(const DeviceSpace&) = delete;
+  DeviceSpace& operator=(const DeviceSpace&) = delete;
   std::string_view name() const override { return name_; }
   void* allocate(std::size_t bytes) override;
   void deallocate(void* pointer, std::size_t bytes) noexcept override;
@@ -42,13 +72,18 @@ class DeviceSpace final : public MemorySpace {
  private:
   std::string node_, name_;
   int device_;
+  KeptBlocks kept_;
 };
 
 /// Page-locked host memory (cudaMallocHost): the staging area the device copies into at full
-/// link speed and without a hidden bounce buffer. It is host memory: copies are memcpy.
+/// link speed and without a hidden bounce buffer. It is host memory: copies are memcpy. Freed
+/// blocks are kept (KeptBlocks), since pinning pages takes long, until the space goes.
 class PinnedHostSpace final : public MemorySpace {
  public:
   PinnedHostSpace(std::string node, int device);
+  ~PinnedHostSpace() override;
+  PinnedHostSpace(const PinnedHostSpace&) = delete;
+  PinnedHostSpace& operator=(const PinnedHostSpace&) = delete;
   std::string_view name() const override { return name_; }
   void* allocate(std::size_t bytes) override;
   void deallocate(void* pointer, std::size_t bytes) noexcept override;
@@ -58,6 +93,7 @@ class PinnedHostSpace final : public MemorySpace {
  private:
   std::string node_, name_;
   int device_;
+  KeptBlocks kept_;
 };
 
 /// A non-blocking stream of the current device (no implicit order with the legacy stream).

@@ -42,4 +42,25 @@ void transform_counts(bool fp64, bool fma, const void* xs, const void* ys, std::
   }
 }
 
+void warm_up() {
+  // One pixel in each of the four transforms, on a pixel of the set (so a whole iteration loop
+  // runs): CUDA loads each kernel's module on its first launch.
+  void* memory = nullptr;
+  if (cudaMalloc(&memory, 2 * sizeof(double) + sizeof(std::uint32_t)) != cudaSuccess) return;
+  cudaMemset(memory, 0, 2 * sizeof(double) + sizeof(std::uint32_t));
+  auto* axes = static_cast<double*>(memory);
+  auto* out = reinterpret_cast<std::uint32_t*>(axes + 2);
+  try {
+    for (const bool fp64 : {false, true}) {
+      for (const bool fma : {false, true}) {
+        transform_counts(fp64, fma, axes, axes + 1, 1, 0, 1, 1, out, nullptr);
+      }
+    }
+  } catch (const Error&) {  // NOLINT(bugprone-empty-catch): the first run reports it
+  }
+  cudaStreamSynchronize(nullptr);
+  cudaFree(memory);
+  static_cast<void>(cudaGetLastError());
+}
+
 }  // namespace hetero::nodes::thrust_device

@@ -15,4 +15,9 @@ void transform_counts(bool fp64, bool fma, const void* xs, const void* ys, std::
                       std::int64_t begin, std::int64_t end, std::uint32_t max_iter,
                       std::uint32_t* out, cudaStream_t stream);
 
+/// Runs each transform once on one pixel of the current device and waits, so that loading the
+/// kernels (CUDA loads a module on its first launch) falls outside timed runs. A failure is
+/// left for the first run to report.
+void warm_up();
+
 }  // namespace hetero::nodes::thrust_device

@@ -109,9 +109,12 @@ struct OpenCLImplementation {
 /// does not count them (the kernel's work() or cost() then does).
 using HostImplementation =
     std::function<double(const TileRange& tile, std::span<const ArgumentBinding> arguments)>;
-/// `stream` is the node's cudaStream_t; bindings point to device memory.
-using CudaImplementation = std::function<void(void* stream, const TileRange& tile,
-                                              std::span<const ArgumentBinding> arguments)>;
+/// `stream` is the node's cudaStream_t; bindings point to device memory. `work` is where an
+/// implementation that counts its work (KernelDefinition::cuda_counts_work) adds the work units
+/// it performs: a std::uint64_t in device memory, zero before the launch; nullptr for others.
+using CudaImplementation =
+    std::function<void(void* stream, std::uint64_t* work, const TileRange& tile,
+                       std::span<const ArgumentBinding> arguments)>;
 
 /// Counts the work units of a tile from the arguments in host memory.
 using HostWork =
@@ -132,9 +135,17 @@ struct KernelDefinition {
   HostImplementation simd;
   std::vector<OpenCLImplementation> opencl;
   CudaImplementation cuda;
+  /// The CUDA implementation counts the work units it performs on the device (into `work`): the
+  /// node reads them back with the tile, and neither `work` below nor `cost` is asked.
+  bool cuda_counts_work = false;
   /// A CUDA implementation written with Thrust (its algorithms on the node's stream): the
   /// thrust node prefers it to `cuda`, and runs `cuda` when there is none.
   CudaImplementation thrust;
+  /// A Thrust implementation for Thrust's OpenMP system (the thrust node on device "omp",
+  /// thrust:omp): it runs Thrust's algorithms with thrust::omp::par on the node's memory, which
+  /// is host memory of its own. It returns the work units it performed, or a negative value when
+  /// it does not count them.
+  HostImplementation thrust_omp;
   /// Work units of a tile for the report and the model; empty: one per element.
   std::function<double(const TileRange&)> cost;
   /// Work units a tile performed, counted on the host from what it wrote (Mandelbrot: the
