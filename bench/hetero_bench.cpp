@@ -1,16 +1,22 @@
 // hetero-bench: one Google Benchmark family per backend and (precision, mode), on the full
 // preset; for device nodes the copy bandwidth over their link per size; the heat workload (20
 // steps on a --size square grid) and the triad (2^22 floats, arrays resident or staged) per
-// backend; every pair of nodes on the host CPU under auto against the best of them alone. Its own
+// backend; every pair of nodes on the host CPU under auto against the best of them alone; the
+// start-up of the hetero CLI as a whole process (`hetero --version`, a 1x1 render). Its own
 // flags (--flag=VALUE or --flag VALUE, listed by --help before Google Benchmark's): --backend
 // NAME[,NAME...] (default: every available backend), --size PIXELS (square image side, default
 // 512), --max-iter N (default 1000).
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -300,6 +306,62 @@ void auto_pair(benchmark::State& state, const std::string& first, const std::str
   state.counters["vs_best_alone"] = std::min(seconds[1], seconds[2]) / seconds[0];
 }
 
+// The hetero CLI: the one installed beside this binary, else the one of its build tree; empty
+// when there is neither.
+std::filesystem::path hetero_cli() {
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error && std::filesystem::exists(self.parent_path() / "hetero")) {
+    return self.parent_path() / "hetero";
+  }
+#ifdef HETERO_CLI_PATH
+  if (std::filesystem::exists(HETERO_CLI_PATH)) return HETERO_CLI_PATH;
+#endif
+  return {};
+}
+
+// Runs `cli` with `arguments` as a whole process (posix_spawn, output to /dev/null) and waits
+// for it; false, with `why`, when it cannot start or does not exit with 0.
+bool run_process(const std::filesystem::path& cli, const std::vector<std::string>& arguments,
+                 std::string& why) {
+  std::vector<char*> argv;
+  std::string program = cli.string();
+  argv.push_back(program.data());
+  std::vector<std::string> copies = arguments;
+  for (std::string& argument : copies) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    why = fmt::format("cannot start {}: {}", program, std::strerror(spawned));
+    return false;
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    why = fmt::format("{} {} did not exit with 0", program, fmt::join(arguments, " "));
+    return false;
+  }
+  return true;
+}
+
+// The whole-process start-up of the CLI: one spawn and wait per iteration (what a user's shell
+// pays), the process's exit status checked each time.
+void start_up(benchmark::State& state, const std::filesystem::path& cli,
+              const std::vector<std::string>& arguments) {
+  std::string why;
+  for (auto _ : state) {
+    if (!run_process(cli, arguments, why)) {
+      state.SkipWithError(why.c_str());
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -422,6 +484,21 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond)
           ->UseManualTime();
     }
+  }
+  if (const std::filesystem::path cli = hetero_cli(); !cli.empty()) {
+    benchmark::AddCustomContext("hetero_cli", cli.string());
+    const std::vector<std::pair<std::string, std::vector<std::string>>> runs = {
+        {"version", {"--version"}},
+        {"render_1x1", {"render", "--width", "1", "--height", "1", "--quiet"}}};
+    for (const auto& [name, arguments] : runs) {
+      benchmark::RegisterBenchmark(
+          fmt::format("startup/{}", name).c_str(),
+          [cli, arguments](benchmark::State& state) { start_up(state, cli, arguments); })
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
+  } else {
+    benchmark::AddCustomContext("hetero_cli", "not found: the startup family is left out");
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
