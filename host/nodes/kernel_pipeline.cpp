@@ -294,7 +294,9 @@ class KernelPipeline::LaunchRun {
       registered_[i] = &pipeline_.window_of(*on_device_[i].array, room / (too_large.size() - k));
     }
     for (std::size_t i = 0; i < on_device_.size(); ++i) {
-      if (registered_[i] != nullptr) point_at_replica(i);
+      if (registered_[i] == nullptr) continue;
+      point_at_replica(i);
+      windowed_ = windowed_ || registered_[i]->windowed(*on_device_[i].array);
     }
   }
 
@@ -427,7 +429,8 @@ class KernelPipeline::LaunchRun {
 
   // The tiles of the next launch: the next tile, and while they hold fewer elements than a
   // full wave of the device, the tiles that follow it without a gap (a tile that does not is
-  // kept for the next launch). Only 1-D launches whose arrays fit whole are grouped; empty
+  // kept for the next launch). Only 1-D launches whose arrays fit whole (no pieces, no
+  // windows: a group must never need more than a tile would) are grouped; empty
   // when no tile is left.
   std::vector<Tile> next_group() {
     std::vector<Tile> group;
@@ -435,7 +438,7 @@ class KernelPipeline::LaunchRun {
     if (!first) return group;
     group.push_back(*first);
     const std::int64_t wave = device_.full_wave();
-    if (wave <= 0 || launch_.dims() != 1 || piece_extent_ != 0) return group;
+    if (wave <= 0 || launch_.dims() != 1 || piece_extent_ != 0 || windowed_) return group;
     while (group.back().end - group.front().begin < wave && !work_.stop_requested()) {
       const std::optional<Tile> next = next_tile();
       if (!next) break;
@@ -642,6 +645,7 @@ class KernelPipeline::LaunchRun {
   std::vector<std::size_t> sliced_;  // plain arrays that run in pieces (see make_slices)
   std::int64_t piece_extent_ = 0;    // elements or rows per piece; 0: tiles run whole
   std::vector<Replica*> registered_;
+  bool windowed_ = false;        // a registered array runs in windows here (see move_windows)
   std::size_t taken_ = 0;        // assigned tiles taken (static policies)
   std::optional<Tile> pending_;  // taken, not launched yet (see next_group)
 };
