@@ -188,7 +188,7 @@ declare -A budget=([build]=120 [test]=45 [sanitize]=40 [bench]=35)
 declare -A what=(
   [build]="configure and build hetero-cli, hetero_tests and hetero-bench for sm_${CUDA_ARCHITECTURES:-90}"
   [test]="ctest -R 'cuda|thrust' (none may skip); the CPU-only suite is left out"
-  [sanitize]="compute-sanitizer memcheck and initcheck over the device-node tests"
+  [sanitize]="compute-sanitizer memcheck and initcheck over the device-node tests, racecheck and synccheck over one"
   [bench]="hetero-bench (cuda, thrust), the link probe, the ${size}x${size} table, the targets"
 )
 if [ "$dry_run" -eq 1 ]; then
@@ -339,16 +339,20 @@ stage_sanitize() {
   if [ -z "$sanitizer" ]; then
     echo "gpu-check: no compute-sanitizer in $cuda_home/bin: sanitizer runs left out"
   else
-    filter='DeviceNodes/*:Backends/BackendTest.MatchesSerialInEveryPrecisionAndMode/cuda'
-    filter+=':Backends/BackendTest.MatchesSerialInEveryPrecisionAndMode/thrust'
-    filter+=':Nodes/DeviceMemory.*/cuda:Nodes/DeviceMemory.*/thrust'
-    # racecheck has nothing to check: the kernels use no shared memory.
-    for tool in memcheck initcheck; do
+    filter='DeviceNodes/*:Backends/BackendTest.MatchesThePlainLoopInEveryPrecisionAndMode/cuda'
+    filter+=':Backends/BackendTest.MatchesThePlainLoopInEveryPrecisionAndMode/thrust'
+    filter+=':Nodes/DeviceMemory.*/cuda:Nodes/DeviceMemory.*/thrust-*thrust_omp'
+    # The refill kernel shares a pixel counter and a reduction in shared memory: racecheck and
+    # synccheck look at it on one short test (a few tiles, fp64 exact, both policies).
+    shared='DeviceNodes/DeviceNodeTest.TileIsCompletedOnlyOnceItsCountsAreOnTheHost/cuda'
+    for tool in memcheck initcheck racecheck synccheck; do
       echo "== compute-sanitizer --tool $tool"
       extra=()
       if [ "$tool" = memcheck ]; then extra=(--leak-check full); fi
+      tool_filter=$filter
+      if [ "$tool" = racecheck ] || [ "$tool" = synccheck ]; then tool_filter=$shared; fi
       "$sanitizer" --tool "$tool" "${extra[@]}" --error-exitcode 1 \
-        "$tests" --gtest_filter="$filter" --gtest_brief=1 >"$results/sanitizer-$tool.log" 2>&1 ||
+        "$tests" --gtest_filter="$tool_filter" --gtest_brief=1 >"$results/sanitizer-$tool.log" 2>&1 ||
         { tail -40 "$results/sanitizer-$tool.log"; die "compute-sanitizer $tool found errors"; }
       grep -E "ERROR SUMMARY|LEAK SUMMARY|PASSED|FAILED" "$results/sanitizer-$tool.log" | tail -4
     done
