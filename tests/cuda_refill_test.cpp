@@ -19,31 +19,16 @@
 
 #include "cuda/refill.hpp"
 #include "mandelbrot.hpp"
+#include "test_support.hpp"
 
 namespace hetero::kernels::cuda {
 namespace {
 
-/// The contract's recurrence, one step a loop, written out apart from mandelbrot.hpp.
+/// The contract's recurrence, one step a loop: test_support's plain loop, written out apart
+/// from mandelbrot.hpp.
 template <class Real, Arith A>
 std::uint32_t plain_count(Real cx, Real cy, std::uint32_t max_iter) {
-  Real x = 0;
-  Real y = 0;
-  for (std::uint32_t i = 0; i < max_iter; ++i) {
-    Real next_x, next_y, magnitude;
-    if constexpr (A == Arith::exact) {
-      next_x = (x * x - y * y) + cx;
-      next_y = (Real(2) * x) * y + cy;
-      magnitude = next_x * next_x + next_y * next_y;
-    } else {
-      next_x = std::fma(x, x, std::fma(-y, y, cx));
-      next_y = std::fma(Real(2) * x, y, cy);
-      magnitude = std::fma(next_x, next_x, next_y * next_y);
-    }
-    x = next_x;
-    y = next_y;
-    if (magnitude > Real(4)) return i;
-  }
-  return max_iter;
+  return test::plain_point<Real>(cx, cy, max_iter, A == Arith::exact ? Mode::exact : Mode::fma);
 }
 
 /// An image's axes: pixel p is column p % width, row p / width.
