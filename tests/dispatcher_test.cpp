@@ -447,41 +447,6 @@ TEST(Dispatcher, AStopRequestEndsACalibrationToo) {
       << "a cancelled calibration left the node calibrating";
 }
 
-// A serial node that says it has a full wave, and records the tiles of every launch it runs.
-class WaveNode final : public Node {
- public:
-  explicit WaveNode(std::int64_t wave)
-      : inner_(NodeRegistry::builtin().create("serial")), info_(inner_->info()), wave_(wave) {
-    info_.name = "wave";
-    info_.kind = NodeKind::device;
-  }
-  const NodeInfo& info() const override { return info_; }
-  std::int64_t full_wave() const override { return wave_; }
-  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override {
-    return inner_->can_run(kernel, why);
-  }
-  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override {
-    pixels_.push_back(launch.width);
-    inner_->launch(launch, work, trace);
-    std::int64_t short_of_a_wave = 0;
-    for (std::int32_t lane = 0; lane < trace.lane_count(); ++lane) {
-      for (const TraceEvent& event : trace.lane_at(lane).events()) {
-        short_of_a_wave += event.kind == EventKind::compute && event.pixels < wave_ ? 1 : 0;
-      }
-    }
-    short_tiles_.push_back(short_of_a_wave);
-  }
-  /// Per launch: its pixels, and its tiles of fewer pixels than a wave.
-  const std::vector<std::int64_t>& short_tiles() const { return short_tiles_; }
-  const std::vector<std::int64_t>& pixels() const { return pixels_; }
-
- private:
-  std::unique_ptr<Node> inner_;
-  NodeInfo info_;
-  std::int64_t wave_;
-  std::vector<std::int64_t> short_tiles_, pixels_;
-};
-
 // Host memory that counts what it holds.
 class CountingSpace final : public MemorySpace {
  public:
@@ -505,23 +470,45 @@ class CountingSpace final : public MemorySpace {
   std::size_t held = 0;
 };
 
-// A serial node whose link copies fastest from a staging memory of its own.
-class StagingNode final : public Node {
+// A serial node that says it is a device with a full wave and, when given one, a staging memory;
+// it records the tiles of every launch it runs.
+class DeviceLikeNode final : public Node {
  public:
-  explicit StagingNode(std::shared_ptr<CountingSpace> staging)
-      : inner_(NodeRegistry::builtin().create("serial")), staging_(std::move(staging)) {}
-  const NodeInfo& info() const override { return inner_->info(); }
+  explicit DeviceLikeNode(std::int64_t wave, std::shared_ptr<CountingSpace> staging = nullptr)
+      : inner_(NodeRegistry::builtin().create("serial")),
+        info_(inner_->info()),
+        wave_(wave),
+        staging_(std::move(staging)) {
+    info_.name = "device-like";
+    info_.kind = NodeKind::device;
+  }
+  const NodeInfo& info() const override { return info_; }
+  std::int64_t full_wave() const override { return wave_; }
   std::shared_ptr<MemorySpace> host_staging() override { return staging_; }
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override {
     return inner_->can_run(kernel, why);
   }
   void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override {
+    pixels_.push_back(launch.width);
     inner_->launch(launch, work, trace);
+    std::int64_t short_of_a_wave = 0;
+    for (std::int32_t lane = 0; lane < trace.lane_count(); ++lane) {
+      for (const TraceEvent& event : trace.lane_at(lane).events()) {
+        short_of_a_wave += event.kind == EventKind::compute && event.pixels < wave_ ? 1 : 0;
+      }
+    }
+    short_tiles_.push_back(short_of_a_wave);
   }
+  /// Per launch: its pixels, and its tiles of fewer pixels than a wave.
+  const std::vector<std::int64_t>& short_tiles() const { return short_tiles_; }
+  const std::vector<std::int64_t>& pixels() const { return pixels_; }
 
  private:
   std::unique_ptr<Node> inner_;
+  NodeInfo info_;
+  std::int64_t wave_;
   std::shared_ptr<CountingSpace> staging_;
+  std::vector<std::int64_t> short_tiles_, pixels_;
 };
 
 TEST(Dispatcher, CountsLieInTheStagingMemoryOfANodeThatHasOneUntilTheResultGoes) {
@@ -530,7 +517,7 @@ TEST(Dispatcher, CountsLieInTheStagingMemoryOfANodeThatHasOneUntilTheResultGoes)
   {
     std::vector<std::unique_ptr<Node>> nodes;
     nodes.push_back(NodeRegistry::builtin().create("serial"));
-    nodes.push_back(std::make_unique<StagingNode>(staging));
+    nodes.push_back(std::make_unique<DeviceLikeNode>(0, staging));
     Dispatcher dispatcher(std::move(nodes));
     const RunResult result = dispatcher.run(Job(spec));
     EXPECT_EQ(result.counts, test::reference_counts(spec));
@@ -543,9 +530,9 @@ TEST(Dispatcher, CountsLieInTheStagingMemoryOfANodeThatHasOneUntilTheResultGoes)
 TEST(Dispatcher, ADeviceIsCalibratedWarmOnLaunchesOfAFullWave) {
   constexpr std::int64_t kWave = 50000;
   std::vector<std::unique_ptr<Node>> nodes;
-  nodes.push_back(std::make_unique<WaveNode>(kWave));
+  nodes.push_back(std::make_unique<DeviceLikeNode>(kWave));
   nodes.push_back(NodeRegistry::builtin().create("serial"));
-  const WaveNode& wave = static_cast<const WaveNode&>(*nodes[0]);
+  const auto& wave = static_cast<const DeviceLikeNode&>(*nodes[0]);
   Dispatcher dispatcher(std::move(nodes));
   ThroughputModel model;
   RunOptions options;
