@@ -137,6 +137,11 @@ class ThrustOmpNode::Device final : public KernelDevice {
   explicit Device(Space& space)
       : space_(space), full_wave_(thrust_omp::threads() * kElementsPerThread) {}
 
+  /// Runs every tile `work` gives the node through the shared pipeline.
+  void run(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
+    pipeline_.run(launch, work, trace);
+  }
+
   int queues() const override { return kQueues; }
   std::int64_t full_wave() const override { return full_wave_; }
   MemorySpace& space() override { return space_; }
@@ -204,9 +209,6 @@ class ThrustOmpNode::Device final : public KernelDevice {
   std::int64_t full_wave_;
   TraceLane* lane_ = nullptr;
   KernelPipeline pipeline_{*this};  // last: it goes first
-
- public:
-  KernelPipeline& pipeline() { return pipeline_; }
 };
 
 ThrustOmpNode::ThrustOmpNode(const NodeOptions& options)
@@ -231,7 +233,7 @@ bool ThrustOmpNode::can_run(const backend::KernelDefinition& kernel, std::string
 }
 
 void ThrustOmpNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
-  device_->pipeline().run(launch, work, trace);
+  device_->run(launch, work, trace);
 }
 
 NodeInfo ThrustOmpNode::describe() {
