@@ -400,6 +400,27 @@ TEST_F(CliTest, DevicesListsEveryBackendWithAStateOrReason) {
   EXPECT_EQ(devices["schema_version"], 1);
 }
 
+TEST_F(CliTest, DevicesListsTheThrustSystemsAndTheOpenMPOneRendersTheSeed) {
+  if (!NodeRegistry::builtin().describe("thrust:omp").available) {
+    GTEST_SKIP() << "thrust:omp is unavailable: "
+                 << NodeRegistry::builtin().describe("thrust:omp").reason;
+  }
+  const CliResult devices = cli("devices", "COLUMNS=1000");
+  ASSERT_EQ(devices.status, 0) << devices.err;
+  const std::size_t thrust = devices.out.find("\nthrust ");
+  ASSERT_NE(thrust, std::string::npos);
+  EXPECT_NE(devices.out.find("OpenMP system", thrust), std::string::npos) << devices.out;
+  EXPECT_NE(devices.out.find("thrust:omp", thrust), std::string::npos) << devices.out;
+  for (const std::string& backend :
+       {std::string("thrust:omp"), std::string("thrust --device omp")}) {
+    const CliResult seed = cli("render --preset seed --json - --backend " + backend);
+    ASSERT_EQ(seed.status, 0) << seed.err;
+    EXPECT_EQ(nlohmann::json::parse(seed.out)["checksum"]["sum"].get<std::uint64_t>(),
+              test::kSeedSum)
+        << backend;
+  }
+}
+
 TEST_F(CliTest, CompareRunsEveryAvailableBackendAgainstSerial) {
   const CliResult result = cli("compare --preset seed --width 60 --height 40 --repeat 1 --json -");
   ASSERT_EQ(result.status, 0) << result.err;
