@@ -37,14 +37,6 @@ struct PixelCount {
   }
 };
 
-/// The iterations a count stands for (iterations_of).
-struct IterationsOf {
-  std::uint32_t max_iter;
-  HETERO_THRUST_FN std::uint64_t operator()(std::uint32_t count) const {
-    return iterations_of(count, max_iter);
-  }
-};
-
 /// Computes pixels [begin, end) into out[0, end - begin) with `policy` (e.g.
 /// ::thrust::cuda::par_nosync.on(stream), or ::thrust::omp::par).
 template <class Real, Arith A, class Policy>
@@ -55,12 +47,31 @@ void tile(const Policy& policy, const Real* xs, const Real* ys, std::int64_t wid
                       PixelCount<Real, A>{xs, ys, width, max_iter});
 }
 
-/// The iterations `count` counts stand for, summed with `policy` (it returns when done).
-template <class Policy>
-std::uint64_t iterations(const Policy& policy, const std::uint32_t* counts, std::int64_t count,
-                         std::uint32_t max_iter) {
-  return ::thrust::transform_reduce(policy, counts, counts + count, IterationsOf{max_iter},
-                                    std::uint64_t{0}, ::thrust::plus<std::uint64_t>());
+/// The count of a pixel, written to out[pixel - begin]; returns the iterations it stands for.
+template <class Real, Arith A>
+struct WrittenPixelCount {
+  PixelCount<Real, A> count;
+  std::uint32_t* out;
+  std::int64_t begin;
+
+  HETERO_THRUST_FN std::uint64_t operator()(std::int64_t pixel) const {
+    const std::uint32_t value = count(pixel);
+    out[pixel - begin] = value;
+    return iterations_of(value, count.max_iter);
+  }
+};
+
+/// tile() that also sums the iterations the counts stand for, in the same pass (one
+/// thrust::transform_reduce; it returns when done, so it suits a host system such as OpenMP).
+template <class Real, Arith A, class Policy>
+std::uint64_t tile_counting(const Policy& policy, const Real* xs, const Real* ys,
+                            std::int64_t width, std::int64_t begin, std::int64_t end,
+                            std::uint32_t max_iter, std::uint32_t* out) {
+  return ::thrust::transform_reduce(
+      policy, ::thrust::counting_iterator<std::int64_t>(begin),
+      ::thrust::counting_iterator<std::int64_t>(end),
+      WrittenPixelCount<Real, A>{{xs, ys, width, max_iter}, out, begin}, std::uint64_t{0},
+      ::thrust::plus<std::uint64_t>());
 }
 
 }  // namespace hetero::kernels::thrust

@@ -19,10 +19,9 @@ using kernels::Arith;
 template <class Real, Arith A>
 std::uint64_t counts(const void* xs, const void* ys, std::int64_t width, std::int64_t begin,
                      std::int64_t end, std::uint32_t max_iter, std::uint32_t* out) {
-  kernels::thrust::tile<Real, A>(::thrust::omp::par, static_cast<const Real*>(xs),
-                                 static_cast<const Real*>(ys), width, begin, end, max_iter,
-                                 out + begin);
-  return kernels::thrust::iterations(::thrust::omp::par, out + begin, end - begin, max_iter);
+  return kernels::thrust::tile_counting<Real, A>(::thrust::omp::par, static_cast<const Real*>(xs),
+                                                 static_cast<const Real*>(ys), width, begin, end,
+                                                 max_iter, out + begin);
 }
 
 }  // namespace

@@ -8,9 +8,9 @@
 
 namespace hetero::nodes::thrust_omp {
 
-/// Computes the counts of pixels [begin, end) of an image `width` wide into out[pixel] with
-/// thrust::transform on every OpenMP thread, then sums the iterations they stand for with
-/// thrust::transform_reduce, and returns that sum.
+/// Computes the counts of pixels [begin, end) of an image `width` wide into out[pixel] and the
+/// sum of the iterations they stand for, in one thrust::transform_reduce on every OpenMP thread;
+/// returns that sum.
 std::uint64_t transform_counts(bool fp64, bool fma, const void* xs, const void* ys,
                                std::int64_t width, std::int64_t begin, std::int64_t end,
                                std::uint32_t max_iter, std::uint32_t* out);
