@@ -1,11 +1,14 @@
 // hetero-bench: one Google Benchmark family per backend and (precision, mode), on the full
-// preset; for device nodes the copy bandwidth over their link per size; the heat workload (20
-// steps on a --size square grid) and the triad (2^22 floats, arrays resident or staged) per
-// backend; every pair of nodes on the host CPU under auto against the best of them alone; the
-// start-up of the hetero CLI as a whole process (`hetero --version`, a 1x1 render). Its own
-// flags (--flag=VALUE or --flag VALUE, listed by --help before Google Benchmark's): --backend
-// NAME[,NAME...] (default: every available backend), --size PIXELS (square image side, default
-// 512), --max-iter N (default 1000).
+// preset (the simd node with its plain vector loop, kernel "simd", whose performed iterations
+// per second are comparable with the port-bound host limit, and again as render/.../simd-cycles
+// with its default kernel, which stops at repeating states: `iterations` counts those it
+// performed, `effective_iterations` those its counts stand for); for device nodes the copy
+// bandwidth over their link per size; the heat workload (20 steps on a --size square grid) and the
+// triad (2^22 floats, arrays resident or staged) per backend; every pair of nodes on the host CPU
+// under auto against the best of them alone; the start-up of the hetero CLI as a whole process
+// (`hetero --version`, a 1x1 render). Its own flags (--flag=VALUE or --flag VALUE, listed by
+// --help before Google Benchmark's): --backend NAME[,NAME...] (default: every available backend),
+// --size PIXELS (square image side, default 512), --max-iter N (default 1000).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -91,20 +94,23 @@ const hetero::Checksum& reference_checksum(const hetero::JobSpec& spec) {
 }
 
 // One job on one node per iteration, after an untimed warm-up run; every run's checksum must be
-// the serial node's. Rates count work performed: iterations, pixels, bytes over the link.
-void render(benchmark::State& state, const std::string& backend, hetero::JobSpec spec) {
+// the serial node's. Rates count work performed: iterations, pixels, bytes over the link; and
+// the iterations the counts stand for (more than those performed where the kernel skips some).
+void render(benchmark::State& state, const std::string& backend, const hetero::NodeOptions& options,
+            hetero::JobSpec spec) {
   std::vector<std::unique_ptr<hetero::Node>> nodes;
-  nodes.push_back(hetero::NodeRegistry::builtin().create(backend));
+  nodes.push_back(hetero::NodeRegistry::builtin().create(backend, options));
   hetero::Dispatcher dispatcher(std::move(nodes));
   const hetero::Job job(spec);
   const hetero::Checksum& expected = reference_checksum(spec);
   hetero::RunResult result = dispatcher.run(job);  // warm-up: first touches, kernel builds
-  std::uint64_t iterations = 0, bytes = 0;
+  std::uint64_t iterations = 0, effective = 0, bytes = 0;
   std::int64_t pixels = 0;
   for (auto _ : state) {
     result = dispatcher.run(job);
     benchmark::DoNotOptimize(result.counts.data());
     iterations += result.report.iterations;
+    effective += result.report.effective_iterations;
     pixels += spec.pixels();
     for (const auto& node : result.report.nodes) bytes += node.bytes_to_device + node.bytes_to_host;
     if (result.report.checksum != expected) {
@@ -117,6 +123,8 @@ void render(benchmark::State& state, const std::string& backend, hetero::JobSpec
   }
   using benchmark::Counter;
   state.counters["iterations"] = Counter(static_cast<double>(iterations), Counter::kIsRate);
+  state.counters["effective_iterations"] =
+      Counter(static_cast<double>(effective), Counter::kIsRate);
   state.counters["pixels"] = Counter(static_cast<double>(pixels), Counter::kIsRate);
   state.counters["link_bytes"] = Counter(static_cast<double>(bytes), Counter::kIsRate);
   state.counters["peak_host_MiB"] =
@@ -417,9 +425,22 @@ int main(int argc, char** argv) {
         request.precision = precision;
         request.mode = mode;
         const hetero::JobSpec spec = hetero::resolve_job(request);
+        const std::string family =
+            fmt::format("render/{}/{}/{}", name, to_string(precision), to_string(mode));
+        // The simd node under its name runs the plain loop; its default kernel runs apart.
+        hetero::NodeOptions options;
+        if (name == "simd") options.kernel = "simd";
         benchmark::RegisterBenchmark(
-            fmt::format("render/{}/{}/{}", name, to_string(precision), to_string(mode)).c_str(),
-            [name, spec](benchmark::State& state) { render(state, name, spec); })
+            family.c_str(),
+            [name, options, spec](benchmark::State& state) { render(state, name, options, spec); })
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+        if (name != "simd") continue;
+        const std::string kernel = hetero::NodeRegistry::builtin().describe(name).tile_kernel;
+        benchmark::RegisterBenchmark(fmt::format("{}/{}", family, kernel).c_str(),
+                                     [name, spec](benchmark::State& state) {
+                                       render(state, name, hetero::NodeOptions{}, spec);
+                                     })
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
       }

@@ -104,8 +104,15 @@ TEST_P(BackendTest, TraceAccountsForEveryTileExactlyOnce) {
     for (const std::uint32_t count : result.counts) {
       expected_iterations += iterations_of(count, spec.max_iter);
     }
-    EXPECT_EQ(iterations, expected_iterations);
-    EXPECT_EQ(result.report.iterations, expected_iterations);
+    EXPECT_EQ(iterations, result.report.iterations);
+    EXPECT_EQ(result.report.effective_iterations, expected_iterations);
+    // The simd node's default kernel stops at a repeating state: it performs fewer iterations
+    // than the counts stand for, never more. Every other node performs them all.
+    if (NodeRegistry::builtin().describe(backend()).tile_kernel == "simd-cycles") {
+      EXPECT_LE(result.report.iterations, expected_iterations);
+    } else {
+      EXPECT_EQ(result.report.iterations, expected_iterations);
+    }
   }
 }
 

@@ -331,8 +331,9 @@ TEST_P(KernelTest, ElementFunctorRunsWhereItHasAnImplementation) {
 }
 
 // The Mandelbrot job through the public kernel: every (precision, mode) gives the plain loop's
-// counts, and the seed preset the tutorial's sum and hash; the report counts the iterations the
-// counts stand for, whatever node computed them.
+// counts, and the seed preset the tutorial's sum and hash; the report counts the iterations
+// performed: those the counts stand for, whatever node computed them, but on the simd node, whose
+// default kernel stops at a repeating state (fewer, never more).
 TEST_P(KernelTest, MandelbrotThroughThePublicKernelGivesThePlainLoopsCounts) {
   Runtime runtime(on_this_node());
   const Region region{-2.0, 0.5, -1.25, 1.25};
@@ -348,7 +349,12 @@ TEST_P(KernelTest, MandelbrotThroughThePublicKernelGivesThePlainLoopsCounts) {
       EXPECT_EQ(counts, expected) << to_string(precision) << " " << to_string(mode);
       std::uint64_t iterations = 0;
       for (const std::uint32_t count : expected) iterations += iterations_of(count, spec.max_iter);
-      EXPECT_EQ(result.report.iterations, iterations);
+      EXPECT_EQ(result.report.effective_iterations, iterations);
+      if (GetParam() == "simd") {
+        EXPECT_LE(result.report.iterations, iterations);
+      } else {
+        EXPECT_EQ(result.report.iterations, iterations);
+      }
       EXPECT_EQ(result.report.checksum, checksum(expected));
       EXPECT_EQ(result.report.kernel, "mandelbrot." + std::string(to_string(precision)) + "." +
                                           std::string(to_string(mode)));

@@ -1,14 +1,18 @@
-// Tests of the simd node and its Highway kernel: bit-identical counts to the scalar kernel on
+// Tests of the simd node and its Highway kernels: bit-identical counts to the scalar kernel on
 // every instruction set Highway can run here (each forced in turn), for both precisions and
-// modes, on regions chosen to stress the kernel's escape screen and lane bookkeeping.
+// modes, on regions chosen to stress the kernel's escape screen, lane bookkeeping and cycle
+// detection.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -101,28 +105,39 @@ std::uint64_t scalar_tile(const Job& job, std::int64_t begin, std::int64_t end,
                                         out);
 }
 
-template <class Real, Arith A, bool kShortcuts>
+// The simd kernels: the plain vector loop, with cycle detection, with the cardioid and bulb
+// test.
+enum class Variant { plain, cycles, shortcuts };
+
+template <Variant kVariant, class Real, Arith A>
+std::uint64_t simd_axes_tile(const Real* xs, const Real* ys, std::int64_t width, std::int64_t begin,
+                             std::int64_t end, std::uint32_t max_iter, std::uint32_t* out) {
+  if constexpr (kVariant == Variant::plain) {
+    return simd::tile<Real, A>(xs, ys, width, begin, end, max_iter, out);
+  } else if constexpr (kVariant == Variant::cycles) {
+    return simd::tile_cycles<Real, A>(xs, ys, width, begin, end, max_iter, out);
+  } else {
+    return simd::tile_shortcuts<Real, A>(xs, ys, width, begin, end, max_iter, out);
+  }
+}
+
+template <class Real, Arith A, Variant kVariant>
 std::uint64_t simd_tile(const Job& job, std::int64_t begin, std::int64_t end, std::uint32_t* out) {
   const AxesView<Real> axes = job.axes<Real>();
-  if constexpr (kShortcuts) {
-    return simd::tile_shortcuts<Real, A>(axes.xs, axes.ys, axes.width, begin, end, job.max_iter(),
-                                         out);
-  } else {
-    return simd::tile<Real, A>(axes.xs, axes.ys, axes.width, begin, end, job.max_iter(), out);
-  }
+  return simd_axes_tile<kVariant, Real, A>(axes.xs, axes.ys, axes.width, begin, end, job.max_iter(),
+                                           out);
 }
 
 using TileFn = std::uint64_t (*)(const Job&, std::int64_t, std::int64_t, std::uint32_t*);
 
-template <bool kShortcuts>
+template <Variant kVariant>
 TileFn simd_for(const Job& job) {
   const bool exact = job.mode() == Mode::exact;
   if (job.precision() == Precision::fp64) {
-    return exact ? simd_tile<double, Arith::exact, kShortcuts>
-                 : simd_tile<double, Arith::fma, kShortcuts>;
+    return exact ? simd_tile<double, Arith::exact, kVariant>
+                 : simd_tile<double, Arith::fma, kVariant>;
   }
-  return exact ? simd_tile<float, Arith::exact, kShortcuts>
-               : simd_tile<float, Arith::fma, kShortcuts>;
+  return exact ? simd_tile<float, Arith::exact, kVariant> : simd_tile<float, Arith::fma, kVariant>;
 }
 
 TileFn scalar_for(const Job& job) {
@@ -183,7 +198,7 @@ TEST_P(SimdTarget, MatchesScalarOnEveryRegionPrecisionAndMode) {
     for (const Case& c : cases(precision, mode)) {
       const Job job(c.spec);
       const Counted& expected = reference(key_of(c), job);
-      const Counted actual = run_tile(simd_for<false>(job), job, 0, job.pixels());
+      const Counted actual = run_tile(simd_for<Variant::plain>(job), job, 0, job.pixels());
       EXPECT_EQ(actual.counts, expected.counts) << key_of(c);
       EXPECT_EQ(actual.iterations, expected.iterations) << key_of(c);
     }
@@ -192,7 +207,7 @@ TEST_P(SimdTarget, MatchesScalarOnEveryRegionPrecisionAndMode) {
 
 TEST_P(SimdTarget, SeedGridSumsToTheTutorialsValidationSum) {
   const Job job(preset_job("seed", 500, 500, 1000, Precision::fp64, Mode::exact));
-  const Counted actual = run_tile(simd_for<false>(job), job, 0, job.pixels());
+  const Counted actual = run_tile(simd_for<Variant::plain>(job), job, 0, job.pixels());
   EXPECT_EQ(checksum(actual.counts).sum, 51214485U);
 }
 
@@ -206,7 +221,7 @@ TEST_P(SimdTarget, TilesThatStartMidRowMatchScalar) {
         {0, 1},   {5, 6},     {52, 53},   {53, 54},   {7, 10},      {20, 37},
         {50, 70}, {100, 117}, {101, 166}, {333, 900}, {1000, 2173}, {2172, 2173}};
     for (const auto& [begin, end] : ranges) {
-      const Counted tile = run_tile(simd_for<false>(job), job, begin, end);
+      const Counted tile = run_tile(simd_for<Variant::plain>(job), job, begin, end);
       const std::vector<std::uint32_t> expected(whole.counts.begin() + begin,
                                                 whole.counts.begin() + end);
       EXPECT_EQ(tile.counts, expected)
@@ -221,7 +236,7 @@ TEST_P(SimdTarget, ShortcutsNeverChangeACount) {
     for (const Case& c : cases(precision, mode)) {
       const Job job(c.spec);
       const Counted& expected = reference(key_of(c), job);
-      const Counted actual = run_tile(simd_for<true>(job), job, 0, job.pixels());
+      const Counted actual = run_tile(simd_for<Variant::shortcuts>(job), job, 0, job.pixels());
       EXPECT_EQ(actual.counts, expected.counts) << key_of(c);
       // It returns the iterations it performed: those of the counts less max_iter for each
       // point it settled, and every settled point is one whose count is max_iter.
@@ -236,8 +251,235 @@ TEST_P(SimdTarget, ShortcutsNeverChangeACount) {
   }
 }
 
-// On the seed grid, whose interior is mostly the main cardioid, the shortcuts settle points:
-// they perform fewer iterations than the counts stand for, and reports say both.
+// Regions for cycle detection, each with many points whose orbits end on a cycle, or come near
+// one and leave it late.
+std::vector<Case> cycle_cases(Precision p, Mode m) {
+  return {
+      // The period-2 bulb whole, and the cardioid's and the bulb's shared point c = -0.75,
+      // where orbits converge slowly and the neighbours outside escape late.
+      {"period-2-bulb", centred_job(-1.0, 0.0, 0.55, 41, 31, 2000, p, m)},
+      {"pinch", centred_job(-0.75, 0.0, 0.004, 29, 23, 20000, p, m)},
+      // The period-3 bulbs (upper, lower and the real one) and a period-4 bulb.
+      {"period-3-upper", centred_job(-0.1226, 0.7449, 0.12, 35, 33, 3000, p, m)},
+      {"period-3-lower", centred_job(-0.1226, -0.7449, 0.12, 35, 33, 3000, p, m)},
+      {"period-3-real", centred_job(-1.7549, 0.0, 0.012, 37, 21, 3000, p, m)},
+      {"period-4", centred_job(-1.3107, 0.0, 0.03, 31, 17, 3000, p, m)},
+      // The cusp c = 1/4: outside it orbits creep past the fixed point for thousands of
+      // iterations before they escape; a compare that is not exact settles them wrongly.
+      {"cusp", centred_job(0.25, 0.0, 2e-7, 25, 25, 30000, p, m)},
+      {"cusp-line", centred_job(0.25000005, 0.0, 1e-7, 48, 1, 200000, p, m)},
+      // A large limit: long cycles, and boundary points whose cycle is never seen.
+      {"large-limit", centred_job(-0.7436, 0.1318, 0.02, 17, 13, 100000, p, m)},
+      // Limits that end in the first round, a round and a block, with the interior in view.
+      {"interior-max-iter-2", centred_job(-0.4, 0.0, 2.4, 23, 19, 2, p, m)},
+      {"interior-max-iter-3", centred_job(-0.4, 0.0, 2.4, 23, 19, 3, p, m)},
+      {"interior-max-iter-40", centred_job(-0.4, 0.0, 2.4, 23, 19, 40, p, m)},
+      {"interior-max-iter-200", centred_job(-0.4, 0.0, 2.4, 23, 19, 200, p, m)},
+      {"interior-max-iter-513", centred_job(-0.4, 0.0, 2.4, 23, 19, 513, p, m)},
+  };
+}
+
+// The independent plain loop's counts of a case (test::reference_counts), once per process.
+const std::vector<std::uint32_t>& plain_loop(const std::string& key, const JobSpec& spec) {
+  static std::map<std::string, std::vector<std::uint32_t>> cache;
+  auto found = cache.find(key);
+  if (found == cache.end()) found = cache.emplace(key, test::reference_counts(spec)).first;
+  return found->second;
+}
+
+// Where fma mode has no fused vector instruction, the kernels run the scalar reference (no
+// cycle detection there).
+bool runs_vector_code(Precision precision, Mode mode) {
+  return mode == Mode::exact ||
+         simd::vector_lanes(precision == Precision::fp64 ? 8 : 4, Arith::fma) > 1;
+}
+
+// A run of a cycle-detecting kernel against the plain counts: the same counts, and iterations
+// performed at most those the counts stand for, less only for pixels whose count is max_iter,
+// each of which performed at least the first round's iterations and one step more.
+void expect_exact_with_fewer_iterations(const Counted& actual, const Counted& plain,
+                                        std::uint32_t max_iter, const std::string& what) {
+  EXPECT_EQ(actual.counts, plain.counts) << what;
+  EXPECT_LE(actual.iterations, plain.iterations) << what;
+  const auto interior =
+      static_cast<std::uint64_t>(std::count(actual.counts.begin(), actual.counts.end(), max_iter));
+  const std::uint32_t first_round = std::min<std::uint32_t>(max_iter, 33);
+  EXPECT_LE(plain.iterations - std::min(actual.iterations, plain.iterations),
+            interior * (max_iter - first_round))
+      << what;
+}
+
+TEST_P(SimdTarget, CycleDetectionGivesThePlainCountsOnEveryRegionPrecisionAndMode) {
+  for (const auto& [precision, mode] : combinations()) {
+    std::vector<Case> all = cases(precision, mode);
+    for (Case& c : cycle_cases(precision, mode)) all.push_back(std::move(c));
+    for (const Case& c : all) {
+      const Job job(c.spec);
+      const Counted& expected = reference(key_of(c), job);
+      const Counted actual = run_tile(simd_for<Variant::cycles>(job), job, 0, job.pixels());
+      expect_exact_with_fewer_iterations(actual, expected, job.max_iter(), key_of(c));
+      EXPECT_EQ(actual.counts, plain_loop(key_of(c), c.spec)) << key_of(c) << ": plain loop";
+    }
+  }
+}
+
+// On the seed grid most of the interior's iterations are skipped: the shortcut is taken.
+TEST_P(SimdTarget, CycleDetectionSkipsMostOfTheSeedsInterior) {
+  for (const auto& [precision, mode] : combinations()) {
+    const Case seed{"seed", preset_job("seed", 500, 500, 1000, precision, mode)};
+    const Job job(seed.spec);
+    const Counted& plain = reference(key_of(seed), job);
+    const Counted actual = run_tile(simd_for<Variant::cycles>(job), job, 0, job.pixels());
+    expect_exact_with_fewer_iterations(actual, plain, job.max_iter(), key_of(seed));
+    if (!runs_vector_code(precision, mode)) {
+      EXPECT_EQ(actual.iterations, plain.iterations) << key_of(seed) << ": the scalar reference";
+      continue;
+    }
+    // About 50,000 interior pixels of 250,000 hold 50 of the 51 million iterations.
+    EXPECT_LT(actual.iterations, plain.iterations * 6 / 10) << key_of(seed);
+  }
+}
+
+TEST_P(SimdTarget, CycleDetectionOnTilesThatStartMidRow) {
+  for (const auto& [precision, mode] : combinations()) {
+    const Case c{"mid-row", centred_job(-0.6, 0.0, 1.2, 53, 41, 900, precision, mode)};
+    const Job job(c.spec);
+    const Counted& whole = reference(key_of(c), job);
+    for (const auto& [begin, end] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+             {0, 1}, {52, 53}, {7, 10}, {50, 70}, {101, 166}, {333, 900}, {1000, 2173}}) {
+      const Counted tile = run_tile(simd_for<Variant::cycles>(job), job, begin, end);
+      Counted expected;
+      expected.counts.assign(whole.counts.begin() + begin, whole.counts.begin() + end);
+      expected.iterations = run_tile(scalar_for(job), job, begin, end).iterations;
+      expect_exact_with_fewer_iterations(tile, expected, job.max_iter(),
+                                         fmt::format("{} [{}, {})", key_of(c), begin, end));
+    }
+  }
+}
+
+// Inputs no job makes, straight on the kernel: limits of 0 to 3, signed zeros in both axes (an
+// orbit with c = (x, -0.0) differs from c = (x, 0.0) only in zero signs), NaN and infinite
+// coordinates (a NaN state repeats its bits: max_iter, as the scalar kernel gives).
+template <class Real, Arith A>
+void expect_cycles_agree_on_raw_axes() {
+  const Real nan = std::numeric_limits<Real>::quiet_NaN();
+  const Real inf = std::numeric_limits<Real>::infinity();
+  std::vector<Real> xs = {Real(-0.0), Real(0.0),  Real(-1),   Real(-0.75), Real(-1.75),
+                          Real(-2),   Real(0.25), nan,        inf,         -inf,
+                          Real(-0.1), Real(0.3),  Real(-1.3), Real(1e30),  Real(-0.5)};
+  for (int i = 0; i < 22; ++i) xs.push_back(Real(-2) + Real(0.11) * static_cast<Real>(i));
+  const std::vector<Real> ys = {Real(0.0), Real(-0.0), Real(0.1),  Real(-0.1),
+                                nan,       inf,        Real(0.65), Real(-0.65)};
+  const auto width = static_cast<std::int64_t>(xs.size());
+  const std::int64_t pixels = width * static_cast<std::int64_t>(ys.size());
+  for (const std::uint32_t max_iter : {0U, 1U, 2U, 3U, 32U, 33U, 100U, 5000U}) {
+    Counted expected, actual;
+    expected.counts.assign(static_cast<std::size_t>(pixels), 0xDEADBEEFu);
+    actual.counts.assign(static_cast<std::size_t>(pixels), 0xDEADBEEFu);
+    expected.iterations = kernels::scalar::tile<Real, A>(xs.data(), ys.data(), width, 0, pixels,
+                                                         max_iter, expected.counts.data());
+    actual.iterations = simd::tile_cycles<Real, A>(xs.data(), ys.data(), width, 0, pixels, max_iter,
+                                                   actual.counts.data());
+    expect_exact_with_fewer_iterations(
+        actual, expected, max_iter,
+        fmt::format("{} {} max-iter {}", sizeof(Real) == 8 ? "fp64" : "fp32",
+                    A == Arith::exact ? "exact" : "fma", max_iter));
+  }
+}
+
+TEST_P(SimdTarget, CycleDetectionOnSignedZerosNaNAndInfinities) {
+  expect_cycles_agree_on_raw_axes<double, Arith::exact>();
+  expect_cycles_agree_on_raw_axes<double, Arith::fma>();
+  expect_cycles_agree_on_raw_axes<float, Arith::exact>();
+  expect_cycles_agree_on_raw_axes<float, Arith::fma>();
+}
+
+// Bits of a value, less the lowest `dropped`.
+template <class Real>
+std::uint64_t high_bits(Real value, int dropped) {
+  std::conditional_t<sizeof(Real) == 8, std::uint64_t, std::uint32_t> bits;
+  std::memcpy(&bits, &value, sizeof(Real));
+  return bits >> dropped;
+}
+
+// The kernel's first comparison on one pixel, written out: after 32 iterations, in blocks of
+// 64 steps, the states after each of a block's first 16 steps are compared with its start state,
+// and a pixel that matched and did not escape by the block's end gets max_iter. That gives the
+// plain loop's count when the compare is of bits (0) or of values (1: a value differs from its
+// bits only in the sign of a zero, which no later value depends on), and a wrong count for some
+// pixel of the cusp line when the compare leaves out the lowest bits (2: the last two in fp32,
+// the last 24 in fp64), as orbits there creep by less than that for tens of thousands of
+// iterations before they escape. The kernel's tests run that case, so they would catch such a
+// compare. (In fp64 only orbits that escape later than a test can afford creep by less than
+// the last few bits.)
+template <class Real>
+std::uint32_t repeat_point(Real cx, Real cy, std::uint32_t max_iter, Mode mode, int compare) {
+  Real x = 0, y = 0, start_x = 0, start_y = 0;
+  bool matched = false;
+  for (std::uint32_t i = 0; i < max_iter; ++i) {
+    const bool block_start = i >= 32 && (i - 32) % 64 == 0;
+    if (block_start && matched) return max_iter;
+    if (block_start) {
+      start_x = x;
+      start_y = y;
+    }
+    Real next_x, next_y, magnitude;
+    if (mode == Mode::exact) {
+      next_x = (x * x - y * y) + cx;
+      next_y = (Real(2) * x) * y + cy;
+      magnitude = next_x * next_x + next_y * next_y;
+    } else {
+      next_x = std::fma(x, x, std::fma(-y, y, cx));
+      next_y = std::fma(Real(2) * x, y, cy);
+      magnitude = std::fma(next_x, next_x, next_y * next_y);
+    }
+    x = next_x;
+    y = next_y;
+    if (magnitude > Real(4)) return i;
+    if (i < 32 || (i - 32) % 64 >= 16) continue;
+    if (compare == 0) {
+      matched = matched || (std::memcmp(&x, &start_x, sizeof(Real)) == 0 &&
+                            std::memcmp(&y, &start_y, sizeof(Real)) == 0);
+    } else if (compare == 1) {
+      matched = matched || (x == start_x && y == start_y);
+    } else {
+      const int dropped = sizeof(Real) == 8 ? 24 : 2;
+      matched = matched || (high_bits(x, dropped) == high_bits(start_x, dropped) &&
+                            high_bits(y, dropped) == high_bits(start_y, dropped));
+    }
+  }
+  return max_iter;
+}
+
+TEST(CycleDetection, ExactOnBitsAndValuesAndTheCasesCatchAnInexactCompare) {
+  for (const auto& [precision, mode] : combinations()) {
+    for (const Case& c : cycle_cases(precision, mode)) {
+      if (c.name == "large-limit") continue;  // long enough here
+      const Job job(c.spec);
+      const std::vector<std::uint32_t>& expected = plain_loop(key_of(c), c.spec);
+      std::vector<std::uint32_t> counts[3];
+      for (std::int64_t row = 0; row < c.spec.height; ++row) {
+        for (std::int64_t column = 0; column < c.spec.width; ++column) {
+          const double cx = job.xs()[static_cast<std::size_t>(column)];
+          const double cy = job.ys()[static_cast<std::size_t>(row)];
+          for (int compare = 0; compare < 3; ++compare) {
+            counts[compare].push_back(
+                precision == Precision::fp64
+                    ? repeat_point<double>(cx, cy, c.spec.max_iter, mode, compare)
+                    : repeat_point<float>(static_cast<float>(cx), static_cast<float>(cy),
+                                          c.spec.max_iter, mode, compare));
+          }
+        }
+      }
+      EXPECT_EQ(counts[0], expected) << key_of(c) << ": bits";
+      EXPECT_EQ(counts[1], expected) << key_of(c) << ": values";
+      if (c.name == "cusp-line") {
+        EXPECT_NE(counts[2], expected) << key_of(c) << ": lowest bits left out";
+      }
+    }
+  }
+}
+
 // The scalar fma-mode kernel built for FMA instructions (what the scalar family runs where the
 // CPU has them) gives the C library build's counts and iterations on every case.
 TEST(ScalarFma, TheFmaInstructionBuildGivesTheLibraryBuildsCounts) {
@@ -270,6 +512,8 @@ TEST(ScalarFma, TheFmaInstructionBuildGivesTheLibraryBuildsCounts) {
       << "the scalar family runs the FMA build";
 }
 
+// On the seed grid, whose interior is mostly the main cardioid, the shortcuts settle points:
+// they perform fewer iterations than the counts stand for, and reports say both.
 TEST(SimdNode, ShortcutsReportIterationsPerformedAndEffectiveApart) {
   const JobSpec spec = resolve_job(JobRequest{});
   std::uint64_t effective = 0;
@@ -286,6 +530,38 @@ TEST(SimdNode, ShortcutsReportIterationsPerformedAndEffectiveApart) {
   const RunResult plain = test::run_on({"simd"}, spec, Policy::dynamic, 0, options);
   EXPECT_EQ(plain.report.iterations, effective);
   EXPECT_EQ(plain.report.effective_iterations, effective);
+}
+
+// The node's default kernel detects cycles: the seed's exact counts, in fewer iterations than
+// they stand for, and the report says both; the plain loop stays selectable by name.
+TEST(SimdNode, DefaultKernelDetectsCyclesAndTheReportSaysSo) {
+  EXPECT_EQ(NodeRegistry::builtin().describe("simd").tile_kernel, "simd-cycles");
+  const JobSpec spec = resolve_job(JobRequest{});
+  std::uint64_t effective = 0;
+  for (const std::uint32_t count : test::reference_counts(spec)) {
+    effective += iterations_of(count, spec.max_iter);
+  }
+  const RunResult cycles = test::run_on({"simd"}, spec);
+  EXPECT_EQ(cycles.report.checksum.sum, test::kSeedSum);
+  EXPECT_EQ(cycles.report.checksum.hash_hex(), test::kSeedHash);
+  EXPECT_EQ(cycles.report.effective_iterations, effective);
+  EXPECT_LE(cycles.report.iterations, effective);
+  if (runs_vector_code(spec.precision, spec.mode)) {
+    EXPECT_LT(cycles.report.iterations, effective * 6 / 10);
+  }
+  for (const std::string kernel : {"simd", "simd-shortcuts", "simd-cycles"}) {
+    NodeOptions options;
+    options.kernel = kernel;
+    EXPECT_EQ(NodeRegistry::builtin().describe("simd", options).tile_kernel, kernel);
+  }
+  NodeOptions scalar;
+  scalar.kernel = "scalar";  // the other host nodes' kernel: the simd node keeps its own
+  EXPECT_EQ(NodeRegistry::builtin().describe("simd", scalar).tile_kernel, "simd-cycles");
+  // Each kernel is named in the node's description, and so in the throughput model's key.
+  NodeOptions plain;
+  plain.kernel = "simd";
+  EXPECT_NE(ThroughputModel::identity(NodeRegistry::builtin().describe("simd")),
+            ThroughputModel::identity(NodeRegistry::builtin().describe("simd", plain)));
 }
 
 // A NaN coordinate never escapes (|z|^2 > 4 is false for NaN): max_iter, as the scalar kernel
@@ -338,7 +614,7 @@ TEST_P(SimdKernelOn, MatchesThePlainLoop) {
   if (!info.available) GTEST_SKIP() << GetParam() << " is unavailable: " << info.reason;
   NodeOptions options;
   options.workers = 3;
-  for (const std::string kernel : {"simd", "simd-shortcuts"}) {
+  for (const std::string kernel : {"simd-cycles", "simd", "simd-shortcuts"}) {
     options.kernel = kernel;
     for (const auto& [precision, mode] : combinations()) {
       const JobSpec spec = preset_job("full", 120, 90, 500, precision, mode);
@@ -393,8 +669,9 @@ TEST(SimdNode, PeakModelFollowsLanesClockAndCores) {
 TEST(SimdNode, KernelsAreRegisteredForTheOtherHostNodes) {
   (void)NodeRegistry::builtin();  // registration happens with the built-in registry
   const std::vector<std::string> names = nodes::host_kernel_names();
-  EXPECT_NE(std::find(names.begin(), names.end(), "simd"), names.end());
-  EXPECT_NE(std::find(names.begin(), names.end(), "simd-shortcuts"), names.end());
+  for (const std::string kernel : {"simd-cycles", "simd", "simd-shortcuts"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), kernel), names.end()) << kernel;
+  }
 }
 
 }  // namespace

@@ -289,7 +289,15 @@ void JobOptions::add_to(CLI::App& command) {
   command.add_option("--mode", mode, "exact or fma")->capture_default_str();
   command.add_option("--threads", workers, "Workers of host nodes (default: every core)");
   command.add_option("--device", device, "Device of a device node (see 'hetero devices')");
-  command.add_option("--kernel", kernel, "Tile kernel of the threads and openmp nodes")
+  command
+      .add_option("--kernel", kernel,
+                  fmt::format("Tile kernel of the threads and openmp nodes (scalar, or one of the "
+                              "simd node's); the simd node runs {0} unless given another of its "
+                              "own: {0} (default: the vector loop, ending a pixel whose state "
+                              "repeats bit for bit: the same counts in fewer iterations), simd "
+                              "(the plain vector loop), simd-shortcuts (skips the main cardioid "
+                              "and period-2 bulb)",
+                              nodes::kSimdNodeKernel))
       ->capture_default_str();
   command.add_option("--device-memory", device_memory,
                      "Cap on a device node's memory: a share of its free memory or bytes "

@@ -79,9 +79,9 @@ bool has_host_kernel(std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-// The kernel over the host tile kernel `tile_kernel` (the simd node runs the simd kernel when
-// that is scalar), OpenCL's mandelbrot_counts and, in a build with CUDA, the CUDA counts kernel
-// and the Thrust transform.
+// The kernel over the host tile kernel `tile_kernel` (the simd node runs its default kernel,
+// nodes::kSimdNodeKernel, when that is scalar), OpenCL's mandelbrot_counts and, in a build with
+// CUDA, the CUDA counts kernel and the Thrust transform.
 template <class Real, kernels::Arith A>
 MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
   std::string name = fmt::format("mandelbrot.{}.{}", kPrecisionName<Real>,
@@ -92,8 +92,9 @@ MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
   kernel.host(host_implementation<Real>(family.axes<Real, A>()));
   if (tile_kernel != kDefaultTileKernel) {
     kernel.simd(host_implementation<Real>(family.axes<Real, A>()));
-  } else if (has_host_kernel("simd")) {
-    kernel.simd(host_implementation<Real>(nodes::host_kernel_family("simd").axes<Real, A>()));
+  } else if (has_host_kernel(nodes::kSimdNodeKernel)) {
+    kernel.simd(host_implementation<Real>(
+        nodes::host_kernel_family(nodes::kSimdNodeKernel).axes<Real, A>()));
   }
   OpenCLOptions options;
   options.array_origins = true;

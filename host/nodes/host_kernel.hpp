@@ -78,6 +78,11 @@ struct ScalarTile {
 };
 TileKernelFamily scalar_tile_family();
 
+/// The simd node's default tile kernel, which the simd backend registers: the vector loop with
+/// exact cycle detection (kernels::simd::tile_cycles). The backend also registers "simd", the
+/// plain vector loop, and "simd-shortcuts", the cardioid and bulb test.
+inline constexpr std::string_view kSimdNodeKernel = "simd-cycles";
+
 /// Makes a kernel family selectable by name (`--kernel NAME`). Called by backend registration.
 void register_host_kernel(std::string name, const TileKernelFamily& family);
 /// Names of the registered kernels, "scalar" first.

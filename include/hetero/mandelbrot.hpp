@@ -22,11 +22,11 @@ using MandelbrotKernel = Kernel<Tile1D, View<const Real>, View<const Real>, View
 
 /// The kernel of `Real` (float or double) and `mode`, named "mandelbrot.fp64.exact" and so on
 /// (".NAME" added for another tile kernel); the same object on every call. Host nodes run the
-/// host tile kernel `tile_kernel` (scalar, simd, simd-shortcuts; another name is a UsageError
-/// naming those this build has) and count the iterations it performed; the simd node runs the
-/// simd kernel when `tile_kernel` is scalar. OpenCL devices run kernels/opencl/mandelbrot.cl and,
-/// in a build with CUDA, the cuda and thrust nodes a CUDA kernel of the same point function;
-/// their work is the iterations their counts stand for (Kernel::work).
+/// host tile kernel `tile_kernel` (scalar, simd-cycles, simd, simd-shortcuts; another name is a
+/// UsageError naming those this build has) and count the iterations it performed; the simd node
+/// runs its default, simd-cycles, when `tile_kernel` is scalar. OpenCL devices run
+/// kernels/opencl/mandelbrot.cl and, in a build with CUDA, the cuda and thrust nodes a CUDA kernel
+/// of the same point function; their work is the iterations their counts stand for (Kernel::work).
 template <class Real>
 const MandelbrotKernel<Real>& mandelbrot_kernel(Mode mode, std::string_view tile_kernel = "scalar");
 

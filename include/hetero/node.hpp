@@ -38,7 +38,8 @@ struct NodeInfo {
   int concurrency = 1;              ///< workers (host), or lanes the node records on
   bool adjustable_workers = false;  ///< honours NodeOptions::workers
   /// Host nodes: the tile kernel the Mandelbrot job runs on it (NodeOptions::kernel where the
-  /// node honours it: scalar, simd, simd-shortcuts); empty for other nodes (their own).
+  /// node honours it: scalar, simd-cycles, simd, simd-shortcuts); empty for other nodes (their
+  /// own).
   std::string tile_kernel;
   bool available = false;
   std::string reason;  ///< why it is not available; empty when it is
@@ -64,7 +65,7 @@ struct MemoryCap {
 struct NodeOptions {
   int workers = 0;                ///< host workers; 0: one per hardware thread
   std::string device;             ///< device selector for device nodes; empty: the first
-  std::string kernel = "scalar";  ///< host tile kernel of threads/openmp: scalar or simd
+  std::string kernel = "scalar";  ///< host tile kernel of threads/openmp, of simd if its own
   MemoryCap memory;               ///< device nodes: the cap on their own memory
   /// Replaces the node's measured link in what it says of itself (NodeInfo::link), so in every
   /// plan and prediction made from it: what-if studies of a slower or faster link. Copies still

@@ -66,7 +66,8 @@ struct Report {
   std::uint64_t iterations = 0;  ///< iterations performed (the compute events' sum)
   double giters = 0;             ///< iterations performed per second
   /// The Mandelbrot job: the iterations its counts stand for (iterations_of each count), more
-  /// than those performed when a kernel settled points without iterating them (simd-shortcuts).
+  /// than those performed when a kernel settled points without iterating them all (simd-cycles
+  /// stops at a repeating state, simd-shortcuts skips the cardioid and bulb).
   std::uint64_t effective_iterations = 0;
   Checksum checksum;
   std::uint64_t peak_host_bytes = 0;

@@ -16,6 +16,9 @@
 //   survivors.
 // - Several independent vectors ("slots") are in flight so that the dependency chain of one
 //   step (a multiply and two adds) is covered by the others' work.
+// - tile_cycles adds exact cycle detection to the later rounds (see kCheckedSegments): a lane
+//   whose state (x, y) repeats bit for bit repeats forever, never escapes, and is finished with
+//   max_iter as soon as the repeat is seen.
 // Fused multiply-add mode needs a fused vector instruction: the targets without one (SSE4,
 // SSSE3 and the emulated EMU128 or SCALAR) run the scalar reference in that mode.
 #include "simd/tile.hpp"
@@ -72,6 +75,32 @@ constexpr double kScreen = 3.0;
 // only examined, replayed and refilled once per block (fewer pauses in the stream of vector
 // instructions, at the price of refilling a finished slot a little later).
 constexpr int kSegmentsPerBlock = 4;
+
+// Cycle detection (tile_cycles). The step is a fixed function of (x, y) and the lane's c, so a
+// lane whose state at iteration n has the same bits as at an earlier iteration m repeats the
+// states m+1..n forever; if none of them escaped (the lane is still running at the end of the
+// block that holds n), none ever will, and the count is max_iter: the plain loop's count,
+// reached without its remaining iterations. Two comparisons find the repeats:
+// - In the first kCheckedSegments segments of every block the state after each step is compared
+//   with the block's start state: a lane already on a cycle of period up to that many steps is
+//   caught in the first block that starts on the cycle. Almost all the cycles of the seed's
+//   interior (the main cardioid, the bulbs and their floating-point jitter) have periods up to
+//   16 steps.
+// - At the end of every block the state is compared with one saved at the ends of the blocks
+//   1, 2, 4, 8, ... of the slot's pixels in the round (Brent's schedule of powers of two, in
+//   blocks; the first saved state is the round's start): a longer period p is caught once a
+//   saved state lies on the cycle and the saved-to-current span reaches p / gcd(p, block steps)
+//   blocks. The spans double within a round, and the rounds grow fourfold, so with a large
+//   max_iter every period is caught in the end; with the seed's 1000, rounds of 6 and 8 blocks
+//   catch few periods above 16.
+// The comparison is of bits (the integers of the same bits), which is stronger than the
+// values' equality: -0.0 and 0.0 do not match and a NaN matches its own bits. Equal bits are
+// equal operands of the same instructions, so every later state and escape test is the same.
+// (Equal values would do as well: a sum, product or fused multiply-add's value depends only on
+// its operands' values, the sign of a zero aside, and the escape test only on values; a NaN
+// never equals itself, so it is the bits that also settle a NaN lane, whose count is max_iter.)
+template <class Real>
+constexpr int kCheckedSegments = sizeof(Real) == 8 ? 1 : 2;
 
 constexpr std::uint32_t kFirstLimit = 32;     // iteration limit of the first round
 constexpr std::uint32_t kLimitGrowth = 4;     // each later round's limit is 4 times the last
@@ -150,6 +179,15 @@ HWY_INLINE hn::Mask<D> AboveScreen(D d, hn::Vec<D> modulus2, hn::Vec<D> screen) 
 #endif
 }
 
+// Lanes whose state (x, y) has the bits of (sx, sy).
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE hn::Mask<D> SameBits(D d, V x, V y, V sx, V sy) {
+  const hn::RebindToUnsigned<D> du;
+  const auto same_x = hn::Eq(hn::BitCast(du, x), hn::BitCast(du, sx));
+  const auto same_y = hn::Eq(hn::BitCast(du, y), hn::BitCast(du, sy));
+  return hn::RebindMask(d, hn::And(same_x, same_y));
+}
+
 // The state of every slot at the start of each segment of a block, and the lanes each
 // segment's screen flagged (lane l of flags[k][g]: lane l of slot g was above the screen at the
 // end of segment k, or not a number).
@@ -164,26 +202,30 @@ struct BlockRecord {
 
 // One segment: `steps` steps on every slot, interleaved, after saving the state to `record`.
 // kFull: steps is the full segment length, so the loop is unrolled and the compiler
-// schedules the steps of all slots together.
-template <Arith A, int kSlots, int kSegments, std::uint32_t kSegment, bool kFull, class D,
-          class V = hn::Vec<D>>
+// schedules the steps of all slots together. kCheck: after each step, the lanes whose state
+// has the bits of (sx, sy) are added to `repeat`.
+template <Arith A, int kSlots, int kSegments, std::uint32_t kSegment, bool kFull, bool kCheck,
+          class D, class V = hn::Vec<D>, class M = hn::Mask<D>>
 HWY_INLINE void AdvanceSegment(D d, int k, std::uint32_t steps, V (&x)[kSlots], V (&y)[kSlots],
                                V (&xx)[kSlots], V (&yy)[kSlots], const V (&cx)[kSlots],
                                const V (&cy)[kSlots], V screen,
-                               BlockRecord<hn::TFromD<D>, kSlots, kSegments>& record) {
+                               BlockRecord<hn::TFromD<D>, kSlots, kSegments>& record,
+                               const V (&sx)[kSlots], const V (&sy)[kSlots], M (&repeat)[kSlots]) {
   for (int g = 0; g < kSlots; ++g) {
     hn::Store(x[g], d, record.x0[k][g]);
     hn::Store(y[g], d, record.y0[k][g]);
   }
+  const auto one_step = [&]() HWY_ATTR {
+    for (int g = 0; g < kSlots; ++g) {
+      Advance<A>(x[g], y[g], xx[g], yy[g], cx[g], cy[g]);
+      if constexpr (kCheck) repeat[g] = hn::Or(repeat[g], SameBits(d, x[g], y[g], sx[g], sy[g]));
+    }
+  };
   if constexpr (kFull) {
 #pragma GCC unroll 16
-    for (std::uint32_t s = 0; s < kSegment; ++s) {
-      for (int g = 0; g < kSlots; ++g) Advance<A>(x[g], y[g], xx[g], yy[g], cx[g], cy[g]);
-    }
+    for (std::uint32_t s = 0; s < kSegment; ++s) one_step();
   } else {
-    for (std::uint32_t s = 0; s < steps; ++s) {
-      for (int g = 0; g < kSlots; ++g) Advance<A>(x[g], y[g], xx[g], yy[g], cx[g], cy[g]);
-    }
+    for (std::uint32_t s = 0; s < steps; ++s) one_step();
   }
   for (int g = 0; g < kSlots; ++g) {
     record.flags[k][g] = AboveScreen(d, Modulus2<A>(x[g], y[g], xx[g], yy[g]), screen);
@@ -192,15 +234,21 @@ HWY_INLINE void AdvanceSegment(D d, int k, std::uint32_t steps, V (&x)[kSlots], 
 
 // `steps` steps on every slot in segments of at most kSegment steps, each screened at its end
 // (see kScreen). The state is copied into local arrays that nothing else refers to, so the
-// compiler keeps it in registers for the whole block.
-template <Arith A, int kSlots, int kSegments, std::uint32_t kSegment, class D, class V = hn::Vec<D>>
+// compiler keeps it in registers for the whole block. kCycles: repeat[g] gets the lanes whose
+// state after one of the steps of the first kChecked segments had the bits of the block's start
+// state.
+template <Arith A, bool kCycles, int kSlots, int kSegments, std::uint32_t kSegment, int kChecked,
+          class D, class V = hn::Vec<D>, class M = hn::Mask<D>>
 HWY_INLINE void AdvanceBlock(D d, std::uint32_t steps, V (&x)[kSlots], V (&y)[kSlots],
                              V (&xx)[kSlots], V (&yy)[kSlots], const V (&cx)[kSlots],
                              const V (&cy)[kSlots],
-                             BlockRecord<hn::TFromD<D>, kSlots, kSegments>& record) {
+                             BlockRecord<hn::TFromD<D>, kSlots, kSegments>& record,
+                             M (&repeat)[kSlots]) {
   using Real = hn::TFromD<D>;
   const V screen = hn::Set(d, static_cast<Real>(kScreen));
   V bx[kSlots], by[kSlots], bxx[kSlots], byy[kSlots], bcx[kSlots], bcy[kSlots];
+  V sx[kSlots], sy[kSlots];
+  M brepeat[kSlots];
   for (int g = 0; g < kSlots; ++g) {
     bx[g] = x[g];
     by[g] = y[g];
@@ -208,21 +256,35 @@ HWY_INLINE void AdvanceBlock(D d, std::uint32_t steps, V (&x)[kSlots], V (&y)[kS
     byy[g] = yy[g];
     bcx[g] = cx[g];
     bcy[g] = cy[g];
+    sx[g] = x[g];
+    sy[g] = y[g];
+    brepeat[g] = hn::MaskFromVec(hn::Zero(d));
   }
   // Exact mode gains from unrolled full blocks; fma mode's short steps do not need it.
   if (A == Arith::exact && steps == kSegments * kSegment) {
     for (int k = 0; k < kSegments; ++k) {
-      AdvanceSegment<A, kSlots, kSegments, kSegment, true>(d, k, kSegment, bx, by, bxx, byy, bcx,
-                                                           bcy, screen, record);
+      if (kCycles && k < kChecked) {
+        AdvanceSegment<A, kSlots, kSegments, kSegment, true, kCycles>(
+            d, k, kSegment, bx, by, bxx, byy, bcx, bcy, screen, record, sx, sy, brepeat);
+      } else {
+        AdvanceSegment<A, kSlots, kSegments, kSegment, true, false>(
+            d, k, kSegment, bx, by, bxx, byy, bcx, bcy, screen, record, sx, sy, brepeat);
+      }
     }
   } else {
     for (int k = 0; k < kSegments; ++k) {
       const std::uint32_t offset = static_cast<std::uint32_t>(k) * kSegment;
       const std::uint32_t length = steps > offset ? std::min(kSegment, steps - offset) : 0;
-      AdvanceSegment<A, kSlots, kSegments, kSegment, false>(d, k, length, bx, by, bxx, byy, bcx,
-                                                            bcy, screen, record);
+      if (kCycles && k < kChecked) {
+        AdvanceSegment<A, kSlots, kSegments, kSegment, false, kCycles>(
+            d, k, length, bx, by, bxx, byy, bcx, bcy, screen, record, sx, sy, brepeat);
+      } else {
+        AdvanceSegment<A, kSlots, kSegments, kSegment, false, false>(
+            d, k, length, bx, by, bxx, byy, bcx, bcy, screen, record, sx, sy, brepeat);
+      }
     }
   }
+  for (int g = 0; g < kSlots; ++g) repeat[g] = brepeat[g];
   for (int g = 0; g < kSlots; ++g) {
     x[g] = bx[g];
     y[g] = by[g];
@@ -459,10 +521,13 @@ void FirstRound(D d, const hn::TFromD<D>* xs, const hn::TFromD<D>* ys, PixelCurs
 
 // A later round: `items` (all at iteration `start`) run up to `limit` in blocks. Escaped
 // pixels get their count in out; survivors go to `next`, or get max_iter when the limit is
-// max_iter (next is then null).
-template <class D, Arith A>
+// max_iter (next is then null). kCycles: pixels whose state repeats get max_iter at the end of
+// the block that shows it (see kCheckedSegments), and `skipped` grows by the iterations their
+// counts stand for that they did not perform.
+template <class D, Arith A, bool kCycles>
 void LaterRound(D d, const Items<hn::TFromD<D>>& items, std::uint32_t start, std::uint32_t limit,
-                std::uint32_t max_iter, std::uint32_t* out, Items<hn::TFromD<D>>* next) {
+                std::uint32_t max_iter, std::uint32_t* out, Items<hn::TFromD<D>>* next,
+                std::uint64_t& skipped) {
   using Real = hn::TFromD<D>;
   using V = hn::Vec<D>;
   using M = hn::Mask<D>;
@@ -478,6 +543,13 @@ void LaterRound(D d, const Items<hn::TFromD<D>>& items, std::uint32_t start, std
   std::size_t item[kSlots];         // the slot's first item
   std::size_t next_item = 0;
   int live = 0;
+  // Cycle detection: the state saved at the end of the slot's blocks 1, 2, 4, 8, ... (at its
+  // refill first), and the blocks the slot's pixels have run.
+  constexpr std::size_t kMaxLanes = HWY_MAX_BYTES / sizeof(Real);
+  HWY_ALIGN Real saved_x[kSlots][kMaxLanes];
+  HWY_ALIGN Real saved_y[kSlots][kMaxLanes];
+  std::uint32_t blocks[kSlots];
+  M repeat[kSlots];
 
   // Fills slot g with the next vector of items, or leaves it idle (all zero) if none is left.
   auto refill = [&](int g) HWY_ATTR {
@@ -495,12 +567,26 @@ void LaterRound(D d, const Items<hn::TFromD<D>>& items, std::uint32_t start, std
     xx[g] = hn::Mul(x[g], x[g]);
     yy[g] = hn::Mul(y[g], y[g]);
     iteration[g] = start;
+    if constexpr (kCycles) {
+      hn::Store(x[g], d, saved_x[g]);
+      hn::Store(y[g], d, saved_y[g]);
+      blocks[g] = 0;
+    }
     const std::size_t valid = std::min(lanes, items.size - item[g]);
     running[g] = valid >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << valid) - 1;
     ++live;
   };
   auto pixel_of = [&](int g, std::uint64_t lane)
                       HWY_ATTR { return static_cast<std::size_t>(items.index[item[g] + lane]); };
+  // Zeroes the lanes of slot g that are done (z = c = 0 stays 0 and never escapes).
+  auto clear = [&](int g, M done) HWY_ATTR {
+    x[g] = hn::IfThenZeroElse(done, x[g]);
+    y[g] = hn::IfThenZeroElse(done, y[g]);
+    xx[g] = hn::IfThenZeroElse(done, xx[g]);
+    yy[g] = hn::IfThenZeroElse(done, yy[g]);
+    cx[g] = hn::IfThenZeroElse(done, cx[g]);
+    cy[g] = hn::IfThenZeroElse(done, cy[g]);
+  };
 
   for (int g = 0; g < kSlots; ++g) refill(g);
   BlockRecord<Real, kSlots, kSegmentsPerBlock> record;
@@ -509,7 +595,8 @@ void LaterRound(D d, const Items<hn::TFromD<D>>& items, std::uint32_t start, std
     for (int g = 0; g < kSlots; ++g) {
       if (running[g] != 0) steps = std::min(steps, limit - iteration[g]);
     }
-    AdvanceBlock<A, kSlots, kSegmentsPerBlock, kSegment>(d, steps, x, y, xx, yy, cx, cy, record);
+    AdvanceBlock<A, kCycles, kSlots, kSegmentsPerBlock, kSegment, kCheckedSegments<Real>>(
+        d, steps, x, y, xx, yy, cx, cy, record, repeat);
     for (int g = 0; g < kSlots; ++g) {
       if (running[g] == 0) continue;
       const std::uint32_t block_start = iteration[g];
@@ -540,13 +627,28 @@ void LaterRound(D d, const Items<hn::TFromD<D>>& items, std::uint32_t start, std
             }
           }
         }
-        const M done = hn::Not(MaskOf(d, running[g]));
-        x[g] = hn::IfThenZeroElse(done, x[g]);
-        y[g] = hn::IfThenZeroElse(done, y[g]);
-        xx[g] = hn::IfThenZeroElse(done, xx[g]);
-        yy[g] = hn::IfThenZeroElse(done, yy[g]);
-        cx[g] = hn::IfThenZeroElse(done, cx[g]);
-        cy[g] = hn::IfThenZeroElse(done, cy[g]);
+        clear(g, hn::Not(MaskOf(d, running[g])));
+      }
+      if constexpr (kCycles) {
+        if (running[g] != 0) {
+          // The lanes still running did not escape up to the block's end, past every state the
+          // comparisons below match: those that matched are on a cycle that never escapes.
+          const M same = SameBits(d, x[g], y[g], hn::Load(d, saved_x[g]), hn::Load(d, saved_y[g]));
+          const std::uint64_t cycled = running[g] & (BitsOf(d, repeat[g]) | BitsOf(d, same));
+          if (cycled != 0) {
+            running[g] &= ~cycled;
+            for (std::uint64_t bits = cycled; bits != 0; bits &= bits - 1) {
+              out[pixel_of(g, hwy::Num0BitsBelowLS1Bit_Nonzero64(bits))] = max_iter;
+              skipped += max_iter - iteration[g];
+            }
+            clear(g, MaskOf(d, cycled));
+          }
+          ++blocks[g];
+          if ((blocks[g] & (blocks[g] - 1)) == 0) {
+            hn::Store(x[g], d, saved_x[g]);
+            hn::Store(y[g], d, saved_y[g]);
+          }
+        }
       }
       if (running[g] != 0 && iteration[g] == limit) {
         if (next == nullptr) {
@@ -574,7 +676,7 @@ Scratch<Real>& ThreadScratch() {
   return scratch;
 }
 
-template <class Real, Arith A, bool kShortcuts>
+template <class Real, Arith A, bool kShortcuts, bool kCycles>
 std::uint64_t Tile(const Real* xs, const Real* ys, std::int64_t width, std::int64_t begin,
                    std::int64_t end, std::uint32_t max_iter, std::uint32_t* out) {
 #if !HWY_NATIVE_FMA
@@ -585,6 +687,7 @@ std::uint64_t Tile(const Real* xs, const Real* ys, std::int64_t width, std::int6
   const hn::ScalableTag<Real> d;
   Scratch<Real>& scratch = ThreadScratch<Real>();
   std::uint64_t settled = 0;  // pixels the shortcuts gave max_iter without iterating them
+  std::uint64_t skipped = 0;  // iterations cycle detection did not perform
   for (std::int64_t first = begin; first < end; first += kChunkPixels) {
     const std::int64_t pixels = std::min(kChunkPixels, end - first);
     std::uint32_t* chunk_out = out + (first - begin);
@@ -601,33 +704,38 @@ std::uint64_t Tile(const Real* xs, const Real* ys, std::int64_t width, std::int6
       limit = static_cast<std::uint32_t>(
           std::min<std::uint64_t>(max_iter, std::uint64_t{start} * kLimitGrowth));
       next->size = 0;
-      LaterRound<decltype(d), A>(d, *current, start, limit, max_iter, chunk_out,
-                                 limit == max_iter ? nullptr : next);
+      LaterRound<decltype(d), A, kCycles>(d, *current, start, limit, max_iter, chunk_out,
+                                          limit == max_iter ? nullptr : next, skipped);
       std::swap(current, next);
     }
   }
   // iterations_of(count) = min(count + 1, max_iter), in 64 bits so that no count wraps, written
-  // without a branch so the compiler vectorises the sum; the settled pixels performed none.
+  // without a branch so the compiler vectorises the sum; the settled pixels performed none, the
+  // pixels found on a cycle only the iterations before it was found.
   std::uint64_t iterations = 0;
   for (std::int64_t i = 0; i < end - begin; ++i) {
     iterations += std::min<std::uint64_t>(std::uint64_t{out[i]} + 1, max_iter);
   }
-  return iterations - settled * max_iter;
+  return iterations - settled * max_iter - skipped;
 }
 
-#define HETERO_SIMD_TILE_ENTRY(name, Real, A, shortcuts)                                     \
+#define HETERO_SIMD_TILE_ENTRY(name, Real, A, shortcuts, cycles)                             \
   std::uint64_t name(const Real* xs, const Real* ys, std::int64_t width, std::int64_t begin, \
                      std::int64_t end, std::uint32_t max_iter, std::uint32_t* out) {         \
-    return Tile<Real, A, shortcuts>(xs, ys, width, begin, end, max_iter, out);               \
+    return Tile<Real, A, shortcuts, cycles>(xs, ys, width, begin, end, max_iter, out);       \
   }
-HETERO_SIMD_TILE_ENTRY(TileF64Exact, double, Arith::exact, false)
-HETERO_SIMD_TILE_ENTRY(TileF64Fma, double, Arith::fma, false)
-HETERO_SIMD_TILE_ENTRY(TileF32Exact, float, Arith::exact, false)
-HETERO_SIMD_TILE_ENTRY(TileF32Fma, float, Arith::fma, false)
-HETERO_SIMD_TILE_ENTRY(ShortcutsF64Exact, double, Arith::exact, true)
-HETERO_SIMD_TILE_ENTRY(ShortcutsF64Fma, double, Arith::fma, true)
-HETERO_SIMD_TILE_ENTRY(ShortcutsF32Exact, float, Arith::exact, true)
-HETERO_SIMD_TILE_ENTRY(ShortcutsF32Fma, float, Arith::fma, true)
+HETERO_SIMD_TILE_ENTRY(TileF64Exact, double, Arith::exact, false, false)
+HETERO_SIMD_TILE_ENTRY(TileF64Fma, double, Arith::fma, false, false)
+HETERO_SIMD_TILE_ENTRY(TileF32Exact, float, Arith::exact, false, false)
+HETERO_SIMD_TILE_ENTRY(TileF32Fma, float, Arith::fma, false, false)
+HETERO_SIMD_TILE_ENTRY(CyclesF64Exact, double, Arith::exact, false, true)
+HETERO_SIMD_TILE_ENTRY(CyclesF64Fma, double, Arith::fma, false, true)
+HETERO_SIMD_TILE_ENTRY(CyclesF32Exact, float, Arith::exact, false, true)
+HETERO_SIMD_TILE_ENTRY(CyclesF32Fma, float, Arith::fma, false, true)
+HETERO_SIMD_TILE_ENTRY(ShortcutsF64Exact, double, Arith::exact, true, false)
+HETERO_SIMD_TILE_ENTRY(ShortcutsF64Fma, double, Arith::fma, true, false)
+HETERO_SIMD_TILE_ENTRY(ShortcutsF32Exact, float, Arith::exact, true, false)
+HETERO_SIMD_TILE_ENTRY(ShortcutsF32Fma, float, Arith::fma, true, false)
 #undef HETERO_SIMD_TILE_ENTRY
 
 const char* TargetName() {
@@ -658,6 +766,10 @@ HWY_EXPORT(TileF64Exact);
 HWY_EXPORT(TileF64Fma);
 HWY_EXPORT(TileF32Exact);
 HWY_EXPORT(TileF32Fma);
+HWY_EXPORT(CyclesF64Exact);
+HWY_EXPORT(CyclesF64Fma);
+HWY_EXPORT(CyclesF32Exact);
+HWY_EXPORT(CyclesF32Fma);
 HWY_EXPORT(ShortcutsF64Exact);
 HWY_EXPORT(ShortcutsF64Fma);
 HWY_EXPORT(ShortcutsF32Exact);
@@ -677,6 +789,10 @@ HETERO_SIMD_TILE_DISPATCH(tile, TileF64Exact, double, Arith::exact)
 HETERO_SIMD_TILE_DISPATCH(tile, TileF64Fma, double, Arith::fma)
 HETERO_SIMD_TILE_DISPATCH(tile, TileF32Exact, float, Arith::exact)
 HETERO_SIMD_TILE_DISPATCH(tile, TileF32Fma, float, Arith::fma)
+HETERO_SIMD_TILE_DISPATCH(tile_cycles, CyclesF64Exact, double, Arith::exact)
+HETERO_SIMD_TILE_DISPATCH(tile_cycles, CyclesF64Fma, double, Arith::fma)
+HETERO_SIMD_TILE_DISPATCH(tile_cycles, CyclesF32Exact, float, Arith::exact)
+HETERO_SIMD_TILE_DISPATCH(tile_cycles, CyclesF32Fma, float, Arith::fma)
 HETERO_SIMD_TILE_DISPATCH(tile_shortcuts, ShortcutsF64Exact, double, Arith::exact)
 HETERO_SIMD_TILE_DISPATCH(tile_shortcuts, ShortcutsF64Fma, double, Arith::fma)
 HETERO_SIMD_TILE_DISPATCH(tile_shortcuts, ShortcutsF32Exact, float, Arith::exact)

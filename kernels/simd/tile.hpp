@@ -18,6 +18,17 @@ template <class Real, Arith A>
 std::uint64_t tile(const Real* xs, const Real* ys, std::int64_t width, std::int64_t begin,
                    std::int64_t end, std::uint32_t max_iter, std::uint32_t* out);
 
+/// tile() with exact cycle detection: a pixel whose state (x, y) repeats bit for bit after the
+/// first round repeats forever and never escapes, so it gets max_iter as soon as the repeat is
+/// seen (a compare of the bits with the block's start state after each of a block's first
+/// steps, and with a state saved on Brent's power-of-two schedule at the end of every block).
+/// The counts are tile()'s on every input. Returns the iterations it performed: tile()'s total
+/// less, for each pixel found on a cycle, the iterations between the block where that was seen
+/// and max_iter.
+template <class Real, Arith A>
+std::uint64_t tile_cycles(const Real* xs, const Real* ys, std::int64_t width, std::int64_t begin,
+                          std::int64_t end, std::uint32_t max_iter, std::uint32_t* out);
+
 /// tile() that first settles the points well inside the main cardioid and the period-2 bulb
 /// (their orbits are attracted by a cycle, so their count is max_iter) without iterating them.
 /// The test keeps a margin inside both shapes, so it never changes a count. Returns the

@@ -1,4 +1,5 @@
-// The simd node, the "simd" and "simd-shortcuts" host kernels, and the node's performance model.
+// The simd node, the "simd-cycles" (its default), "simd" and "simd-shortcuts" host kernels, and
+// the node's performance model.
 #include "node.hpp"
 
 #include <exception>
@@ -18,11 +19,17 @@
 namespace hetero::nodes {
 namespace {
 
+constexpr std::string_view kPlainKernel = "simd";
 constexpr std::string_view kShortcutsKernel = "simd-shortcuts";
 
 template <class Real, kernels::Arith A>
 struct SimdTile {
   static constexpr AxesTileKernel<Real> run = &kernels::simd::tile<Real, A>;
+};
+
+template <class Real, kernels::Arith A>
+struct SimdCyclesTile {
+  static constexpr AxesTileKernel<Real> run = &kernels::simd::tile_cycles<Real, A>;
 };
 
 template <class Real, kernels::Arith A>
@@ -48,8 +55,18 @@ std::string isa_text() {
 }
 
 void register_simd_kernels() {
-  register_host_kernel("simd", tile_kernel_family<SimdTile>());
+  register_host_kernel(std::string(kSimdNodeKernel), tile_kernel_family<SimdCyclesTile>());
+  register_host_kernel(std::string(kPlainKernel), tile_kernel_family<SimdTile>());
   register_host_kernel(std::string(kShortcutsKernel), tile_kernel_family<SimdShortcutsTile>());
+}
+
+// The kernel the node runs for NodeOptions.kernel: one of the simd kernels as asked, else its
+// default.
+std::string_view node_kernel(const std::string& asked) {
+  for (const std::string_view kernel : {kSimdNodeKernel, kPlainKernel, kShortcutsKernel}) {
+    if (asked == kernel) return kernel;
+  }
+  return kSimdNodeKernel;
 }
 
 }  // namespace
@@ -72,9 +89,11 @@ NodeInfo SimdNode::describe(const NodeOptions& options) {
   info.name = "simd";
   info.kind = NodeKind::host;
   info.concurrency = options.workers > 0 ? options.workers : detail::host_hardware_threads();
-  info.tile_kernel = options.kernel == kShortcutsKernel ? kShortcutsKernel : "simd";
+  info.tile_kernel = node_kernel(options.kernel);
+  // The kernel is part of the description, and so of the throughput model's key (the plain
+  // loop's entries keep their key of before the node had other kernels).
   const std::string kernel =
-      options.kernel == kShortcutsKernel ? fmt::format(", kernel {}", kShortcutsKernel) : "";
+      info.tile_kernel == kPlainKernel ? "" : fmt::format(", kernel {}", info.tile_kernel);
   // The host's model (machine.hpp) at this node's workers, on as many physical cores.
   const std::string model = fmt::format(
       "model peak {:.1f} Giter/s fp64, {:.1f} fp32 in exact mode at {:.2f} GHz",
@@ -105,7 +124,8 @@ void SimdNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace
 }
 
 void register_simd(NodeRegistry& registry) {
-  // threads and openmp run these too, with NodeOptions.kernel = "simd" or "simd-shortcuts".
+  // threads and openmp run these too, with NodeOptions.kernel = "simd-cycles", "simd" or
+  // "simd-shortcuts".
   register_simd_kernels();
   registry.add(Backend{
       "simd", NodeKind::host, true, {}, &SimdNode::describe, [](const NodeOptions& options) {

@@ -23,9 +23,9 @@ class SimdNode final : public Node {
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
   void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
 
-  /// Workers: NodeOptions.workers, or one per hardware thread. Kernel: "simd", or
-  /// "simd-shortcuts" when NodeOptions.kernel asks for it (any other kernel name is ignored:
-  /// this node exists to run the SIMD kernel).
+  /// Workers: NodeOptions.workers, or one per hardware thread. Kernel: kSimdNodeKernel, or
+  /// "simd" (the plain vector loop) or "simd-shortcuts" when NodeOptions.kernel asks for it
+  /// (any other kernel name is ignored: this node exists to run a SIMD kernel).
   static NodeInfo describe(const NodeOptions& options);
 
  private:
