@@ -7,11 +7,13 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <span>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -282,6 +284,254 @@ TEST_F(opencl, Fp64JobOnADeviceWithoutFp64IsRefusedInOneLine) {
   const JobSpec spec = resolve_job(request);
   EXPECT_EQ(test::run_on({"opencl"}, spec, Policy::dynamic, 0, options).counts,
             test::reference_counts(spec));
+}
+
+// A kernel with an implementation for each device type and one for any: the node runs the one
+// for its device's type, here with several elements a work-item (the tile's range passed first)
+// on ranges and tiles that are no multiple of them.
+TEST_F(opencl, EachDeviceRunsTheImplementationForItsType) {
+  const auto mark = [](int value, OpenCLDevice device, std::int64_t per_item) {
+    // One element a work-item: the work-item's id is its element (the launch's offset is the
+    // tile's begin); more: the id counts from the tile's begin in steps of `per_item`.
+    const std::string first = per_item == 1
+                                  ? "(long)get_global_id(0)"
+                                  : fmt::format("begin + (long)get_global_id(0) * {}", per_item);
+    const std::string source = fmt::format(R"(
+__kernel void mark(const long begin, const long end, __global int* out) {{
+  const long first = {1};
+  for (long i = first; i < end && i < first + {2}; ++i) out[i] = {0};
+}})",
+                                           value, first, per_item);
+    return backend::OpenCLImplementation{
+        source, "mark", {.device = device, .elements_per_item = per_item, .tile_arguments = true}};
+  };
+  auto kernel = Kernel<Tile1D, View<std::int32_t>>("mark_by_device");
+  for (const auto& implementation : {mark(3, OpenCLDevice::any, 1), mark(1, OpenCLDevice::gpu, 5),
+                                     mark(2, OpenCLDevice::cpu, 4)}) {
+    kernel.opencl(implementation.source, implementation.entry, implementation.options);
+  }
+  for (const cl::DeviceSummary& device : list_.devices) {
+    RuntimeOptions options;
+    options.nodes = {"opencl"};
+    options.node_options.device = device.index();
+    Runtime runtime(options);
+    const std::int32_t expected = device.cpu ? 2 : 1;
+    for (const std::int64_t tile : {1, 3, 7, 103}) {
+      std::vector<std::int32_t> out(103, 0);
+      LaunchOptions launch;
+      launch.tile = tile;
+      runtime.run(kernel, Grid1D{103}, write(out), launch);
+      EXPECT_EQ(std::count(out.begin(), out.end(), expected), 103)
+          << device.describe() << " tile " << tile;
+    }
+  }
+}
+
+// The Mandelbrot kernel's OpenCL implementations: vectors of pixels in chunks on CPU devices
+// (kernels/opencl/mandelbrot_cpu.cl), one work-item per pixel on the others.
+TEST_F(opencl, EachDeviceChoosesTheMandelbrotKernelForItsType) {
+  for (const cl::DeviceSummary& device : list_.devices) {
+    NodeOptions options;
+    options.device = device.index();
+    const nodes::OpenCLNode node(options);
+    for (const Precision precision : {Precision::fp64, Precision::fp32}) {
+      if (precision == Precision::fp64 && !device.fp64) continue;
+      for (const Mode mode : {Mode::exact, Mode::fma}) {
+        const auto definition = precision == Precision::fp64
+                                    ? mandelbrot_kernel<double>(mode).definition()
+                                    : mandelbrot_kernel<float>(mode).definition();
+        const backend::OpenCLImplementation* chosen = node.implementation(*definition);
+        const std::string what = fmt::format("{}: {}", device.describe(), definition->name);
+        ASSERT_NE(chosen, nullptr) << what;
+        if (device.cpu) {
+          EXPECT_EQ(chosen->entry, "mandelbrot_counts_cpu") << what;
+          EXPECT_EQ(chosen->options.device, OpenCLDevice::cpu) << what;
+          EXPECT_GT(chosen->options.elements_per_item, 1) << what;
+        } else {
+          EXPECT_EQ(chosen->entry, "mandelbrot_counts") << what;
+          EXPECT_EQ(chosen->options.elements_per_item, 1) << what;
+        }
+      }
+    }
+  }
+}
+
+// Tests of the CPU kernel: on the first CPU device, skipped when there is none.
+class OpenCLCpuKernelTest : public OpenCLTest {
+ protected:
+  void SetUp() override {
+    OpenCLTest::SetUp();
+    if (IsSkipped()) return;
+    const auto it = std::find_if(list_.devices.begin(), list_.devices.end(),
+                                 [](const cl::DeviceSummary& d) { return d.cpu; });
+    if (it == list_.devices.end()) GTEST_SKIP() << "no OpenCL CPU device here";
+    device_ = &*it;
+  }
+  RuntimeOptions runtime_options() const {
+    RuntimeOptions options;
+    options.nodes = {"opencl"};
+    options.node_options.device = device_->index();
+    return options;
+  }
+  std::vector<Precision> precisions() const {
+    if (device_->fp64) return {Precision::fp64, Precision::fp32};
+    return {Precision::fp32};
+  }
+
+  const cl::DeviceSummary* device_ = nullptr;
+};
+using opencl_cpu_kernel = OpenCLCpuKernelTest;
+
+JobSpec preset_job(const std::string& preset, std::int64_t width, std::int64_t height,
+                   std::int64_t max_iter, Precision precision, Mode mode) {
+  JobRequest request;
+  request.preset = preset;
+  request.width = width;
+  request.height = height;
+  request.max_iter = max_iter;
+  request.precision = precision;
+  request.mode = mode;
+  return resolve_job(request);
+}
+
+JobSpec centred_job(double x, double y, double scale, std::int64_t width, std::int64_t height,
+                    std::int64_t max_iter, Precision precision, Mode mode) {
+  JobRequest request;
+  request.preset = "region";
+  request.center_x = x;
+  request.center_y = y;
+  request.view_width = scale;
+  request.width = width;
+  request.height = height;
+  request.max_iter = max_iter;
+  request.precision = precision;
+  request.mode = mode;
+  return resolve_job(request);
+}
+
+// Regions chosen for what the kernel's rounds, blocks, replays and lanes must get right, each
+// with the tile sizes to run it in (0: the runtime's own).
+struct RegionCase {
+  std::string name;
+  JobSpec spec;
+  std::vector<std::int64_t> tiles;
+};
+
+std::vector<RegionCase> region_cases(Precision p, Mode m) {
+  const std::vector<std::int64_t> ragged = {0, 7, 1000, 1025};
+  const std::vector<std::int64_t> tiny = {0, 1, 5, 17};
+  return {
+      // More pixels than many chunks of a work-item, rows no multiple of a vector, a limit no
+      // multiple of a block or a round.
+      {"full", preset_job("full", 211, 157, 777, p, m), ragged},
+      // Seahorse valley, deep: long escape times, neighbours that differ a lot.
+      {"deep-zoom",
+       centred_job(-0.743643887037151, 0.131825904205330, 2e-10, 64, 48, 3000, p, m),
+       {0, 1000}},
+      // The tip c = -2: orbits that hover about |z| = 2 before they escape.
+      {"tip", centred_job(-2.0, 0.0, 4e-7, 40, 40, 4000, p, m), {0, 333}},
+      // The edges of the main cardioid and of the period-2 bulb.
+      {"cardioid-edge", centred_job(0.25, 0.0, 0.02, 33, 33, 5000, p, m), {0, 100}},
+      {"bulb-edge", centred_job(-0.75, 0.1, 0.02, 33, 33, 5000, p, m), {0, 100}},
+      // Points that escape at iteration 0, and overflow to infinity and NaN after it.
+      {"outside", test::region_job({2.5, 40.0, 2.0, 1e30}, 23, 19, 100, p, m), tiny},
+      {"huge", test::region_job({-1e300, 1e300, -1e300, 1e300}, 9, 7, 50, p, m), tiny},
+      // Limits below, at and just past the first round's, the blocks' and later rounds'.
+      {"max-iter-1", preset_job("full", 45, 31, 1, p, m), {0, 1}},
+      {"max-iter-2", preset_job("full", 45, 31, 2, p, m), {0, 7}},
+      {"max-iter-3", preset_job("full", 45, 31, 3, p, m), {0, 7}},
+      {"max-iter-31", preset_job("full", 45, 31, 31, p, m), {0, 7}},
+      {"max-iter-32", preset_job("full", 45, 31, 32, p, m), {0, 7}},
+      {"max-iter-33", preset_job("full", 45, 31, 33, p, m), {0, 7}},
+      {"max-iter-97", preset_job("full", 45, 31, 97, p, m), {0, 7}},
+      {"max-iter-128", preset_job("full", 45, 31, 128, p, m), {0, 7}},
+      {"max-iter-129", preset_job("full", 45, 31, 129, p, m), {0, 7}},
+      {"max-iter-513", preset_job("full", 45, 31, 513, p, m), {0, 7}},
+      // Odd shapes: single pixels, single rows and columns, vectors that straddle rows.
+      {"1x1", preset_job("full", 1, 1, 300, p, m), {0}},
+      {"3x17", preset_job("full", 3, 17, 300, p, m), tiny},
+      {"17x3", preset_job("full", 17, 3, 300, p, m), tiny},
+      {"1x40", preset_job("full", 1, 40, 300, p, m), tiny},
+  };
+}
+
+TEST_F(opencl_cpu_kernel, MatchesThePlainLoopOnRegionsMadeToStressIt) {
+  Runtime runtime(runtime_options());
+  for (const Precision precision : precisions()) {
+    for (const Mode mode : {Mode::exact, Mode::fma}) {
+      for (const RegionCase& region : region_cases(precision, mode)) {
+        const std::vector<std::uint32_t> expected = test::reference_counts(region.spec);
+        const Job job(region.spec);
+        for (const std::int64_t tile : region.tiles) {
+          std::vector<std::uint32_t> counts(expected.size(), 0xDEADBEEFU);
+          LaunchOptions launch;
+          launch.tile = tile;
+          const LaunchResult result = run_mandelbrot(runtime, job, counts, launch);
+          EXPECT_EQ(counts, expected) << region.name << " " << to_string(precision) << " "
+                                      << to_string(mode) << " tile " << tile;
+          EXPECT_EQ(result.report.checksum, checksum(expected)) << region.name;
+        }
+      }
+    }
+  }
+}
+
+// Axes the jobs refuse, through the kernel itself: a NaN never escapes (it counts the limit), an
+// infinity escapes at once; at lanes across vectors and rows, with limits from 0 up.
+template <class Real>
+void expect_nan_and_infinity_agree(Runtime& runtime, Mode mode) {
+  const Real nan = std::numeric_limits<Real>::quiet_NaN();
+  const Real inf = std::numeric_limits<Real>::infinity();
+  std::vector<Real> xs;
+  for (int i = 0; i < 37; ++i) xs.push_back(Real(-2.1) + Real(i) * Real(0.075));
+  for (const std::size_t lane : {0, 7, 8, 15, 16, 31, 36}) xs[lane] = nan;
+  xs[3] = inf;
+  xs[17] = -inf;
+  const std::vector<Real> ys = {Real(0), nan, Real(0.3), inf, Real(-0.7), -inf, Real(0.05)};
+  const auto width = static_cast<std::int64_t>(xs.size());
+  const std::int64_t pixels = width * static_cast<std::int64_t>(ys.size());
+  for (const std::uint32_t max_iter : {0U, 1U, 2U, 3U, 33U, 1000U}) {
+    std::vector<std::uint32_t> expected;
+    for (const Real y : ys) {
+      for (const Real x : xs) expected.push_back(test::plain_point<Real>(x, y, max_iter, mode));
+    }
+    for (const std::int64_t tile : {std::int64_t{0}, std::int64_t{5}, std::int64_t{40}}) {
+      std::vector<std::uint32_t> counts(static_cast<std::size_t>(pixels), 0xDEADBEEFU);
+      LaunchOptions launch;
+      launch.tile = tile;
+      runtime.run(mandelbrot_kernel<Real>(mode), Grid1D{pixels}, read(std::span<const Real>(xs)),
+                  read(std::span<const Real>(ys)), write(counts), width, max_iter, launch);
+      EXPECT_EQ(counts, expected) << (sizeof(Real) == 8 ? "fp64 " : "fp32 ") << to_string(mode)
+                                  << " max_iter " << max_iter << " tile " << tile;
+    }
+  }
+}
+
+TEST_F(opencl_cpu_kernel, NaNCountsTheLimitAndInfinityEscapesAtOnce) {
+  Runtime runtime(runtime_options());
+  for (const Mode mode : {Mode::exact, Mode::fma}) {
+    if (device_->fp64) expect_nan_and_infinity_agree<double>(runtime, mode);
+    expect_nan_and_infinity_agree<float>(runtime, mode);
+  }
+}
+
+// Counts larger than the device's memory cap: tiles run in pieces, each kernel writing through
+// its window's origin.
+TEST_F(opencl_cpu_kernel, RunsInPiecesWhenTheCountsDoNotFit) {
+  RuntimeOptions options = runtime_options();
+  options.node_options.memory.bytes = 24 * 1024;  // the axes, and pieces of a few thousand counts
+  Runtime runtime(options);
+  for (const Precision precision : precisions()) {
+    const JobSpec spec = test::region_job({-2.0, 0.6, -1.2, 1.2}, 251, 173, 500, precision);
+    const std::vector<std::uint32_t> expected = test::reference_counts(spec);
+    std::vector<std::uint32_t> counts(expected.size(), 0xDEADBEEFU);
+    LaunchOptions launch;
+    launch.tile = 20000;
+    const LaunchResult result = run_mandelbrot(runtime, Job(spec), counts, launch);
+    EXPECT_EQ(counts, expected) << to_string(precision);
+    ASSERT_EQ(result.report.nodes.size(), 1U);
+    EXPECT_GT(result.report.nodes[0].pieces, result.report.nodes[0].tiles) << to_string(precision);
+  }
 }
 
 TEST_F(opencl, MemoryIsCappedAtNinetyPercentOfFreeMemoryUnlessGiven) {

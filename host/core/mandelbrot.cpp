@@ -23,6 +23,10 @@ namespace {
 
 constexpr std::string_view kDefaultTileKernel = "scalar";
 
+// Pixels one work-item of the OpenCL kernel for CPU devices computes (kernels/opencl/
+// mandelbrot_cpu.cl): enough for its later rounds to keep their vectors full.
+constexpr std::int64_t kOpenCLCpuChunk = 1024;
+
 template <class Real>
 constexpr const char* kPrecisionName = sizeof(Real) == sizeof(double) ? "fp64" : "fp32";
 
@@ -80,8 +84,9 @@ bool has_host_kernel(std::string_view name) {
 }
 
 // The kernel over the host tile kernel `tile_kernel` (the simd node runs its default kernel,
-// nodes::kSimdNodeKernel, when that is scalar), OpenCL's mandelbrot_counts and, in a build with
-// CUDA, the CUDA counts kernel and the Thrust transform.
+// nodes::kSimdNodeKernel, when that is scalar), OpenCL's mandelbrot_counts (any device) and
+// mandelbrot_counts_cpu (CPU devices) and, in a build with CUDA, the CUDA counts kernel, the
+// Thrust transform and its OpenMP system's.
 template <class Real, kernels::Arith A>
 MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
   std::string name = fmt::format("mandelbrot.{}.{}", kPrecisionName<Real>,
@@ -103,6 +108,13 @@ MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
       fmt::format("-DHETERO_FP64={} -DHETERO_FMA={}", sizeof(Real) == sizeof(double) ? 1 : 0,
                   A == kernels::Arith::fma ? 1 : 0);
   kernel.opencl(std::string(kernels::kMandelbrotOpenCL), "mandelbrot_counts", options);
+  // On CPU devices, work-items that each compute a chunk of pixels on vectors.
+  OpenCLOptions cpu = options;
+  cpu.device = OpenCLDevice::cpu;
+  cpu.elements_per_item = kOpenCLCpuChunk;
+  cpu.local_size = 1;
+  cpu.build_options += fmt::format(" -DHETERO_CHUNK={}", kOpenCLCpuChunk);
+  kernel.opencl(std::string(kernels::kMandelbrotCpuOpenCL), "mandelbrot_counts_cpu", cpu);
   if (const auto launcher = nodes::device_counts(nodes::DeviceFamily::cuda)) {
     kernel.cuda_counting(counting_device_implementation<Real, A>(launcher));
   }

@@ -1,5 +1,6 @@
 // The Mandelbrot kernel in OpenCL C: kernels/mandelbrot.hpp's device form of the point function
-// (escapes, point_two_steps_a_round), line for line.
+// (escapes, point_two_steps_a_round), line for line. It runs on GPUs and any device but CPUs,
+// which run mandelbrot_cpu.cl.
 //
 // Built once per (precision, mode) with these options:
 //   -DHETERO_FP64=1 (double, needs cl_khr_fp64) or -DHETERO_FP64=0 (float)

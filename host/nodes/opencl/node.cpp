@@ -86,6 +86,11 @@ bool OpenCLNode::can_run(const backend::KernelDefinition& kernel, std::string& w
   return state_->kernels->can_run(kernel, why);
 }
 
+const backend::OpenCLImplementation* OpenCLNode::implementation(
+    const backend::KernelDefinition& kernel) const {
+  return state_->kernels->choose(kernel);
+}
+
 void OpenCLNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
   state_->kernels->run(launch, work, trace);
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "hetero/backend/launch.hpp"
 #include "hetero/backend/node.hpp"
 
 namespace hetero::nodes {
@@ -24,6 +25,10 @@ class OpenCLNode final : public Node {
   /// the shared device pipeline (kernel_pipeline.hpp): a tile in flight per queue (lane i
   /// records queue i), times from OpenCL event profiling mapped to the trace clock.
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override;
+  /// The OpenCL implementation of `kernel` this node runs: the one for its device's type (CPU
+  /// or GPU), else the one for any device; nullptr when it has none (see can_run).
+  const backend::OpenCLImplementation* implementation(
+      const backend::KernelDefinition& kernel) const;
   void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override;
   /// The device's memory: the report's peak device bytes come from it.
   MemorySpace* memory_space() override;
