@@ -382,32 +382,8 @@ class OpenCLCpuKernelTest : public OpenCLTest {
 };
 using opencl_cpu_kernel = OpenCLCpuKernelTest;
 
-JobSpec preset_job(const std::string& preset, std::int64_t width, std::int64_t height,
-                   std::int64_t max_iter, Precision precision, Mode mode) {
-  JobRequest request;
-  request.preset = preset;
-  request.width = width;
-  request.height = height;
-  request.max_iter = max_iter;
-  request.precision = precision;
-  request.mode = mode;
-  return resolve_job(request);
-}
-
-JobSpec centred_job(double x, double y, double scale, std::int64_t width, std::int64_t height,
-                    std::int64_t max_iter, Precision precision, Mode mode) {
-  JobRequest request;
-  request.preset = "region";
-  request.center_x = x;
-  request.center_y = y;
-  request.view_width = scale;
-  request.width = width;
-  request.height = height;
-  request.max_iter = max_iter;
-  request.precision = precision;
-  request.mode = mode;
-  return resolve_job(request);
-}
+using test::centred_job;
+using test::preset_job;
 
 // Regions chosen for what the kernel's rounds, blocks, replays and lanes must get right, each
 // with the tile sizes to run it in (0: the runtime's own).

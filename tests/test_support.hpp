@@ -112,6 +112,36 @@ inline JobSpec region_job(Region region, std::int64_t width, std::int64_t height
   return resolve_job(request);
 }
 
+/// A job of preset `preset` at the given size and limits.
+inline JobSpec preset_job(const std::string& preset, std::int64_t width, std::int64_t height,
+                          std::int64_t max_iter, Precision precision, Mode mode) {
+  JobRequest request;
+  request.preset = preset;
+  request.width = width;
+  request.height = height;
+  request.max_iter = max_iter;
+  request.precision = precision;
+  request.mode = mode;
+  return resolve_job(request);
+}
+
+/// A region job centred on (x, y), `scale` wide.
+inline JobSpec centred_job(double x, double y, double scale, std::int64_t width,
+                           std::int64_t height, std::int64_t max_iter, Precision precision,
+                           Mode mode) {
+  JobRequest request;
+  request.preset = "region";
+  request.center_x = x;
+  request.center_y = y;
+  request.view_width = scale;
+  request.width = width;
+  request.height = height;
+  request.max_iter = max_iter;
+  request.precision = precision;
+  request.mode = mode;
+  return resolve_job(request);
+}
+
 /// Names of backends that can run here, for building combinations.
 inline std::vector<std::string> available_backends() {
   std::vector<std::string> names;
