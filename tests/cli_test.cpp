@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,8 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+
+#include "hetero/version.hpp"
 
 #include "test_support.hpp"
 
@@ -981,6 +984,106 @@ TEST_F(CliTest, DeviceMemoryCapCutsTilesIntoPiecesOrFailsInOneLine) {
   EXPECT_NE(too_small.err.find("--device-memory"), std::string::npos) << too_small.err;
   EXPECT_EQ(files_in_folder(), 0U) << "a failed render left a file behind";
 }
+
+#ifdef HETERO_FAKE_MODULE_NAME
+// The libraries a run loaded, from the dynamic loader's own log (LD_DEBUG=libs): each
+// "calling init: PATH" line.
+std::vector<std::string> libraries_initialized(const std::string& loader_log) {
+  std::vector<std::string> libraries;
+  std::istringstream lines(loader_log);
+  for (std::string line; std::getline(lines, line);) {
+    const std::size_t at = line.find("calling init: ");
+    if (at != std::string::npos) libraries.push_back(line.substr(at + 14));
+  }
+  return libraries;
+}
+
+bool any_contains(const std::vector<std::string>& libraries, std::string_view part) {
+  return std::any_of(libraries.begin(), libraries.end(), [&](const std::string& library) {
+    return library.find(part) != std::string::npos;
+  });
+}
+
+// The outside runtimes of the backend modules.
+constexpr std::string_view kBackendRuntimes[] = {"libmpi", "libOpenCL", "libhwy",
+                                                 "kokkos", "libcudart", "libgomp"};
+
+// A run on a node of the library's own loads no module and none of their runtimes; the simd
+// node loads its module and Highway, nothing more; `devices` loads every module.
+TEST_F(CliTest, ModulesLoadOnlyWhenANodeNeedsThem) {
+  const CliResult serial =
+      cli("render --backend serial --preset seed --width 64 --height 64 -q", "LD_DEBUG=libs");
+  ASSERT_EQ(serial.status, 0) << serial.err;
+  const std::vector<std::string> loaded = libraries_initialized(serial.err);
+  ASSERT_TRUE(any_contains(loaded, "libhetero.so")) << serial.err.substr(0, 2000);
+  EXPECT_FALSE(any_contains(loaded, "/hetero/hetero-")) << serial.err.substr(0, 2000);
+  for (const std::string_view runtime : kBackendRuntimes) {
+    EXPECT_FALSE(any_contains(loaded, runtime)) << runtime;
+  }
+  if (NodeRegistry::builtin().describe("simd").available) {
+    const CliResult simd =
+        cli("render --backend simd --preset seed --width 64 --height 64 -q", "LD_DEBUG=libs");
+    ASSERT_EQ(simd.status, 0) << simd.err;
+    const std::vector<std::string> with_simd = libraries_initialized(simd.err);
+    EXPECT_TRUE(any_contains(with_simd, "/hetero/hetero-simd.so"));
+    EXPECT_TRUE(any_contains(with_simd, "libhwy"));
+    EXPECT_FALSE(any_contains(with_simd, "libmpi"));
+    EXPECT_FALSE(any_contains(with_simd, "libOpenCL"));
+  }
+  const CliResult devices = cli("devices", "LD_DEBUG=libs");
+  ASSERT_EQ(devices.status, 0) << devices.err;
+  const std::vector<std::string> all = libraries_initialized(devices.err);
+  for (const std::filesystem::directory_entry& module :
+       std::filesystem::directory_iterator(HETERO_MODULE_BUILD_DIR)) {
+    EXPECT_TRUE(any_contains(all, "/hetero/" + module.path().filename().string())) << module.path();
+  }
+}
+
+// A module that cannot load leaves its backends absent, each with the loader's reason: listed by
+// `devices`, a one-line error when asked for, left out under --fallback.
+TEST_F(CliTest, AModuleThatCannotLoadIsAnAbsentBackendWithTheLoadersReason) {
+  const std::string backend = HETERO_FAKE_MODULE_NAME;  // each module has a backend of its name
+  const auto path_to = [](const char* folder) {
+    return "HETERO_MODULE_PATH='" +
+           (std::filesystem::path(HETERO_FAKE_MODULE_DIR) / folder).string() + "'";
+  };
+  const std::pair<const char*, const char*> cases[] = {
+      {"missing_dependency", "libhetero_absent.so: cannot open shared object file"},
+      {"other_version",
+       "was built for hetero 0.0.0-other and this library is hetero " HETERO_VERSION_STRING},
+      {"not_a_module", "is not a hetero module (it has no hetero_module_entry)"}};
+  for (const auto& [folder, reason] : cases) {
+    SCOPED_TRACE(folder);
+    const CliResult devices = cli("devices --json", path_to(folder));
+    ASSERT_EQ(devices.status, 0) << devices.err;
+    bool listed = false;
+    const nlohmann::json document = nlohmann::json::parse(devices.out);
+    for (const auto& entry : document["backends"]) {
+      if (entry["name"] != backend) continue;
+      listed = true;
+      EXPECT_FALSE(entry["available"].get<bool>());
+      const std::string why = entry["reason"];
+      EXPECT_NE(why.find("its module cannot load: "), std::string::npos) << why;
+      EXPECT_NE(why.find(reason), std::string::npos) << why;
+    }
+    EXPECT_TRUE(listed);
+
+    const std::string run = "render --preset seed --width 32 --height 32 --backend " + backend;
+    const CliResult asked = cli(run, path_to(folder));
+    EXPECT_EQ(asked.status, 2) << asked.err;
+    EXPECT_EQ(asked.err.find('\n'), asked.err.size() - 1) << asked.err;
+    EXPECT_NE(asked.err.find("backend '" + backend + "' cannot run here"), std::string::npos)
+        << asked.err;
+    EXPECT_NE(asked.err.find(reason), std::string::npos) << asked.err;
+
+    const CliResult fallen = cli(run + " --fallback", path_to(folder));
+    EXPECT_EQ(fallen.status, 0) << fallen.err;
+    EXPECT_NE(fallen.out.find("note: " + backend + " is unavailable (its module cannot load: "),
+              std::string::npos)
+        << fallen.out;
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace hetero

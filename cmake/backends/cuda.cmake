@@ -56,14 +56,17 @@ if(wanted)
   endif()
 endif()
 hetero_resolve_option(CUDA ${found} "${detail}")
-hetero_add_backend(cuda device ${HETERO_HAVE_CUDA} "${HETERO_WHY_CUDA}")
-hetero_add_backend(thrust device ${HETERO_HAVE_CUDA} "${HETERO_WHY_CUDA}")
+# One module, hetero-cuda.so, holds both nodes: they share its CUDA helpers and one CUDA runtime.
+hetero_add_backend(cuda device ${HETERO_HAVE_CUDA} "${HETERO_WHY_CUDA}" cuda)
+hetero_add_backend(thrust device ${HETERO_HAVE_CUDA} "${HETERO_WHY_CUDA}" cuda)
 if(HETERO_HAVE_CUDA)
   # Device code follows the workload contract: no contraction (fused multiply-adds only where a
   # kernel writes fma()), IEEE division and square roots, no flush of denormals.
   set(HETERO_CUDA_FLAGS ${HETERO_CUDA_STD_FLAG} --fmad=false -prec-div=true -prec-sqrt=true
                         -ftz=false)
-  # The static library links CUDA::cudart_static, so consumers of the installed package need
-  # the toolkit's CMake package too (no driver is needed to link).
-  set_property(GLOBAL APPEND PROPERTY HETERO_PACKAGE_DEPENDENCIES "find_dependency(CUDAToolkit)")
+  # A static library links CUDA::cudart_static, so consumers of the installed package need the
+  # toolkit's CMake package too (no driver is needed to link). The module links it itself.
+  if(NOT HETERO_MODULES)
+    set_property(GLOBAL APPEND PROPERTY HETERO_PACKAGE_DEPENDENCIES "find_dependency(CUDAToolkit)")
+  endif()
 endif()

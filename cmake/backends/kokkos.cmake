@@ -43,9 +43,9 @@ if(wanted)
   endif()
 endif()
 hetero_resolve_option(KOKKOS ${found} "${detail}")
-hetero_add_backend(kokkos host ${HETERO_HAVE_KOKKOS} "${HETERO_WHY_KOKKOS}")
+hetero_add_backend(kokkos host ${HETERO_HAVE_KOKKOS} "${HETERO_WHY_KOKKOS}" kokkos)
 
-if(HETERO_HAVE_KOKKOS)
+if(HETERO_HAVE_KOKKOS AND NOT HETERO_MODULES)
   # The library is static: its consumers link hetero::kokkos too, so the installed package
   # config loads this find module from beside itself and finds the same Kokkos.
   install(FILES "${CMAKE_CURRENT_LIST_DIR}/../FindKokkosShim.cmake"

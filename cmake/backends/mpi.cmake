@@ -34,11 +34,13 @@ if(wanted)
   endif()
 endif()
 hetero_resolve_option(MPI ${found} "${detail}")
-hetero_add_backend(mpi remote ${HETERO_HAVE_MPI} "${HETERO_WHY_MPI}")
+hetero_add_backend(mpi remote ${HETERO_HAVE_MPI} "${HETERO_WHY_MPI}" mpi)
 if(HETERO_HAVE_MPI)
-  # The static library links MPI::MPI_CXX, so consumers of the installed package need it too.
-  set_property(GLOBAL APPEND PROPERTY HETERO_PACKAGE_DEPENDENCIES
-               "find_dependency(MPI COMPONENTS CXX)")
+  # A static library links MPI::MPI_CXX, so consumers of the installed package need it too.
+  if(NOT HETERO_MODULES)
+    set_property(GLOBAL APPEND PROPERTY HETERO_PACKAGE_DEPENDENCIES
+                 "find_dependency(MPI COMPONENTS CXX)")
+  endif()
   # For tests/mpi: the launcher and the flags it needs here (Open MPI refuses root without
   # --allow-run-as-root, and more ranks than cores without --oversubscribe).
   set(launcher_flags "")

@@ -17,10 +17,12 @@ if(wanted)
   endif()
 endif()
 hetero_resolve_option(OPENCL ${found} "${detail}")
-hetero_add_backend(opencl device ${HETERO_HAVE_OPENCL} "${HETERO_WHY_OPENCL}")
+hetero_add_backend(opencl device ${HETERO_HAVE_OPENCL} "${HETERO_WHY_OPENCL}" opencl)
 if(HETERO_HAVE_OPENCL)
   # The node's API level: OpenCL 1.2 runs on every ICD that matters (PoCL, NVIDIA, AMD, Intel).
   set(HETERO_OPENCL_TARGET_VERSION 120)
-  # The static library links OpenCL::OpenCL, so consumers of the installed package need it too.
-  set_property(GLOBAL APPEND PROPERTY HETERO_PACKAGE_DEPENDENCIES "find_dependency(OpenCL)")
+  # A static library links OpenCL::OpenCL, so consumers of the installed package need it too.
+  if(NOT HETERO_MODULES)
+    set_property(GLOBAL APPEND PROPERTY HETERO_PACKAGE_DEPENDENCIES "find_dependency(OpenCL)")
+  endif()
 endif()

@@ -12,8 +12,12 @@ if(wanted)
   endif()
 endif()
 hetero_resolve_option(SIMD ${found} "${detail}")
-hetero_add_backend(simd host ${HETERO_HAVE_SIMD} "${HETERO_WHY_SIMD}")
+hetero_add_backend(simd host ${HETERO_HAVE_SIMD} "${HETERO_WHY_SIMD}" simd)
+# The simd module registers these host tile kernels (threads and openmp run them too).
+hetero_add_module_kernels(simd simd-cycles simd simd-shortcuts)
 if(HETERO_HAVE_SIMD)
-  # The static library links hwy::hwy, so consumers of the installed package need it too.
-  set_property(GLOBAL APPEND PROPERTY HETERO_PACKAGE_DEPENDENCIES "find_dependency(hwy)")
+  # A static library links hwy::hwy, so consumers of the installed package need it too.
+  if(NOT HETERO_MODULES)
+    set_property(GLOBAL APPEND PROPERTY HETERO_PACKAGE_DEPENDENCIES "find_dependency(hwy)")
+  endif()
 endif()

@@ -3,8 +3,10 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include <string>
@@ -22,6 +24,7 @@
 #include "hetero/settings.hpp"
 #include "hetero/triad.hpp"
 #include "hetero/version.hpp"
+#include "nodes/mpi/launch.hpp"
 
 namespace {
 
@@ -156,6 +159,204 @@ std::vector<std::string> mandelbrot_options_given(const CLI::App& command,
   return given;
 }
 
+using namespace hetero::cli;
+
+// The runner of a command, once its options are parsed.
+using Runner = std::function<int()>;
+
+// hetero devices
+Runner add_devices(CLI::App& command) {
+  auto devices = std::make_shared<DevicesOptions>();
+  command.add_flag("--json", devices->json, "Print the list as JSON");
+  return [devices] { return run_devices(*devices); };
+}
+
+// hetero probe
+Runner add_probe(CLI::App& command) {
+  auto probe = std::make_shared<ProbeOptions>();
+  command.add_option("-b,--backend", probe->backends, "NAME[,NAME...] or all")
+      ->capture_default_str();
+  command.add_option("--device", probe->device, "Device of the device nodes (see devices)");
+  command.add_flag("--json", probe->json, "Print the figures as JSON");
+  command.add_flag("--fallback", probe->fallback,
+                   "Leave out backends that cannot run here, and say so");
+  return [probe] { return run_probe(*probe); };
+}
+
+// hetero render
+Runner add_render(CLI::App& command) {
+  auto render = std::make_shared<RenderOptions>();
+  render->job.add_to(command);
+  command
+      .add_option("-b,--backend", render->backends,
+                  "NAME[,NAME...] or all (under mpirun, --rank-backend NAME picks what "
+                  "the remote ranks of the mpi node compute with: default threads)")
+      ->capture_default_str();
+  command.add_option("--policy", render->policy,
+                     "static, weighted, dynamic, guided or auto (default: dynamic for one "
+                     "node, auto for several)");
+  command.add_flag("--share", render->share,
+                   "Run nodes that share hardware as asked instead of splitting it");
+  command.add_flag("--fallback", render->fallback,
+                   "Run the tiles of backends that cannot run here on the others (or on "
+                   "threads), and say so");
+  command.add_option("--tile", render->tile, "Pixels per tile (row-major range), or auto")
+      ->capture_default_str();
+  command.add_option("-o,--out", render->out, "Write the image as PNG");
+  command.add_option("--json", render->json, "Write the report as JSON ('-': stdout alone)");
+  command.add_option("--trace", render->trace, "Write a Chrome trace (opens in Perfetto)");
+  command.add_option("--journal", render->journal,
+                     "Append every completed tile to this journal, so that an interrupted "
+                     "run can be resumed");
+  command
+      .add_option("--resume", render->resume,
+                  "Take the tiles this journal holds, compute the rest (on whatever backends "
+                  "are asked for now) and go on journaling")
+      ->excludes("--journal");
+  command.add_flag("-q,--quiet", render->quiet, "Print no table");
+  command.add_option("--workload", render->workload, "mandelbrot, heat or triad")
+      ->capture_default_str();
+  command.add_option("--size", render->size,
+                     "Heat: the grid, WIDTHxHEIGHT (default 1024x1024); triad: elements "
+                     "(default 16777216)");
+  command.add_option("--steps", render->steps,
+                     "Heat: time steps (default 100); triad: runs over the same arrays "
+                     "(default 5)");
+  command.add_flag("--explain", render->explain,
+                   "Heat, triad: print the planner's prediction per node before each run "
+                   "under --policy auto");
+  command.add_option("--checkpoint-every", render->checkpoint_every,
+                     "Heat: write the field to the --journal file every K steps (and at a "
+                     "stop); --resume FILE restarts from it");
+  command.footer("Workloads and their options: hetero workloads");
+  return [render, &command] {
+    render->mandelbrot_options = mandelbrot_options_given(command, {});
+    return run_render(*render);
+  };
+}
+
+// hetero compare
+Runner add_compare(CLI::App& command) {
+  auto compare = std::make_shared<CompareOptions>();
+  compare->job.add_to(command);
+  command.add_option("-b,--backend", compare->backends, "NAME[,NAME...] or all")
+      ->capture_default_str();
+  command.add_option("--repeat", compare->repeat, "Runs per backend (the median is shown)")
+      ->capture_default_str();
+  command.add_flag("--together", compare->together,
+                   "Also run all the backends at once and rate it against their sum");
+  command.add_option("--policy", compare->policy, "Policy of the --together run")
+      ->capture_default_str();
+  command.add_flag("--share", compare->share, "As for render");
+  command.add_flag("--fallback", compare->fallback,
+                   "Leave out backends that cannot run here, and say so");
+  command.add_flag("--python", compare->python,
+                   "Seed preset: also time the pure-Python version here (python3, at most "
+                   "120 s) and give each backend's speed-up over it");
+  command.add_option("-o,--out", compare->out, "Write the serial run's image as PNG");
+  command.add_option("--json", compare->json, "Write the comparison as JSON ('-': stdout alone)");
+  command.add_option("--workload", compare->workload, "mandelbrot, heat or triad")
+      ->capture_default_str();
+  command.add_option("--size", compare->size, "Heat: WIDTHxHEIGHT; triad: elements");
+  command.add_option("--steps", compare->steps, "Heat: time steps; triad: runs per repeat");
+  return [compare, &command] {
+    compare->mandelbrot_options = mandelbrot_options_given(command, {"--python", "--out"});
+    if (command.count("--policy") > 0 && !compare->together) {
+      throw hetero::UsageError(
+          "--policy sets the policy of the --together run, and each backend alone runs "
+          "dynamic: add --together, or drop --policy");
+    }
+    return run_compare(*compare);
+  };
+}
+
+// hetero scale
+Runner add_scale(CLI::App& command) {
+  auto scale = std::make_shared<ScaleOptions>();
+  scale->job.add_to(command);
+  command
+      .add_option("-b,--backend", scale->backends,
+                  "NAME or A+B (a co-scheduled set), comma separated, or all")
+      ->capture_default_str();
+  command.add_option("--workers", scale->workers, "Worker counts, e.g. 1,2 (default 1..cores)");
+  command.add_option("--study", scale->study, "strong, weak (Gustafson) or both")
+      ->capture_default_str();
+  command.add_option("--sweep", scale->sweep, "tile: efficiency against the tile size");
+  command.add_option("--policy", scale->policy,
+                     "Policy of every run (default: dynamic for one node, auto for several; "
+                     "heat: static, bands stay)");
+  command.add_option("--repeat", scale->repeat, "Timed runs per point")->capture_default_str();
+  command.add_option("--warmup", scale->warmup, "Untimed runs per point")->capture_default_str();
+  command.add_flag("--fallback", scale->fallback,
+                   "Leave out backends that cannot run here, and say so");
+  command.add_option("--json", scale->json, "Write the study as JSON ('-': stdout alone)");
+  command.add_option("--csv", scale->csv, "Write the points as CSV");
+  command.add_option("--workload", scale->workload, "mandelbrot, heat or triad")
+      ->capture_default_str();
+  command.add_option("--size", scale->size,
+                     "Heat: WIDTHxHEIGHT; triad: elements (the weak study grows heat's "
+                     "height and triad's elements with the workers)");
+  command.add_option("--steps", scale->steps, "Heat: time steps; triad: runs per repeat");
+  return [scale, &command] {
+    scale->mandelbrot_options = mandelbrot_options_given(command, {});
+    return run_scale(*scale);
+  };
+}
+
+// hetero project
+Runner add_project(CLI::App& command) {
+  auto project = std::make_shared<ProjectOptions>();
+  project->job.add_to(command);
+  command.add_option("--ranks", project->ranks, "Computing ranks, e.g. 1,2,4,...,1024")
+      ->capture_default_str();
+  command.add_option("--latency-us", project->latency_us,
+                     "Link latency (default: measured under mpirun, else 50)");
+  command.add_option("--bandwidth-gbs", project->bandwidth_gbs,
+                     "Link bandwidth in GB/s (default: measured under mpirun, else 1.25)");
+  command.add_option("--giters", project->giters,
+                     "One rank's Giter/s (default: measured on --backend)");
+  command
+      .add_option("--message-us", project->message_us, "Rank 0's cost per message in microseconds")
+      ->capture_default_str();
+  command.add_option("--in-flight", project->in_flight, "Tiles in flight per rank")
+      ->capture_default_str();
+  command.add_option("--tile", project->tile, "Pixels per tile, or auto")->capture_default_str();
+  command.add_option("-b,--backend", project->backend, "Node a rank computes with")
+      ->capture_default_str();
+  command.add_option("--json", project->json, "Write the projection as JSON ('-': stdout alone)");
+  return [project] { return run_project(*project); };
+}
+
+// A command's options, added to its CLI11 command; returns what runs it once argv is parsed.
+struct CommandSpec {
+  const char* name;
+  const char* description;
+  Runner (*add)(CLI::App& command);
+};
+
+Runner add_workloads(CLI::App& /*command*/) {
+  return [] { return run_workloads(); };
+}
+
+constexpr CommandSpec kCommands[] = {
+    {"devices", "List every backend: available or not, and why", &add_devices},
+    {"probe", "Measure the links of device and remote nodes anew (latency, bandwidth by size)",
+     &add_probe},
+    {"render", "Run one job on one or more backends", &add_render},
+    {"compare", "Run one job on each backend in turn and compare them", &add_compare},
+    {"scale", "Strong and weak scaling per backend and co-scheduled set, or a tile-size sweep",
+     &add_scale},
+    {"project", "Project the mpi node's dispatcher onto many ranks from measured models",
+     &add_project},
+    {"workloads", "List the workloads render runs, with their options", &add_workloads},
+};
+
+// Whether `word` names a command.
+bool is_command(std::string_view word) {
+  return std::any_of(std::begin(kCommands), std::end(kCommands),
+                     [&](const CommandSpec& spec) { return word == spec.name; });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -166,162 +367,34 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hetero: %.*s\n", static_cast<int>(line.size()), line.data());
   });
   // Under mpirun, ranks other than 0 serve rank 0's dispatcher (the job, and the kernels of the
-  // workloads) and end here.
-  if (const std::optional<int> status =
-          hetero::Runtime::serve(argc, argv, hetero::heat_kernel(), hetero::triad_kernel())) {
-    return *status;
+  // workloads) and end here. (Outside an MPI job there is nothing to serve: the kernels are not
+  // made.)
+  if (hetero::nodes::mpi::mpi_job_asked(argc, argv)) {
+    if (const std::optional<int> status =
+            hetero::Runtime::serve(argc, argv, hetero::heat_kernel(), hetero::triad_kernel())) {
+      return *status;
+    }
   }
   CLI::App app{"hetero: one data-parallel job across every compute resource of a machine",
                "hetero"};
   app.set_version_flag("--version", std::string("hetero ") + hetero::version_string);
   app.require_subcommand(1);
 
-  DevicesOptions devices;
-  CLI::App* devices_cmd =
-      app.add_subcommand("devices", "List every backend: available or not, and why");
-  devices_cmd->add_flag("--json", devices.json, "Print the list as JSON");
-
-  ProbeOptions probe;
-  CLI::App* probe_cmd = app.add_subcommand(
-      "probe", "Measure the links of device and remote nodes anew (latency, bandwidth by size)");
-  probe_cmd->add_option("-b,--backend", probe.backends, "NAME[,NAME...] or all")
-      ->capture_default_str();
-  probe_cmd->add_option("--device", probe.device, "Device of the device nodes (see devices)");
-  probe_cmd->add_flag("--json", probe.json, "Print the figures as JSON");
-  probe_cmd->add_flag("--fallback", probe.fallback,
-                      "Leave out backends that cannot run here, and say so");
-
-  RenderOptions render;
-  CLI::App* render_cmd = app.add_subcommand("render", "Run one job on one or more backends");
-  render.job.add_to(*render_cmd);
-  render_cmd
-      ->add_option("-b,--backend", render.backends,
-                   "NAME[,NAME...] or all (under mpirun, --rank-backend NAME picks what "
-                   "the remote ranks of the mpi node compute with: default threads)")
-      ->capture_default_str();
-  render_cmd->add_option("--policy", render.policy,
-                         "static, weighted, dynamic, guided or auto (default: dynamic for one "
-                         "node, auto for several)");
-  render_cmd->add_flag("--share", render.share,
-                       "Run nodes that share hardware as asked instead of splitting it");
-  render_cmd->add_flag("--fallback", render.fallback,
-                       "Run the tiles of backends that cannot run here on the others (or on "
-                       "threads), and say so");
-  render_cmd->add_option("--tile", render.tile, "Pixels per tile (row-major range), or auto")
-      ->capture_default_str();
-  render_cmd->add_option("-o,--out", render.out, "Write the image as PNG");
-  render_cmd->add_option("--json", render.json, "Write the report as JSON ('-': stdout alone)");
-  render_cmd->add_option("--trace", render.trace, "Write a Chrome trace (opens in Perfetto)");
-  render_cmd->add_option("--journal", render.journal,
-                         "Append every completed tile to this journal, so that an interrupted "
-                         "run can be resumed");
-  render_cmd
-      ->add_option("--resume", render.resume,
-                   "Take the tiles this journal holds, compute the rest (on whatever backends "
-                   "are asked for now) and go on journaling")
-      ->excludes("--journal");
-  render_cmd->add_flag("-q,--quiet", render.quiet, "Print no table");
-  render_cmd->add_option("--workload", render.workload, "mandelbrot, heat or triad")
-      ->capture_default_str();
-  render_cmd->add_option("--size", render.size,
-                         "Heat: the grid, WIDTHxHEIGHT (default 1024x1024); triad: elements "
-                         "(default 16777216)");
-  render_cmd->add_option("--steps", render.steps,
-                         "Heat: time steps (default 100); triad: runs over the same arrays "
-                         "(default 5)");
-  render_cmd->add_flag("--explain", render.explain,
-                       "Heat, triad: print the planner's prediction per node before each run "
-                       "under --policy auto");
-  render_cmd->add_option("--checkpoint-every", render.checkpoint_every,
-                         "Heat: write the field to the --journal file every K steps (and at a "
-                         "stop); --resume FILE restarts from it");
-
-  CompareOptions compare;
-  CLI::App* compare_cmd =
-      app.add_subcommand("compare", "Run one job on each backend in turn and compare them");
-  compare.job.add_to(*compare_cmd);
-  compare_cmd->add_option("-b,--backend", compare.backends, "NAME[,NAME...] or all")
-      ->capture_default_str();
-  compare_cmd->add_option("--repeat", compare.repeat, "Runs per backend (the median is shown)")
-      ->capture_default_str();
-  compare_cmd->add_flag("--together", compare.together,
-                        "Also run all the backends at once and rate it against their sum");
-  compare_cmd->add_option("--policy", compare.policy, "Policy of the --together run")
-      ->capture_default_str();
-  compare_cmd->add_flag("--share", compare.share, "As for render");
-  compare_cmd->add_flag("--fallback", compare.fallback,
-                        "Leave out backends that cannot run here, and say so");
-  compare_cmd->add_flag("--python", compare.python,
-                        "Seed preset: also time the pure-Python version here (python3, at most "
-                        "120 s) and give each backend's speed-up over it");
-  compare_cmd->add_option("-o,--out", compare.out, "Write the serial run's image as PNG");
-  compare_cmd->add_option("--json", compare.json,
-                          "Write the comparison as JSON ('-': stdout alone)");
-  compare_cmd->add_option("--workload", compare.workload, "mandelbrot, heat or triad")
-      ->capture_default_str();
-  compare_cmd->add_option("--size", compare.size, "Heat: WIDTHxHEIGHT; triad: elements");
-  compare_cmd->add_option("--steps", compare.steps, "Heat: time steps; triad: runs per repeat");
-
-  ScaleOptions scale;
-  CLI::App* scale_cmd = app.add_subcommand(
-      "scale", "Strong and weak scaling per backend and co-scheduled set, or a tile-size sweep");
-  scale.job.add_to(*scale_cmd);
-  scale_cmd
-      ->add_option("-b,--backend", scale.backends,
-                   "NAME or A+B (a co-scheduled set), comma separated, or all")
-      ->capture_default_str();
-  scale_cmd->add_option("--workers", scale.workers, "Worker counts, e.g. 1,2 (default 1..cores)");
-  scale_cmd->add_option("--study", scale.study, "strong, weak (Gustafson) or both")
-      ->capture_default_str();
-  scale_cmd->add_option("--sweep", scale.sweep, "tile: efficiency against the tile size");
-  scale_cmd->add_option("--policy", scale.policy,
-                        "Policy of every run (default: dynamic for one node, auto for several; "
-                        "heat: static, bands stay)");
-  scale_cmd->add_option("--repeat", scale.repeat, "Timed runs per point")->capture_default_str();
-  scale_cmd->add_option("--warmup", scale.warmup, "Untimed runs per point")->capture_default_str();
-  scale_cmd->add_flag("--fallback", scale.fallback,
-                      "Leave out backends that cannot run here, and say so");
-  scale_cmd->add_option("--json", scale.json, "Write the study as JSON ('-': stdout alone)");
-  scale_cmd->add_option("--csv", scale.csv, "Write the points as CSV");
-  scale_cmd->add_option("--workload", scale.workload, "mandelbrot, heat or triad")
-      ->capture_default_str();
-  scale_cmd->add_option("--size", scale.size,
-                        "Heat: WIDTHxHEIGHT; triad: elements (the weak study grows heat's "
-                        "height and triad's elements with the workers)");
-  scale_cmd->add_option("--steps", scale.steps, "Heat: time steps; triad: runs per repeat");
-
-  ProjectOptions project;
-  CLI::App* project_cmd = app.add_subcommand(
-      "project", "Project the mpi node's dispatcher onto many ranks from measured models");
-  project.job.add_to(*project_cmd);
-  project_cmd->add_option("--ranks", project.ranks, "Computing ranks, e.g. 1,2,4,...,1024")
-      ->capture_default_str();
-  project_cmd->add_option("--latency-us", project.latency_us,
-                          "Link latency (default: measured under mpirun, else 50)");
-  project_cmd->add_option("--bandwidth-gbs", project.bandwidth_gbs,
-                          "Link bandwidth in GB/s (default: measured under mpirun, else 1.25)");
-  project_cmd->add_option("--giters", project.giters,
-                          "One rank's Giter/s (default: measured on --backend)");
-  project_cmd
-      ->add_option("--message-us", project.message_us, "Rank 0's cost per message in microseconds")
-      ->capture_default_str();
-  project_cmd->add_option("--in-flight", project.in_flight, "Tiles in flight per rank")
-      ->capture_default_str();
-  project_cmd->add_option("--tile", project.tile, "Pixels per tile, or auto")
-      ->capture_default_str();
-  project_cmd->add_option("-b,--backend", project.backend, "Node a rank computes with")
-      ->capture_default_str();
-  project_cmd->add_option("--json", project.json,
-                          "Write the projection as JSON ('-': stdout alone)");
-
-  CLI::App* workloads_cmd =
-      app.add_subcommand("workloads", "List the workloads render runs, with their options");
-  render_cmd->footer("Workloads and their options: hetero workloads");
+  // Only the command argv names is built (start-up is most of a small job's time); all of
+  // them for help, errors and a command that does not exist, none for --version alone.
+  const std::string_view asked = argc > 1 && argv[1][0] != '-' ? argv[1] : "";
+  const bool version_only = argc == 2 && std::string_view(argv[1]) == "--version";
+  std::vector<std::pair<CLI::App*, Runner>> commands;
+  for (const CommandSpec& spec : kCommands) {
+    if (version_only || (is_command(asked) && asked != spec.name)) continue;
+    CLI::App* command = app.add_subcommand(spec.name, spec.description);
+    commands.emplace_back(command, spec.add(*command));
+  }
 
   name_option_types(app);
 
   std::vector<std::string> names;
-  for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
+  for (const CommandSpec& spec : kCommands) names.emplace_back(spec.name);
   // `hetero` alone or `hetero help`: the usage, on stdout for help, on stderr as an error alone.
   if (argc == 1 || (argc == 2 && std::string_view(argv[1]) == "help")) {
     std::fputs(app.help().c_str(), argc == 1 ? stderr : stdout);
@@ -351,27 +424,9 @@ int main(int argc, char** argv) {
 
   install_stop_handlers();
   try {
-    if (*devices_cmd) return run_devices(devices);
-    if (*probe_cmd) return run_probe(probe);
-    if (*render_cmd) {
-      render.mandelbrot_options = mandelbrot_options_given(*render_cmd, {});
-      return run_render(render);
+    for (const auto& [command, run] : commands) {
+      if (*command) return run();
     }
-    if (*compare_cmd) {
-      compare.mandelbrot_options = mandelbrot_options_given(*compare_cmd, {"--python", "--out"});
-      if (compare_cmd->count("--policy") > 0 && !compare.together) {
-        throw hetero::UsageError(
-            "--policy sets the policy of the --together run, and each backend alone runs "
-            "dynamic: add --together, or drop --policy");
-      }
-      return run_compare(compare);
-    }
-    if (*scale_cmd) {
-      scale.mandelbrot_options = mandelbrot_options_given(*scale_cmd, {});
-      return run_scale(scale);
-    }
-    if (*project_cmd) return run_project(project);
-    if (*workloads_cmd) return run_workloads();
   } catch (const hetero::Cancelled& e) {
     const int signal = stop_signal();
     fmt::print(stderr, "hetero: interrupted: {}; no output was written\n", e.what());

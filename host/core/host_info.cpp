@@ -8,7 +8,9 @@
 
 namespace hetero::detail {
 
-std::string host_cpu_name() {
+namespace {
+
+std::string read_cpu_name() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
   while (std::getline(cpuinfo, line)) {
@@ -18,6 +20,13 @@ std::string host_cpu_name() {
     }
   }
   return "unknown CPU";
+}
+
+}  // namespace
+
+std::string host_cpu_name() {
+  static const std::string name = read_cpu_name();  // /proc/cpuinfo is slow to read in a VM
+  return name;
 }
 
 int host_hardware_threads() {

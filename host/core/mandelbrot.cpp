@@ -3,6 +3,7 @@
 #include "hetero/mandelbrot.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,7 @@
 
 #include "core/mandelbrot_launch.hpp"
 #include "hetero/error.hpp"
+#include "hetero/registry.hpp"
 #include "nodes/host_kernel.hpp"
 #include "opencl_kernel_source.hpp"
 
@@ -40,42 +42,77 @@ auto host_implementation(nodes::AxesTileKernel<Real> tile) {
   };
 }
 
-// A CUDA implementation over a registered launcher that counts the iterations on the device.
+// A host implementation over the tile kernel registered as `name`, looked up on its first call:
+// a kernel a module registers (simd's) loads that module only when a node runs it.
 template <class Real, kernels::Arith A>
-auto counting_device_implementation(nodes::DeviceCountsLauncher launcher) {
-  constexpr Precision kPrecision =
-      sizeof(Real) == sizeof(double) ? Precision::fp64 : Precision::fp32;
-  constexpr Mode kMode = A == kernels::Arith::exact ? Mode::exact : Mode::fma;
-  return [launcher](void* stream, std::uint64_t* iterations, Tile1D range, View<const Real> xs,
-                    View<const Real> ys, View<std::uint32_t> counts, std::int64_t width,
-                    std::uint32_t max_iter) {
-    launcher(stream, kPrecision, kMode, xs.data(), ys.data(), width, range.begin, range.end,
-             max_iter, counts.data(), iterations);
+auto named_host_implementation(std::string name) {
+  auto tile = std::make_shared<std::atomic<nodes::AxesTileKernel<Real>>>(nullptr);
+  return [name = std::move(name), tile](Tile1D range, View<const Real> xs, View<const Real> ys,
+                                        View<std::uint32_t> counts, std::int64_t width,
+                                        std::uint32_t max_iter) {
+    nodes::AxesTileKernel<Real> run = tile->load(std::memory_order_acquire);
+    if (run == nullptr) {
+      run = nodes::host_kernel_family(name).axes<Real, A>();
+      tile->store(run, std::memory_order_release);
+    }
+    return run(xs.data(), ys.data(), width, range.begin, range.end, max_iter,
+               counts.data() + range.begin);
   };
 }
 
-// A Thrust implementation over a registered launcher (the run counts its iterations after it).
+// The launcher registered for `family`, looked up at each launch (the cuda module registers it
+// when it loads, before any of its nodes runs).
+nodes::DeviceCountsLauncher registered_launcher(nodes::DeviceFamily family) {
+  const nodes::DeviceCountsLauncher launcher = nodes::device_counts(family);
+  if (launcher == nullptr) throw Error("the Mandelbrot kernel's CUDA launcher is not registered");
+  return launcher;
+}
+
+// A CUDA implementation over the launcher of `family` that counts the iterations on the device.
 template <class Real, kernels::Arith A>
-auto device_implementation(nodes::DeviceCountsLauncher launcher) {
-  return [counting = counting_device_implementation<Real, A>(launcher)](
+auto counting_device_implementation(nodes::DeviceFamily family) {
+  constexpr Precision kPrecision =
+      sizeof(Real) == sizeof(double) ? Precision::fp64 : Precision::fp32;
+  constexpr Mode kMode = A == kernels::Arith::exact ? Mode::exact : Mode::fma;
+  return [family](void* stream, std::uint64_t* iterations, Tile1D range, View<const Real> xs,
+                  View<const Real> ys, View<std::uint32_t> counts, std::int64_t width,
+                  std::uint32_t max_iter) {
+    registered_launcher(family)(stream, kPrecision, kMode, xs.data(), ys.data(), width, range.begin,
+                                range.end, max_iter, counts.data(), iterations);
+  };
+}
+
+// A Thrust implementation over the launcher of `family` (the run counts its iterations after it).
+template <class Real, kernels::Arith A>
+auto device_implementation(nodes::DeviceFamily family) {
+  return [counting = counting_device_implementation<Real, A>(family)](
              void* stream, Tile1D range, View<const Real> xs, View<const Real> ys,
              View<std::uint32_t> counts, std::int64_t width, std::uint32_t max_iter) {
     counting(stream, nullptr, range, xs, ys, counts, width, max_iter);
   };
 }
 
-// A Thrust implementation for a system whose memory the host addresses (OpenMP), over a
+// A Thrust implementation for a system whose memory the host addresses (OpenMP), over the
 // registered launcher: it returns the iterations performed.
 template <class Real, kernels::Arith A>
-auto system_implementation(nodes::SystemCountsLauncher launcher) {
+auto system_implementation() {
   constexpr Precision kPrecision =
       sizeof(Real) == sizeof(double) ? Precision::fp64 : Precision::fp32;
   constexpr Mode kMode = A == kernels::Arith::exact ? Mode::exact : Mode::fma;
-  return [launcher](Tile1D range, View<const Real> xs, View<const Real> ys,
-                    View<std::uint32_t> counts, std::int64_t width, std::uint32_t max_iter) {
+  return [](Tile1D range, View<const Real> xs, View<const Real> ys, View<std::uint32_t> counts,
+            std::int64_t width, std::uint32_t max_iter) {
+    const nodes::SystemCountsLauncher launcher = nodes::thrust_omp_counts();
+    if (launcher == nullptr)
+      throw Error("the Mandelbrot kernel's thrust:omp launcher is not registered");
     return launcher(kPrecision, kMode, xs.data(), ys.data(), width, range.begin, range.end,
                     max_iter, counts.data());
   };
+}
+
+// Whether this library has backend `name` (linked in, or in a module).
+bool backend_built(std::string_view name) {
+  const Backend* backend = NodeRegistry::builtin().find(name);
+  return backend != nullptr && backend->built;
 }
 
 bool has_host_kernel(std::string_view name) {
@@ -93,13 +130,15 @@ MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
                                  A == kernels::Arith::exact ? "exact" : "fma");
   if (tile_kernel != kDefaultTileKernel) name += "." + tile_kernel;
   MandelbrotKernel<Real> kernel(name);
-  const nodes::TileKernelFamily family = nodes::host_kernel_family(tile_kernel);
-  kernel.host(host_implementation<Real>(family.axes<Real, A>()));
-  if (tile_kernel != kDefaultTileKernel) {
-    kernel.simd(host_implementation<Real>(family.axes<Real, A>()));
-  } else if (has_host_kernel(nodes::kSimdNodeKernel)) {
-    kernel.simd(host_implementation<Real>(
-        nodes::host_kernel_family(nodes::kSimdNodeKernel).axes<Real, A>()));
+  if (tile_kernel == kDefaultTileKernel) {
+    kernel.host(host_implementation<Real>(nodes::scalar_tile_family().axes<Real, A>()));
+    if (has_host_kernel(nodes::kSimdNodeKernel)) {
+      kernel.simd(named_host_implementation<Real, A>(std::string(nodes::kSimdNodeKernel)));
+    }
+  } else {
+    if (!has_host_kernel(tile_kernel)) nodes::host_kernel_family(tile_kernel);  // names the known
+    kernel.host(named_host_implementation<Real, A>(tile_kernel));
+    kernel.simd(named_host_implementation<Real, A>(tile_kernel));
   }
   OpenCLOptions options;
   options.array_origins = true;
@@ -115,14 +154,14 @@ MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
   cpu.local_size = 1;
   cpu.build_options += fmt::format(" -DHETERO_CHUNK={}", kOpenCLCpuChunk);
   kernel.opencl(std::string(kernels::kMandelbrotCpuOpenCL), "mandelbrot_counts_cpu", cpu);
-  if (const auto launcher = nodes::device_counts(nodes::DeviceFamily::cuda)) {
-    kernel.cuda_counting(counting_device_implementation<Real, A>(launcher));
+  if (backend_built("cuda")) {
+    kernel.cuda_counting(counting_device_implementation<Real, A>(nodes::DeviceFamily::cuda));
   }
-  if (const auto launcher = nodes::device_counts(nodes::DeviceFamily::thrust)) {
-    kernel.thrust(device_implementation<Real, A>(launcher));
-  }
-  if (const auto launcher = nodes::thrust_omp_counts()) {
-    kernel.thrust_omp(system_implementation<Real, A>(launcher));
+  if (backend_built("thrust")) {
+    kernel.thrust(device_implementation<Real, A>(nodes::DeviceFamily::thrust));
+#if HETERO_THRUST_OMP
+    kernel.thrust_omp(system_implementation<Real, A>());
+#endif
   }
   kernel.work([](Tile1D range, View<const Real>, View<const Real>, View<std::uint32_t> counts,
                  std::int64_t, std::uint32_t max_iter) {

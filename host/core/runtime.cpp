@@ -192,7 +192,8 @@ std::optional<int> Runtime::serve_kernels(
     int& argc, char** argv,
     const std::vector<std::shared_ptr<const backend::KernelDefinition>>& kernels) {
   // The library's own kernels first: ranks run the Mandelbrot job's through the mpi node too.
-  detail::register_mandelbrot_kernels();
+  // (Made only for an MPI job: they cost a program's start-up otherwise.)
+  if (nodes::mpi::mpi_job_asked(argc, argv)) detail::register_mandelbrot_kernels();
   for (const auto& kernel : kernels) backend::register_kernel(kernel);
   return nodes::mpi::launch(argc, argv);
 }

@@ -5,10 +5,12 @@
 #include <atomic>
 #include <cmath>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "core/modules.hpp"
 #include "core/thread_pool.hpp"
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
@@ -27,9 +29,54 @@ KernelTable& table() {
   return kernels;
 }
 
-// Backends register their kernels when the built-in registry is made: make it first.
-void ensure_backends_registered() {
-  static_cast<void>(NodeRegistry::builtin());
+// Host tile kernels a backend module registers when it loads, by name (a build with modules).
+struct ModuleKernel {
+  std::string_view name;
+  std::string_view module;
+};
+constexpr ModuleKernel kModuleKernels[] = {
+#define HETERO_BACKEND(name)
+#define HETERO_DISABLED_BACKEND(name, kind, reason)
+#define HETERO_MODULE_BACKEND(name, kind, module)
+#define HETERO_MODULE_KERNEL(name, module) {name, module},
+#include "hetero_backends.inc"
+#undef HETERO_BACKEND
+#undef HETERO_DISABLED_BACKEND
+#undef HETERO_MODULE_BACKEND
+#undef HETERO_MODULE_KERNEL
+    {"", ""}};
+
+// The module that registers kernel `name`; empty when none does.
+std::string_view module_of_kernel(std::string_view name) {
+  for (const ModuleKernel& kernel : kModuleKernels) {
+    if (!kernel.name.empty() && kernel.name == name) return kernel.module;
+  }
+  return {};
+}
+
+// Backends linked into the library register their kernels and launchers when the built-in
+// registry is made: make it first. (A module registers its own when it loads.)
+void ensure_builtin_registered() {
+  if (!detail::modules_enabled()) static_cast<void>(NodeRegistry::builtin());
+}
+
+// The registrations of `module` are made, if it can load.
+void load_registrations(std::string_view module) {
+  if (detail::modules_enabled()) {
+    static_cast<void>(detail::load_module(module));
+  } else {
+    ensure_builtin_registered();
+  }
+}
+
+// The family registered as `name`, if any.
+std::optional<TileKernelFamily> registered_family(std::string_view name) {
+  KernelTable& kernels = table();
+  std::lock_guard lock(kernels.mutex);
+  for (const auto& [known, family] : kernels.families) {
+    if (known == name) return family;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -55,11 +102,16 @@ void register_host_kernel(std::string name, const TileKernelFamily& family) {
 }
 
 std::vector<std::string> host_kernel_names() {
-  ensure_backends_registered();
+  ensure_builtin_registered();
   KernelTable& kernels = table();
   std::lock_guard lock(kernels.mutex);
   std::vector<std::string> names;
   for (const auto& entry : kernels.families) names.push_back(entry.first);
+  for (const ModuleKernel& kernel : kModuleKernels) {
+    if (!kernel.name.empty() && std::find(names.begin(), names.end(), kernel.name) == names.end()) {
+      names.emplace_back(kernel.name);
+    }
+  }
   return names;
 }
 
@@ -73,7 +125,8 @@ void register_thrust_omp_counts(SystemCountsLauncher launcher) {
 }
 
 SystemCountsLauncher thrust_omp_counts() {
-  ensure_backends_registered();
+  if (const SystemCountsLauncher launcher = thrust_omp_counts_launcher) return launcher;
+  load_registrations("cuda");
   return thrust_omp_counts_launcher;
 }
 
@@ -82,21 +135,24 @@ void register_device_counts(DeviceFamily family, DeviceCountsLauncher launcher) 
 }
 
 DeviceCountsLauncher device_counts(DeviceFamily family) {
-  ensure_backends_registered();
-  return device_counts_launchers[static_cast<int>(family)];
+  std::atomic<DeviceCountsLauncher>& registered = device_counts_launchers[static_cast<int>(family)];
+  if (const DeviceCountsLauncher launcher = registered) return launcher;
+  load_registrations("cuda");
+  return registered;
 }
 
 TileKernelFamily host_kernel_family(std::string_view name) {
-  ensure_backends_registered();
-  KernelTable& kernels = table();
-  std::lock_guard lock(kernels.mutex);
-  std::vector<std::string_view> names;
-  for (const auto& [known, family] : kernels.families) {
-    if (known == name) return family;
-    names.push_back(known);
+  ensure_builtin_registered();
+  if (const auto family = registered_family(name)) return *family;
+  const std::string_view module = module_of_kernel(name);
+  if (module.empty()) {
+    throw UsageError(fmt::format("unknown kernel '{}': this build has {}", name,
+                                 fmt::join(host_kernel_names(), ", ")));
   }
-  throw UsageError(
-      fmt::format("unknown kernel '{}': this build has {}", name, fmt::join(names, ", ")));
+  detail::ensure_module(module);  // it registers its kernels as it loads
+  if (const auto family = registered_family(name)) return *family;
+  throw Error(
+      fmt::format("kernel '{}': module hetero-{}.so loaded but did not register it", name, module));
 }
 
 void run_on_pool(detail::ThreadPool& pool, WorkSource& work, NodeTrace& trace,

@@ -85,9 +85,11 @@ inline constexpr std::string_view kSimdNodeKernel = "simd-cycles";
 
 /// Makes a kernel family selectable by name (`--kernel NAME`). Called by backend registration.
 void register_host_kernel(std::string name, const TileKernelFamily& family);
-/// Names of the registered kernels, "scalar" first.
+/// Names of the registered kernels, "scalar" first, with those a backend module registers when
+/// it loads (known by name before it does).
 std::vector<std::string> host_kernel_names();
-/// The kernel family `name`; throws UsageError naming the known kernels when unknown.
+/// The kernel family `name`, loading the module that registers it; throws UsageError naming
+/// the known kernels when unknown, Error when its module cannot load.
 TileKernelFamily host_kernel_family(std::string_view name);
 
 /// Enqueues the Mandelbrot counts of pixels [begin, end) on a CUDA `stream` into out[pixel]
@@ -101,7 +103,8 @@ using DeviceCountsLauncher = void (*)(void* stream, Precision precision, Mode mo
                                       std::uint64_t* iterations);
 enum class DeviceFamily : std::uint8_t { cuda, thrust };
 void register_device_counts(DeviceFamily family, DeviceCountsLauncher launcher);
-/// The launcher registered for `family`; nullptr in a build without CUDA.
+/// The launcher registered for `family` (loading the cuda module first, in a build with
+/// modules); nullptr in a build without CUDA, or when the module cannot load.
 DeviceCountsLauncher device_counts(DeviceFamily family);
 
 /// Computes the Mandelbrot counts of pixels [begin, end) into out[pixel] on Thrust's OpenMP
@@ -112,7 +115,8 @@ using SystemCountsLauncher = std::uint64_t (*)(Precision precision, Mode mode, c
                                                std::int64_t begin, std::int64_t end,
                                                std::uint32_t max_iter, std::uint32_t* out);
 void register_thrust_omp_counts(SystemCountsLauncher launcher);
-/// The launcher registered; nullptr in a build without the thrust node.
+/// The launcher registered (loading the cuda module first, in a build with modules); nullptr in
+/// a build without the thrust node's OpenMP system, or when the module cannot load.
 SystemCountsLauncher thrust_omp_counts();
 
 /// The contiguous block [first, last) of `count` items that lane `lane` of `lanes` owns.

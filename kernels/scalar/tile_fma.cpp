@@ -6,16 +6,33 @@
 
 #include "scalar/tile.hpp"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace hetero::kernels {
 namespace {
 
-bool cpu_has_fma() {
+// CPUID's FMA bit, and the OS saving the YMM registers (OSXSAVE, then XCR0's SSE and AVX
+// state). Read here rather than by __builtin_cpu_supports, whose libgcc initializer would run
+// CPUID at every load of the library (costly in a virtual machine).
+bool read_cpu_has_fma() {
 #if defined(__x86_64__) && defined(__FMA__)
-  __builtin_cpu_init();  // this may run before the constructors that would have done it
-  return __builtin_cpu_supports("fma") != 0;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  constexpr unsigned kFma = 1U << 12, kOsxsave = 1U << 27, kAvx = 1U << 28;
+  if ((ecx & (kFma | kOsxsave | kAvx)) != (kFma | kOsxsave | kAvx)) return false;
+  unsigned xcr0_low = 0, xcr0_high = 0;
+  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+  return (xcr0_low & 0x6U) == 0x6U;
 #else
   return false;
 #endif
+}
+
+bool cpu_has_fma() {
+  static const bool has_fma = read_cpu_has_fma();
+  return has_fma;
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// The MPI entry hook: starts MPI under a launcher and sends every rank but 0 to its worker loop.
+// The MPI entry hook's work: starts MPI under a launcher and sends every rank but 0 to its worker
+// loop.
 #include "launch.hpp"
 
 #include <exception>
@@ -43,7 +44,7 @@ std::optional<std::string> take_rank_backend(int& argc, char** argv) {
 
 }  // namespace
 
-std::optional<int> launch(int& argc, char** argv) {
+std::optional<int> join_mpi_job(int& argc, char** argv) {
   Runtime& runtime = Runtime::instance();
   try {
     const std::optional<std::string> rank_backend = take_rank_backend(argc, argv);
@@ -69,7 +70,7 @@ std::optional<int> launch(int& argc, char** argv) {
   }
 }
 
-void set_rank_backend(std::string name) {
+void set_remote_rank_backend(std::string name) {
   Runtime::instance().set_rank_backend(std::move(name));
 }
 
