@@ -161,6 +161,15 @@ function(hetero_print_summary)
   message(STATUS "")
 endfunction()
 
+# hetero_depend_on_modules(<target>): building <target> (a program that loads the modules, such
+# as the hetero tool) builds every module too.
+function(hetero_depend_on_modules target)
+  get_property(modules GLOBAL PROPERTY HETERO_MODULES_BUILT)
+  foreach(module IN LISTS modules)
+    add_dependencies(${target} hetero_module_${module})
+  endforeach()
+endfunction()
+
 # hetero_link_modules(<target>): links every backend module into <target> (the test and bench
 # programs, which reach into the nodes' own sources). The library still opens each module by
 # dlopen when a backend is first used, and gets the copy already loaded.

@@ -5,7 +5,7 @@
 # target as PASS or FAIL with the command that measured it (scripts/gpu-targets.cmake). The
 # driver is checked against the toolkit before anything else.
 #
-# The GPU machine needs only the CUDA toolkit (nvcc, the static runtime, Thrust), CMake >= 3.25,
+# The GPU machine needs only the CUDA toolkit (nvcc, its runtime, Thrust), CMake >= 3.25,
 # a C++20 compiler and a driver: no package manager and no network. What hetero's build needs
 # besides (GoogleTest, fmt, CLI11, nlohmann/json, and libpng/zlib or Google Benchmark when the
 # machine lacks them) is carried in a folder prepared beforehand on a Debian 12 machine that

@@ -225,6 +225,33 @@ TEST(Model, MedianIgnoresOutliersAndPersists) {
   std::filesystem::remove(file);
 }
 
+// A model writes its file only when it learned something since it read or wrote it: a run too
+// short to learn from leaves the file as it was.
+TEST(Model, SavesOnlyWhenItLearnedSomething) {
+  const auto file = std::filesystem::temp_directory_path() / "hetero-model-save-test.json";
+  std::filesystem::remove(file);
+  NodeInfo node;
+  node.name = "serial";
+  node.device = "cpu";
+  {
+    ThroughputModel model(file);
+    model.save();
+    EXPECT_FALSE(std::filesystem::exists(file)) << "nothing learned, yet the file was written";
+    model.record(node, Precision::fp64, Mode::exact, 1.0);
+    model.save();
+    EXPECT_TRUE(std::filesystem::exists(file));
+  }
+  ThroughputModel loaded(file);
+  std::filesystem::remove(file);
+  loaded.save();
+  EXPECT_FALSE(std::filesystem::exists(file)) << "a model saved what it had only read";
+  loaded.record(node, Precision::fp64, Mode::exact, 2.0);
+  loaded.save();
+  ASSERT_TRUE(std::filesystem::exists(file));
+  EXPECT_EQ(ThroughputModel(file).estimate(node, Precision::fp64, Mode::exact).samples, 2);
+  std::filesystem::remove(file);
+}
+
 // A kernel's rate, its link's achieved bandwidth and its run overhead are three figures of
 // their own per node, each the median of its samples, and they persist.
 TEST(Model, KernelRatesLinksAndOverheadsAreKeptApartAndPersist) {

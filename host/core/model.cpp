@@ -117,6 +117,7 @@ void ThroughputModel::record(const NodeInfo& node, Precision precision, Mode mod
   std::deque<double>& samples = samples_[key(node, precision, mode)];
   samples.push_back(giters);
   while (samples.size() > kMaxSamples) samples.pop_front();
+  unsaved_ = true;
 }
 
 double ThroughputModel::kernel_rate(std::string_view kernel, const NodeInfo& node) const {
@@ -152,6 +153,7 @@ void ThroughputModel::add_sample(const std::string& key, double value) {
   std::deque<double>& samples = samples_[key];
   samples.push_back(value);
   while (samples.size() > kMaxSamples) samples.pop_front();
+  unsaved_ = true;
 }
 
 double ThroughputModel::median_sample(const std::string& key) const {
@@ -216,12 +218,18 @@ std::string ThroughputModel::to_json() const {
 
 void ThroughputModel::save() const {
   if (file_.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (!unsaved_) return;
+  }
   std::error_code error;
   std::filesystem::create_directories(file_.parent_path(), error);
   try {
     OutputFile out(file_);
     out.stream() << to_json() << '\n';
     out.commit();
+    std::lock_guard lock(mutex_);
+    unsaved_ = false;
   } catch (const std::exception& e) {
     detail::log_warning(fmt::format("warning: could not save the throughput model: {}", e.what()));
   }

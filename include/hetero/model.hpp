@@ -62,7 +62,8 @@ class ThroughputModel {
   /// when unknown.
   double run_overhead(std::string_view kernel, const NodeInfo& node) const;
   void record_run_overhead(std::string_view kernel, const NodeInfo& node, double seconds);
-  /// Writes the model to its file (atomically); a model without a file does nothing.
+  /// Writes the model to its file (atomically) when it has samples the file lacks; a model
+  /// without a file, or that learned nothing since it was loaded or saved, does nothing.
   void save() const;
   /// Load problem reported for the file, empty if none.
   const std::string& load_problem() const { return load_problem_; }
@@ -80,6 +81,7 @@ class ThroughputModel {
   std::filesystem::path file_;
   mutable std::mutex mutex_;
   std::map<std::string, std::deque<double>> samples_;
+  mutable bool unsaved_ = false;  ///< samples added since the file was read or written
   std::map<std::string, bool> calibrating_;
   std::string load_problem_;
 };
