@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,8 +69,14 @@ void open_module(const std::filesystem::path& path, LoadedModule& module,
         HETERO_VERSION_STRING);
     return;
   }
-  registry = std::make_unique<NodeRegistry>();
-  entry->register_backends(*registry);
+  auto backends = std::make_unique<NodeRegistry>();
+  try {
+    entry->register_backends(*backends);
+  } catch (const std::exception& e) {
+    module.error = fmt::format("{} failed to register its backends: {}", path.string(), e.what());
+    return;
+  }
+  registry = std::move(backends);
   module.entry = entry;
   module.backends = registry.get();
 }
