@@ -1,8 +1,11 @@
 // The workload: point function, presets, axes, validation of outside input, tiles, checksums.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
+#include <span>
 #include <string_view>
 
 #include "core/parse.hpp"
@@ -329,6 +332,30 @@ TEST(Checksums, SumAndHashChangeWithAnyCount) {
   EXPECT_NE(a.hash, b.hash);  // order matters
   EXPECT_EQ(a.hash_hex().size(), 16U);
   EXPECT_EQ(checksum({}).sum, 0U);
+}
+
+// The hash is FNV-1a over the counts' little-endian bytes, whatever their size (the fast paths
+// for counts under 256 and 65536 give the same bits as the byte loop).
+TEST(Checksums, TheHashIsFnv1aOverTheCountsLittleEndianBytes) {
+  std::mt19937 random(7);
+  std::vector<std::uint32_t> counts;
+  for (const std::uint32_t limit : {0xffU, 0xffffU, 0xffffffffU}) {
+    std::uniform_int_distribution<std::uint32_t> below(0, limit);
+    for (int i = 0; i < 1000; ++i) counts.push_back(below(random));
+  }
+  counts.insert(counts.end(), {0U, 255U, 256U, 65535U, 65536U, 0xffffffffU});
+  std::shuffle(counts.begin(), counts.end(), random);
+  std::vector<unsigned char> bytes;
+  for (const std::uint32_t count : counts) {
+    for (int shift = 0; shift < 32; shift += 8) {
+      bytes.push_back(static_cast<unsigned char>(count >> shift));
+    }
+  }
+  EXPECT_EQ(checksum(counts).hash, fnv1a_64(bytes));
+  for (std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{17}}) {
+    EXPECT_EQ(checksum(std::span(counts).first(n)).hash, fnv1a_64(std::span(bytes).first(4 * n)))
+        << n;
+  }
 }
 
 std::uint64_t fnv_of(std::string_view text) {
