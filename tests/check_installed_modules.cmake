@@ -1,6 +1,7 @@
 # The installed layout with modules (cmake -DPREFIX=<prefix> -P check_installed_modules.cmake):
-# neither libhetero.so nor the hetero tool needs a backend's outside runtime, every module lies
-# in <libdir>/hetero, and the installed tool finds and loads each of them from there.
+# neither libhetero.so nor the hetero tool needs a backend's outside runtime, a render on the
+# library's own nodes loads none (the loader's own log, LD_DEBUG=libs), every module lies in
+# <libdir>/hetero, and the installed tool finds and loads each of them from there.
 set(runtimes "libmpi|libOpenCL|libhwy|kokkos|libcudart|libgomp")
 file(GLOB libraries "${PREFIX}/lib*/libhetero.so")
 file(GLOB modules "${PREFIX}/lib*/hetero/hetero-*.so")
@@ -20,6 +21,16 @@ foreach(file IN LISTS libraries ITEMS "${PREFIX}/bin/hetero")
     message(FATAL_ERROR "${file} needs a backend runtime: ${needed}")
   endif()
 endforeach()
+execute_process(COMMAND ${CMAKE_COMMAND} -E env LD_DEBUG=libs
+                        "${PREFIX}/bin/hetero" render --width 8 --height 8 --backend serial -q
+                OUTPUT_QUIET ERROR_VARIABLE loader_log RESULT_VARIABLE status)
+if(NOT status EQUAL 0 OR NOT loader_log MATCHES "calling init: [^\n]*libhetero\\.so")
+  message(FATAL_ERROR "the installed tool did not render, or LD_DEBUG logged nothing: ${loader_log}")
+endif()
+string(REGEX MATCHALL "calling init: [^\n]*" initialized "${loader_log}")
+if(initialized MATCHES "/hetero/hetero-|${runtimes}")
+  message(FATAL_ERROR "a serial render loaded a module or a backend runtime: ${initialized}")
+endif()
 execute_process(COMMAND "${PREFIX}/bin/hetero" devices --json
                 OUTPUT_VARIABLE devices RESULT_VARIABLE status ERROR_VARIABLE errors)
 if(NOT status EQUAL 0)
