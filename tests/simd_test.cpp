@@ -399,19 +399,7 @@ std::uint32_t repeat_point(Real cx, Real cy, std::uint32_t max_iter, Mode mode, 
       start_x = x;
       start_y = y;
     }
-    Real next_x, next_y, magnitude;
-    if (mode == Mode::exact) {
-      next_x = (x * x - y * y) + cx;
-      next_y = (Real(2) * x) * y + cy;
-      magnitude = next_x * next_x + next_y * next_y;
-    } else {
-      next_x = std::fma(x, x, std::fma(-y, y, cx));
-      next_y = std::fma(Real(2) * x, y, cy);
-      magnitude = std::fma(next_x, next_x, next_y * next_y);
-    }
-    x = next_x;
-    y = next_y;
-    if (magnitude > Real(4)) return i;
+    if (test::plain_step(x, y, cx, cy, mode) > Real(4)) return i;
     if (i < 32 || (i - 32) % 64 >= 16) continue;
     if (compare == 0) {
       matched = matched || (std::memcmp(&x, &start_x, sizeof(Real)) == 0 &&

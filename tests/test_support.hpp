@@ -48,6 +48,25 @@ inline void run_job_on(Node& node, const Job& job, WorkSource& work,
   node.launch(hetero::detail::mandelbrot_launch(job, node.info().tile_kernel, counts), work, trace);
 }
 
+/// One step of the plain loop from (x, y), written as the workload contract spells it; returns
+/// the new point's squared magnitude.
+template <class Real>
+Real plain_step(Real& x, Real& y, Real cx, Real cy, Mode mode) {
+  Real next_x, next_y, magnitude;
+  if (mode == Mode::exact) {
+    next_x = (x * x - y * y) + cx;
+    next_y = (Real(2) * x) * y + cy;
+    magnitude = next_x * next_x + next_y * next_y;
+  } else {
+    next_x = std::fma(x, x, std::fma(-y, y, cx));
+    next_y = std::fma(Real(2) * x, y, cy);
+    magnitude = std::fma(next_x, next_x, next_y * next_y);
+  }
+  x = next_x;
+  y = next_y;
+  return magnitude;
+}
+
 /// The counts of one point by the workload contract, written out here on purpose: a plain
 /// loop that shares no code with hetero's kernels, so every backend (serial too) is checked
 /// against an independent reference. Built with -ffp-contract=off like the library.
@@ -56,19 +75,7 @@ std::uint32_t plain_point(Real cx, Real cy, std::uint32_t max_iter, Mode mode) {
   Real x = 0;
   Real y = 0;
   for (std::uint32_t i = 0; i < max_iter; ++i) {
-    Real next_x, next_y, magnitude;
-    if (mode == Mode::exact) {
-      next_x = (x * x - y * y) + cx;
-      next_y = (Real(2) * x) * y + cy;
-      magnitude = next_x * next_x + next_y * next_y;
-    } else {
-      next_x = std::fma(x, x, std::fma(-y, y, cx));
-      next_y = std::fma(Real(2) * x, y, cy);
-      magnitude = std::fma(next_x, next_x, next_y * next_y);
-    }
-    x = next_x;
-    y = next_y;
-    if (magnitude > Real(4)) return i;
+    if (plain_step(x, y, cx, cy, mode) > Real(4)) return i;
   }
   return max_iter;
 }
@@ -97,24 +104,9 @@ inline std::vector<std::uint32_t> reference_counts(const JobSpec& spec) {
 inline constexpr std::uint64_t kSeedSum = 51214485;
 inline constexpr const char* kSeedHash = "05921abe36eb7d1b";
 
-/// A region job of the given size and limits.
-inline JobSpec region_job(Region region, std::int64_t width, std::int64_t height,
-                          std::int64_t max_iter, Precision precision = Precision::fp64,
-                          Mode mode = Mode::exact) {
-  JobRequest request;
-  request.preset = "region";
-  request.region = region;
-  request.width = width;
-  request.height = height;
-  request.max_iter = max_iter;
-  request.precision = precision;
-  request.mode = mode;
-  return resolve_job(request);
-}
-
-/// A job of preset `preset` at the given size and limits.
-inline JobSpec preset_job(const std::string& preset, std::int64_t width, std::int64_t height,
-                          std::int64_t max_iter, Precision precision, Mode mode) {
+/// A request for preset `preset` at the given size, limit, precision and mode.
+inline JobRequest sized_request(const std::string& preset, std::int64_t width, std::int64_t height,
+                                std::int64_t max_iter, Precision precision, Mode mode) {
   JobRequest request;
   request.preset = preset;
   request.width = width;
@@ -122,23 +114,32 @@ inline JobSpec preset_job(const std::string& preset, std::int64_t width, std::in
   request.max_iter = max_iter;
   request.precision = precision;
   request.mode = mode;
+  return request;
+}
+
+/// A region job of the given size and limits.
+inline JobSpec region_job(Region region, std::int64_t width, std::int64_t height,
+                          std::int64_t max_iter, Precision precision = Precision::fp64,
+                          Mode mode = Mode::exact) {
+  JobRequest request = sized_request("region", width, height, max_iter, precision, mode);
+  request.region = region;
   return resolve_job(request);
+}
+
+/// A job of preset `preset` at the given size and limits.
+inline JobSpec preset_job(const std::string& preset, std::int64_t width, std::int64_t height,
+                          std::int64_t max_iter, Precision precision, Mode mode) {
+  return resolve_job(sized_request(preset, width, height, max_iter, precision, mode));
 }
 
 /// A region job centred on (x, y), `scale` wide.
 inline JobSpec centred_job(double x, double y, double scale, std::int64_t width,
                            std::int64_t height, std::int64_t max_iter, Precision precision,
                            Mode mode) {
-  JobRequest request;
-  request.preset = "region";
+  JobRequest request = sized_request("region", width, height, max_iter, precision, mode);
   request.center_x = x;
   request.center_y = y;
   request.view_width = scale;
-  request.width = width;
-  request.height = height;
-  request.max_iter = max_iter;
-  request.precision = precision;
-  request.mode = mode;
   return resolve_job(request);
 }
 
