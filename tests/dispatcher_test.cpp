@@ -9,6 +9,7 @@
 #include <numeric>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -421,6 +422,65 @@ class FailingNode final : public Node {
  private:
   NodeInfo info_;
 };
+
+// The serial node's kernel under another name and kind, recording the thread of each launch.
+class ThreadRecordingNode final : public Node {
+ public:
+  ThreadRecordingNode(std::string name, NodeKind kind)
+      : inner_(NodeRegistry::builtin().create("serial")), info_(inner_->info()) {
+    info_.name = std::move(name);
+    info_.kind = kind;
+  }
+  const NodeInfo& info() const override { return info_; }
+  bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override {
+    return inner_->can_run(kernel, why);
+  }
+  void launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) override {
+    threads_.push_back(std::this_thread::get_id());
+    inner_->launch(launch, work, trace);
+  }
+  const std::vector<std::thread::id>& threads() const { return threads_; }
+
+ private:
+  std::unique_ptr<Node> inner_;
+  NodeInfo info_;
+  std::vector<std::thread::id> threads_;
+};
+
+// A run on one host node needs no thread of its own; a device node's runtime may keep state per
+// thread (CUDA's current device), so it runs on one; several nodes run at once, each on its own.
+TEST(Dispatcher, ALoneHostNodeRunsOnTheCallingThreadOthersOnThreadsOfTheirOwn) {
+  const Job job(test::preset_job("seed", 64, 48, 200, Precision::fp64, Mode::exact));
+  const auto run_on = [&](std::vector<std::pair<std::string, NodeKind>> specs) {
+    std::vector<std::unique_ptr<Node>> nodes;
+    std::vector<const ThreadRecordingNode*> recorders;
+    for (auto& [name, kind] : specs) {
+      nodes.push_back(std::make_unique<ThreadRecordingNode>(name, kind));
+      recorders.push_back(static_cast<const ThreadRecordingNode*>(nodes.back().get()));
+    }
+    Dispatcher dispatcher(std::move(nodes));
+    RunOptions options;
+    options.policy = Policy::dynamic;
+    EXPECT_EQ(dispatcher.run(job, options).counts, test::reference_counts(job.spec()));
+    std::vector<std::thread::id> threads;
+    for (const ThreadRecordingNode* recorder : recorders) {
+      EXPECT_EQ(recorder->threads().size(), 1U) << recorder->info().name;
+      if (!recorder->threads().empty()) threads.push_back(recorder->threads().front());
+    }
+    return threads;
+  };
+  const std::thread::id caller = std::this_thread::get_id();
+  EXPECT_EQ(run_on({{"host-like", NodeKind::host}}), std::vector<std::thread::id>{caller});
+  const std::vector<std::thread::id> device = run_on({{"device-like", NodeKind::device}});
+  ASSERT_EQ(device.size(), 1U);
+  EXPECT_NE(device.front(), caller);
+  const std::vector<std::thread::id> two =
+      run_on({{"host-a", NodeKind::host}, {"host-b", NodeKind::host}});
+  ASSERT_EQ(two.size(), 2U);
+  EXPECT_NE(two[0], caller);
+  EXPECT_NE(two[1], caller);
+  EXPECT_NE(two[0], two[1]);
+}
 
 TEST(Dispatcher, ANodeFailureIsReportedWithTheNodesName) {
   std::vector<std::unique_ptr<Node>> nodes;

@@ -358,6 +358,35 @@ TEST(Checksums, TheHashIsFnv1aOverTheCountsLittleEndianBytes) {
   }
 }
 
+// One pass gives the checksum and the iterations the counts stand for, as the two apart would.
+TEST(Checksums, TheSummaryIsTheChecksumAndEachCountsIterations) {
+  std::mt19937 random(11);
+  std::uniform_int_distribution<std::uint32_t> below(0, 70000);
+  std::vector<std::uint32_t> counts(5000);
+  for (std::uint32_t& count : counts) count = below(random);
+  counts.insert(counts.end(), {0U, 999U, 1000U, 1001U, 0xffffffffU});
+  for (const std::uint32_t max_iter : {0U, 1U, 1000U, 65536U, 0xffffffffU}) {
+    std::uint64_t iterations = 0;
+    for (const std::uint32_t count : counts) iterations += iterations_of(count, max_iter);
+    const CountsSummary summary = summarize_counts(counts, max_iter);
+    EXPECT_EQ(summary.checksum, checksum(counts)) << max_iter;
+    EXPECT_EQ(summary.effective_iterations, iterations) << max_iter;
+  }
+  EXPECT_EQ(summarize_counts({}, 1000).effective_iterations, 0U);
+}
+
+// Counts of their own start as zeros, of any size (their memory comes zeroed from calloc).
+TEST(Checksums, NewCountsAreZeros) {
+  for (const std::size_t size :
+       {std::size_t{0}, std::size_t{1}, std::size_t{1000}, std::size_t{1} << 20}) {
+    const Counts counts(size);
+    EXPECT_EQ(counts.size(), size);
+    EXPECT_TRUE(std::all_of(counts.begin(), counts.end(), [](std::uint32_t c) { return c == 0; }))
+        << size;
+    EXPECT_NE(counts.data(), nullptr);
+  }
+}
+
 std::uint64_t fnv_of(std::string_view text) {
   return fnv1a_64({reinterpret_cast<const unsigned char*>(text.data()), text.size()});
 }

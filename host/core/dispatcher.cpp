@@ -480,14 +480,13 @@ RunResult Dispatcher::run(const Job& job, const RunOptions& options, Progress* p
   result.trace = std::move(execution.trace);
   count_work_performed(launches, input.infos, result.trace);
   Report& report = result.report;
+  const CountsSummary summary = summarize_counts(counts, spec.max_iter);
   report = make_report(result.trace, input.infos, input.lanes, spec, options.policy, tile_pixels,
-                       static_cast<std::int64_t>(input.tiles.size()), checksum(result.counts));
+                       static_cast<std::int64_t>(input.tiles.size()), summary.checksum);
   report.peak_host_bytes = detail::peak_resident_bytes();
   report.tiles_rerun = execution.tiles_rerun;
   report.notes = std::move(notes);
-  for (const std::uint32_t count : result.counts) {
-    report.effective_iterations += iterations_of(count, spec.max_iter);
-  }
+  report.effective_iterations = summary.effective_iterations;
   complete_node_reports(report, nodes_, execution, std::vector<bool>(nodes_.size(), true));
   learn_and_rate(report, input, execution, spec, model);
   return result;

@@ -76,18 +76,25 @@ std::uint64_t fnv1a_64(std::span<const unsigned char> bytes, std::uint64_t hash)
   return hash;
 }
 
-Checksum checksum(std::span<const std::uint32_t> counts) {
-  // FNV-1a over each count's four little-endian bytes. A zero byte's xor changes nothing, so
-  // the multiplies of a count's upper zero bytes fold into one by a power of the prime: the
-  // same hash, with half the dependent multiplies for counts under 65536 (every count of a job
-  // whose max-iter is below it), a quarter under 256.
+namespace {
+
+// One pass over the counts: FNV-1a over each count's four little-endian bytes, their sum, and
+// (kIterations) the iterations they stand for, which cost nothing beside the hash's dependent
+// multiplies. A zero byte's xor changes nothing, so the multiplies of a count's upper zero bytes
+// fold into one by a power of the prime: the same hash, with half the dependent multiplies for
+// counts under 65536 (every count of a job whose max-iter is below it), a quarter under 256.
+template <bool kIterations>
+CountsSummary summarize(std::span<const std::uint32_t> counts, std::uint32_t max_iter) {
   constexpr std::uint64_t kPrime = 0x100000001b3ULL;
   constexpr std::uint64_t kPrime3 = kPrime * kPrime * kPrime;
   constexpr std::uint64_t kPrime4 = kPrime3 * kPrime;
-  Checksum result{0, kFnv1a64Offset};
+  CountsSummary summary;
+  std::uint64_t sum = 0;
+  std::uint64_t iterations = 0;
   std::uint64_t hash = kFnv1a64Offset;
   for (const std::uint32_t count : counts) {
-    result.sum += count;
+    sum += count;
+    if constexpr (kIterations) iterations += iterations_of(count, max_iter);
     if (count < 0x100U) {
       hash = (hash ^ count) * kPrime4;
     } else if (count < 0x10000U) {
@@ -99,8 +106,19 @@ Checksum checksum(std::span<const std::uint32_t> counts) {
       hash = fnv1a_64(little_endian, hash);
     }
   }
-  result.hash = hash;
-  return result;
+  summary.checksum = {sum, hash};
+  summary.effective_iterations = iterations;
+  return summary;
+}
+
+}  // namespace
+
+Checksum checksum(std::span<const std::uint32_t> counts) {
+  return summarize<false>(counts, 0).checksum;
+}
+
+CountsSummary summarize_counts(std::span<const std::uint32_t> counts, std::uint32_t max_iter) {
+  return summarize<true>(counts, max_iter);
 }
 
 Checksum field_checksum(std::span<const float> field) {

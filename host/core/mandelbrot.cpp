@@ -283,10 +283,9 @@ LaunchResult run_mandelbrot(Runtime& runtime, const Job& job, std::span<std::uin
       });
   Report& report = result.report;
   report.job = job.spec();
-  report.checksum = checksum(counts);
-  for (const std::uint32_t count : counts) {
-    report.effective_iterations += iterations_of(count, job.max_iter());
-  }
+  const CountsSummary summary = summarize_counts(counts, job.max_iter());
+  report.checksum = summary.checksum;
+  report.effective_iterations = summary.effective_iterations;
   return result;
 }
 

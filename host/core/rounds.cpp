@@ -182,24 +182,32 @@ std::vector<Injected> injected_faults(const RoundsInput& input, const RunOptions
   return injected;
 }
 
-// Runs one round: each active node on a proxy thread; returns each node's error, if any.
+// Runs one round: each active node on a proxy thread, or a lone host node on the calling
+// thread (a device node's runtime may keep per-thread state, such as CUDA's current device,
+// that the caller's thread must not inherit); returns each node's error, if any.
 std::vector<std::exception_ptr> run_round(Round& round, const RoundsInput& input,
                                           const std::vector<bool>& active,
                                           const std::vector<Injected>& injected,
                                           std::vector<NodeTrace>& traces, const NodeTask& task) {
   std::vector<std::exception_ptr> errors(active.size());
-  std::vector<std::thread> proxies;
+  const auto run_node = [&](std::size_t i) {
+    NodeWork work(round, i, injected[i], input.on_completed);
+    try {
+      task(i, work, traces[i]);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  };
+  std::vector<std::size_t> running;
   for (std::size_t i = 0; i < active.size(); ++i) {
-    if (!active[i]) continue;
-    proxies.emplace_back([&, i] {
-      NodeWork work(round, i, injected[i], input.on_completed);
-      try {
-        task(i, work, traces[i]);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-    });
+    if (active[i]) running.push_back(i);
   }
+  if (running.size() == 1 && input.infos[running.front()].kind == NodeKind::host) {
+    run_node(running.front());
+    return errors;
+  }
+  std::vector<std::thread> proxies;
+  for (const std::size_t i : running) proxies.emplace_back(run_node, i);
   for (std::thread& proxy : proxies) proxy.join();
   return errors;
 }

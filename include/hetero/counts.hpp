@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <span>
 #include <utility>
 #include <vector>
@@ -22,12 +24,10 @@ class Counts {
   using const_iterator = const std::uint32_t*;
 
   Counts() = default;
-  /// `size` zeros, in memory of its own.
+  /// `size` zeros, in memory of its own. (Zeroed by calloc: fresh pages are zero already, so
+  /// they are first touched by whoever writes the counts, not by a fill here.)
   explicit Counts(std::size_t size)
-      : owner_(
-            std::shared_ptr<std::uint32_t[]>(new std::uint32_t[std::max<std::size_t>(1, size)]())),
-        data_(static_cast<std::uint32_t*>(owner_.get())),
-        size_(size) {}
+      : owner_(zeroed(size)), data_(static_cast<std::uint32_t*>(owner_.get())), size_(size) {}
   /// `size` counts at `data`, which `owner` keeps alive.
   Counts(std::uint32_t* data, std::size_t size, std::shared_ptr<void> owner)
       : owner_(std::move(owner)), data_(data), size_(size) {}
@@ -75,6 +75,12 @@ class Counts {
   }
 
  private:
+  static std::shared_ptr<void> zeroed(std::size_t size) {
+    void* memory = std::calloc(std::max<std::size_t>(1, size), sizeof(std::uint32_t));
+    if (memory == nullptr) throw std::bad_alloc();
+    return {memory, [](void* pointer) { std::free(pointer); }};
+  }
+
   std::shared_ptr<void> owner_;
   std::uint32_t* data_ = nullptr;
   std::size_t size_ = 0;

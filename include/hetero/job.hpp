@@ -80,6 +80,14 @@ struct Checksum {
   friend bool operator==(const Checksum&, const Checksum&) = default;
 };
 Checksum checksum(std::span<const std::uint32_t> counts);
+
+/// A Mandelbrot job's counts in one pass: their checksum, and the iterations they stand for
+/// (iterations_of each count), a report's effective iterations.
+struct CountsSummary {
+  Checksum checksum;
+  std::uint64_t effective_iterations = 0;
+};
+CountsSummary summarize_counts(std::span<const std::uint32_t> counts, std::uint32_t max_iter);
 /// The checksum of a field of floats (heat, triad): the sum of the cells' bit patterns and
 /// FNV-1a 64 of their bytes.
 Checksum field_checksum(std::span<const float> field);
