@@ -79,8 +79,8 @@ struct ScalarTile {
 TileKernelFamily scalar_tile_family();
 
 /// The simd node's default tile kernel, which the simd backend registers: the vector loop with
-/// exact cycle detection (kernels::simd::tile_cycles). The backend also registers "simd", the
-/// plain vector loop, and "simd-shortcuts", the cardioid and bulb test.
+/// exact cycle detection and trapped states (kernels::simd::tile_cycles). The backend also
+/// registers "simd", the plain vector loop, and "simd-shortcuts", the cardioid and bulb test.
 inline constexpr std::string_view kSimdNodeKernel = "simd-cycles";
 
 /// Makes a kernel family selectable by name (`--kernel NAME`). Called by backend registration.

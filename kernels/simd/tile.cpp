@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <utility>
 
 #undef HWY_TARGET_INCLUDE
@@ -101,6 +102,34 @@ constexpr int kSegmentsPerBlock = 4;
 // never equals itself, so it is the bits that also settle a NaN lane, whose count is max_iter.)
 template <class Real>
 constexpr int kCheckedSegments = sizeof(Real) == 8 ? 1 : 2;
+
+// Trapped orbits (tile_cycles, beside the cycles). With f(z) = z^2 + c, a lane whose state a
+// (|a| < 1/2) moves little in one step, delta = f(a) - a small, lies in a disk D(a, r) that
+// every later state stays in, so it never escapes and its count is max_iter. Proof: for
+// z = a + w in D, f(z) - a = delta + w (2a + w), so |f(z) - a| <= |delta| + r (2|a| + r). Take
+// r = k (1 - 2|a|) / 2 with k = 0.99: 2|a| = 1 - 2r/k, and the bound is
+// |delta| + r - r^2 (2/k - 1) <= |delta| + r - 1.02 r^2. A computed step adds an error eps of
+// at most 3u for |z| <= 1/2 and |c| <= 1 (u the unit roundoff; fma mode rounds less), so the
+// next state is in D when |delta| + eps <= 1.02 r^2: the test asks r^2 >= 2 |delta'| + 64u,
+// where delta' is delta as computed (within 8u of it). In D, |z| <= |a| + r < 1/2, so |z|^2
+// never nears 4, and |c| = |delta + a - a^2| <= 1. The factor k also covers the rounding of
+// |a| and r. The states of the main cardioid's interior converge to its attracting fixed point
+// and pass this test long before their bits repeat: where the fixed point's multiplier is 0.9,
+// after 46 steps instead of 339.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE hn::Mask<D> Trapped(D d, V x, V y, V cx, V cy) {
+  using Real = hn::TFromD<D>;
+  constexpr Real kUnitRoundoff = std::numeric_limits<Real>::epsilon() / 2;
+  const V delta_x = hn::Sub(hn::Add(hn::Sub(hn::Mul(x, x), hn::Mul(y, y)), cx), x);
+  const V delta_y = hn::Sub(hn::Add(hn::Mul(hn::Add(x, x), y), cy), y);
+  const V delta = hn::Sqrt(hn::Add(hn::Mul(delta_x, delta_x), hn::Mul(delta_y, delta_y)));
+  const V margin =
+      hn::Sub(hn::Set(d, Real(1)), hn::Add(hn::Sqrt(hn::Add(hn::Mul(x, x), hn::Mul(y, y))),
+                                           hn::Sqrt(hn::Add(hn::Mul(x, x), hn::Mul(y, y)))));
+  const V r = hn::Mul(hn::Set(d, Real(0.495)), margin);
+  const V needed = hn::MulAdd(hn::Set(d, Real(2)), delta, hn::Set(d, 64 * kUnitRoundoff));
+  return hn::And(hn::Gt(margin, hn::Zero(d)), hn::Ge(hn::Mul(r, r), needed));
+}
 
 constexpr std::uint32_t kFirstLimit = 32;     // iteration limit of the first round
 constexpr std::uint32_t kLimitGrowth = 4;     // each later round's limit is 4 times the last
@@ -474,11 +503,13 @@ HWY_INLINE void IterateTested(D d, std::uint32_t limit, V (&x)[kSlots], V (&y)[k
 // Round 1: pixels [first, last) of the image in order (chunk offsets from `first`), kFirstSlots
 // vectors at a time, escape test after every step, up to `limit` iterations. Writes every pixel's
 // count (the limit for those still running) and appends the survivors to `survivors` unless the
-// limit is max_iter.
-template <class D, Arith A, bool kShortcuts>
+// limit is max_iter. kTraps: a survivor whose state is trapped (see Trapped) gets max_iter
+// instead, and `skipped` grows by the iterations it did not perform.
+template <class D, Arith A, bool kShortcuts, bool kTraps>
 void FirstRound(D d, const hn::TFromD<D>* xs, const hn::TFromD<D>* ys, PixelCursor cursor,
                 std::int64_t pixels, std::uint32_t limit, std::uint32_t max_iter,
-                std::uint32_t* out, Items<hn::TFromD<D>>* survivors, std::uint64_t& settled) {
+                std::uint32_t* out, Items<hn::TFromD<D>>* survivors, std::uint64_t& settled,
+                std::uint64_t& skipped) {
   using Real = hn::TFromD<D>;
   using V = hn::Vec<D>;
   using M = hn::Mask<D>;
@@ -512,6 +543,14 @@ void FirstRound(D d, const hn::TFromD<D>* xs, const hn::TFromD<D>* ys, PixelCurs
         ++settled;
       }
       if (limit == max_iter || hn::AllFalse(d, active[g])) continue;
+      if constexpr (kTraps) {
+        const M trapped = hn::And(active[g], Trapped(d, x[g], y[g], cx[g], cy[g]));
+        for (std::uint64_t bits = BitsOf(d, trapped); bits != 0; bits &= bits - 1) {
+          out[first + hwy::Num0BitsBelowLS1Bit_Nonzero64(bits)] = max_iter;
+          skipped += max_iter - limit;
+        }
+        active[g] = hn::AndNot(trapped, active[g]);
+      }
       // Survivors ran `limit` steps without escaping; they carry their state to the next round.
       Append(d, active[g], x[g], y[g], cx[g], cy[g], hn::Iota(d, static_cast<Real>(first)),
              *survivors);
@@ -634,7 +673,9 @@ void LaterRound(D d, const Items<hn::TFromD<D>>& items, std::uint32_t start, std
           // The lanes still running did not escape up to the block's end, past every state the
           // comparisons below match: those that matched are on a cycle that never escapes.
           const M same = SameBits(d, x[g], y[g], hn::Load(d, saved_x[g]), hn::Load(d, saved_y[g]));
-          const std::uint64_t cycled = running[g] & (BitsOf(d, repeat[g]) | BitsOf(d, same));
+          const M trapped = Trapped(d, x[g], y[g], cx[g], cy[g]);
+          const std::uint64_t cycled =
+              running[g] & (BitsOf(d, repeat[g]) | BitsOf(d, same) | BitsOf(d, trapped));
           if (cycled != 0) {
             running[g] &= ~cycled;
             for (std::uint64_t bits = cycled; bits != 0; bits &= bits - 1) {
@@ -696,8 +737,8 @@ std::uint64_t Tile(const Real* xs, const Real* ys, std::int64_t width, std::int6
     Items<Real>* next = &scratch.items(1);
     current->size = 0;
     std::uint32_t limit = std::min(max_iter, kFirstLimit);
-    FirstRound<decltype(d), A, kShortcuts>(d, xs, ys, cursor, pixels, limit, max_iter, chunk_out,
-                                           current, settled);
+    FirstRound<decltype(d), A, kShortcuts, kCycles>(d, xs, ys, cursor, pixels, limit, max_iter,
+                                                    chunk_out, current, settled, skipped);
     while (current->size > 0) {
       PadItems(*current, hn::Lanes(d));
       const std::uint32_t start = limit;

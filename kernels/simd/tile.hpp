@@ -18,13 +18,15 @@ template <class Real, Arith A>
 std::uint64_t tile(const Real* xs, const Real* ys, std::int64_t width, std::int64_t begin,
                    std::int64_t end, std::uint32_t max_iter, std::uint32_t* out);
 
-/// tile() with exact cycle detection: a pixel whose state (x, y) repeats bit for bit after the
-/// first round repeats forever and never escapes, so it gets max_iter as soon as the repeat is
-/// seen (a compare of the bits with the block's start state after each of a block's first
-/// steps, and with a state saved on Brent's power-of-two schedule at the end of every block).
-/// The counts are tile()'s on every input. Returns the iterations it performed: tile()'s total
-/// less, for each pixel found on a cycle, the iterations between the block where that was seen
-/// and max_iter.
+/// tile() with exact cycle detection and trapped states: a pixel whose state (x, y) repeats bit
+/// for bit after the first round repeats forever and never escapes, so it gets max_iter as soon
+/// as the repeat is seen (a compare of the bits with the block's start state after each of a
+/// block's first steps, and with a state saved on Brent's power-of-two schedule at the end of
+/// every block); so does a pixel whose state, at the first round's end or a block's end, lies in
+/// a disk around itself that the step, rounding included, maps into itself (the main cardioid's
+/// interior, converging to its fixed point). The counts are tile()'s on every input. Returns the
+/// iterations it performed: tile()'s total less, for each pixel settled so, the iterations
+/// between the point where that was seen and max_iter.
 template <class Real, Arith A>
 std::uint64_t tile_cycles(const Real* xs, const Real* ys, std::int64_t width, std::int64_t begin,
                           std::int64_t end, std::uint32_t max_iter, std::uint32_t* out);
