@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "test_support.hpp"
 
@@ -56,6 +58,30 @@ TEST(MachineModel, AmdZen3) {
   EXPECT_TRUE(m.fma_ports_known);
   EXPECT_EQ(m.cores, 1);
   EXPECT_NEAR(m.ghz, 2.45, 1e-9);
+}
+
+// The clock a model name states: the number right before the first "GHz" that has one.
+TEST(MachineModel, TheClockInTheModelNameIsTheNumberBeforeGHz) {
+  const auto clock_of = [](const std::string& name) {
+    return machine_from_cpuinfo(
+        "processor\t: 0\nmodel name\t: " + name + "\ncpu MHz\t\t: 1234.5\n\n", {});
+  };
+  for (const auto& [name, ghz] : std::vector<std::pair<std::string, double>>{
+           {"Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz", 2.0},
+           {"Some CPU 3.5 GHz", 3.5},
+           {"Some CPU 4GHz", 4.0},
+           {"GHz-class CPU @ 2.75GHz", 2.75},
+           {"Odd 1.2.3GHz", 2.3},
+           {"Odd .5GHz", 5.0}}) {
+    const MachineModel m = clock_of(name);
+    EXPECT_DOUBLE_EQ(m.ghz, ghz) << name;
+    EXPECT_EQ(m.clock_source, "the model name") << name;
+  }
+  for (const std::string name : {"Intel(R) Xeon(R) Processor", "A GHz-class CPU", "GHz"}) {
+    const MachineModel m = clock_of(name);
+    EXPECT_DOUBLE_EQ(m.ghz, 1.2345) << name;
+    EXPECT_NE(m.clock_source.find("cpu MHz"), std::string::npos) << name;
+  }
 }
 
 TEST(MachineModel, AnUncertainPartIsMarkedAssumed) {

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace hetero::detail {
@@ -11,7 +12,7 @@ namespace hetero::detail {
 namespace {
 
 std::string read_cpu_name() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::istringstream cpuinfo(proc_cpuinfo());
   std::string line;
   while (std::getline(cpuinfo, line)) {
     if (line.rfind("model name", 0) == 0) {
@@ -23,6 +24,18 @@ std::string read_cpu_name() {
 }
 
 }  // namespace
+
+const std::string& proc_cpuinfo() {
+  // Read once: the first read of /proc/cpuinfo in a process is slow in a VM (the kernel
+  // samples each CPU's clock).
+  static const std::string text = [] {
+    std::ifstream file("/proc/cpuinfo");
+    std::ostringstream contents;
+    contents << file.rdbuf();
+    return contents.str();
+  }();
+  return text;
+}
 
 std::string host_cpu_name() {
   static const std::string name = read_cpu_name();  // /proc/cpuinfo is slow to read in a VM

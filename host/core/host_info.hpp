@@ -6,6 +6,8 @@
 
 namespace hetero::detail {
 
+/// The text of /proc/cpuinfo, read once per process (empty where it cannot be read).
+const std::string& proc_cpuinfo();
 /// The CPU's model name (from /proc/cpuinfo), or "unknown CPU".
 std::string host_cpu_name();
 /// Hardware threads this process may run on.
