@@ -294,7 +294,8 @@ void JobOptions::add_to(CLI::App& command) {
                   fmt::format("Tile kernel of the threads and openmp nodes (scalar, or one of the "
                               "simd node's); the simd node runs {0} unless given another of its "
                               "own: {0} (default: the vector loop, ending a pixel whose state "
-                              "repeats bit for bit: the same counts in fewer iterations), simd "
+                              "repeats bit for bit or is trapped in a disk the step maps into "
+                              "itself: the same counts in fewer iterations), simd "
                               "(the plain vector loop), simd-shortcuts (skips the main cardioid "
                               "and period-2 bulb)",
                               nodes::kSimdNodeKernel))
