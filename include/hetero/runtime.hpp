@@ -155,6 +155,8 @@ class Runtime {
   /// until every tile is done; it starts, like a submitted run, once the earlier runs it
   /// depends on are done (see submit). Bad shapes get a one-line UsageError naming the kernel
   /// and the argument; a node without an implementation one naming the node (see `fallback`).
+  /// A run on one host node drives it from the calling thread; with several nodes, or a device
+  /// node (whose runtime may keep per-thread state), each node is driven from a thread of its own.
   template <class TileT, class... Params, class... Args>
   LaunchResult run(const Kernel<TileT, Params...>& kernel,
                    typename detail::GridOf<TileT>::type grid, Args&&... arguments) {
