@@ -244,11 +244,12 @@ std::vector<Case> cycle_cases(Precision p, Mode m) {
       // iterations before they escape; a compare that is not exact settles them wrongly.
       {"cusp", centred_job(0.25, 0.0, 2e-7, 25, 25, 30000, p, m)},
       {"cusp-line", centred_job(0.25000005, 0.0, 1e-7, 48, 1, 200000, p, m)},
-      // The main cardioid's edge away from the cusp and the pinch: inside it the fixed point's
-      // multiplier nears 1, so a state passes the trap test (see
-      // TrappedStatesAreSettledAtTheEndOfTheFirstRound) only with a small
-      // disk, late, and the neighbours outside stay near it for thousands of iterations.
+      // The main cardioid's edge away from the cusp and the pinch, and the period-2 bulb's:
+      // inside, the cycle's multiplier nears 1, so orbits converge slowly (in the cardioid a
+      // state passes the trap test only with a small disk, late), and the neighbours outside
+      // stay near the cycle for thousands of iterations.
       {"cardioid-rim", centred_job(0.3742, 0.1934, 0.002, 31, 29, 50000, p, m)},
+      {"bulb-rim", centred_job(-0.9094, 0.2330, 0.002, 31, 29, 50000, p, m)},
       // A large limit: long cycles, and boundary points whose cycle is never seen.
       {"large-limit", centred_job(-0.7436, 0.1318, 0.02, 17, 13, 100000, p, m)},
       // Limits that end in the first round, a round and a block, with the interior in view.
