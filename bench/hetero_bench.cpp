@@ -508,9 +508,12 @@ int main(int argc, char** argv) {
   }
   if (const std::filesystem::path cli = hetero_cli(); !cli.empty()) {
     benchmark::AddCustomContext("hetero_cli", cli.string());
-    const std::vector<std::pair<std::string, std::vector<std::string>>> runs = {
+    std::vector<std::pair<std::string, std::vector<std::string>>> runs = {
         {"version", {"--version"}},
         {"render_1x1", {"render", "--width", "1", "--height", "1", "--quiet"}}};
+    if (hetero::NodeRegistry::builtin().describe("simd").available) {
+      runs.push_back({"seed_simd", {"render", "--preset", "seed", "--backend", "simd", "--quiet"}});
+    }
     for (const auto& [name, arguments] : runs) {
       benchmark::RegisterBenchmark(
           fmt::format("startup/{}", name).c_str(),
