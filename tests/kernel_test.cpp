@@ -7,7 +7,9 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -771,6 +773,50 @@ TEST(Runtime, TheLogSinkIsCalledByOneThreadAtATimeWhenRunsOverlap) {
   EXPECT_EQ(b, std::vector<int>(2, 1));
   EXPECT_GE(lines.load(), 2);
   EXPECT_FALSE(overlapped.load());
+}
+
+// The threads of a kernel's tiles, recorded by `record_thread`.
+std::mutex recorded_mutex;
+std::vector<std::thread::id> recorded_threads;
+const auto record_thread = make_kernel("record_thread", [](Tile1D tile, View<int> out) {
+  {
+    const std::lock_guard lock(recorded_mutex);
+    recorded_threads.push_back(std::this_thread::get_id());
+  }
+  for (std::int64_t i = tile.begin; i < tile.end; ++i) out[i] = 1;
+});
+
+// A host node starts no more workers than a run has tiles: a lone tile runs on the calling
+// thread (a lone host node's launch runs there too), and each of n fixed tiles on a worker of
+// its own (the openmp node's first is the caller, its team's master).
+TEST(Runtime, AHostNodeStartsNoMoreWorkersThanARunHasTiles) {
+  for (const std::string name : {"threads", "simd", "openmp"}) {
+    if (!NodeRegistry::builtin().describe(name).available) continue;
+    SCOPED_TRACE(name);
+    RuntimeOptions options;
+    NodeOptions four;
+    four.workers = 4;
+    options.exact_nodes = {{name, four}};
+    Runtime runtime(options);
+    const auto threads_of_run = [&](std::int64_t size, Policy policy) {
+      recorded_threads.clear();
+      std::vector<int> out(static_cast<std::size_t>(size), 0);
+      LaunchOptions launch;
+      launch.tile = 1;
+      launch.policy = policy;
+      runtime.run(record_thread, Grid1D{size}, write(out), launch);
+      EXPECT_EQ(out, std::vector<int>(out.size(), 1));
+      return recorded_threads;
+    };
+    const std::thread::id caller = std::this_thread::get_id();
+    for (const Policy policy : {Policy::dynamic, Policy::static_split}) {
+      EXPECT_EQ(threads_of_run(1, policy), std::vector<std::thread::id>{caller});
+    }
+    const std::vector<std::thread::id> three = threads_of_run(3, Policy::static_split);
+    const std::set<std::thread::id> distinct(three.begin(), three.end());
+    EXPECT_EQ(distinct.size(), 3U);
+    EXPECT_EQ(distinct.count(caller), name == "openmp" ? 1U : 0U);
+  }
 }
 
 TEST(Runtime, ARunWaitsForAnEarlierRunOnOtherNodesThatWritesWhatItReads) {

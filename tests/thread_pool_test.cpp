@@ -2,9 +2,11 @@
 // worker's error reaches the caller.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "core/thread_pool.hpp"
 
@@ -37,6 +39,30 @@ TEST(ThreadPool, AWorkersExceptionReachesTheCallerAndThePoolRunsOn) {
     ++runs;
   });
   EXPECT_EQ(runs, 2);
+}
+
+TEST(ThreadPool, ThreadsStartWhenARunNeedsThemAndOneWorkerIsTheCaller) {
+  ThreadPool pool(3);
+  EXPECT_EQ(pool.started(), 0);
+  std::mutex mutex;
+  std::map<int, std::thread::id> threads;
+  const auto record = [&](int worker) {
+    const std::lock_guard lock(mutex);
+    threads[worker] = std::this_thread::get_id();
+  };
+  pool.run(1, record);
+  EXPECT_EQ(pool.started(), 0);
+  EXPECT_EQ(threads, (std::map<int, std::thread::id>{{0, std::this_thread::get_id()}}));
+  threads.clear();
+  pool.run(2, record);
+  EXPECT_EQ(pool.started(), 2);
+  ASSERT_EQ(threads.size(), 2U);
+  EXPECT_NE(threads[0], std::this_thread::get_id());
+  EXPECT_NE(threads[0], threads[1]);
+  threads.clear();
+  pool.run(9, record);  // clamped to the pool's three
+  EXPECT_EQ(pool.started(), 3);
+  EXPECT_EQ(threads.size(), 3U);
 }
 
 }  // namespace

@@ -104,6 +104,7 @@ class NodeWork final : public WorkSource {
   std::optional<Tile> next() override;
   bool stop_requested() const override;
   void completed(const Tile& tile) override;
+  std::size_t max_tiles() const override;
 
  private:
   Round& round_;
@@ -116,16 +117,21 @@ class NodeWork final : public WorkSource {
 // One round: its tiles distributed by policy, the run's completion, and its stop flag.
 class Round {
  public:
-  Round(std::unique_ptr<TileDistribution> distribution, Completion& completion,
+  Round(std::unique_ptr<TileDistribution> distribution, std::size_t tiles, Completion& completion,
         const std::atomic<bool>* stop)
-      : distribution_(std::move(distribution)), completion_(completion), stop_(stop) {}
+      : distribution_(std::move(distribution)),
+        tiles_(tiles),
+        completion_(completion),
+        stop_(stop) {}
 
   TileDistribution& distribution() { return *distribution_; }
+  std::size_t tiles() const { return tiles_; }
   Completion& completion() { return completion_; }
   bool stop_requested() const { return stop_ != nullptr && stop_->load(std::memory_order_relaxed); }
 
  private:
   std::unique_ptr<TileDistribution> distribution_;
+  std::size_t tiles_;
   Completion& completion_;
   const std::atomic<bool>* stop_;
 };
@@ -141,6 +147,10 @@ std::span<const Tile> NodeWork::assigned() const {
 std::optional<Tile> NodeWork::next() {
   if (round_.stop_requested()) return std::nullopt;
   return round_.distribution().next(node_);
+}
+
+std::size_t NodeWork::max_tiles() const {
+  return self_scheduling() ? round_.tiles() : assigned().size();
 }
 
 bool NodeWork::stop_requested() const {
@@ -260,7 +270,7 @@ Execution execute_rounds(const RoundsInput& input, const RunOptions& options, Pr
     RoundShape shape =
         shape_round(round_tiles, input.lanes, input.weights, active, input.preferred);
     shape.static_by_share = input.static_by_weight;
-    Round round(distribute(round_policy, shape), completion, options.stop);
+    Round round(distribute(round_policy, shape), round_tiles.size(), completion, options.stop);
     const std::vector<std::exception_ptr> errors =
         run_round(round, input, active, injected, traces, task);
 

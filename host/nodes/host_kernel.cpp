@@ -155,11 +155,16 @@ TileKernelFamily host_kernel_family(std::string_view name) {
       fmt::format("kernel '{}': module hetero-{}.so loaded but did not register it", name, module));
 }
 
+int workers_for(int workers, const WorkSource& work) {
+  const std::size_t tiles = std::max<std::size_t>(1, work.max_tiles());
+  return static_cast<int>(std::min(static_cast<std::size_t>(std::max(1, workers)), tiles));
+}
+
 void run_on_pool(detail::ThreadPool& pool, WorkSource& work, NodeTrace& trace,
                  const HostTileTask& task) {
-  const int lanes = pool.size();
-  trace.reserve_lanes(lanes);
-  pool.run_on_all([&](int worker) {
+  const int lanes = workers_for(pool.size(), work);
+  trace.reserve_lanes(pool.size());
+  pool.run(lanes, [&](int worker) {
     TraceLane& lane = trace.lane(worker);
     for_each_tile(work, worker, lanes, [&](const Tile& tile) { task(tile, lane); });
   });

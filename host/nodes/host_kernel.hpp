@@ -141,11 +141,16 @@ void for_each_tile(WorkSource& work, int worker, int workers, RunOne&& run_one) 
   for (std::size_t i = first; i < last && !work.stop_requested(); ++i) run_one(assigned[i]);
 }
 
+/// The workers a launch over `work` needs of a node's `workers`: no more than it has tiles, and
+/// at least one.
+int workers_for(int workers, const WorkSource& work);
+
 /// One tile on one worker's lane.
 using HostTileTask = std::function<void(const Tile& tile, TraceLane& lane)>;
 
-/// Runs `task` over the tiles `work` hands out on every worker of `pool`, one trace lane per
-/// worker (see for_each_tile).
+/// Runs `task` over the tiles `work` hands out on the workers of `pool`, one trace lane per
+/// worker (see for_each_tile), and no more workers than `work` has tiles (a lone tile runs on
+/// the calling thread).
 void run_on_pool(detail::ThreadPool& pool, WorkSource& work, NodeTrace& trace,
                  const HostTileTask& task);
 

@@ -81,9 +81,11 @@ bool OpenMPNode::can_run(const backend::KernelDefinition& kernel, std::string& w
 
 void OpenMPNode::launch(const backend::Launch& launch, WorkSource& work, NodeTrace& trace) {
   const backend::HostImplementation& implementation = host_implementation(info_, *launch.kernel);
-  run_on_openmp(info_.concurrency, work, trace, [&](const Tile& tile, TraceLane& lane) {
-    run_host_tile(launch, implementation, tile, lane, work);
-  });
+  // One thread for a lone tile: a region of one runs on the calling thread, waking no team.
+  run_on_openmp(workers_for(info_.concurrency, work), work, trace,
+                [&](const Tile& tile, TraceLane& lane) {
+                  run_host_tile(launch, implementation, tile, lane, work);
+                });
 }
 
 void register_openmp(NodeRegistry& registry) {

@@ -3,6 +3,8 @@
 // hetero::Runtime.
 #pragma once
 
+#include <cstddef>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -34,10 +36,15 @@ class WorkSource {
   virtual bool stop_requested() const = 0;
   /// Reports a finished tile (its counts are in place).
   virtual void completed(const Tile& tile) = 0;
+  /// The most tiles this source can hand the node (its fixed tiles, or a bound on what the
+  /// shared queue holds): a node need not start more workers than this.
+  virtual std::size_t max_tiles() const {
+    return self_scheduling() ? std::numeric_limits<std::size_t>::max() : assigned().size();
+  }
 };
 
-/// A compute resource. Created through the NodeRegistry; driven by the Dispatcher from one
-/// proxy thread per node.
+/// A compute resource. Created through the NodeRegistry; driven by the Dispatcher, from the
+/// calling thread when it is a run's lone host node, else from a proxy thread of its own.
 class Node {
  public:
   virtual ~Node() = default;
