@@ -3,11 +3,15 @@
 // with its source; and the limit it gives.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/file_text.hpp"
 #include "test_support.hpp"
 
 namespace hetero {
@@ -109,6 +113,38 @@ TEST(MachineModel, ThisHostHasAModelWithItsSources) {
   EXPECT_GT(m.ghz, 0);
   EXPECT_FALSE(m.clock_source.empty());
   EXPECT_FALSE(m.fma_ports_basis.empty());
+}
+
+TEST(FileText, ReadsAWholeFileAcrossChunksAndProcFilesWhoseSizeIsUnknown) {
+  const std::filesystem::path folder = test::make_temporary_directory();
+  const std::filesystem::path file = folder / "text";
+  std::string text;
+  for (int i = 0; text.size() < 40000; ++i) text += std::to_string(i) + ' ';  // several chunks
+  std::ofstream(file, std::ios::binary) << text;
+  EXPECT_EQ(detail::read_file_text(file), text);
+  std::ofstream(file, std::ios::trunc).close();
+  EXPECT_EQ(detail::read_file_text(file), std::string());
+  EXPECT_EQ(detail::read_file_text(folder), std::nullopt);  // a folder opens, but cannot be read
+  std::filesystem::remove_all(folder);
+  EXPECT_EQ(detail::read_file_text(file), std::nullopt);
+  const std::optional<std::string> status = detail::read_file_text("/proc/self/status");
+  ASSERT_TRUE(status.has_value());
+  EXPECT_NE(status->find("Name:"), std::string::npos);
+  EXPECT_EQ(status->back(), '\n');
+}
+
+// MemAvailable from /proc/meminfo, read here with a stream: the two readings are moments apart,
+// so they agree within 5%.
+TEST(FileText, AvailableHostMemoryIsMemAvailable) {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key, unit;
+  std::uint64_t kib = 0;
+  while (meminfo >> key >> kib >> unit && key != "MemAvailable:") {
+  }
+  ASSERT_EQ(key, "MemAvailable:");
+  const auto expected = static_cast<double>(kib) * 1024;
+  const auto available = static_cast<double>(available_host_bytes());
+  EXPECT_NEAR(available, expected, expected * 0.05);
 }
 
 }  // namespace

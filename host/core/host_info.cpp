@@ -3,9 +3,10 @@
 
 #include <sched.h>
 #include <sys/resource.h>
-#include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "file_text.hpp"
 
 namespace hetero::detail {
 
@@ -28,12 +29,7 @@ std::string read_cpu_name() {
 const std::string& proc_cpuinfo() {
   // Read once: the first read of /proc/cpuinfo in a process is slow in a VM (the kernel
   // samples each CPU's clock).
-  static const std::string text = [] {
-    std::ifstream file("/proc/cpuinfo");
-    std::ostringstream contents;
-    contents << file.rdbuf();
-    return contents.str();
-  }();
+  static const std::string text = read_file_text("/proc/cpuinfo").value_or(std::string());
   return text;
 }
 

@@ -4,16 +4,14 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
-#include <fstream>
-#include <iostream>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <system_error>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "core/file_text.hpp"
 #include "hetero/error.hpp"
 #include "hetero/model.hpp"
 #include "hetero/output.hpp"
@@ -95,14 +93,12 @@ std::string memo_key(const std::filesystem::path& file, const LinkIdentity& iden
 LinkCacheDocument read_cache(const std::filesystem::path& file, std::string& problem) {
   std::error_code error;
   if (!std::filesystem::exists(file, error)) return {};
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  if (in.is_open()) text << in.rdbuf();
-  if (!in.is_open() || in.bad()) {
+  const std::optional<std::string> text = detail::read_file_text(file);
+  if (!text) {
     problem = fmt::format("link cache {} cannot be read", file.string());
     return {};
   }
-  LinkCacheDocument document(text.str(), file.string());
+  LinkCacheDocument document(*text, file.string());
   problem = document.problem();
   return document;
 }

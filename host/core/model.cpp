@@ -4,13 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/file_text.hpp"
 #include "hetero/error.hpp"
 #include "hetero/model.hpp"
 #include "hetero/output.hpp"
@@ -67,12 +68,10 @@ std::filesystem::path cache_directory() {
 }
 
 ThroughputModel::ThroughputModel(std::filesystem::path file) : file_(std::move(file)) {
-  std::ifstream in(file_);
-  if (!in) return;
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::optional<std::string> text = detail::read_file_text(file_);
+  if (!text) return;
   try {
-    load_json(text.str());
+    load_json(*text);
   } catch (const std::exception& e) {
     samples_.clear();
     load_problem_ = fmt::format("ignoring the throughput model in '{}' ({}); it will be rebuilt",

@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include <fmt/format.h>
 
+#include "core/file_text.hpp"
 #include "core/parse.hpp"
 #include "hetero/error.hpp"
 #include "hetero/workload.hpp"
@@ -120,12 +121,15 @@ std::uint64_t estimate_host_bytes(const JobSpec& spec, bool with_image) {
 }
 
 std::uint64_t available_host_bytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  std::uint64_t value = 0;
-  std::string unit;
-  while (meminfo >> key >> value >> unit) {
-    if (key == "MemAvailable:") return value * 1024;
+  // A line "MemAvailable:   123456 kB".
+  const std::string meminfo = detail::read_file_text("/proc/meminfo").value_or(std::string());
+  constexpr std::string_view kKey = "MemAvailable:";
+  if (const std::size_t at = meminfo.find(kKey); at != std::string::npos) {
+    const char* first = meminfo.c_str() + at + kKey.size();
+    while (*first == ' ') ++first;
+    std::uint64_t kib = 0;
+    const auto [end, error] = std::from_chars(first, meminfo.c_str() + meminfo.size(), kib);
+    if (error == std::errc() && end != first) return kib * 1024;
   }
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page_size = sysconf(_SC_PAGE_SIZE);
