@@ -6,10 +6,12 @@
 #include <string_view>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "hetero/node.hpp"
 #include "hetero/workload.hpp"
+
+namespace CLI {
+class App;
+}
 
 namespace hetero::cli {
 
@@ -27,6 +29,7 @@ struct JobOptions {
   std::string kernel = "scalar";
   std::optional<std::string> device_memory;
 
+  /// Adds these options to `command` (main.cpp: where every command's options are made).
   void add_to(CLI::App& command);
   JobRequest request() const;
 };

@@ -24,7 +24,45 @@
 #include "hetero/settings.hpp"
 #include "hetero/triad.hpp"
 #include "hetero/version.hpp"
+#include "nodes/host_kernel.hpp"
 #include "nodes/mpi/launch.hpp"
+
+namespace hetero::cli {
+
+void JobOptions::add_to(CLI::App& command) {
+  command.add_option("--preset", preset, "seed (the PyCon 2013 tutorial grid), full or region");
+  command.add_option("--xmin", xmin, "Region: left bound");
+  command.add_option("--xmax", xmax, "Region: right bound");
+  command.add_option("--ymin", ymin, "Region: bottom bound");
+  command.add_option("--ymax", ymax, "Region: top bound");
+  command.add_option("--center", center, "Region centre X,Y (with --view-width)");
+  command.add_option("--view-width", view_width,
+                     "Region width in the complex plane (with --center)");
+  command.add_option("--scale", old_scale)->group("");  // refused in request(), with a hint
+  command.add_option("--width", width, "Image width in pixels (overrides the preset)");
+  command.add_option("--height", height, "Image height in pixels (overrides the preset)");
+  command.add_option("--max-iter", max_iter, "Iteration limit (overrides the preset)");
+  command.add_option("--precision", precision, "fp32 or fp64")->capture_default_str();
+  command.add_option("--mode", mode, "exact or fma")->capture_default_str();
+  command.add_option("--threads", workers, "Workers of host nodes (default: every core)");
+  command.add_option("--device", device, "Device of a device node (see 'hetero devices')");
+  command
+      .add_option("--kernel", kernel,
+                  fmt::format("Tile kernel of the threads and openmp nodes (scalar, or one of the "
+                              "simd node's); the simd node runs {0} unless given another of its "
+                              "own: {0} (default: the vector loop, ending a pixel whose state "
+                              "repeats bit for bit or is trapped in a disk the step maps into "
+                              "itself: the same counts in fewer iterations), simd "
+                              "(the plain vector loop), simd-shortcuts (skips the main cardioid "
+                              "and period-2 bulb)",
+                              nodes::kSimdNodeKernel))
+      ->capture_default_str();
+  command.add_option("--device-memory", device_memory,
+                     "Cap on a device node's memory: a share of its free memory or bytes "
+                     "(e.g. 50%, 512M; default 90%); tiles that do not fit run in pieces");
+}
+
+}  // namespace hetero::cli
 
 namespace {
 
