@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -145,6 +146,15 @@ TEST(FileText, AvailableHostMemoryIsMemAvailable) {
   const auto expected = static_cast<double>(kib) * 1024;
   const auto available = static_cast<double>(available_host_bytes());
   EXPECT_NEAR(available, expected, expected * 0.05);
+}
+
+// Small needs are answered from free memory, large ones against MemAvailable.
+TEST(FileText, ANeedFitsInHostMemoryUpToWhatIsAvailable) {
+  EXPECT_TRUE(fits_in_host_memory(0));
+  EXPECT_TRUE(fits_in_host_memory(1 << 20));
+  const std::uint64_t available = available_host_bytes();
+  EXPECT_FALSE(fits_in_host_memory(available * 2));
+  EXPECT_FALSE(fits_in_host_memory(std::numeric_limits<std::uint64_t>::max()));
 }
 
 }  // namespace

@@ -177,13 +177,12 @@ void check_png_path(const std::string& path) {
 
 void check_image_fits(const JobSpec& spec) {
   const std::uint64_t needed = estimate_host_bytes(spec, /*with_image=*/true);
-  const std::uint64_t available = available_host_bytes();
-  if (needed > available) {
+  if (!fits_in_host_memory(needed)) {
     throw UsageError(fmt::format(
         "a {}x{} image with its PNG needs {:.1f} GiB but {:.1f} GiB is available: lower "
         "--width/--height",
         spec.width, spec.height, static_cast<double>(needed) / (1 << 30),
-        static_cast<double>(available) / (1 << 30)));
+        static_cast<double>(available_host_bytes()) / (1 << 30)));
   }
 }
 

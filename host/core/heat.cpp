@@ -128,7 +128,7 @@ void validate(const HeatSpec& spec) {
   std::uint64_t cells = 0, bytes = 0;
   if (__builtin_mul_overflow(static_cast<std::uint64_t>(spec.width),
                              static_cast<std::uint64_t>(spec.height), &cells) ||
-      __builtin_mul_overflow(cells, 3 * sizeof(float), &bytes) || bytes > available_host_bytes()) {
+      __builtin_mul_overflow(cells, 3 * sizeof(float), &bytes) || !fits_in_host_memory(bytes)) {
     throw UsageError(fmt::format(
         "--size {}x{}: its fields need {} MiB and the host has {} MiB available; use a smaller "
         "grid",

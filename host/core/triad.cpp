@@ -15,7 +15,7 @@ void validate(const TriadSpec& spec) {
   std::uint64_t bytes = 0;
   if (__builtin_mul_overflow(static_cast<std::uint64_t>(spec.elements), 3 * sizeof(float),
                              &bytes) ||
-      bytes > available_host_bytes()) {
+      !fits_in_host_memory(bytes)) {
     throw UsageError(fmt::format(
         "--size {}: its arrays need {} MiB and the host has {} MiB available; use fewer elements",
         spec.elements, bytes >> 20, available_host_bytes() >> 20));

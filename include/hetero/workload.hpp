@@ -70,6 +70,9 @@ std::uint64_t estimate_host_bytes(const JobSpec& spec, bool with_image);
 
 /// Bytes of memory available to this process now (MemAvailable, or physical memory).
 std::uint64_t available_host_bytes();
+/// Whether `bytes` fit in available_host_bytes(). Within half the free memory they do, which a
+/// system call tells without reading /proc/meminfo (whose read costs more than a small job).
+bool fits_in_host_memory(std::uint64_t bytes);
 
 /// The axis arrays of a job, computed once on the host in double precision.
 struct Axes {
