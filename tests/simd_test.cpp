@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <string>
@@ -462,6 +463,24 @@ TEST(CycleDetection, ExactOnBitsAndValuesAndTheCasesCatchAnInexactCompare) {
       }
     }
   }
+}
+
+// The FMA instruction build is chosen exactly where the kernel lists fma and avx among the CPU's
+// flags (flags the OS cannot use are not listed).
+TEST(ScalarFma, TheFmaInstructionBuildIsChosenWhereTheCpuListsFma) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "the FMA instruction build is made for x86-64 only";
+#endif
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line) && line.rfind("flags", 0) != 0) {
+  }
+  ASSERT_EQ(line.rfind("flags", 0), 0U) << "/proc/cpuinfo lists no flags";
+  line += ' ';
+  const bool listed =
+      line.find(" fma ") != std::string::npos && line.find(" avx ") != std::string::npos;
+  EXPECT_EQ(kernels::scalar_fma_tile_fp64() != nullptr, listed);
+  EXPECT_EQ(kernels::scalar_fma_tile_fp32() != nullptr, listed);
 }
 
 // The scalar fma-mode kernel built for FMA instructions (what the scalar family runs where the
