@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/file_text.hpp"
+#include "core/host_info.hpp"
 #include "test_support.hpp"
 
 namespace hetero {
@@ -136,6 +137,33 @@ TEST(FileText, ReadsAWholeFileAcrossChunksAndProcFilesWhoseSizeIsUnknown) {
 
 // MemAvailable from /proc/meminfo, read here with a stream: the two readings are moments apart,
 // so they agree within 5%.
+TEST(FileText, ALimitReadsTheHeadOnly) {
+  const std::filesystem::path folder = test::make_temporary_directory();
+  const std::filesystem::path file = folder / "text";
+  const std::string text(10000, 'x');
+  std::ofstream(file, std::ios::binary) << text;
+  EXPECT_EQ(detail::read_file_text(file, 0), std::string());
+  EXPECT_EQ(detail::read_file_text(file, 10), text.substr(0, 10));
+  EXPECT_EQ(detail::read_file_text(file, 5000), text.substr(0, 5000));  // across chunks
+  EXPECT_EQ(detail::read_file_text(file, 20000), text);
+  std::filesystem::remove_all(folder);
+}
+
+// The CPU's name is read from the head of /proc/cpuinfo: it must be the name a whole reading
+// gives, never a line cut off at the head's end.
+TEST(FileText, TheCpuNameIsTheFirstRecordsModelName) {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  std::string expected = "unknown CPU";
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      expected = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  EXPECT_EQ(detail::host_cpu_name(), expected);
+}
+
 TEST(FileText, AvailableHostMemoryIsMemAvailable) {
   std::ifstream meminfo("/proc/meminfo");
   std::string key, unit;

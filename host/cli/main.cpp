@@ -5,11 +5,12 @@
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
-#include <map>
+#include <iterator>
 #include <memory>
 #include <optional>
-
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -128,7 +129,8 @@ std::string unknown_option_hint(const CLI::App& app, const CLI::App* command, in
 
 // What each option takes, as --help shows it (CLI11 says TEXT for every string option).
 void name_option_types(CLI::App& app) {
-  static const std::map<std::string, std::string, std::less<>> kTypes = {
+  // A constant table, not a map: nothing is built at start for what only --help shows.
+  static constexpr std::pair<std::string_view, std::string_view> kTypes[] = {
       {"backend", "NAME[,NAME...]|all"},
       {"bandwidth-gbs", "GB/S"},
       {"center", "X,Y"},
@@ -172,8 +174,10 @@ void name_option_types(CLI::App& app) {
   for (CLI::App* command : app.get_subcommands({})) {
     for (CLI::Option* option : command->get_options()) {
       for (const std::string& name : option->get_lnames()) {
-        if (const auto it = kTypes.find(name); it != kTypes.end() && option->get_type_size() != 0) {
-          option->type_name(it->second);
+        const auto* type = std::find_if(std::begin(kTypes), std::end(kTypes),
+                                        [&](const auto& entry) { return entry.first == name; });
+        if (type != std::end(kTypes) && option->get_type_size() != 0) {
+          option->type_name(std::string(type->second));
         }
       }
     }

@@ -3,31 +3,32 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <algorithm>
+#include <array>
 #include <cerrno>
 
 namespace hetero::detail {
 
-std::optional<std::string> read_file_text(const std::filesystem::path& path) {
+std::optional<std::string> read_file_text(const std::filesystem::path& path, std::size_t limit) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
+  // Read through a stack buffer: the string grows by what arrived, with no zero-filled slack
+  // (which in a short process costs a page fault per 4 KiB).
+  std::array<char, 4096> chunk;
   std::string text;
-  constexpr std::size_t kChunk = 16 * 1024;
-  for (;;) {
-    const std::size_t size = text.size();
-    text.resize(size + kChunk);
-    const ssize_t got = ::read(fd, text.data() + size, kChunk);
-    if (got < 0 && errno == EINTR) {
-      text.resize(size);
-      continue;
-    }
+  bool failed = false;
+  while (text.size() < limit) {
+    const ssize_t got = ::read(fd, chunk.data(), std::min(chunk.size(), limit - text.size()));
+    if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
-      text.resize(size);
-      ::close(fd);
-      if (got < 0) return std::nullopt;
-      return text;
+      failed = got < 0;
+      break;
     }
-    text.resize(size + static_cast<std::size_t>(got));
+    text.append(chunk.data(), static_cast<std::size_t>(got));
   }
+  ::close(fd);
+  if (failed) return std::nullopt;
+  return text;
 }
 
 }  // namespace hetero::detail

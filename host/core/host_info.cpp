@@ -3,7 +3,8 @@
 
 #include <sched.h>
 #include <sys/resource.h>
-#include <sstream>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "file_text.hpp"
@@ -12,16 +13,29 @@ namespace hetero::detail {
 
 namespace {
 
-std::string read_cpu_name() {
-  std::istringstream cpuinfo(proc_cpuinfo());
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+// The value of the first whole "model name" line of `cpuinfo` (a line cut off at its end does
+// not count), if it has one.
+std::optional<std::string> model_name(std::string_view cpuinfo) {
+  for (std::size_t start = 0, end; (end = cpuinfo.find('\n', start)) != std::string_view::npos;
+       start = end + 1) {
+    const std::string_view line = cpuinfo.substr(start, end - start);
+    const std::size_t colon = line.find(':');
+    if (line.starts_with("model name") && colon != std::string_view::npos &&
+        colon + 2 <= line.size()) {
+      return std::string(line.substr(colon + 2));
     }
   }
-  return "unknown CPU";
+  return std::nullopt;
+}
+
+std::string read_cpu_name() {
+  // The first CPU's record names it near its top: reading only that much spares the kernel
+  // generating (and sampling the clock of) every other CPU's record.
+  constexpr std::size_t kFirstRecordHead = 512;
+  if (const std::optional<std::string> head = read_file_text("/proc/cpuinfo", kFirstRecordHead)) {
+    if (std::optional<std::string> name = model_name(*head)) return *name;
+  }
+  return model_name(proc_cpuinfo()).value_or("unknown CPU");
 }
 
 }  // namespace

@@ -27,10 +27,13 @@ constexpr int kModelSchemaVersion = 2;
 // No node reaches this (a thousand times an H100's bound): a larger sample is corrupt.
 constexpr double kMaxGiters = 1e6;
 
-std::string host_name() {
-  char name[256] = {};
-  if (gethostname(name, sizeof(name) - 1) != 0) return "unknown-host";
-  return name;
+// Read once: every estimate and record keys on it.
+const std::string& host_name() {
+  static const std::string host = [] {
+    char name[256] = {};
+    return gethostname(name, sizeof(name) - 1) == 0 ? std::string(name) : "unknown-host";
+  }();
+  return host;
 }
 
 double median_of(std::vector<double> values) {
