@@ -142,23 +142,8 @@ TEST(Reference, PlainLoopGivesTheSeedsKnownSumAndHash) {
   EXPECT_EQ(seed.hash_hex(), test::kSeedHash);
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  std::replace(name.begin(), name.end(), ':', '_');
-  return name;
-}
-
-// Every backend, and the thrust node's OpenMP system beside its GPU one.
-std::vector<std::string> backends_and_systems() {
-  std::vector<std::string> names = NodeRegistry::builtin().names();
-  if (std::find(names.begin(), names.end(), "thrust") != names.end()) {
-    names.push_back("thrust:omp");
-  }
-  return names;
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, BackendTest, ::testing::ValuesIn(backends_and_systems()),
-                         test_name);
+INSTANTIATE_TEST_SUITE_P(Backends, BackendTest, ::testing::ValuesIn(test::backends_and_systems()),
+                         test::node_test_name);
 
 }  // namespace
 }  // namespace hetero

@@ -262,16 +262,10 @@ TEST_P(DeviceNodeTest, OneNodeRunsJobsOfGrowingTileSizesInTurn) {
   }
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  std::replace(name.begin(), name.end(), ':', '_');
-  return name;
-}
-
 INSTANTIATE_TEST_SUITE_P(DeviceNodes, CudaDeviceTest, ::testing::Values("cuda", "thrust"),
-                         test_name);
+                         test::node_test_name);
 INSTANTIATE_TEST_SUITE_P(DeviceNodes, DeviceNodeTest,
-                         ::testing::Values("cuda", "thrust", "thrust:omp"), test_name);
+                         ::testing::Values("cuda", "thrust", "thrust:omp"), test::node_test_name);
 
 }  // namespace
 }  // namespace hetero

@@ -128,14 +128,9 @@ TEST_P(DeviceMemory, CapTooSmallForTheJobFailsNamingTheBytesAndWhatToDo) {
   }
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  std::replace(name.begin(), name.end(), ':', '_');
-  return name;
-}
-
 INSTANTIATE_TEST_SUITE_P(Nodes, DeviceMemory,
-                         ::testing::Values("opencl", "cuda", "thrust", "thrust:omp"), test_name);
+                         ::testing::Values("opencl", "cuda", "thrust", "thrust:omp"),
+                         test::node_test_name);
 
 }  // namespace
 }  // namespace hetero

@@ -437,12 +437,8 @@ TEST(MandelbrotKernel, CountsThatDoNotHoldOnePerPixelAreAOneLineError) {
   }
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
-  return info.param;
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, KernelTest, ::testing::ValuesIn(NodeRegistry::builtin().names()),
-                         test_name);
+INSTANTIATE_TEST_SUITE_P(Backends, KernelTest, ::testing::ValuesIn(test::backends_and_systems()),
+                         test::node_test_name);
 
 // Plain arrays larger than a device's memory cap: each queue gets a buffer for a piece of a
 // tile (its rows and halo), tiles run in pieces, and the results are the plain loop's.

@@ -106,11 +106,8 @@ TEST_P(KokkosTest, NodesOnManyThreadsShareOneKokkos) {
   for (auto& run : runs) EXPECT_EQ(run.get(), reference);
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
-  return info.param;
-}
-
-INSTANTIATE_TEST_SUITE_P(Kokkos, KokkosTest, ::testing::Values(std::string("kokkos")), test_name);
+INSTANTIATE_TEST_SUITE_P(Kokkos, KokkosTest, ::testing::Values(std::string("kokkos")),
+                         test::node_test_name);
 
 }  // namespace
 }  // namespace hetero

@@ -1,15 +1,34 @@
 // The kernels of the per-backend kernel suite (kernel_test.cpp). Each is built once per process,
 // so that the ranks of an MPI job can be given the very kernels rank 0 runs (Runtime::serve in
-// tests/mpi/backend_main.cpp).
+// tests/mpi/backend_main.cpp). Each has one host loop, which the host nodes and Thrust's OpenMP
+// system (thrust:omp) run, an OpenCL implementation, and, where nvcc built test_kernels.cu
+// (HETERO_TEST_CUDA_KERNELS), a CUDA one that the cuda and thrust nodes run.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "hetero/hetero.hpp"
 
+#if defined(HETERO_TEST_CUDA_KERNELS)
+#include "test_kernels_cuda.hpp"
+#define HETERO_TEST_CUDA_LAUNCHER(name) &::hetero::test::cuda::name
+#else
+#define HETERO_TEST_CUDA_LAUNCHER(name) nullptr
+#endif
+
 namespace hetero::test {
+
+/// `kernel` with `loop` as its host and Thrust OpenMP implementations, and `cuda_launcher` as its
+/// CUDA one unless it is nullptr (a build without the suite's CUDA implementations).
+template <class KernelType, class Loop, class Launcher>
+KernelType suite_kernel(KernelType kernel, Loop loop, Launcher cuda_launcher) {
+  kernel.host(loop).thrust_omp(loop);
+  if constexpr (!std::is_null_pointer_v<Launcher>) kernel.cuda(cuda_launcher);
+  return kernel;
+}
 
 inline constexpr const char* kSaxpySource = R"(
 __kernel void saxpy(__global const float* x, __global const float* y, __global float* z, float a) {
@@ -20,10 +39,12 @@ __kernel void saxpy(__global const float* x, __global const float* y, __global f
 /// z = a x + y.
 inline const auto& saxpy_kernel() {
   static const auto kernel =
-      Kernel<Tile1D, View<const float>, View<const float>, View<float>, float>("saxpy")
-          .host([](Tile1D tile, View<const float> x, View<const float> y, View<float> z, float a) {
+      suite_kernel(
+          Kernel<Tile1D, View<const float>, View<const float>, View<float>, float>("saxpy"),
+          [](Tile1D tile, View<const float> x, View<const float> y, View<float> z, float a) {
             for (std::int64_t i = tile.begin; i < tile.end; ++i) z[i] = a * x[i] + y[i];
-          })
+          },
+          HETERO_TEST_CUDA_LAUNCHER(saxpy))
           .opencl(kSaxpySource, "saxpy")
           .exact();
   return kernel;
@@ -32,10 +53,12 @@ inline const auto& saxpy_kernel() {
 /// y[i] += x[n - 1 - i]: each tile reads the whole of x, and its own part of y.
 inline const auto& reverse_add_kernel() {
   static const auto kernel =
-      Kernel<Tile1D, View<const double>, View<double>, std::int64_t>("reverse_add")
-          .host([](Tile1D tile, View<const double> x, View<double> y, std::int64_t n) {
+      suite_kernel(
+          Kernel<Tile1D, View<const double>, View<double>, std::int64_t>("reverse_add"),
+          [](Tile1D tile, View<const double> x, View<double> y, std::int64_t n) {
             for (std::int64_t i = tile.begin; i < tile.end; ++i) y[i] += x[n - 1 - i];
-          })
+          },
+          HETERO_TEST_CUDA_LAUNCHER(reverse_add))
           .opencl(R"(
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 __kernel void reverse_add(__global const double* x, __global double* y, long n) {
@@ -56,16 +79,18 @@ __kernel void scale_rows(__global const float* in, __global const float* bias,
 /// out(x, y) = 2 in(x, y) + bias[y], over pitched 2-D arrays.
 inline const auto& scale_rows_kernel() {
   static const auto kernel =
-      Kernel<Tile2D, View2D<const float>, View<const float>, View2D<float>, std::int64_t,
-             std::int64_t>("scale_rows")
-          .host([](Tile2D tile, View2D<const float> source, View<const float> row_bias,
-                   View2D<float> target, std::int64_t, std::int64_t) {
+      suite_kernel(
+          Kernel<Tile2D, View2D<const float>, View<const float>, View2D<float>, std::int64_t,
+                 std::int64_t>("scale_rows"),
+          [](Tile2D tile, View2D<const float> source, View<const float> row_bias,
+             View2D<float> target, std::int64_t, std::int64_t) {
             for (std::int64_t yy = tile.y_begin; yy < tile.y_end; ++yy) {
               for (std::int64_t xx = tile.x_begin; xx < tile.x_end; ++xx) {
                 target(xx, yy) = source(xx, yy) * 2.0F + row_bias[yy];
               }
             }
-          })
+          },
+          HETERO_TEST_CUDA_LAUNCHER(scale_rows))
           .opencl(kScaleRowsSource, "scale_rows")
           .exact();
   return kernel;
@@ -98,15 +123,17 @@ inline float blur_at(const float* in, std::int64_t width, std::int64_t height, s
 /// A 3x3 box blur over rows: each tile reads its rows and a halo of one row on each side.
 inline const auto& blur_kernel() {
   static const auto kernel =
-      Kernel<Tile2D, View2D<const float>, View2D<float>, std::int64_t, std::int64_t>("blur3")
-          .host([](Tile2D tile, View2D<const float> in, View2D<float> out, std::int64_t width,
-                   std::int64_t height) {
+      suite_kernel(
+          Kernel<Tile2D, View2D<const float>, View2D<float>, std::int64_t, std::int64_t>("blur3"),
+          [](Tile2D tile, View2D<const float> in, View2D<float> out, std::int64_t width,
+             std::int64_t height) {
             for (std::int64_t y = tile.y_begin; y < tile.y_end; ++y) {
               for (std::int64_t x = tile.x_begin; x < tile.x_end; ++x) {
                 out(x, y) = blur_at(in.data(), width, height, x, y);
               }
             }
-          })
+          },
+          HETERO_TEST_CUDA_LAUNCHER(blur3))
           .opencl(kBlurSource, "blur3")
           .exact();
   return kernel;
@@ -129,11 +156,13 @@ __kernel void dot_chunks(long begin, long end, __global const float* x, __global
 /// The dot product of x and y through hetero::reduce: each chunk summed in order.
 inline const auto& dot_kernel() {
   static const auto kernel =
-      Kernel<Tile1D, View<const float>, View<const float>, Reducer<float>, std::int64_t>("dot")
-          .host([](Tile1D tile, View<const float> x, View<const float> y, Reducer<float> sum,
-                   std::int64_t) {
+      suite_kernel(
+          Kernel<Tile1D, View<const float>, View<const float>, Reducer<float>, std::int64_t>("dot"),
+          [](Tile1D tile, View<const float> x, View<const float> y, Reducer<float> sum,
+             std::int64_t) {
             for (std::int64_t i = tile.begin; i < tile.end; ++i) sum[i] += x[i] * y[i];
-          })
+          },
+          HETERO_TEST_CUDA_LAUNCHER(dot))
           .opencl(kDotSource, "dot_chunks",
                   {.elements_per_item = kDotChunk, .tile_arguments = true})
           .exact();

@@ -152,6 +152,23 @@ inline std::vector<std::string> available_backends() {
   return names;
 }
 
+/// Every backend, and the thrust node's OpenMP system (thrust:omp) beside its GPU one: the nodes
+/// a per-backend suite runs on.
+inline std::vector<std::string> backends_and_systems() {
+  std::vector<std::string> names = NodeRegistry::builtin().names();
+  if (std::find(names.begin(), names.end(), "thrust") != names.end()) {
+    names.push_back("thrust:omp");
+  }
+  return names;
+}
+
+/// A node entry as a test's name: thrust:omp is thrust_omp.
+inline std::string node_test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  std::replace(name.begin(), name.end(), ':', '_');
+  return name;
+}
+
 /// Hands out tiles as a policy would (a fixed list, or one at a time), asks to stop once
 /// `stop_after` tiles are completed, and checks at each completed() that the tile's counts are
 /// already in host memory and equal to `expected`.

@@ -323,7 +323,9 @@ ReduceArgument<T> reduce(T& result, Op op = {}, std::int64_t chunk = kReduceChun
   ReduceArgument<T> argument;
   backend::ArgumentBinding& binding = argument.binding;
   binding.is_array = true;
-  binding.access = Access::write_slice;
+  // Read and written: an implementation folds into partials that start at the op's identity,
+  // so a node with memory of its own is given them before it runs (not fresh memory).
+  binding.access = Access::read_write_slice;
   binding.element_bytes = sizeof(T);
   binding.chunk = chunk;
   auto reduction = std::make_shared<backend::Reduction>();

@@ -1,0 +1,23 @@
+// The CUDA implementations of the per-backend kernel suite's kernels (test_kernels.hpp), built by
+// nvcc from test_kernels.cu where this build has CUDA: each launcher enqueues its kernel over the
+// tile on the node's stream, with the same arithmetic, in the same order, as the host
+// implementation (exact: no contraction), so that a GPU gives the host's bits.
+#pragma once
+
+#include <cstdint>
+
+#include "hetero/kernel.hpp"
+
+namespace hetero::test::cuda {
+
+void saxpy(void* stream, Tile1D tile, View<const float> x, View<const float> y, View<float> z,
+           float a);
+void reverse_add(void* stream, Tile1D tile, View<const double> x, View<double> y, std::int64_t n);
+void scale_rows(void* stream, Tile2D tile, View2D<const float> source, View<const float> row_bias,
+                View2D<float> target, std::int64_t width, std::int64_t height);
+void blur3(void* stream, Tile2D tile, View2D<const float> in, View2D<float> out, std::int64_t width,
+           std::int64_t height);
+void dot(void* stream, Tile1D tile, View<const float> x, View<const float> y, Reducer<float> sum,
+         std::int64_t chunk);
+
+}  // namespace hetero::test::cuda
