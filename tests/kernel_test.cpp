@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <random>
 #include <set>
@@ -300,6 +301,27 @@ TEST_P(KernelTest, ReduceGivesTheSameBitsUnderEveryPolicyAndTileSize) {
       runtime.run(test::dot_kernel(), Grid1D{n}, read_slice(x), read_slice(y),
                   reduce(dot, Plus{}, test::kDotChunk), test::kDotChunk, options);
       EXPECT_EQ(dot, expected) << policy << " tile " << tile;
+    }
+  }
+}
+
+// A reduction's partials start at the op's identity on every node, also where a node keeps them
+// in memory of its own: the largest of negative values is never the 0 of fresh memory.
+TEST_P(KernelTest, AReductionFoldsIntoPartialsThatStartAtTheOpsIdentity) {
+  const std::int64_t n = 50021;
+  std::vector<float> x = random_floats(n, 7);
+  for (float& value : x) value = -std::abs(value) - 1.0F;
+  const float expected = *std::max_element(x.begin(), x.end());
+  Runtime runtime(on_this_node());
+  for (const std::string_view policy : policy_names()) {
+    for (const std::int64_t tile : {std::int64_t{0}, std::int64_t{1}, std::int64_t{7777}}) {
+      LaunchOptions options;
+      options.policy = parse_policy(policy);
+      options.tile = tile;
+      float largest = 0.0F;
+      runtime.run(test::max_fold_kernel(), Grid1D{n}, read_slice(x),
+                  reduce(largest, Maximum{}, test::kDotChunk), test::kDotChunk, options);
+      EXPECT_EQ(largest, expected) << policy << " tile " << tile;
     }
   }
 }

@@ -86,6 +86,23 @@ __global__ void dot_kernel(Tile1D tile, View<const float> x, View<const float> y
   sum[first] = partial;
 }
 
+// One thread per chunk of the tile: the largest of its elements, folded into its partial.
+__global__ void max_fold_kernel(Tile1D tile, View<const float> x, Reducer<float> folded) {
+  const std::int64_t chunk = folded.chunk();
+  const std::int64_t first =
+      tile.begin + (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * chunk;
+  if (first >= tile.end) return;
+  const std::int64_t last = first + chunk < tile.end ? first + chunk : tile.end;
+  float largest = folded[first];
+  for (std::int64_t i = first; i < last; ++i) largest = largest < x[i] ? x[i] : largest;
+  folded[first] = largest;
+}
+
+// Blocks of one thread per chunk of `tile`.
+unsigned chunk_blocks(const Tile1D& tile, std::int64_t chunk) {
+  return blocks_for((tile.size() + chunk - 1) / chunk);
+}
+
 cudaStream_t as_stream(void* stream) {
   return static_cast<cudaStream_t>(stream);
 }
@@ -123,8 +140,15 @@ void blur3(void* stream, Tile2D tile, View2D<const float> in, View2D<float> out,
 
 void dot(void* stream, Tile1D tile, View<const float> x, View<const float> y, Reducer<float> sum,
          std::int64_t /*chunk: the reducer's*/) {
-  if (const unsigned blocks = blocks_for((tile.size() + sum.chunk() - 1) / sum.chunk())) {
+  if (const unsigned blocks = chunk_blocks(tile, sum.chunk())) {
     dot_kernel<<<blocks, kThreads, 0, as_stream(stream)>>>(tile, x, y, sum);
+  }
+}
+
+void max_fold(void* stream, Tile1D tile, View<const float> x, Reducer<float> folded,
+              std::int64_t /*chunk: the reducer's*/) {
+  if (const unsigned blocks = chunk_blocks(tile, folded.chunk())) {
+    max_fold_kernel<<<blocks, kThreads, 0, as_stream(stream)>>>(tile, x, folded);
   }
 }
 

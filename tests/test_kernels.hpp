@@ -169,6 +169,34 @@ inline const auto& dot_kernel() {
   return kernel;
 }
 
+inline constexpr const char* kMaxFoldSource = R"(
+__kernel void max_fold(long begin, long end, __global const float* x, __global float* partials,
+                       long chunk) {
+  const long first = begin + (long)get_global_id(0) * chunk;
+  if (first >= end) return;
+  const long last = min(first + chunk, end);
+  float folded = partials[first / chunk];  // the op's identity, given by the runtime
+  for (long i = first; i < last; ++i) folded = folded < x[i] ? x[i] : folded;
+  partials[first / chunk] = folded;
+})";
+
+/// The largest element of x through hetero::reduce(result, Maximum{}): every implementation
+/// folds into the partials it is given, so their starting value (the op's identity) shows.
+inline const auto& max_fold_kernel() {
+  static const auto kernel =
+      suite_kernel(
+          Kernel<Tile1D, View<const float>, Reducer<float>, std::int64_t>("max_fold"),
+          [](Tile1D tile, View<const float> x, Reducer<float> folded, std::int64_t) {
+            for (std::int64_t i = tile.begin; i < tile.end; ++i) {
+              folded[i] = folded[i] < x[i] ? x[i] : folded[i];
+            }
+          },
+          HETERO_TEST_CUDA_LAUNCHER(max_fold))
+          .opencl(kMaxFoldSource, "max_fold",
+                  {.elements_per_item = kDotChunk, .tile_arguments = true});
+  return kernel;
+}
+
 /// What dot_kernel gives: the chunks' sums in order, each summed in order.
 inline float chunked_dot(const std::vector<float>& x, const std::vector<float>& y,
                          std::int64_t chunk) {

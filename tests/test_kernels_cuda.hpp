@@ -19,5 +19,7 @@ void blur3(void* stream, Tile2D tile, View2D<const float> in, View2D<float> out,
            std::int64_t height);
 void dot(void* stream, Tile1D tile, View<const float> x, View<const float> y, Reducer<float> sum,
          std::int64_t chunk);
+void max_fold(void* stream, Tile1D tile, View<const float> x, Reducer<float> folded,
+              std::int64_t chunk);
 
 }  // namespace hetero::test::cuda

@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
   using namespace hetero::test;
   if (const std::optional<int> status = hetero::Runtime::serve(
           argc, argv, saxpy_kernel(), reverse_add_kernel(), scale_rows_kernel(), blend_kernel(),
-          blur_kernel(), dot_kernel(), hetero::heat_kernel())) {
+          blur_kernel(), dot_kernel(), max_fold_kernel(), hetero::heat_kernel())) {
     return *status;
   }
   ::testing::InitGoogleTest(&argc, argv);
