@@ -462,12 +462,19 @@ TEST(MandelbrotKernel, CountsThatDoNotHoldOnePerPixelAreAOneLineError) {
 INSTANTIATE_TEST_SUITE_P(Backends, KernelTest, ::testing::ValuesIn(test::backends_and_systems()),
                          test::node_test_name);
 
+// The device nodes: OpenCL's, Thrust's OpenMP system (everywhere), and CUDA's where a GPU is.
+class KernelPieces : public KernelTest {};
+
 // Plain arrays larger than a device's memory cap: each queue gets a buffer for a piece of a
 // tile (its rows and halo), tiles run in pieces, and the results are the plain loop's.
-TEST(KernelPieces, PlainArraysLargerThanTheDeviceRunInPiecesWithTheirHalo) {
-  if (!NodeRegistry::builtin().describe("opencl").available) GTEST_SKIP() << "no opencl node";
+TEST_P(KernelPieces, PlainArraysLargerThanTheDeviceRunInPiecesWithTheirHalo) {
+  // The OpenCL implementation is given where each piece's buffer starts; the others see views
+  // indexed by position in the space, wherever their piece lies.
   const auto blur =
-      Kernel<Tile2D, View2D<const float>, View2D<float>, std::int64_t, std::int64_t>("blur_pieces")
+      test::suite_kernel(
+          Kernel<Tile2D, View2D<const float>, View2D<float>, std::int64_t, std::int64_t>(
+              "blur_pieces"),
+          test::blur_loop, HETERO_TEST_CUDA_LAUNCHER(blur3))
           .opencl(R"(
 __kernel void blur_pieces(__global const float* in, long in_origin, __global float* out,
                           long out_origin, long width, long height) {
@@ -485,8 +492,7 @@ __kernel void blur_pieces(__global const float* in, long in_origin, __global flo
           .exact();
   const std::int64_t width = 256, height = 200;  // 200 KiB per array
   const auto [in, expected] = blur_case(width, height);
-  RuntimeOptions options;
-  options.nodes = {"opencl"};
+  RuntimeOptions options = on_this_node();
   options.node_options.memory.bytes = 150 * 1024;  // neither array fits whole
   Runtime runtime(options);
   std::vector<float> out(in.size(), -1.0F);
@@ -505,6 +511,10 @@ __kernel void blur_pieces(__global const float* in, long in_origin, __global flo
   EXPECT_EQ(node.transfers.write_back, static_cast<std::uint64_t>(height) * row_bytes);
   EXPECT_GT(node.transfers.halo, 0U);
 }
+
+INSTANTIATE_TEST_SUITE_P(DeviceNodes, KernelPieces,
+                         ::testing::Values("opencl", "thrust:omp", "cuda", "thrust"),
+                         test::node_test_name);
 
 TEST(KernelErrors, ArraysThatDoNotFitTheSpaceAreOneLineErrors) {
   Runtime runtime;

@@ -120,20 +120,22 @@ inline float blur_at(const float* in, std::int64_t width, std::int64_t height, s
   return sum / 9.0F;
 }
 
+/// blur3's host loop over a tile.
+inline constexpr auto blur_loop = [](Tile2D tile, View2D<const float> in, View2D<float> out,
+                                     std::int64_t width, std::int64_t height) {
+  for (std::int64_t y = tile.y_begin; y < tile.y_end; ++y) {
+    for (std::int64_t x = tile.x_begin; x < tile.x_end; ++x) {
+      out(x, y) = blur_at(in.data(), width, height, x, y);
+    }
+  }
+};
+
 /// A 3x3 box blur over rows: each tile reads its rows and a halo of one row on each side.
 inline const auto& blur_kernel() {
   static const auto kernel =
       suite_kernel(
           Kernel<Tile2D, View2D<const float>, View2D<float>, std::int64_t, std::int64_t>("blur3"),
-          [](Tile2D tile, View2D<const float> in, View2D<float> out, std::int64_t width,
-             std::int64_t height) {
-            for (std::int64_t y = tile.y_begin; y < tile.y_end; ++y) {
-              for (std::int64_t x = tile.x_begin; x < tile.x_end; ++x) {
-                out(x, y) = blur_at(in.data(), width, height, x, y);
-              }
-            }
-          },
-          HETERO_TEST_CUDA_LAUNCHER(blur3))
+          blur_loop, HETERO_TEST_CUDA_LAUNCHER(blur3))
           .opencl(kBlurSource, "blur3")
           .exact();
   return kernel;
