@@ -339,7 +339,10 @@ stage_sanitize() {
   if [ -z "$sanitizer" ]; then
     echo "gpu-check: no compute-sanitizer in $cuda_home/bin: sanitizer runs left out"
   else
-    filter='DeviceNodes/*:Backends/BackendTest.MatchesThePlainLoopInEveryPrecisionAndMode/cuda'
+    # The CUDA nodes' own tests (the kernel and array suites on every device node stay out of
+    # the stage's budget: ctest runs them in the test stage).
+    filter='DeviceNodes/CudaDeviceTest.*:DeviceNodes/DeviceNodeTest.*'
+    filter+=':Backends/BackendTest.MatchesThePlainLoopInEveryPrecisionAndMode/cuda'
     filter+=':Backends/BackendTest.MatchesThePlainLoopInEveryPrecisionAndMode/thrust'
     filter+=':Nodes/DeviceMemory.*/cuda:Nodes/DeviceMemory.*/thrust-*thrust_omp'
     # The refill kernel shares a pixel counter and a reduction in shared memory: racecheck and

@@ -16,13 +16,9 @@
 namespace hetero {
 namespace {
 
-class BackendTest : public ::testing::TestWithParam<std::string> {
+class BackendTest : public test::OnEachNode {
  protected:
-  void SetUp() override {
-    const NodeInfo info = NodeRegistry::builtin().describe(GetParam());
-    if (!info.available) GTEST_SKIP() << GetParam() << " is unavailable: " << info.reason;
-  }
-  const std::string& backend() const { return GetParam(); }
+  const std::string& backend() const { return node(); }
 };
 
 TEST_P(BackendTest, SeedPresetGivesTheKnownSumAndHash) {

@@ -21,13 +21,12 @@
 namespace hetero {
 namespace {
 
-class CudaDeviceTest : public ::testing::TestWithParam<std::string> {
+class CudaDeviceTest : public test::OnEachNode {
  protected:
   void SetUp() override {
     backend_ = NodeRegistry::builtin().find(GetParam());
     ASSERT_NE(backend_, nullptr) << GetParam() << " is not registered";
-    const NodeInfo info = NodeRegistry::builtin().describe(GetParam());
-    if (!info.available) GTEST_SKIP() << GetParam() << " is unavailable: " << info.reason;
+    OnEachNode::SetUp();
   }
   const std::string& name() const { return GetParam(); }
   const Backend& backend() const { return *backend_; }

@@ -17,12 +17,8 @@
 namespace hetero {
 namespace {
 
-class DeviceMemory : public ::testing::TestWithParam<std::string> {
+class DeviceMemory : public test::OnEachNode {
  public:
-  void SetUp() override {
-    const NodeInfo info = NodeRegistry::builtin().describe(GetParam());
-    if (!info.available) GTEST_SKIP() << GetParam() << " is unavailable: " << info.reason;
-  }
   static NodeOptions capped(std::uint64_t bytes) {
     NodeOptions options;
     options.memory.bytes = bytes;

@@ -45,12 +45,8 @@ std::pair<std::vector<float>, std::vector<float>> blur_case(std::int64_t width,
   return {std::move(in), std::move(blurred)};
 }
 
-class KernelTest : public ::testing::TestWithParam<std::string> {
+class KernelTest : public test::OnEachNode {
  protected:
-  void SetUp() override {
-    const NodeInfo info = NodeRegistry::builtin().describe(GetParam());
-    if (!info.available) GTEST_SKIP() << GetParam() << " is unavailable: " << info.reason;
-  }
   RuntimeOptions on_this_node() const {
     RuntimeOptions options;
     options.nodes = {GetParam()};

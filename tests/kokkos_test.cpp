@@ -18,13 +18,9 @@ const std::regex kSpacePattern(
     R"(Kokkos \d+\.\d+\.\d+ (Serial|OpenMP|Threads|HPX|Cuda|HIP|SYCL|OpenMPTarget) execution space, concurrency (\d+))");
 
 // The parameter is the backend under test, so `ctest -R kokkos` selects these tests.
-class KokkosTest : public ::testing::TestWithParam<std::string> {
+class KokkosTest : public test::OnEachNode {
  protected:
-  void SetUp() override {
-    const NodeInfo info = NodeRegistry::builtin().describe(GetParam());
-    if (!info.available) GTEST_SKIP() << GetParam() << " is unavailable: " << info.reason;
-  }
-  const std::string& kokkos() const { return GetParam(); }
+  const std::string& kokkos() const { return node(); }
 };
 
 JobSpec small_job(Precision precision = Precision::fp64, Mode mode = Mode::exact) {

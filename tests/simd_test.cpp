@@ -610,11 +610,9 @@ TEST(SimdKernel, RunsOnTheBestTargetByDefault) {
 
 // The simd tile kernel on each host node that can run it; a node that cannot run here is a
 // skip with its reason.
-class SimdKernelOn : public ::testing::TestWithParam<std::string> {};
+class SimdKernelOn : public test::OnEachNode {};
 
 TEST_P(SimdKernelOn, MatchesThePlainLoop) {
-  const NodeInfo info = NodeRegistry::builtin().describe(GetParam());
-  if (!info.available) GTEST_SKIP() << GetParam() << " is unavailable: " << info.reason;
   NodeOptions options;
   options.workers = 3;
   for (const std::string kernel : {"simd-cycles", "simd", "simd-shortcuts"}) {

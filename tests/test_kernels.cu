@@ -98,6 +98,30 @@ __global__ void max_fold_kernel(Tile1D tile, View<const float> x, Reducer<float>
   folded[first] = largest;
 }
 
+__global__ void increment_kernel(Tile1D tile, View<float> x) {
+  const std::int64_t i = element_1d(tile);
+  if (i < tile.end) x[i] += 1.0F;
+}
+
+__global__ void scale_kernel(Tile1D tile, View<const float> in, View<float> out, float a) {
+  const std::int64_t i = element_1d(tile);
+  if (i < tile.end) out[i] = a * in[i];
+}
+
+__global__ void reverse_kernel(Tile1D tile, View<const float> in, View<float> out, std::int64_t n) {
+  const std::int64_t i = element_1d(tile);
+  if (i < tile.end) out[i] = in[n - 1 - i];
+}
+
+__global__ void column_sum_kernel(Tile2D tile, View2D<const float> in, View2D<float> out,
+                                  std::int64_t height) {
+  for_rows(tile, [&](std::int64_t x, std::int64_t y) {
+    float sum = 0.0F;
+    for (std::int64_t dy = -1; dy <= 1; ++dy) sum += in(x, clamped(y + dy, 0, height - 1));
+    out(x, y) = sum;
+  });
+}
+
 // Blocks of one thread per chunk of `tile`.
 unsigned chunk_blocks(const Tile1D& tile, std::int64_t chunk) {
   return blocks_for((tile.size() + chunk - 1) / chunk);
@@ -149,6 +173,32 @@ void max_fold(void* stream, Tile1D tile, View<const float> x, Reducer<float> fol
               std::int64_t /*chunk: the reducer's*/) {
   if (const unsigned blocks = chunk_blocks(tile, folded.chunk())) {
     max_fold_kernel<<<blocks, kThreads, 0, as_stream(stream)>>>(tile, x, folded);
+  }
+}
+
+void increment(void* stream, Tile1D tile, View<float> x) {
+  if (const unsigned blocks = blocks_for(tile.size())) {
+    increment_kernel<<<blocks, kThreads, 0, as_stream(stream)>>>(tile, x);
+  }
+}
+
+void scale(void* stream, Tile1D tile, View<const float> in, View<float> out, float a) {
+  if (const unsigned blocks = blocks_for(tile.size())) {
+    scale_kernel<<<blocks, kThreads, 0, as_stream(stream)>>>(tile, in, out, a);
+  }
+}
+
+void reverse(void* stream, Tile1D tile, View<const float> in, View<float> out, std::int64_t n) {
+  if (const unsigned blocks = blocks_for(tile.size())) {
+    reverse_kernel<<<blocks, kThreads, 0, as_stream(stream)>>>(tile, in, out, n);
+  }
+}
+
+void column_sum(void* stream, Tile2D tile, View2D<const float> in, View2D<float> out,
+                std::int64_t /*pitch: the views'*/, std::int64_t height) {
+  const dim3 grid = grid_for(tile);
+  if (grid.x > 0 && grid.y > 0) {
+    column_sum_kernel<<<grid, kThreads, 0, as_stream(stream)>>>(tile, in, out, height);
   }
 }
 

@@ -152,6 +152,17 @@ inline std::vector<std::string> available_backends() {
   return names;
 }
 
+/// A suite run once per node entry (its parameter): a node unavailable here is skipped with the
+/// reason it gives.
+class OnEachNode : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const NodeInfo info = NodeRegistry::builtin().describe(node());
+    if (!info.available) GTEST_SKIP() << node() << " is unavailable: " << info.reason;
+  }
+  const std::string& node() const { return GetParam(); }
+};
+
 /// Every backend, and the thrust node's OpenMP system (thrust:omp) beside its GPU one: the nodes
 /// a per-backend suite runs on.
 inline std::vector<std::string> backends_and_systems() {
