@@ -73,26 +73,29 @@ __global__ void blur3_kernel(Tile2D tile, View2D<const float> in, View2D<float> 
   });
 }
 
-// One thread per chunk of the tile (a tile covers whole chunks): its partial, summed in order.
+// The elements [first, last) of this thread's chunk of the tile (a tile covers whole chunks);
+// false past the tile's last chunk.
+__device__ bool thread_chunk(const Tile1D& tile, std::int64_t chunk, std::int64_t& first,
+                             std::int64_t& last) {
+  first = tile.begin + (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * chunk;
+  last = first + chunk < tile.end ? first + chunk : tile.end;
+  return first < tile.end;
+}
+
+// One thread per chunk: its partial, summed in order.
 __global__ void dot_kernel(Tile1D tile, View<const float> x, View<const float> y,
                            Reducer<float> sum) {
-  const std::int64_t chunk = sum.chunk();
-  const std::int64_t first =
-      tile.begin + (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * chunk;
-  if (first >= tile.end) return;
-  const std::int64_t last = first + chunk < tile.end ? first + chunk : tile.end;
+  std::int64_t first = 0, last = 0;
+  if (!thread_chunk(tile, sum.chunk(), first, last)) return;
   float partial = sum[first];
   for (std::int64_t i = first; i < last; ++i) partial += x[i] * y[i];
   sum[first] = partial;
 }
 
-// One thread per chunk of the tile: the largest of its elements, folded into its partial.
+// One thread per chunk: the largest of its elements, folded into its partial.
 __global__ void max_fold_kernel(Tile1D tile, View<const float> x, Reducer<float> folded) {
-  const std::int64_t chunk = folded.chunk();
-  const std::int64_t first =
-      tile.begin + (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * chunk;
-  if (first >= tile.end) return;
-  const std::int64_t last = first + chunk < tile.end ? first + chunk : tile.end;
+  std::int64_t first = 0, last = 0;
+  if (!thread_chunk(tile, folded.chunk(), first, last)) return;
   float largest = folded[first];
   for (std::int64_t i = first; i < last; ++i) largest = largest < x[i] ? x[i] : largest;
   folded[first] = largest;
