@@ -8,11 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <initializer_list>
 #include <mutex>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "test_kernels.hpp"
@@ -45,6 +47,22 @@ std::pair<std::vector<float>, std::vector<float>> blur_case(std::int64_t width,
   return {std::move(in), std::move(blurred)};
 }
 
+// Launch options for every policy with each tile size of `tiles` (0: the runtime's choice),
+// each with a label that names both for a failure's message.
+std::vector<std::pair<LaunchOptions, std::string>> every_policy_and_tile(
+    std::initializer_list<std::int64_t> tiles) {
+  std::vector<std::pair<LaunchOptions, std::string>> launches;
+  for (const std::string_view policy : policy_names()) {
+    for (const std::int64_t tile : tiles) {
+      LaunchOptions options;
+      options.policy = parse_policy(policy);
+      options.tile = tile;
+      launches.emplace_back(options, std::string(policy) + " tile " + std::to_string(tile));
+    }
+  }
+  return launches;
+}
+
 class KernelTest : public test::OnEachNode {
  protected:
   RuntimeOptions on_this_node() const {
@@ -62,19 +80,13 @@ TEST_P(KernelTest, SaxpyMatchesThePlainLoopUnderEveryPolicyAndTileSize) {
   for (std::size_t i = 0; i < n; ++i) expected[i] = a * x[i] + y[i];
   Runtime runtime(on_this_node());
   const auto saxpy = saxpy_kernel();
-  for (const std::string_view policy : policy_names()) {
-    for (const std::int64_t tile :
-         {std::int64_t{0}, std::int64_t{1}, std::int64_t{999}, static_cast<std::int64_t>(n)}) {
-      std::vector<float> z(n, -1.0F);
-      LaunchOptions options;
-      options.policy = parse_policy(policy);
-      options.tile = tile;
-      const LaunchResult result = runtime.run(saxpy, Grid1D{static_cast<std::int64_t>(n)},
-                                              read_slice(x), read_slice(y), write(z), a, options);
-      EXPECT_EQ(z, expected) << policy << " tile " << tile;
-      EXPECT_EQ(result.report.kernel, "saxpy");
-      EXPECT_EQ(result.report.iterations, n) << "one work unit per element";
-    }
+  for (const auto& [options, label] : every_policy_and_tile({0, 1, 999, std::int64_t(n)})) {
+    std::vector<float> z(n, -1.0F);
+    const LaunchResult result = runtime.run(saxpy, Grid1D{static_cast<std::int64_t>(n)},
+                                            read_slice(x), read_slice(y), write(z), a, options);
+    EXPECT_EQ(z, expected) << label;
+    EXPECT_EQ(result.report.kernel, "saxpy");
+    EXPECT_EQ(result.report.iterations, n) << "one work unit per element";
   }
 }
 
@@ -288,16 +300,11 @@ TEST_P(KernelTest, ReduceGivesTheSameBitsUnderEveryPolicyAndTileSize) {
   const std::vector<float> x = random_floats(n, 5), y = random_floats(n, 6);
   const float expected = test::chunked_dot(x, y, test::kDotChunk);
   Runtime runtime(on_this_node());
-  for (const std::string_view policy : policy_names()) {
-    for (const std::int64_t tile : {std::int64_t{0}, std::int64_t{1}, std::int64_t{77777}}) {
-      LaunchOptions options;
-      options.policy = parse_policy(policy);
-      options.tile = tile;
-      float dot = -1.0F;
-      runtime.run(test::dot_kernel(), Grid1D{n}, read_slice(x), read_slice(y),
-                  reduce(dot, Plus{}, test::kDotChunk), test::kDotChunk, options);
-      EXPECT_EQ(dot, expected) << policy << " tile " << tile;
-    }
+  for (const auto& [options, label] : every_policy_and_tile({0, 1, 77777})) {
+    float dot = -1.0F;
+    runtime.run(test::dot_kernel(), Grid1D{n}, read_slice(x), read_slice(y),
+                reduce(dot, Plus{}, test::kDotChunk), test::kDotChunk, options);
+    EXPECT_EQ(dot, expected) << label;
   }
 }
 
@@ -309,16 +316,11 @@ TEST_P(KernelTest, AReductionFoldsIntoPartialsThatStartAtTheOpsIdentity) {
   for (float& value : x) value = -std::abs(value) - 1.0F;
   const float expected = *std::max_element(x.begin(), x.end());
   Runtime runtime(on_this_node());
-  for (const std::string_view policy : policy_names()) {
-    for (const std::int64_t tile : {std::int64_t{0}, std::int64_t{1}, std::int64_t{7777}}) {
-      LaunchOptions options;
-      options.policy = parse_policy(policy);
-      options.tile = tile;
-      float largest = 0.0F;
-      runtime.run(test::max_fold_kernel(), Grid1D{n}, read_slice(x),
-                  reduce(largest, Maximum{}, test::kDotChunk), test::kDotChunk, options);
-      EXPECT_EQ(largest, expected) << policy << " tile " << tile;
-    }
+  for (const auto& [options, label] : every_policy_and_tile({0, 1, 7777})) {
+    float largest = 0.0F;
+    runtime.run(test::max_fold_kernel(), Grid1D{n}, read_slice(x),
+                reduce(largest, Maximum{}, test::kDotChunk), test::kDotChunk, options);
+    EXPECT_EQ(largest, expected) << label;
   }
 }
 
