@@ -80,9 +80,15 @@ void expect_edges_on_both_forms() {
     EXPECT_EQ((kernels::point<Real, A>(c.cx, c.cy, c.max_iter)), plain) << c.cx << "," << c.cy;
     EXPECT_EQ((kernels::point_two_steps_a_round<Real, A>(c.cx, c.cy, c.max_iter)), plain)
         << c.cx << "," << c.cy << ", two steps a round";
-    if (std::isnan(c.cx) || std::isnan(c.cy)) EXPECT_EQ(plain, c.max_iter);
-    if (std::isinf(c.cx) || std::isinf(c.cy)) EXPECT_EQ(plain, 0U);
-    if (c.max_iter == kLargest) EXPECT_LT(plain, kLargest) << "these points escape";
+    if (std::isnan(c.cx) || std::isnan(c.cy)) {
+      EXPECT_EQ(plain, c.max_iter);
+    }
+    if (std::isinf(c.cx) || std::isinf(c.cy)) {
+      EXPECT_EQ(plain, 0U);
+    }
+    if (c.max_iter == kLargest) {
+      EXPECT_LT(plain, kLargest) << "these points escape";
+    }
   }
 }
 

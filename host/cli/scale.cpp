@@ -287,8 +287,8 @@ int run_scale(const ScaleOptions& options) {
   const JobSpec& spec = work.job();
   const int repeat = static_cast<int>(parse_integer("--repeat", options.repeat, 1, 1000));
   const int warmup = static_cast<int>(parse_integer("--warmup", options.warmup, 0, 100));
-  const std::optional<Policy> asked_policy =
-      options.policy.empty() ? std::nullopt : std::optional(parse_policy(options.policy));
+  std::optional<Policy> asked_policy;
+  if (!options.policy.empty()) asked_policy = parse_policy(options.policy);
   if (options.study != "strong" && options.study != "weak" && options.study != "both") {
     throw UsageError(fmt::format("unknown study '{}': use strong, weak or both", options.study));
   }

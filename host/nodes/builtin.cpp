@@ -37,7 +37,8 @@ const Backend* module_backend(std::string_view module, std::string_view name, st
   return backend;
 }
 
-Backend module_stand_in(std::string name, NodeKind kind, std::string module) {
+// (Unused in a build without modules: every backend is then built in.)
+[[maybe_unused]] Backend module_stand_in(std::string name, NodeKind kind, std::string module) {
   Backend stand_in{name, kind, true, {}, {}, {}};
   auto unavailable = [name, kind](std::string why) {
     NodeInfo info;

@@ -10,12 +10,15 @@
 #include <memory>
 #include <new>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace hetero {
 
-/// Row-major counts, one per pixel. Copies are deep; moves keep the memory.
+/// Row-major counts, one per pixel. Copies are deep; moves keep the memory. A contiguous range:
+/// it converts to std::span<const std::uint32_t> (and, when not const, std::span<std::uint32_t>)
+/// through span's range constructor.
 class Counts {
  public:
   using value_type = std::uint32_t;
@@ -65,8 +68,6 @@ class Counts {
   const_iterator begin() const { return data_; }
   const_iterator end() const { return data_ + size_; }
 
-  operator std::span<std::uint32_t>() { return {data_, size_}; }  // NOLINT: a view, as vector's
-  operator std::span<const std::uint32_t>() const { return {data_, size_}; }  // NOLINT
   std::vector<std::uint32_t> to_vector() const { return {begin(), end()}; }
 
   friend bool operator==(const Counts& a, const Counts& b) { return std::ranges::equal(a, b); }
@@ -85,5 +86,8 @@ class Counts {
   std::uint32_t* data_ = nullptr;
   std::size_t size_ = 0;
 };
+
+static_assert(std::is_convertible_v<const Counts&, std::span<const std::uint32_t>>);
+static_assert(std::is_convertible_v<Counts&, std::span<std::uint32_t>>);
 
 }  // namespace hetero

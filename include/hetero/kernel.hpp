@@ -364,6 +364,14 @@ TileT to_tile(const backend::TileRange& range) {
   }
 }
 
+/// A letter and a number: "f32". (Tags are appended to, not built with `"f" + std::string`,
+/// which g++ 12 warns of under -O3 -Wall, wrongly: GCC bug 105329.)
+inline std::string lettered(char letter, std::size_t number) {
+  std::string tag(1, letter);
+  tag += std::to_string(number);
+  return tag;
+}
+
 /// How the model names an element type: f32, f64, i8 ... u64, bool, or bN for N bytes of
 /// anything else.
 template <class T>
@@ -372,11 +380,11 @@ std::string type_tag() {
   if constexpr (std::is_same_v<U, bool>) {
     return "bool";
   } else if constexpr (std::is_floating_point_v<U>) {
-    return "f" + std::to_string(8 * sizeof(U));
+    return lettered('f', 8 * sizeof(U));
   } else if constexpr (std::is_integral_v<U>) {
-    return (std::is_signed_v<U> ? "i" : "u") + std::to_string(8 * sizeof(U));
+    return lettered(std::is_signed_v<U> ? 'i' : 'u', 8 * sizeof(U));
   } else {
-    return "b" + std::to_string(sizeof(U));
+    return lettered('b', sizeof(U));
   }
 }
 
@@ -385,11 +393,15 @@ std::string type_tag() {
 template <class Param>
 std::string parameter_tag() {
   if constexpr (kIsReducer<Param>) {
-    return type_tag<typename Param::element_type>() + " reduce";
+    std::string tag = type_tag<typename Param::element_type>();
+    tag += " reduce";
+    return tag;
   } else if constexpr (kIsView<Param>) {
     using T = typename Param::element_type;
-    const bool two_d = std::is_same_v<Param, View2D<T>>;
-    return type_tag<T>() + (two_d ? "[,]" : "[]") + (std::is_const_v<T> ? " const" : "");
+    std::string tag = type_tag<T>();
+    tag += std::is_same_v<Param, View2D<T>> ? "[,]" : "[]";
+    if (std::is_const_v<T>) tag += " const";
+    return tag;
   } else {
     return type_tag<Param>();
   }

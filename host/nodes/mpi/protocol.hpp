@@ -59,8 +59,10 @@ class ByteWriter {
  public:
   template <class T>
   requires std::is_trivially_copyable_v<T> ByteWriter& put(const T& value) {
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&value);
-    bytes_.insert(bytes_.end(), bytes, bytes + sizeof(T));
+    // Grown, then copied into: inserting a few bytes trips a false -Wstringop-overflow in g++ 12.
+    const std::size_t at = bytes_.size();
+    bytes_.resize(at + sizeof(T));
+    std::memcpy(bytes_.data() + at, &value, sizeof(T));
     return *this;
   }
   ByteWriter& put_bytes(const void* data, std::size_t size) {

@@ -110,13 +110,6 @@ DeviceSummary summarise(cl_device_id device, int platform_index, int device_inde
   return summary;
 }
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // `text` lowercase, its words (runs of letters and digits) each between single spaces:
 // "Intel(R) Xeon" is " intel r xeon ".
 std::string words_of(std::string_view text) {
