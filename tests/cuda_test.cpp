@@ -219,25 +219,33 @@ TEST_P(DeviceNodeTest, TileIsCompletedOnlyOnceItsCountsAreOnTheHost) {
 }
 
 TEST_P(DeviceNodeTest, StopsTakingTilesOnceAStopIsRequested) {
+  const auto node = NodeRegistry::builtin().create(name());
+  constexpr std::int64_t kTile = 500;
+  constexpr std::size_t kStopAfter = 3;
+  // The tiles in hand when the stop came are finished (a launch per lane, and the one taken
+  // while the oldest finished, each of as many tiles as fill a wave of the device); no more are
+  // taken. The job is larger than that even on a GPU, whose wave is a million pixels or more
+  // (with few iterations, so that its reference stays quick to compute).
+  const auto per_launch = static_cast<std::size_t>(
+      std::max<std::int64_t>(1, (node->full_wave() + kTile - 1) / kTile + 1));
+  const std::size_t most_in_hand =
+      kStopAfter + (static_cast<std::size_t>(node->lanes()) + 1) * per_launch;
+  constexpr std::int64_t kWidth = 1024;
+  const auto pixels = static_cast<std::int64_t>(most_in_hand + 20) * kTile;
+  const JobSpec spec =
+      test::region_job({-2.1, 0.7, -1.3, 1.1}, kWidth, (pixels + kWidth - 1) / kWidth, 60,
+                       Precision::fp32, Mode::exact);
+  const std::vector<std::uint32_t> reference = test::reference_counts(spec);
+  const std::vector<Tile> tiles = make_tiles(spec.pixels(), kTile);
+  ASSERT_GT(tiles.size(), most_in_hand + 10);
   for (const bool self_scheduling : {false, true}) {
-    const JobSpec spec = odd_job(Precision::fp32, Mode::exact);
-    const std::vector<std::uint32_t> reference = test::reference_counts(spec);
     std::vector<std::uint32_t> counts(reference.size(), 0);
-    const std::vector<Tile> tiles = make_tiles(spec.pixels(), 500);
-    ASSERT_GT(tiles.size(), 20U);
-    constexpr std::size_t kStopAfter = 3;
     test::CheckedWork work(tiles, self_scheduling, counts, reference, kStopAfter);
     TraceClock clock;
     NodeTrace trace(&clock, 0);
-    const auto node = NodeRegistry::builtin().create(name());
     test::run_job_on(*node, Job(spec), work, counts, trace);
-    // The tiles in hand when the stop came (at most one launch per lane, of as many tiles as
-    // fill a wave of the device) are finished; no more are taken.
-    const auto per_launch =
-        static_cast<std::size_t>(std::max<std::int64_t>(1, (node->full_wave() + 499) / 500 + 1));
     EXPECT_GE(work.completed_count(), kStopAfter);
-    EXPECT_LE(work.completed_count(),
-              kStopAfter + static_cast<std::size_t>(node->lanes()) * per_launch);
+    EXPECT_LE(work.completed_count(), most_in_hand);
     EXPECT_LT(work.completed_count(), tiles.size());
     EXPECT_EQ(work.wrong_tiles(), 0U);
   }

@@ -81,11 +81,17 @@ TEST_P(DeviceMemory, TilesThatDoNotFitTheCapRunInPiecesWithIdenticalCountsFp64) 
 }
 
 TEST_P(DeviceMemory, TileInPiecesIsCompletedOnceAfterItsLastPiece) {
-  const JobSpec spec = job(Precision::fp32);
+  const auto node = NodeRegistry::builtin().create(GetParam(), capped(48 * 1024));
+  // Tiles of 7001 pixels (ragged: not whole rows), too large for a lane's share of the cap, and
+  // more of them than the node's lanes hold in flight, so that a stop leaves some untaken.
+  constexpr std::int64_t kTile = 7001, kWidth = 257;
+  const std::int64_t tile_count = node->lanes() + 4;
+  const JobSpec spec =
+      test::region_job({-2.1, 0.7, -1.3, 1.1}, kWidth, (tile_count * kTile + kWidth - 1) / kWidth,
+                       300, Precision::fp32, Mode::exact);
   const Job work_job(spec);
   const std::vector<std::uint32_t> expected = test::reference_counts(spec);
-  const std::vector<Tile> tiles = make_tiles(spec.pixels(), 7001);  // ragged: not whole rows
-  const auto node = NodeRegistry::builtin().create(GetParam(), capped(48 * 1024));
+  const std::vector<Tile> tiles = make_tiles(spec.pixels(), kTile);
   for (const bool self_scheduling : {false, true}) {
     for (const std::size_t stop_after : {tiles.size(), std::size_t{1}}) {
       std::vector<std::uint32_t> counts(expected.size(), std::numeric_limits<std::uint32_t>::max());
