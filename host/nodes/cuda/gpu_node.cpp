@@ -26,6 +26,12 @@ void GpuNode::make_current() const noexcept {
   static_cast<void>(cudaSetDevice(device_));
 }
 
+void GpuNode::widen_full_wave(std::int64_t elements) {
+  if (elements <= full_wave_) return;
+  full_wave_ = elements;
+  kernels_->set_full_wave(elements);
+}
+
 bool GpuNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {
   return kernels_->can_run(kernel, why);
 }

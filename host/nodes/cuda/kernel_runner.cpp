@@ -147,7 +147,8 @@ KernelRunner::KernelRunner(std::string_view node, int device, DeviceSpace& space
       thrust_(thrust),
       full_wave_(full_wave),
       pinned_(std::string(node), device),
-      counters_(std::make_unique<Counters>(space, pinned_)) {
+      counter_space_(std::string(node), device),
+      counters_(std::make_unique<Counters>(counter_space_, pinned_)) {
   // Made with the node, on its device (current now): no run pays for them.
   while (static_cast<int>(streams_.size()) < streams_count_) {
     streams_.push_back(std::make_unique<Stream>(node_, device_));
@@ -194,7 +195,7 @@ DeviceCommandPtr KernelRunner::copy(int queue, void* device, void* host, const C
 }
 
 void KernelRunner::copy_to_host_now(const void* device, void* host, const CopyRegion& region) {
-  use_device(node_, device_);  // any thread may ask
+  const DeviceGuard on_this_device(node_, device_);  // any thread may ask
   check(copy_region(host, device, region, cudaMemcpyDeviceToHost, nullptr, false), node_, device_,
         "cudaMemcpy to the host", region.bytes());
 }

@@ -46,6 +46,7 @@ class KernelRunner final : public KernelDevice {
   /// A CUDA launcher indexes from `data` as element 0: a window needs nothing of it.
   bool takes_windows() const override { return true; }
   std::int64_t full_wave() const override { return full_wave_; }
+  void set_full_wave(std::int64_t elements) { full_wave_ = elements; }
 
  private:
   class Command;
@@ -59,6 +60,9 @@ class KernelRunner final : public KernelDevice {
   bool thrust_;
   std::int64_t full_wave_;
   PinnedHostSpace pinned_;
+  // The work counters' device memory: a space of its own, outside the cap that `space_` holds
+  // the run's data to (a run in pieces fills that cap to the byte before its first launch).
+  DeviceSpace counter_space_;
   class Counters;
   std::unique_ptr<Counters> counters_;  // of counting launches (KernelDefinition::cuda_counts_work)
   std::vector<std::unique_ptr<Stream>> streams_;  // made with the runner

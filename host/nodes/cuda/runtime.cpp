@@ -56,6 +56,15 @@ void use_device(std::string_view node, int device) {
   check(cudaSetDevice(device), node, device, "cudaSetDevice");
 }
 
+DeviceGuard::DeviceGuard(std::string_view node, int device) {
+  check(cudaGetDevice(&previous_), node, device, "cudaGetDevice");
+  if (previous_ != device) use_device(node, device);
+}
+
+DeviceGuard::~DeviceGuard() {
+  static_cast<void>(cudaSetDevice(previous_));  // what was current a moment ago stays valid
+}
+
 std::uint64_t free_memory(std::string_view node, int device) {
   std::size_t free = 0, total = 0;
   check(cudaMemGetInfo(&free, &total), node, device, "cudaMemGetInfo");

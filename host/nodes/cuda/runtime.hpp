@@ -28,6 +28,20 @@ void check(cudaError_t status, std::string_view node, int device, std::string_vi
 /// Makes `device` the calling thread's current device (each proxy thread must).
 void use_device(std::string_view node, int device);
 
+/// Makes `device` current for the guard's life and then gives the calling thread back the
+/// device it had: for calls on threads that are not the node's own (a write-back asked by
+/// another node), whose later CUDA calls must not land on this device.
+class DeviceGuard {
+ public:
+  DeviceGuard(std::string_view node, int device);
+  ~DeviceGuard();
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = -1;
+};
+
 /// Free global memory of the current device now (cudaMemGetInfo).
 std::uint64_t free_memory(std::string_view node, int device);
 
