@@ -352,6 +352,38 @@ TEST_P(KernelTest, ElementFunctorRunsWhereItHasAnImplementation) {
   }
 }
 
+#if defined(HETERO_TEST_CUDA_KERNELS)
+// An element functor compiled by nvcc has a host implementation and a CUDA one: host nodes run
+// the first, the GPU nodes the second, over a tile taller than a CUDA grid's 65,535 rows; the
+// other device nodes say it has none of theirs.
+TEST_P(KernelTest, ANvccElementFunctorCoversATileTallerThanACudaGrid) {
+  const auto& kernel = test::cuda::weighted_plus_row();
+  const std::int64_t width = 3, height = 70001;
+  std::vector<float> in(static_cast<std::size_t>(width * height)), out(in.size(), -1.0F),
+      expected(in.size());
+  for (std::int64_t y = 0; y < height; ++y) {
+    for (std::int64_t x = 0; x < width; ++x) {
+      const auto i = static_cast<std::size_t>(y * width + x);
+      in[i] = static_cast<float>(i % 1000);
+      expected[i] = 0.5F * in[i] + static_cast<float>(y);  // exact in float: no rounding
+    }
+  }
+  Runtime runtime(on_this_node());
+  LaunchOptions one_tile;
+  one_tile.tile = width * height;
+  const auto run = [&] {
+    runtime.run(kernel, Grid2D{width, height}, read_slice(span2d(std::as_const(in), width, height)),
+                write(span2d(out, width, height)), 0.5F, one_tile);
+  };
+  if (GetParam() == "opencl" || GetParam() == "thrust:omp") {
+    EXPECT_THROW(run(), UsageError) << "no implementation of this node's: a one-line error";
+    return;
+  }
+  run();
+  EXPECT_EQ(out, expected);
+}
+#endif
+
 // The Mandelbrot job through the public kernel: every (precision, mode) gives the plain loop's
 // counts, and the seed preset the tutorial's sum and hash; the report counts the iterations
 // performed: those the counts stand for, whatever node computed them, but on the simd node, whose

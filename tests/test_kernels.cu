@@ -2,6 +2,7 @@
 // chunk for the dot product's partials), each computing what the host loop computes for it.
 #include <cuda_runtime.h>
 
+#include "hetero/element.hpp"
 #include "test_kernels_cuda.hpp"
 
 namespace hetero::test::cuda {
@@ -125,6 +126,14 @@ __global__ void column_sum_kernel(Tile2D tile, View2D<const float> in, View2D<fl
   });
 }
 
+// weighted_plus_row's element functor.
+struct WeightedPlusRow {
+  HETERO_HOST_DEVICE void operator()(std::int64_t x, std::int64_t y, View2D<const float> in,
+                                     View2D<float> out, float weight) const {
+    out(x, y) = weight * in(x, y) + static_cast<float>(y);
+  }
+};
+
 // Blocks of one thread per chunk of `tile`.
 unsigned chunk_blocks(const Tile1D& tile, std::int64_t chunk) {
   return blocks_for((tile.size() + chunk - 1) / chunk);
@@ -135,6 +144,11 @@ cudaStream_t as_stream(void* stream) {
 }
 
 }  // namespace
+
+const Kernel<Tile2D, View2D<const float>, View2D<float>, float>& weighted_plus_row() {
+  static const auto kernel = for_each_element_2d("weighted_plus_row", WeightedPlusRow{});
+  return kernel;
+}
 
 void saxpy(void* stream, Tile1D tile, View<const float> x, View<const float> y, View<float> z,
            float a) {

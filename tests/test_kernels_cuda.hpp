@@ -23,6 +23,10 @@ void dot(void* stream, Tile1D tile, View<const float> x, View<const float> y, Re
 void max_fold(void* stream, Tile1D tile, View<const float> x, Reducer<float> folded,
               std::int64_t chunk);
 
+/// out(x, y) = weight in(x, y) + y, an element functor compiled by nvcc: its host implementation
+/// and its CUDA one.
+const Kernel<Tile2D, View2D<const float>, View2D<float>, float>& weighted_plus_row();
+
 // array_test.cpp's kernels.
 void increment(void* stream, Tile1D tile, View<float> x);
 void scale(void* stream, Tile1D tile, View<const float> in, View<float> out, float a);

@@ -47,12 +47,18 @@ __global__ void element_kernel_1d(F functor, std::int64_t begin, std::int64_t en
   if (i < end) functor(i, params...);
 }
 
+// CUDA's limit on a grid's rows (gridDim.y): a tile of more rows is covered by block rows that
+// stride over it.
+constexpr std::int64_t kElementGridRows = 65535;
+
 template <class F, class... Params>
-__global__ void element_kernel_2d(F functor, std::int64_t width, std::int64_t row_begin,
-                                  std::int64_t row_end, Params... params) {
-  const std::int64_t x = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const std::int64_t y = row_begin + static_cast<std::int64_t>(blockIdx.y);
-  if (x < width && y < row_end) functor(x, y, params...);
+__global__ void element_kernel_2d(F functor, Tile2D tile, Params... params) {
+  const std::int64_t x =
+      tile.x_begin + static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (x >= tile.x_end) return;
+  for (std::int64_t y = tile.y_begin + blockIdx.y; y < tile.y_end; y += gridDim.y) {
+    functor(x, y, params...);
+  }
 }
 #endif
 
@@ -88,12 +94,14 @@ struct ElementKernel<Kernel<Tile2D, Params...>, F> {
     });
 #if defined(__CUDACC__)
     kernel.cuda([functor](void* stream, Tile2D tile, Params... params) {
-      const std::int64_t columns = (tile.x_end + kElementThreads - 1) / kElementThreads;
+      const std::int64_t columns =
+          (tile.x_end - tile.x_begin + kElementThreads - 1) / kElementThreads;
       const std::int64_t rows = tile.y_end - tile.y_begin;
-      if (columns == 0 || rows == 0) return;
-      const dim3 grid(static_cast<unsigned>(columns), static_cast<unsigned>(rows));
+      if (columns <= 0 || rows <= 0) return;
+      const dim3 grid(static_cast<unsigned>(columns),
+                      static_cast<unsigned>(rows < kElementGridRows ? rows : kElementGridRows));
       element_kernel_2d<<<grid, kElementThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-          functor, tile.x_end, tile.y_begin, tile.y_end, params...);
+          functor, tile, params...);
     });
 #endif
     return kernel;
