@@ -57,12 +57,15 @@ void use_device(std::string_view node, int device) {
 }
 
 DeviceGuard::DeviceGuard(std::string_view node, int device) {
-  check(cudaGetDevice(&previous_), node, device, "cudaGetDevice");
-  if (previous_ != device) use_device(node, device);
+  int current = 0;
+  check(cudaGetDevice(&current), node, device, "cudaGetDevice");
+  if (current == device) return;
+  use_device(node, device);
+  previous_ = current;
 }
 
 DeviceGuard::~DeviceGuard() {
-  static_cast<void>(cudaSetDevice(previous_));  // what was current a moment ago stays valid
+  if (previous_ >= 0) static_cast<void>(cudaSetDevice(previous_));  // valid a moment ago
 }
 
 std::uint64_t free_memory(std::string_view node, int device) {

@@ -39,7 +39,7 @@ class DeviceGuard {
   DeviceGuard& operator=(const DeviceGuard&) = delete;
 
  private:
-  int previous_ = -1;
+  int previous_ = -1;  // the device to give back; -1: it was this one already
 };
 
 /// Free global memory of the current device now (cudaMemGetInfo).
