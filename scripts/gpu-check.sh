@@ -364,11 +364,11 @@ stage_sanitize() {
       case $status in
         0) ;;
         86) tail -40 "$log"; findings+=("$tool found errors") ;;
-        *) tail -40 "$log"; findings+=("tests failed under $tool (exit $status)") ;;
+        *) tail -40 "$log"; findings+=("tests failed, or $tool did not start (exit $status)") ;;
       esac
     done
     if [ ${#findings[@]} -gt 0 ]; then
-      die "compute-sanitizer: $(IFS=,; echo "${findings[*]}") (logs: $results/sanitizer-*.log)"
+      die "compute-sanitizer: $(IFS=';'; echo "${findings[*]}") (logs: $results/sanitizer-*.log)"
     fi
   fi
 }
@@ -408,7 +408,10 @@ stage_bench() {
   # The CPU's row: simd's plain loop (every iteration performed, the fastest host node) where this
   # build has simd, else threads; once, in exact mode (threads takes tens of seconds a run).
   local cpu=threads cpu_options=()
-  if "$hetero" devices | grep -qE '^simd +host +available'; then cpu=simd cpu_options=(--kernel simd); fi
+  # (grep reads the whole list: with -q it would stop early, and the closed pipe fail the test)
+  if "$hetero" devices | grep -E '^simd +host +available' >/dev/null; then
+    cpu=simd cpu_options=(--kernel simd)
+  fi
   echo "== full preset ${size}x${size}, max-iter ${max_iter}, fp32: each cuda and thrust run is the median of 3; $cpu once, exact mode"
   table="$results/table.txt"
   {
