@@ -226,8 +226,9 @@ TEST_P(DeviceNodeTest, StopsTakingTilesOnceAStopIsRequested) {
   // while the oldest finished, each of as many tiles as fill a wave of the device); no more are
   // taken. The job is larger than that even on a GPU, whose wave is a million pixels or more
   // (with few iterations, so that its reference stays quick to compute).
-  const auto per_launch = static_cast<std::size_t>(
-      std::max<std::int64_t>(1, (node->full_wave() + kTile - 1) / kTile + 1));
+  const std::int64_t wave = node->full_wave(*mandelbrot_kernel<float>(Mode::exact).definition());
+  const auto per_launch =
+      static_cast<std::size_t>(std::max<std::int64_t>(1, (wave + kTile - 1) / kTile + 1));
   const std::size_t most_in_hand =
       kStopAfter + (static_cast<std::size_t>(node->lanes()) + 1) * per_launch;
   constexpr std::int64_t kWidth = 1024;
@@ -249,6 +250,19 @@ TEST_P(DeviceNodeTest, StopsTakingTilesOnceAStopIsRequested) {
     EXPECT_LT(work.completed_count(), tiles.size());
     EXPECT_EQ(work.wrong_tiles(), 0U);
   }
+}
+
+// A wave is the device's resident threads times the elements each thread computes in the
+// implementation the node runs: on the cuda node, the refill kernel's pixels per thread for the
+// Mandelbrot kernel; one for a kernel that sets nothing, and on nodes that run other code.
+TEST_P(DeviceNodeTest, AWaveCountsTheElementsEachCudaThreadComputes) {
+  const auto node = NodeRegistry::builtin().create(name());
+  const auto plain = Kernel<Tile1D, View<float>>("one_element_per_thread");
+  const auto mandelbrot = mandelbrot_kernel<float>(Mode::exact).definition();
+  const std::int64_t threads = node->full_wave(*plain.definition());
+  EXPECT_GT(threads, 0);
+  EXPECT_EQ(node->full_wave(*mandelbrot),
+            name() == "cuda" ? threads * mandelbrot->cuda_elements_per_thread : threads);
 }
 
 TEST_P(DeviceNodeTest, OneNodeRunsJobsOfGrowingTileSizesInTurn) {

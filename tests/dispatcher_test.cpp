@@ -570,7 +570,9 @@ class DeviceLikeNode final : public Node {
     info_.kind = NodeKind::device;
   }
   const NodeInfo& info() const override { return info_; }
-  std::int64_t full_wave() const override { return wave_; }
+  std::int64_t full_wave(const backend::KernelDefinition& /*kernel*/) const override {
+    return wave_;
+  }
   std::shared_ptr<MemorySpace> host_staging() override { return staging_; }
   bool can_run(const backend::KernelDefinition& kernel, std::string& why) const override {
     return inner_->can_run(kernel, why);

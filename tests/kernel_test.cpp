@@ -448,6 +448,21 @@ TEST(KernelFamilies, TheSimdNodeRunsTheSimdImplementationAndOtherHostNodesTheHos
   }
 }
 
+// A kernel says how many elements each thread of its CUDA implementation computes (1 unless set,
+// never less); the Mandelbrot kernel's refill implementation shares a chunk of pixels among a
+// block's threads, several each.
+TEST(KernelGeometry, ElementsPerCudaThreadAreAtLeastOneAndSeveralForTheMandelbrotKernel) {
+  auto kernel = Kernel<Tile1D, View<float>>("geometry");
+  EXPECT_EQ(kernel.definition()->cuda_elements_per_thread, 1);
+  kernel.cuda_elements_per_thread(8);
+  EXPECT_EQ(kernel.definition()->cuda_elements_per_thread, 8);
+  kernel.cuda_elements_per_thread(0);
+  EXPECT_EQ(kernel.definition()->cuda_elements_per_thread, 1);
+  const auto mandelbrot = mandelbrot_kernel<float>(Mode::exact).definition();
+  if (!mandelbrot->cuda) GTEST_SKIP() << "this build has no CUDA implementation of the kernel";
+  EXPECT_GT(mandelbrot->cuda_elements_per_thread, 1);
+}
+
 // Kernel::work counts what a tile performed from its results; it reads them in host memory, so
 // a registered array it writes is refused in one line.
 TEST(KernelWork, AKernelCountingItsWorkFromRegisteredResultsIsAOneLineError) {

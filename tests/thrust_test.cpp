@@ -50,7 +50,8 @@ TEST_F(ThrustOmp, IsListedBesideTheGpuSystems) {
 TEST_F(ThrustOmp, CountsTheIterationsOfEveryTileAsItRuns) {
   const JobSpec spec = test::region_job({-2.1, 0.7, -1.3, 1.1}, 257, 131, 300);
   // Tiles of a full wave each: every launch is one tile, whose kernel counts its iterations.
-  const std::int64_t wave = NodeRegistry::builtin().create(kOmp)->full_wave();
+  const std::int64_t wave = NodeRegistry::builtin().create(kOmp)->full_wave(
+      *mandelbrot_kernel<double>(Mode::exact).definition());
   ASSERT_GT(wave, 0);
   const RunResult result = test::run_on({std::string(kOmp)}, spec, Policy::dynamic, wave);
   EXPECT_EQ(result.counts, test::reference_counts(spec));
@@ -73,14 +74,14 @@ TEST_F(ThrustOmp, CountsTheIterationsOfEveryTileAsItRuns) {
 }
 
 TEST_F(ThrustOmp, AdjacentTilesSmallerThanAWaveRunAsOneLaunch) {
-  const std::int64_t wave = NodeRegistry::builtin().create(kOmp)->full_wave();
-  const std::int64_t tile = wave / 5 + 1, elements = 20 * wave + 3;
   std::vector<std::int64_t> launched;
   const auto fill = Kernel<Tile1D, View<std::int64_t>>("fill_omp")
                         .thrust_omp([&launched](Tile1D range, View<std::int64_t> out) {
                           launched.push_back(range.end - range.begin);
                           for (std::int64_t i = range.begin; i < range.end; ++i) out[i] = i * 3;
                         });
+  const std::int64_t wave = NodeRegistry::builtin().create(kOmp)->full_wave(*fill.definition());
+  const std::int64_t tile = wave / 5 + 1, elements = 20 * wave + 3;
   std::vector<std::int64_t> out(static_cast<std::size_t>(elements), -1);
   for (const Policy policy : {Policy::dynamic, Policy::static_split}) {
     launched.clear();

@@ -236,7 +236,8 @@ double timed_run(Node& node, const JobSpec& spec, std::int64_t min_tile,
 // allocations) stay out of the figure; then every launch of the timed job fills the device, as
 // a large job's would. Throws Cancelled when `stop` is set before it ends.
 double calibrate(Node& node, const JobSpec& spec, const std::atomic<bool>* stop) {
-  const std::int64_t wave = node.full_wave();
+  const std::int64_t wave = node.full_wave(
+      *detail::mandelbrot_definition(spec.precision, spec.mode, node.info().tile_kernel));
   if (wave > 0) timed_run(node, scaled_to(spec, kCalibrationPixels), 0, stop);
   const std::int64_t pixels = std::max(kCalibrationPixels, kCalibrationWaves * wave);
   return timed_run(node, scaled_to(spec, pixels), wave, stop);

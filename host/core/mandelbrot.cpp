@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "core/mandelbrot_launch.hpp"
+#include "cuda/refill.hpp"
 #include "hetero/error.hpp"
 #include "hetero/registry.hpp"
 #include "nodes/host_kernel.hpp"
@@ -155,7 +156,9 @@ MandelbrotKernel<Real> make_kernel(const std::string& tile_kernel) {
   cpu.build_options += fmt::format(" -DHETERO_CHUNK={}", kOpenCLCpuChunk);
   kernel.opencl(std::string(kernels::kMandelbrotCpuOpenCL), "mandelbrot_counts_cpu", cpu);
   if (backend_built("cuda")) {
-    kernel.cuda_counting(counting_device_implementation<Real, A>(nodes::DeviceFamily::cuda));
+    // The refill kernel (the default): a block's threads share the pixels of its chunk.
+    kernel.cuda_counting(counting_device_implementation<Real, A>(nodes::DeviceFamily::cuda))
+        .cuda_elements_per_thread(kernels::cuda::kRefillPixelsPerThread);
   }
   if (backend_built("thrust")) {
     kernel.thrust(device_implementation<Real, A>(nodes::DeviceFamily::thrust));
@@ -226,6 +229,13 @@ backend::Launch mandelbrot_launch(const Job& job, std::string_view tile_kernel,
     launch.height = 1;
     launch.arguments = std::remove_cvref_t<decltype(kernel)>::bind(arguments...);
     return launch;
+  });
+}
+
+std::shared_ptr<const backend::KernelDefinition> mandelbrot_definition(
+    Precision precision, Mode mode, std::string_view tile_kernel) {
+  return nodes::with_types(precision, mode, [&]<class Real, kernels::Arith>() {
+    return mandelbrot_kernel<Real>(mode, tile_kernel).definition();
   });
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,11 @@ namespace hetero::detail {
 /// kernel this build does not have.
 backend::Launch mandelbrot_launch(const Job& job, std::string_view tile_kernel,
                                   std::span<std::uint32_t> counts);
+
+/// The kernel mandelbrot_launch runs for a job of `precision` and `mode` with host tile kernel
+/// `tile_kernel`.
+std::shared_ptr<const backend::KernelDefinition> mandelbrot_definition(
+    Precision precision, Mode mode, std::string_view tile_kernel);
 
 /// Each tile's predicted work: the iterations of `samples` pixels spread over its range (exact
 /// fp64 loop), scaled to its pixels; for a progress weighted by work, not by tiles.

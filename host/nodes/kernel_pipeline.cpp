@@ -437,7 +437,7 @@ class KernelPipeline::LaunchRun {
     const std::optional<Tile> first = next_tile();
     if (!first) return group;
     group.push_back(*first);
-    const std::int64_t wave = device_.full_wave();
+    const std::int64_t wave = device_.full_wave(*launch_.kernel);
     if (wave <= 0 || launch_.dims() != 1 || piece_extent_ != 0 || windowed_) return group;
     while (group.back().end - group.front().begin < wave && !work_.stop_requested()) {
       const std::optional<Tile> next = next_tile();

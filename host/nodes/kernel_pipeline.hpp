@@ -73,9 +73,9 @@ class KernelDevice {
   /// Whether the implementation begin() chose can index an array's window (a binding's origin):
   /// only then does an array larger than the device's memory run here, in windows.
   virtual bool takes_windows() const = 0;
-  /// The fewest elements a launch needs to fill the device (Node::full_wave): adjacent tiles
-  /// smaller than that run as one launch. 0: every tile is a launch of its own.
-  virtual std::int64_t full_wave() const { return 0; }
+  /// The fewest elements a launch of `kernel` needs to fill the device (Node::full_wave):
+  /// adjacent tiles smaller than that run as one launch. 0: every tile is a launch of its own.
+  virtual std::int64_t full_wave(const backend::KernelDefinition& /*kernel*/) const { return 0; }
 };
 
 class KernelPipeline {

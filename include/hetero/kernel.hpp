@@ -562,6 +562,14 @@ class Kernel {
     return *this;
   }
 
+  /// How many elements each thread of the CUDA implementation computes (1 unless set; less
+  /// than 1 counts as 1): the cuda node runs adjacent tiles smaller than that many times the
+  /// GPU's resident threads as one launch, so that a launch fills the device.
+  Kernel& cuda_elements_per_thread(std::int64_t elements) {
+    edit().cuda_elements_per_thread = std::max<std::int64_t>(1, elements);
+    return *this;
+  }
+
   /// A Thrust implementation: `launch(stream, tile, params...)` like cuda(), written with Thrust's
   /// algorithms on `stream`; the thrust node runs it instead of the CUDA implementation.
   template <class F>

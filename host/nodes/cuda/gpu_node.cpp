@@ -9,12 +9,13 @@ GpuNode::GpuNode(std::string_view name, const NodeOptions& options, int lanes)
       lanes_(lanes) {
   use_device(name, device_);
   const DeviceProperties& properties = device_list().devices.at(static_cast<std::size_t>(device_));
-  full_wave_ = std::int64_t{properties.multiprocessors} * properties.threads_per_multiprocessor;
+  const std::int64_t resident_threads =
+      std::int64_t{properties.multiprocessors} * properties.threads_per_multiprocessor;
   space_ = std::make_unique<DeviceSpace>(std::string(name), device_);
   staging_ = std::make_shared<PinnedHostSpace>(std::string(name), device_);
   space_->set_limit(options.memory.of(free_memory(name, device_)));
-  kernels_ =
-      std::make_unique<KernelRunner>(name, device_, *space_, lanes, name == "thrust", full_wave_);
+  kernels_ = std::make_unique<KernelRunner>(name, device_, *space_, lanes, name == "thrust",
+                                            resident_threads);
   info_.link = device_link(name, device_, LinkLookup::cached);
 }
 
@@ -24,12 +25,6 @@ GpuNode::~GpuNode() {
 
 void GpuNode::make_current() const noexcept {
   static_cast<void>(cudaSetDevice(device_));
-}
-
-void GpuNode::widen_full_wave(std::int64_t elements) {
-  if (elements <= full_wave_) return;
-  full_wave_ = elements;
-  kernels_->set_full_wave(elements);
 }
 
 bool GpuNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {

@@ -22,9 +22,11 @@ class GpuNode : public Node {
   const NodeInfo& info() const override { return info_; }
   int lanes() const override { return lanes_; }
   MemorySpace* memory_space() override { return space_.get(); }
-  /// Multiprocessors x the threads each holds at once, or the pixels a wave of the node's
-  /// Mandelbrot kernel covers where that is more (widen_full_wave).
-  std::int64_t full_wave() const override { return full_wave_; }
+  /// Multiprocessors x the threads each holds at once, times the elements each thread computes
+  /// in the kernel's CUDA implementation (KernelDefinition::cuda_elements_per_thread).
+  std::int64_t full_wave(const backend::KernelDefinition& kernel) const override {
+    return kernels_->full_wave(kernel);
+  }
   /// The device's pinned host memory.
   std::shared_ptr<MemorySpace> host_staging() override { return staging_; }
 
@@ -40,15 +42,11 @@ class GpuNode : public Node {
   DeviceSpace& device_space() { return *space_; }
   /// Makes this node's GPU current: derived destructors call it before their resources go.
   void make_current() const noexcept;
-  /// Raises full_wave() to `elements` when that is more: for a Mandelbrot kernel whose threads
-  /// each compute several pixels, so that a launch of grouped tiles fills the device.
-  void widen_full_wave(std::int64_t elements);
 
  private:
   NodeInfo info_;
   int device_;
   int lanes_;
-  std::int64_t full_wave_ = 0;
   std::unique_ptr<DeviceSpace> space_;
   std::shared_ptr<PinnedHostSpace> staging_;
   std::unique_ptr<KernelRunner> kernels_;  // after space_: it goes first

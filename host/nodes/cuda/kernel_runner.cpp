@@ -139,13 +139,13 @@ class KernelRunner::Command final : public DeviceCommand {
 };
 
 KernelRunner::KernelRunner(std::string_view node, int device, DeviceSpace& space, int streams,
-                           bool thrust, std::int64_t full_wave)
+                           bool thrust, std::int64_t resident_threads)
     : node_(node),
       device_(device),
       space_(space),
       streams_count_(std::max(1, streams)),
       thrust_(thrust),
-      full_wave_(full_wave),
+      resident_threads_(resident_threads),
       pinned_(std::string(node), device),
       counter_space_(std::string(node), device),
       counters_(std::make_unique<Counters>(counter_space_, pinned_)) {
@@ -158,6 +158,11 @@ KernelRunner::KernelRunner(std::string_view node, int device, DeviceSpace& space
 const backend::CudaImplementation& KernelRunner::implementation(
     const backend::KernelDefinition& kernel) const {
   return thrust_ && kernel.thrust ? kernel.thrust : kernel.cuda;
+}
+
+std::int64_t KernelRunner::full_wave(const backend::KernelDefinition& kernel) const {
+  const bool runs_cuda = &implementation(kernel) == &kernel.cuda;
+  return resident_threads_ * (runs_cuda ? kernel.cuda_elements_per_thread : 1);
 }
 
 bool KernelRunner::can_run(const backend::KernelDefinition& kernel, std::string& why) const {

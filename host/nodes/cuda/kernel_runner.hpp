@@ -21,9 +21,9 @@ class KernelRunner final : public KernelDevice {
  public:
   /// `streams`: the tiles in flight, one per lane of the node, made now on `device` (the current
   /// one). `thrust`: the node runs a kernel's Thrust implementation where it has one.
-  /// `full_wave`: the elements that fill the device (Node::full_wave).
+  /// `resident_threads`: the threads the device holds at once.
   KernelRunner(std::string_view node, int device, DeviceSpace& space, int streams, bool thrust,
-               std::int64_t full_wave);
+               std::int64_t resident_threads);
   ~KernelRunner() override;
 
   /// A GPU node runs the kernel's CUDA implementation (the thrust node its Thrust one first).
@@ -45,8 +45,9 @@ class KernelRunner final : public KernelDevice {
   void drain() noexcept override;
   /// A CUDA launcher indexes from `data` as element 0: a window needs nothing of it.
   bool takes_windows() const override { return true; }
-  std::int64_t full_wave() const override { return full_wave_; }
-  void set_full_wave(std::int64_t elements) { full_wave_ = elements; }
+  /// The resident threads, times the elements each computes where the node runs the kernel's
+  /// CUDA implementation (KernelDefinition::cuda_elements_per_thread).
+  std::int64_t full_wave(const backend::KernelDefinition& kernel) const override;
 
  private:
   class Command;
@@ -58,7 +59,7 @@ class KernelRunner final : public KernelDevice {
   DeviceSpace& space_;
   int streams_count_;
   bool thrust_;
-  std::int64_t full_wave_;
+  std::int64_t resident_threads_;
   PinnedHostSpace pinned_;
   // The work counters' device memory: a space of its own, outside the cap that `space_` holds
   // the run's data to (a run in pieces fills that cap to the byte before its first launch).

@@ -1,7 +1,6 @@
 // The cuda node, and the CUDA implementation of the Mandelbrot kernel.
 #include "nodes/cuda/node.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 
@@ -41,23 +40,6 @@ kernels::cuda::CountsKernel chosen_counts_kernel() {
   }
 }
 
-// The most pixels a full wave of `kernel` covers on `device` in any precision and mode (the
-// refill kernel's threads compute several pixels each); 0 where the occupancy query fails.
-std::int64_t counts_wave(kernels::cuda::CountsKernel kernel, int device) {
-  std::int64_t most = 0;
-  for (const bool fp64 : {false, true}) {
-    for (const bool fma : {false, true}) {
-      std::int64_t pixels = 0;
-      if (kernels::cuda::counts_wave_pixels(fp64, fma, kernel, device, &pixels) == cudaSuccess) {
-        most = std::max(most, pixels);
-      } else {
-        static_cast<void>(cudaGetLastError());  // not sticky: the node keeps its thread wave
-      }
-    }
-  }
-  return most;
-}
-
 }  // namespace
 
 CudaNode::CudaNode(const NodeOptions& options) : GpuNode(kName, options, kStreams) {
@@ -66,7 +48,6 @@ CudaNode::CudaNode(const NodeOptions& options) : GpuNode(kName, options, kStream
   cuda::check(kernels::cuda::warm_up_counts_kernels(nullptr), kName, device(),
               "loading the Mandelbrot counts kernels");
   cuda::check(cudaStreamSynchronize(nullptr), kName, device(), "cudaStreamSynchronize");
-  widen_full_wave(counts_wave(counts_kernel.load(), device()));
 }
 
 void register_cuda(NodeRegistry& registry) {

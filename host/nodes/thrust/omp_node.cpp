@@ -143,7 +143,10 @@ class ThrustOmpNode::Device final : public KernelDevice {
   }
 
   int queues() const override { return kQueues; }
-  std::int64_t full_wave() const override { return full_wave_; }
+  /// The same for every kernel (ThrustOmpNode::full_wave).
+  std::int64_t full_wave(const backend::KernelDefinition& /*kernel*/) const override {
+    return full_wave_;
+  }
   MemorySpace& space() override { return space_; }
   void begin(const backend::Launch& launch, TraceLane& lane) override {
     std::string why;
@@ -224,8 +227,8 @@ MemorySpace* ThrustOmpNode::memory_space() {
   return space_.get();
 }
 
-std::int64_t ThrustOmpNode::full_wave() const {
-  return device_->full_wave();
+std::int64_t ThrustOmpNode::full_wave(const backend::KernelDefinition& kernel) const {
+  return device_->full_wave(kernel);
 }
 
 bool ThrustOmpNode::can_run(const backend::KernelDefinition& kernel, std::string& why) const {

@@ -30,7 +30,7 @@ class ThrustOmpNode final : public Node {
   int lanes() const override { return kQueues; }
   MemorySpace* memory_space() override;
   /// Elements enough for a parallel loop to outweigh starting it: kElementsPerThread a thread.
-  std::int64_t full_wave() const override;
+  std::int64_t full_wave(const backend::KernelDefinition& kernel) const override;
   static constexpr std::int64_t kElementsPerThread = 1024;
 
   /// The kernel's Thrust implementation for the OpenMP system (KernelDefinition::thrust_omp).

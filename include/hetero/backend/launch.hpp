@@ -138,6 +138,9 @@ struct KernelDefinition {
   /// The CUDA implementation counts the work units it performs on the device (into `work`): the
   /// node reads them back with the tile, and neither `work` below nor `cost` is asked.
   bool cuda_counts_work = false;
+  /// Elements each thread of the CUDA implementation computes: a launch fills a GPU with this
+  /// many times the threads it holds (Node::full_wave).
+  std::int64_t cuda_elements_per_thread = 1;
   /// A CUDA implementation written with Thrust (its algorithms on the node's stream): the
   /// thrust node prefers it to `cuda`, and runs `cuda` when there is none.
   CudaImplementation thrust;

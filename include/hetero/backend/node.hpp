@@ -53,10 +53,12 @@ class Node {
   virtual int lanes() const { return info().concurrency; }
   /// The node's own memory space (device nodes); nullptr for nodes that use host memory.
   virtual MemorySpace* memory_space() { return nullptr; }
-  /// The elements a launch needs to give every thread the device holds at once one of them (a
-  /// GPU's full wave): fewer leave it partly idle, and a throughput measured on fewer says
-  /// little of a large job. 0 for a node with no such minimum (host nodes).
-  virtual std::int64_t full_wave() const { return 0; }
+  /// The elements a launch of `kernel` needs to give every thread the device holds at once its
+  /// share of them (a GPU's full wave: its resident threads, times the elements each thread
+  /// computes in the implementation this node runs): fewer leave it partly idle, and a
+  /// throughput measured on fewer says little of a large job. 0 for a node with no such minimum
+  /// (host nodes).
+  virtual std::int64_t full_wave(const backend::KernelDefinition& /*kernel*/) const { return 0; }
   /// Host memory the node's link copies fastest to and from (a GPU's pinned memory), where a run
   /// allocates the results it owns (the Mandelbrot counts) so that they cross the link without a
   /// bounce through a staging buffer; what is allocated in it keeps it alive. nullptr: plain
